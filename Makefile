@@ -1,0 +1,47 @@
+# Clinic: every target is idempotent. `make run` and `make test` work on a fresh machine.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+MANAGE  := $(BIN)/python manage.py
+STAMP   := $(VENV)/.installed
+
+.PHONY: run test db psql stop venv lint check bench clean-cluster
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+db: $(STAMP)
+	$(BIN)/python -m clinic.cluster up
+	$(MANAGE) migrate --database owner --noinput
+	$(MANAGE) provision_db
+
+run: db
+	$(MANAGE) seed_demo
+	@echo "Clinic: http://127.0.0.1:8000/  (Ctrl-C stops the web server; 'make stop' stops the database)"
+	$(MANAGE) runserver 127.0.0.1:8000
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy clinic patients records analytics
+
+check: db
+	$(MANAGE) makemigrations --check --dry-run
+
+test: db lint check
+	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest $(PYTEST_ARGS)
+
+psql: $(STAMP)
+	@$(BIN)/python -m clinic.cluster up >/dev/null
+	@$(BIN)/python -m clinic.cluster psql
+
+stop: $(STAMP)
+	$(BIN)/python -m clinic.cluster stop
+
+bench: db
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)

@@ -1,0 +1,492 @@
+"""The embedded PostgreSQL cluster: one per checkout, TLS, scram, pgaudit.
+
+Run as ``python -m clinic.cluster up|stop|status|psql|superuser-dsn``. It needs only the
+standard library, psycopg and ``cryptography`` (for the self-signed CA), so the Makefile can call
+it straight after the virtualenv is built and before Django is configured.
+
+Why it looks the way it does:
+- ``initdb``/``pg_ctl`` refuse to run as root, so as root every server command runs as the
+  ``postgres`` OS user and the cluster lives under /var/lib/clinic-pg/<checkout hash> (reachable
+  by that user wherever the checkout sits), with ``.local/pg`` a symlink to it.
+- Each checkout gets its own port, derived from its path and remembered, so two checkouts and the
+  system PostgreSQL on 5432 never collide.
+- The server accepts TLS only (``hostnossl ... reject``); clients verify it against the
+  cluster's own CA (``sslmode=verify-full``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import ipaddress
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+LOCAL_DIR = BASE_DIR / ".local"
+SECRETS_FILE = LOCAL_DIR / "secrets.env"
+DATABASE_NAME = "clinic"
+SUPERUSER = "postgres"
+LOGIN_ROLES = ("clinic_owner", "clinic_web")
+
+SERVER_SETTINGS = {
+    "listen_addresses": "'127.0.0.1'",
+    "unix_socket_directories": "''",
+    "max_connections": "200",
+    "shared_buffers": "'256MB'",
+    "ssl": "on",
+    "ssl_cert_file": "'server.crt'",
+    "ssl_key_file": "'server.key'",
+    "ssl_ca_file": "'ca.crt'",
+    "ssl_min_protocol_version": "'TLSv1.2'",
+    "password_encryption": "'scram-sha-256'",
+    "shared_preload_libraries": "'pgaudit'",
+    "pgaudit.log": "'all, -misc'",
+    "pgaudit.log_parameter": "off",
+    "pgaudit.log_catalog": "off",
+    "pgaudit.log_relation": "on",
+    # A unique violation's DETAIL line carries the key value: keep it out of the log.
+    "log_error_verbosity": "terse",
+    # %u = database role, %a = application_name ('staff:<id>' per request), never a name.
+    "log_line_prefix": "'%m [%p] user=%u db=%d app=%a '",
+    "log_timezone": "'UTC'",
+    "timezone": "'UTC'",
+    "fsync": "on",
+}
+
+PG_HBA = """# Managed by clinic/cluster.py. TLS only, scram passwords only.
+hostssl all all 127.0.0.1/32 scram-sha-256
+hostssl all all ::1/128 scram-sha-256
+hostnossl all all 0.0.0.0/0 reject
+hostnossl all all ::/0 reject
+"""
+
+
+class ClusterError(RuntimeError):
+    pass
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def checkout_hash() -> str:
+    return hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:12]
+
+
+def cluster_dir() -> Path:
+    return LOCAL_DIR / "pg"
+
+
+def data_dir() -> Path:
+    return cluster_dir() / "data"
+
+
+def log_file() -> Path:
+    return cluster_dir() / "server.log"
+
+
+def ca_file() -> Path:
+    return cluster_dir() / "ca.crt"
+
+
+# --- secrets ---------------------------------------------------------------------------------
+
+
+def read_secrets() -> dict[str, str]:
+    values: dict[str, str] = {}
+    if SECRETS_FILE.exists():
+        for line in SECRETS_FILE.read_text().splitlines():
+            if "=" in line and not line.lstrip().startswith("#"):
+                key, _, value = line.partition("=")
+                values[key.strip()] = value.strip()
+    return values
+
+
+def ensure_secrets() -> dict[str, str]:
+    """Generate the development secrets once; later runs reuse them (keys must not change)."""
+    import base64
+
+    LOCAL_DIR.mkdir(exist_ok=True)
+    values = read_secrets()
+    wanted = {
+        "SECRET_KEY": lambda: secrets.token_urlsafe(50),
+        "FIELD_ENCRYPTION_KEYS": lambda: "k1:"
+        + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "BLIND_INDEX_KEY": lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "PSEUDONYM_KEY": lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "PG_SUPERUSER_PASSWORD": lambda: secrets.token_urlsafe(24),
+        "DB_OWNER_PASSWORD": lambda: secrets.token_urlsafe(24),
+        "DB_WEB_PASSWORD": lambda: secrets.token_urlsafe(24),
+    }
+    changed = False
+    for key, make in wanted.items():
+        if not values.get(key):
+            values[key] = make()
+            changed = True
+    if changed:
+        body = "# Development secrets, generated once by clinic/cluster.py. Never commit.\n"
+        body += "".join(f"{k}={v}\n" for k, v in values.items())
+        SECRETS_FILE.touch(mode=0o600)
+        SECRETS_FILE.write_text(body)
+        os.chmod(SECRETS_FILE, 0o600)
+    return values
+
+
+# --- server binaries -------------------------------------------------------------------------
+
+
+def bindir() -> Path:
+    candidates: list[Path] = []
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True)
+        if out.returncode == 0:
+            candidates.append(Path(out.stdout.strip()))
+    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+    for candidate in candidates:
+        if (candidate / "initdb").exists() and (candidate / "postgres").exists():
+            return candidate
+    raise ClusterError(
+        "PostgreSQL server binaries not found. Install them, e.g.\n"
+        "  sudo apt-get install -y postgresql postgresql-15-pgaudit"
+    )
+
+
+def server_major(bin_path: Path) -> str:
+    out = subprocess.run(
+        [str(bin_path / "postgres"), "--version"], capture_output=True, text=True, check=True
+    )
+    return out.stdout.split()[-1].split(".")[0]
+
+
+def ensure_server_packages() -> Path:
+    """Find the server and pgaudit; install them when root on Debian, else say how."""
+    try:
+        bin_path = bindir()
+        major = server_major(bin_path)
+    except ClusterError:
+        if not (is_root() and shutil.which("apt-get")):
+            raise
+        _apt_install(["postgresql"])
+        bin_path = bindir()
+        major = server_major(bin_path)
+    libdir = subprocess.run(
+        [str(bin_path / "pg_config") if (bin_path / "pg_config").exists() else "pg_config",
+         "--pkglibdir"],
+        capture_output=True, text=True,
+    ).stdout.strip() or f"/usr/lib/postgresql/{major}/lib"
+    if not Path(libdir, "pgaudit.so").exists() and not Path(
+        f"/usr/lib/postgresql/{major}/lib/pgaudit.so"
+    ).exists():
+        package = f"postgresql-{major}-pgaudit"
+        if is_root() and shutil.which("apt-get"):
+            _apt_install([package])
+        else:
+            raise ClusterError(f"pgaudit is missing. Install it:\n  sudo apt-get install -y {package}")
+    return bin_path
+
+
+def _apt_install(packages: list[str]) -> None:
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "update"], check=True, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run(["apt-get", "install", "-y", *packages], check=True, env=env)
+
+
+def as_server_user(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
+    """Run a server command; as root, as the postgres OS user (initdb/pg_ctl refuse root)."""
+    if is_root():
+        cmd = ["runuser", "-u", "postgres", "--", *cmd]
+    return subprocess.run(cmd, **kwargs)
+
+
+# --- layout, port, certificates --------------------------------------------------------------
+
+
+def ensure_layout() -> None:
+    LOCAL_DIR.mkdir(exist_ok=True)
+    link = cluster_dir()
+    if is_root():
+        target = Path("/var/lib/clinic-pg") / checkout_hash()
+        target.mkdir(parents=True, exist_ok=True)
+        os.chmod(target.parent, 0o755)
+        shutil.chown(target, "postgres", "postgres")
+        os.chmod(target, 0o755)
+        if link.is_symlink() and Path(os.readlink(link)) != target:
+            link.unlink()
+        if not link.exists() and not link.is_symlink():
+            link.symlink_to(target)
+    else:
+        link.mkdir(exist_ok=True)
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def cluster_port() -> int:
+    port_file = cluster_dir() / "port"
+    if port_file.exists():
+        return int(port_file.read_text().strip())
+    port = 20000 + zlib.crc32(str(BASE_DIR).encode()) % 10000
+    while port_in_use(port):
+        port += 1
+    port_file.write_text(f"{port}\n")
+    return port
+
+
+def write_certificates() -> None:
+    """A CA and a server certificate for localhost/127.0.0.1, so clients can verify-full."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Clinic dev cluster CA")])
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+            critical=True,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=825))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [
+                    x509.DNSName("localhost"),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                    x509.IPAddress(ipaddress.ip_address("::1")),
+                ]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    data = data_dir()
+    files = {
+        data / "ca.crt": ca_cert.public_bytes(pem),
+        data / "server.crt": cert.public_bytes(pem),
+        data / "server.key": key.private_bytes(
+            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ),
+        ca_file(): ca_cert.public_bytes(pem),
+    }
+    for path, content in files.items():
+        path.write_bytes(content)
+        os.chmod(path, 0o600 if path.name == "server.key" else 0o644)
+        if is_root():
+            shutil.chown(path, "postgres", "postgres")
+
+
+# --- lifecycle -------------------------------------------------------------------------------
+
+
+def initdb(bin_path: Path, values: dict[str, str]) -> None:
+    data = data_dir()
+    pwfile = cluster_dir() / "initdb.pw"
+    pwfile.write_text(values["PG_SUPERUSER_PASSWORD"] + "\n")
+    os.chmod(pwfile, 0o600)
+    if is_root():
+        shutil.chown(pwfile, "postgres", "postgres")
+    try:
+        result = as_server_user(
+            [
+                str(bin_path / "initdb"), "-D", str(data), "-U", SUPERUSER,
+                f"--pwfile={pwfile}", "--auth=scram-sha-256", "--encoding=UTF8",
+                "--locale=C.UTF-8", "--data-checksums",
+            ],
+            capture_output=True, text=True,
+        )
+    finally:
+        pwfile.unlink(missing_ok=True)
+    if result.returncode != 0:
+        raise ClusterError("initdb failed:\n" + result.stderr)
+    write_certificates()
+    conf = data / "postgresql.conf"
+    extra = "\n# clinic/cluster.py\n" + "".join(f"{k} = {v}\n" for k, v in SERVER_SETTINGS.items())
+    conf.write_text(conf.read_text() + extra)
+    (data / "pg_hba.conf").write_text(PG_HBA)
+
+
+def is_running(bin_path: Path) -> bool:
+    if not (data_dir() / "PG_VERSION").exists():
+        return False
+    result = as_server_user(
+        [str(bin_path / "pg_ctl"), "-D", str(data_dir()), "status"], capture_output=True
+    )
+    return result.returncode == 0
+
+
+def start(bin_path: Path) -> None:
+    port = cluster_port()
+    if port_in_use(port):
+        raise ClusterError(f"port {port} is taken by another program; remove {cluster_dir()}/port")
+    log = log_file()
+    log.touch()
+    if is_root():
+        shutil.chown(log, "postgres", "postgres")
+    result = as_server_user(
+        [str(bin_path / "pg_ctl"), "-D", str(data_dir()), "-l", str(log), "-w", "-t", "60",
+         "-o", f"-p {port}", "start"],
+        capture_output=True, text=True,
+    )
+    if result.returncode != 0:
+        tail = "\n".join(log.read_text().splitlines()[-20:])
+        raise ClusterError(f"pg_ctl start failed:\n{result.stderr}\n{tail}")
+
+
+def stop() -> None:
+    bin_path = bindir()
+    if is_running(bin_path):
+        as_server_user(
+            [str(bin_path / "pg_ctl"), "-D", str(data_dir()), "-m", "fast", "-w", "stop"],
+            check=True, stdout=subprocess.DEVNULL,
+        )
+        print("cluster stopped")
+    else:
+        print("cluster not running")
+
+
+def superuser_dsn(dbname: str = "postgres") -> str:
+    values = read_secrets()
+    return (
+        f"host=127.0.0.1 port={cluster_port()} dbname={dbname} user={SUPERUSER} "
+        f"password={values['PG_SUPERUSER_PASSWORD']} sslmode=verify-full "
+        f"sslrootcert={ca_file()}"
+    )
+
+
+def superuser_connect(dbname: str = "postgres"):
+    import psycopg
+
+    return psycopg.connect(superuser_dsn(dbname), autocommit=True)
+
+
+def ensure_database(dbname: str, values: dict[str, str]) -> None:
+    """Login roles, the database owned by clinic_owner, pgaudit, and no PUBLIC rights."""
+    from psycopg import sql
+
+    with superuser_connect() as conn:
+        for role, secret, options in (
+            ("clinic_owner", "DB_OWNER_PASSWORD", "LOGIN NOINHERIT CREATEROLE"),
+            ("clinic_web", "DB_WEB_PASSWORD", "LOGIN NOINHERIT"),
+        ):
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
+            verb = "ALTER" if exists else "CREATE"
+            conn.execute(
+                sql.SQL("{} ROLE {} WITH {} PASSWORD {}").format(
+                    sql.SQL(verb), sql.Identifier(role), sql.SQL(options),
+                    sql.Literal(values[secret]),
+                )
+            )
+        # New databases (the test database too) get pgaudit from the template.
+        with superuser_connect("template1") as template:
+            template.execute("CREATE EXTENSION IF NOT EXISTS pgaudit")
+        create_database(conn, dbname)
+
+
+def create_database(conn, dbname: str) -> None:
+    from psycopg import sql
+
+    if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dbname]).fetchone():
+        conn.execute(sql.SQL("CREATE DATABASE {} OWNER clinic_owner").format(sql.Identifier(dbname)))
+    conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(dbname)))
+    conn.execute(
+        sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO clinic_owner, clinic_web").format(
+            sql.Identifier(dbname)
+        )
+    )
+    with superuser_connect(dbname) as db:
+        db.execute("CREATE EXTENSION IF NOT EXISTS pgaudit")
+        db.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+        db.execute("ALTER SCHEMA public OWNER TO clinic_owner")
+        db.execute("GRANT USAGE ON SCHEMA public TO clinic_web")
+
+
+def drop_database(dbname: str) -> None:
+    from psycopg import sql
+
+    with superuser_connect() as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+
+
+def up() -> None:
+    values = ensure_secrets()
+    bin_path = ensure_server_packages()
+    ensure_layout()
+    if not (data_dir() / "PG_VERSION").exists():
+        print(f"initialising the clinic's PostgreSQL cluster in {cluster_dir()}")
+        initdb(bin_path, values)
+    if not is_running(bin_path):
+        start(bin_path)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            ensure_database(DATABASE_NAME, values)
+            break
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+    print(f"cluster up: 127.0.0.1:{cluster_port()} (TLS, pgaudit), database {DATABASE_NAME}")
+
+
+def psql(dbname: str = DATABASE_NAME) -> None:
+    dsn = superuser_dsn(dbname)
+    os.execvp("psql", ["psql", dsn])
+
+
+def main(argv: list[str]) -> int:
+    command = argv[1] if len(argv) > 1 else "status"
+    try:
+        if command == "up":
+            up()
+        elif command == "stop":
+            stop()
+        elif command == "status":
+            print("running" if is_running(bindir()) else "stopped")
+        elif command == "psql":
+            psql(argv[2] if len(argv) > 2 else DATABASE_NAME)
+        elif command == "log":
+            print(log_file())
+        else:
+            print("usage: python -m clinic.cluster up|stop|status|psql|log", file=sys.stderr)
+            return 2
+    except ClusterError as exc:
+        print(f"clinic cluster: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

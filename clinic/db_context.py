@@ -1,0 +1,74 @@
+"""Per-request database context: the user's group role, their staff id, and pgaudit attribution.
+
+Everything the view does runs in one transaction that starts with a single statement:
+
+    SELECT set_config('role', <group role>, true),
+           set_config('app.user_id', <staff id>, true),
+           set_config('application_name', 'staff:<id>', true)
+
+`set_config(..., true)` is SET LOCAL with bind parameters (SET LOCAL takes none), so the values
+vanish at COMMIT/ROLLBACK: nothing leaks to the next request on a pooled connection, and it works
+behind a pooler in transaction mode. The web login role has no PHI rights of its own, so a user
+without a mapped group (or any code path that skips this) sees no PHI at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import connections, transaction
+from django.http import HttpRequest, HttpResponse
+
+from clinic import roles
+from clinic.staff import staff_group
+
+WEB_ALIAS = "default"
+CONTEXT_SQL = (
+    "SELECT set_config('role', %s, true), set_config('app.user_id', %s, true), "
+    "set_config('application_name', %s, true)"
+)
+
+
+def database_role_for(user: AbstractBaseUser | AnonymousUser) -> str | None:
+    """The group role of a signed-in user, or None (stay on the web role: no PHI)."""
+    if not user.is_active:
+        return None
+    group = staff_group(user)
+    return roles.GROUP_ROLES[group] if group else None
+
+
+def apply_context(role: str | None, user_id: int | None, alias: str = WEB_ALIAS) -> None:
+    """Set the transaction's role and staff id in one round trip (inside a transaction)."""
+    connection = connections[alias]
+    if not connection.in_atomic_block:
+        raise RuntimeError("The database context must be set inside a transaction.")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            CONTEXT_SQL,
+            [
+                role or roles.WEB_ROLE,
+                "" if user_id is None else str(user_id),
+                "staff:-" if user_id is None else f"staff:{user_id}",
+            ],
+        )
+
+
+class DatabaseRoleMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if not user.is_authenticated:
+            return self.get_response(request)
+        if connections[WEB_ALIAS].in_atomic_block:
+            raise RuntimeError("DatabaseRoleMiddleware must own the request's transaction.")
+        role = database_role_for(user)
+        with transaction.atomic(using=WEB_ALIAS):
+            apply_context(role, user.pk)
+            response = self.get_response(request)
+            # Exceptions were already turned into a 500 response below us: all or nothing.
+            if response.status_code >= 500:
+                transaction.set_rollback(True, using=WEB_ALIAS)
+        return response

@@ -1,0 +1,64 @@
+"""Demo staff (and, from the apps that add them, patients and visits). Idempotent.
+
+Passwords come from DEMO_PASSWORD; the documented default is for a local machine only.
+"""
+
+from __future__ import annotations
+
+import os
+
+from django.contrib.auth.models import Group, User
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from clinic import roles
+
+DEFAULT_DEMO_PASSWORD = "demo-clinic-pass-2026"
+DEMO_STAFF = [
+    ("frontdesk", roles.FRONT_DESK, "Frank", "Desk"),
+    ("clinician", roles.CLINICIAN, "Casey", "Clinician"),
+    ("clinician2", roles.CLINICIAN, "Corey", "Clinician"),
+    ("analyst", roles.ANALYST, "Ana", "Lyst"),
+    ("privacy", roles.PRIVACY_OFFICER, "Priya", "Officer"),
+    ("admin", roles.ADMINISTRATOR, "Adi", "Admin"),
+]
+OWNER = "owner"
+
+
+def ensure_groups(using: str = OWNER) -> dict[str, Group]:
+    return {name: Group.objects.using(using).get_or_create(name=name)[0]
+            for name in roles.GROUP_ROLES}
+
+
+def ensure_staff(username: str, group: Group, password: str, first: str = "", last: str = "",
+                 using: str = OWNER) -> User:
+    user, created = User.objects.db_manager(using).get_or_create(
+        username=username, defaults={"first_name": first, "last_name": last})
+    if created or not user.check_password(password):
+        user.set_password(password)
+    user.is_active = True
+    user.is_staff = group.name == roles.ADMINISTRATOR
+    user.save(using=using)
+    user.groups.set([group])
+    return user
+
+
+class Command(BaseCommand):
+    help = "Create the demo staff users (and demo patients where the apps provide them)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--patients", type=int, default=50)
+        parser.add_argument("--visits-per-patient", type=int, default=3)
+        parser.add_argument("--seed", type=int, default=2026)
+
+    def handle(self, *args, **options):
+        password = os.environ.get("DEMO_PASSWORD", DEFAULT_DEMO_PASSWORD)
+        with transaction.atomic(using=OWNER):
+            groups = ensure_groups()
+            staff = {u: ensure_staff(u, groups[g], password, f, l) for u, g, f, l in DEMO_STAFF}
+        from clinic.demo_hooks import run_demo_hooks
+
+        run_demo_hooks(self, staff, options)
+        self.stdout.write("Demo sign-ins (local use only):")
+        for username, group, *_ in DEMO_STAFF:
+            self.stdout.write(f"  {username:<11} {group:<16} password: {password}")

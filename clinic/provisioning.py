@@ -1,0 +1,198 @@
+"""Turn clinic/roles.py into PostgreSQL roles and grants, idempotently.
+
+Runs on the owner connection. It reads the current privileges from the catalog, computes the
+difference to the declared table and issues only the GRANT/REVOKE statements that close it, so
+a second run issues nothing and says so. Extra steps (views, row-level security) register
+themselves through `register_step` from the apps that own the tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from django.db import connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from psycopg import sql
+
+from clinic import roles
+
+Step = Callable[[BaseDatabaseWrapper], list[str]]
+_STEPS: list[tuple[int, Step]] = []
+
+# Grants declared by apps (patients, records, analytics) next to their own models.
+EXTRA_ROLE_GRANTS: dict[str, list[roles.Grant]] = {}
+
+
+def register_step(order: int) -> Callable[[Step], Step]:
+    """Register an idempotent step; it returns the SQL it had to run (empty: nothing changed)."""
+
+    def decorator(step: Step) -> Step:
+        _STEPS.append((order, step))
+        return step
+
+    return decorator
+
+
+def add_role_grants(role: str, grants: Iterable[roles.Grant]) -> None:
+    EXTRA_ROLE_GRANTS.setdefault(role, []).extend(grants)
+
+
+def managed_roles() -> list[str]:
+    return [roles.WEB_ROLE, roles.SIGNED_IN_ROLE, *roles.GROUP_ROLES.values(),
+            roles.ANALYTICS_VIEW_OWNER]
+
+
+def declared_grants() -> dict[str, list[roles.Grant]]:
+    declared: dict[str, list[roles.Grant]] = {
+        roles.WEB_ROLE: list(roles.SIGN_IN_GRANTS),
+        roles.SIGNED_IN_ROLE: list(roles.SIGN_IN_GRANTS),
+    }
+    for role, grants in roles.ROLE_GRANTS.items():
+        declared.setdefault(role, []).extend(grants)
+    for role, grants in EXTRA_ROLE_GRANTS.items():
+        declared.setdefault(role, []).extend(grants)
+    return declared
+
+
+def _execute(cursor, statements: list[str], statement: sql.Composable | str) -> None:
+    text = statement if isinstance(statement, str) else statement.as_string(cursor.connection)
+    cursor.execute(text)
+    statements.append(text)
+
+
+def ensure_roles(connection: BaseDatabaseWrapper) -> list[str]:
+    done: list[str] = []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT rolname FROM pg_roles")
+        existing = {row[0] for row in cursor.fetchall()}
+        if roles.WEB_ROLE not in existing:
+            raise RuntimeError(
+                f"The login role {roles.WEB_ROLE} does not exist; create it first "
+                "(see docs/deployment.md)."
+            )
+        for role in managed_roles()[1:]:
+            if role not in existing:
+                _execute(cursor, done, sql.SQL("CREATE ROLE {} NOLOGIN").format(
+                    sql.Identifier(role)))
+        cursor.execute(
+            "SELECT r.rolname, m.rolname, am.inherit_option FROM pg_auth_members am "
+            "JOIN pg_roles r ON r.oid = am.roleid JOIN pg_roles m ON m.oid = am.member"
+            if connection.pg_version >= 160000 else
+            "SELECT r.rolname, m.rolname, true FROM pg_auth_members am "
+            "JOIN pg_roles r ON r.oid = am.roleid JOIN pg_roles m ON m.oid = am.member"
+        )
+        memberships = {(row[0], row[1]) for row in cursor.fetchall()}
+        wanted = [(roles.SIGNED_IN_ROLE, group) for group in roles.GROUP_ROLES.values()]
+        # The web role may switch to each group role; it inherits none of their rights.
+        wanted += [(group, roles.WEB_ROLE) for group in roles.GROUP_ROLES.values()]
+        for role, member in wanted:
+            if (role, member) not in memberships:
+                _execute(cursor, done, sql.SQL("GRANT {} TO {}").format(
+                    sql.Identifier(role), sql.Identifier(member)))
+        cursor.execute(
+            "SELECT rolname FROM pg_roles WHERE rolname = %s AND rolinherit", [roles.WEB_ROLE]
+        )
+        if cursor.fetchone():
+            _execute(cursor, done, sql.SQL("ALTER ROLE {} NOINHERIT").format(
+                sql.Identifier(roles.WEB_ROLE)))
+    return done
+
+
+def _current_privileges(cursor, grantees: list[str]) -> tuple[set, set]:
+    cursor.execute(
+        """
+        SELECT c.relname, coalesce(r.rolname, 'PUBLIC'), a.privilege_type
+        FROM pg_class c
+        JOIN pg_namespace n ON n.oid = c.relnamespace,
+             aclexplode(c.relacl) a
+        LEFT JOIN pg_roles r ON r.oid = a.grantee
+        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'v', 'm', 'p')
+          AND (a.grantee = 0 OR r.rolname = ANY(%s))
+        """,
+        [grantees],
+    )
+    tables = {tuple(row) for row in cursor.fetchall()}
+    cursor.execute(
+        """
+        SELECT c.relname, att.attname, coalesce(r.rolname, 'PUBLIC'), a.privilege_type
+        FROM pg_attribute att
+        JOIN pg_class c ON c.oid = att.attrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace,
+             aclexplode(att.attacl) a
+        LEFT JOIN pg_roles r ON r.oid = a.grantee
+        WHERE n.nspname = 'public' AND att.attacl IS NOT NULL
+          AND (a.grantee = 0 OR r.rolname = ANY(%s))
+        """,
+        [grantees],
+    )
+    columns = {tuple(row) for row in cursor.fetchall()}
+    return tables, columns
+
+
+def ensure_grants(connection: BaseDatabaseWrapper) -> list[str]:
+    done: list[str] = []
+    grantees = managed_roles()
+    wanted_tables: set[tuple[str, str, str]] = set()
+    wanted_columns: set[tuple[str, str, str, str]] = set()
+    for role, grants in declared_grants().items():
+        for item in grants:
+            for privilege in item.privileges:
+                if item.columns:
+                    wanted_columns.update((item.table, c, role, privilege) for c in item.columns)
+                else:
+                    wanted_tables.add((item.table, role, privilege))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'v', 'm', 'p')"
+        )
+        existing = {row[0] for row in cursor.fetchall()}
+        missing = {t for t, *_ in wanted_tables | wanted_columns} - existing
+        if missing:
+            raise RuntimeError(f"Grants name tables that do not exist: {sorted(missing)}")
+        have_tables, have_columns = _current_privileges(cursor, grantees)
+        for table, role, privilege in sorted(have_tables - wanted_tables):
+            _execute(cursor, done, sql.SQL("REVOKE {} ON TABLE {} FROM {}").format(
+                sql.SQL(privilege), sql.Identifier(table), _grantee(role)))
+        for table, column, role, privilege in sorted(have_columns - wanted_columns):
+            _execute(cursor, done, sql.SQL("REVOKE {} ({}) ON TABLE {} FROM {}").format(
+                sql.SQL(privilege), sql.Identifier(column), sql.Identifier(table),
+                _grantee(role)))
+        for table, role, privilege in sorted(wanted_tables - have_tables):
+            _execute(cursor, done, sql.SQL("GRANT {} ON TABLE {} TO {}").format(
+                sql.SQL(privilege), sql.Identifier(table), sql.Identifier(role)))
+        for table, column, role, privilege in sorted(wanted_columns - have_columns):
+            _execute(cursor, done, sql.SQL("GRANT {} ({}) ON TABLE {} TO {}").format(
+                sql.SQL(privilege), sql.Identifier(column), sql.Identifier(table),
+                sql.Identifier(role)))
+    return done
+
+
+def _grantee(role: str) -> sql.Composable:
+    return sql.SQL("PUBLIC") if role == "PUBLIC" else sql.Identifier(role)
+
+
+def ensure_schema_usage(connection: BaseDatabaseWrapper) -> list[str]:
+    done: list[str] = []
+    with connection.cursor() as cursor:
+        for role in managed_roles():
+            cursor.execute("SELECT has_schema_privilege(%s, 'public', 'USAGE')", [role])
+            if not cursor.fetchone()[0]:
+                _execute(cursor, done, sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(
+                    sql.Identifier(role)))
+    return done
+
+
+def provision(alias: str = "owner") -> list[str]:
+    """Apply every step in one transaction; return the statements that were needed."""
+    import clinic.provisioning_steps  # noqa: F401  (registers the apps' steps)
+
+    connection = connections[alias]
+    statements: list[str] = []
+    with transaction.atomic(using=alias):
+        statements += ensure_roles(connection)
+        statements += ensure_schema_usage(connection)
+        for _order, step in sorted(_STEPS, key=lambda item: item[0]):
+            statements += step(connection)
+        statements += ensure_grants(connection)
+    return statements

@@ -1,0 +1,1 @@
+"""Import the modules whose `register_step`/`add_role_grants` calls extend provisioning."""

@@ -1,0 +1,94 @@
+"""The one declarative table of who may do what, in Django and in PostgreSQL.
+
+Each Django group maps to one NOLOGIN PostgreSQL role. `provision_db` turns this table into
+roles, memberships and grants; the request middleware switches to the role of the signed-in
+user's group. Tables not named here get no grant at all (deny by default).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+FRONT_DESK = "Front desk"
+CLINICIAN = "Clinician"
+ANALYST = "Analyst"
+PRIVACY_OFFICER = "Privacy officer"
+ADMINISTRATOR = "Administrator"
+
+GROUP_ROLES: dict[str, str] = {
+    FRONT_DESK: "clinic_front_desk",
+    CLINICIAN: "clinic_clinician",
+    ANALYST: "clinic_analyst",
+    PRIVACY_OFFICER: "clinic_privacy_officer",
+    ADMINISTRATOR: "clinic_admin",
+}
+
+OWNER_ROLE = "clinic_owner"
+WEB_ROLE = "clinic_web"
+# Every group role inherits this: what any signed-in page needs (sessions, its own user row).
+SIGNED_IN_ROLE = "clinic_signed_in"
+# Owns the analyst views, so they do not run with the table owner's rights (which bypass RLS).
+ANALYTICS_VIEW_OWNER = "clinic_analytics_owner"
+
+
+@dataclass(frozen=True)
+class Grant:
+    privileges: tuple[str, ...]
+    table: str
+    columns: tuple[str, ...] = field(default=())
+
+
+def grant(privileges: str, table: str, *columns: str) -> Grant:
+    return Grant(tuple(p.strip().upper() for p in privileges.split(",")), table, columns)
+
+
+ALL_DML = "SELECT, INSERT, UPDATE, DELETE"
+
+# What sign-in needs before anyone is signed in: the web role holds these itself.
+SIGN_IN_GRANTS: list[Grant] = [
+    grant("SELECT", "auth_user"),
+    grant("UPDATE", "auth_user", "last_login"),
+    grant("SELECT", "auth_group"),
+    grant("SELECT", "auth_user_groups"),
+    grant("SELECT", "auth_permission"),
+    grant("SELECT", "auth_group_permissions"),
+    grant("SELECT", "auth_user_user_permissions"),
+    grant("SELECT", "django_content_type"),
+    grant(ALL_DML, "django_session"),
+    grant(ALL_DML, "axes_accessattempt"),
+    grant(ALL_DML, "axes_accessfailurelog"),
+    grant(ALL_DML, "axes_accesslog"),
+    grant("SELECT", "otp_totp_totpdevice"),
+    grant("UPDATE", "otp_totp_totpdevice", "last_t", "throttling_failure_timestamp",
+          "throttling_failure_count", "last_used_at"),
+    grant("SELECT", "otp_static_staticdevice"),
+    grant("UPDATE", "otp_static_staticdevice", "throttling_failure_timestamp",
+          "throttling_failure_count", "last_used_at"),
+    grant("SELECT, DELETE", "otp_static_statictoken"),
+]
+
+# Rights of each group role on top of the signed-in ones. PHI tables are added by the apps
+# that own them (patients, records, analytics), each next to its models.
+ROLE_GRANTS: dict[str, list[Grant]] = {
+    "clinic_front_desk": [],
+    "clinic_clinician": [],
+    "clinic_analyst": [],
+    "clinic_privacy_officer": [
+        grant("UPDATE", "axes_accessattempt"),
+    ],
+    "clinic_admin": [
+        grant(ALL_DML, "auth_user"),
+        grant(ALL_DML, "auth_user_groups"),
+        grant(ALL_DML, "auth_user_user_permissions"),
+        grant(ALL_DML, "auth_group"),
+        grant(ALL_DML, "auth_group_permissions"),
+        grant("SELECT, INSERT", "django_admin_log"),
+        grant(ALL_DML, "otp_totp_totpdevice"),
+        grant(ALL_DML, "otp_static_staticdevice"),
+        grant(ALL_DML, "otp_static_statictoken"),
+    ],
+}
+
+
+def role_for_group(group_name: str) -> str | None:
+    return GROUP_ROLES.get(group_name)

@@ -1,0 +1,69 @@
+"""Idle and absolute session limits, built on django-session-timeout.
+
+django-session-timeout keeps the last-activity timestamp in the session and signs the user out
+when it is older than SESSION_EXPIRE_SECONDS. We add what it lacks:
+- an absolute lifetime (SESSION_ABSOLUTE_SECONDS) whatever the activity;
+- paths that read the time left without renewing it (the warning dialog's polling), so the
+  server stays the authority on idle time;
+- a hook so the sign-out is recorded before the session is flushed.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django_session_timeout.middleware import SESSION_TIMEOUT_KEY, SessionTimeoutMiddleware
+
+STARTED_KEY = "_clinic_session_started_at"
+# Requests to these paths never count as activity.
+NO_RENEW_PATHS = frozenset({"/session/status"})
+
+
+def now() -> float:
+    return time.time()
+
+
+def seconds_left(request: HttpRequest) -> int:
+    """Seconds until the session ends by the idle or the absolute limit, whichever is first."""
+    session = request.session
+    current = now()
+    idle_left = settings.SESSION_IDLE_SECONDS - (current - session.get(SESSION_TIMEOUT_KEY, current))
+    started = session.get(STARTED_KEY, current)
+    absolute_left = settings.SESSION_ABSOLUTE_SECONDS - (current - started)
+    return max(0, int(min(idle_left, absolute_left)))
+
+
+def on_expiry(request: HttpRequest, reason: str) -> None:
+    """Record the end of a session; the accountability app replaces this hook's receiver."""
+    from clinic import signals
+
+    signals.session_expired.send(sender=SessionLifetimeMiddleware, request=request, reason=reason)
+
+
+class SessionLifetimeMiddleware(SessionTimeoutMiddleware):
+    def process_request(self, request: HttpRequest) -> HttpResponse | None:
+        if not hasattr(request, "session") or request.session.is_empty():
+            return None
+        if not request.user.is_authenticated:
+            return None
+        current = now()
+        session = request.session
+        started = session.setdefault(STARTED_KEY, current)
+        last = session.setdefault(SESSION_TIMEOUT_KEY, current)
+        reason = None
+        if current - started > settings.SESSION_ABSOLUTE_SECONDS:
+            reason = "absolute"
+        elif current - last > settings.SESSION_IDLE_SECONDS:
+            reason = "idle"
+        if reason:
+            on_expiry(request, reason)
+            logout(request)
+            response = redirect(f"{settings.LOGIN_URL_PATH}?expired={reason}")
+            return response
+        if request.path not in NO_RENEW_PATHS:
+            session[SESSION_TIMEOUT_KEY] = current
+        return None

@@ -1,0 +1,42 @@
+"""Which of the clinic's groups a staff member belongs to, and access helpers for views."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+from clinic import roles
+
+
+def staff_group(user: Any) -> str | None:
+    """The user's one mapped group name, or None (no group, or several: no access)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    cached = getattr(user, "_clinic_group", False)
+    if cached is not False:
+        return cached
+    names = [n for n in user.groups.values_list("name", flat=True) if n in roles.GROUP_ROLES]
+    group = names[0] if len(names) == 1 else None
+    user._clinic_group = group
+    return group
+
+
+def group_required(*groups: str) -> Callable:
+    """Signed in and in one of `groups`, else 403 (the refusal is logged by the 403 handler)."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @login_required
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if staff_group(request.user) not in groups:
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -1,0 +1,59 @@
+"""Home per role, health check, and error pages that reveal nothing."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.db import connections
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from clinic import roles
+from clinic.staff import staff_group
+
+HOME_TEMPLATES = {
+    roles.FRONT_DESK: "clinic/home/front_desk.html",
+    roles.CLINICIAN: "clinic/home/clinician.html",
+    roles.ANALYST: "clinic/home/analyst.html",
+    roles.PRIVACY_OFFICER: "clinic/home/privacy_officer.html",
+    roles.ADMINISTRATOR: "clinic/home/administrator.html",
+}
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    group = staff_group(request.user)
+    template = HOME_TEMPLATES.get(group or "", "clinic/home/no_group.html")
+    return render(request, template)
+
+
+@require_GET
+@never_cache
+def healthz(request: HttpRequest) -> HttpResponse:
+    """Liveness and database reachability; says nothing else."""
+    try:
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return JsonResponse({"status": "ok"})
+    except Exception:  # the reason stays out of the response
+        return JsonResponse({"status": "unavailable"}, status=503)
+
+
+def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "403.html", status=403)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    # No context processors: the request may be half-broken, and nothing may be echoed.
+    from django.template import loader
+
+    return HttpResponse(loader.get_template("500.html").render(), status=500)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "400.html", status=400)

@@ -1,0 +1,99 @@
+/* Idle-logout warning. The server is the authority on time left: this script only asks
+   (GET /session/status never renews the session) and, on "Stay signed in", POSTs /session/renew.
+   At expiry the page is blanked and replaced by the sign-in page so no PHI stays on screen.
+   Tabs share events over BroadcastChannel: signing out or renewing in one tab reaches all. */
+(function () {
+  "use strict";
+  var body = document.body;
+  var statusUrl = body.dataset.sessionStatusUrl;
+  if (!statusUrl) { return; }
+  var renewUrl = body.dataset.sessionRenewUrl;
+  var loginUrl = body.dataset.loginUrl;
+  var warningSeconds = parseInt(body.dataset.warningSeconds || "60", 10);
+  var dialog = document.getElementById("session-warning");
+  var countdown = document.getElementById("session-warning-seconds");
+  var stay = document.getElementById("session-stay");
+  var channel = ("BroadcastChannel" in window) ? new BroadcastChannel("clinic-session") : null;
+  var deadline = null;   // local clock time (ms) at which the server says the session ends
+  var pollTimer = null;
+  var tickTimer = null;
+
+  function csrfToken() {
+    var input = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  function leave(reason) {
+    if (channel) { channel.postMessage({ type: "signed-out" }); }
+    // Remove PHI from the screen before navigating, and keep the page out of history.
+    document.body.textContent = "";
+    window.location.replace(loginUrl + "?expired=" + encodeURIComponent(reason || "idle"));
+  }
+
+  function schedulePoll(secondsLeft) {
+    clearTimeout(pollTimer);
+    var wait = Math.max(1, Math.min(30, secondsLeft - warningSeconds - 1));
+    if (secondsLeft <= warningSeconds + 1) { wait = Math.min(5, Math.max(1, secondsLeft)); }
+    pollTimer = setTimeout(poll, wait * 1000);
+  }
+
+  function apply(state) {
+    if (!state.signed_in || state.seconds_left <= 0) { leave("idle"); return; }
+    deadline = Date.now() + state.seconds_left * 1000;
+    if (state.seconds_left <= warningSeconds) { showWarning(); } else { hideWarning(); }
+    schedulePoll(state.seconds_left);
+  }
+
+  function poll() {
+    fetch(statusUrl, { credentials: "same-origin", cache: "no-store",
+                       headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.json(); })
+      .then(apply)
+      .catch(function () { schedulePoll(warningSeconds + 5); });
+  }
+
+  function tick() {
+    if (deadline === null) { return; }
+    var left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
+    countdown.textContent = String(left);
+    if (left <= 0) { poll(); }
+  }
+
+  function showWarning() {
+    if (!dialog.open) { dialog.showModal(); stay.focus(); }
+    tick();
+    clearInterval(tickTimer);
+    tickTimer = setInterval(tick, 1000);
+  }
+
+  function hideWarning() {
+    clearInterval(tickTimer);
+    if (dialog.open) { dialog.close(); }
+  }
+
+  stay.addEventListener("click", function () {
+    fetch(renewUrl, { method: "POST", credentials: "same-origin", cache: "no-store",
+                      headers: { "X-CSRFToken": csrfToken(), "Accept": "application/json" } })
+      .then(function (r) { return r.json(); })
+      .then(function (state) {
+        apply(state);
+        if (channel) { channel.postMessage({ type: "renewed" }); }
+      })
+      .catch(function () { leave("idle"); });
+  });
+
+  if (channel) {
+    channel.onmessage = function (event) {
+      if (event.data.type === "signed-out") {
+        document.body.textContent = "";
+        window.location.replace(loginUrl + "?expired=signed-out");
+      } else if (event.data.type === "renewed") { poll(); }
+    };
+  }
+  document.querySelectorAll("form[action$='/accounts/logout/']").forEach(function (form) {
+    form.addEventListener("submit", function () {
+      if (channel) { channel.postMessage({ type: "signed-out" }); }
+    });
+  });
+  poll();
+}());

@@ -1,0 +1,148 @@
+"""Test fixtures: a real test database on the embedded cluster, real roles, standing personas.
+
+The web connection ('default') logs in as clinic_web exactly as in production, so every request
+made by the test client goes through the real role switch and the real grants. Fixture data is
+written through the owner connection and committed (a second connection cannot see an open
+transaction), and each test ends by truncating the tables as the cluster's superuser.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import User
+from django.db import connections
+
+from clinic import cluster, roles
+from clinic.management.commands.seed_demo import ensure_groups
+
+TEST_DATABASE = "test_clinic"
+PASSWORD = "correct-horse-battery-staple-42"
+KEEP_TABLES = {"django_migrations", "django_content_type", "auth_permission", "auth_group"}
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_blocker) -> Iterator[None]:
+    from django.core.management import call_command
+
+    for alias in ("default", "owner"):
+        settings.DATABASES[alias]["NAME"] = TEST_DATABASE
+        connections[alias].settings_dict["NAME"] = TEST_DATABASE
+        connections[alias].close()
+    cluster.drop_database(TEST_DATABASE)
+    with cluster.superuser_connect() as conn:
+        cluster.create_database(conn, TEST_DATABASE)
+    with django_db_blocker.unblock():
+        call_command("migrate", database="owner", verbosity=0)
+        call_command("provision_db", verbosity=0)
+        ensure_groups()
+        for alias in ("default", "owner"):
+            connections[alias].close()
+    yield
+    with django_db_blocker.unblock():
+        for alias in ("default", "owner"):
+            connections[alias].close()
+
+
+def truncate_all() -> None:
+    with cluster.superuser_connect(TEST_DATABASE) as conn:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            ).fetchall()
+            if row[0] not in KEEP_TABLES
+        ]
+        if tables:
+            # As superuser with replica mode: append-only triggers do not stop the clean-up.
+            conn.execute("SET session_replication_role = replica")
+            conn.execute(
+                "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+            )
+
+
+@pytest.fixture
+def clinic_db(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """Database access with committed data, cleaned after the test."""
+    django_db_blocker.unblock()
+    try:
+        yield
+    finally:
+        for alias in ("default", "owner"):
+            connections[alias].close()
+        truncate_all()
+        django_db_blocker.restore()
+
+
+_HASHES: dict[str, str] = {}
+
+
+def make_staff(username: str, group: str | None, *, password: str = PASSWORD,
+               is_active: bool = True) -> User:
+    if password not in _HASHES:
+        _HASHES[password] = make_password(password)
+    user = User.objects.db_manager("owner").create(
+        username=username, password=_HASHES[password], is_active=is_active,
+        is_staff=group == roles.ADMINISTRATOR,
+    )
+    if group:
+        user.groups.set([ensure_groups()[group]])
+    return user
+
+
+@pytest.fixture
+def staff(clinic_db) -> dict[str, User]:
+    """The standing personas of STYLE.md."""
+    return {
+        "frontdesk": make_staff("t-frontdesk", roles.FRONT_DESK),
+        "clinician": make_staff("t-clinician", roles.CLINICIAN),
+        "clinician2": make_staff("t-clinician2", roles.CLINICIAN),
+        "analyst": make_staff("t-analyst", roles.ANALYST),
+        "privacy": make_staff("t-privacy", roles.PRIVACY_OFFICER),
+        "admin": make_staff("t-admin", roles.ADMINISTRATOR),
+        "outsider": make_staff("t-outsider", None),
+    }
+
+
+@pytest.fixture
+def client_for(client):
+    """client_for(user): the test client signed in as that user."""
+
+    def sign_in(user: User):
+        client.force_login(user)
+        return client
+
+    return sign_in
+
+
+# --- browser ----------------------------------------------------------------------------------
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1280, "height": 800}}
+
+
+def server_log_size() -> int:
+    return cluster.log_file().stat().st_size
+
+
+def server_log_since(offset: int) -> str:
+    with open(cluster.log_file(), encoding="utf-8", errors="replace") as handle:
+        handle.seek(offset)
+        return handle.read()
