@@ -118,8 +118,9 @@ def ensure_secrets() -> dict[str, str]:
     values = read_secrets()
     wanted = {
         "SECRET_KEY": lambda: secrets.token_urlsafe(50),
-        "FIELD_ENCRYPTION_KEYS": lambda: "k1:"
-        + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "FIELD_ENCRYPTION_KEYS": lambda: (
+            "k1:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+        ),
         "BLIND_INDEX_KEY": lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "PSEUDONYM_KEY": lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "PG_SUPERUSER_PASSWORD": lambda: secrets.token_urlsafe(24),
@@ -178,19 +179,28 @@ def ensure_server_packages() -> Path:
         _apt_install(["postgresql"])
         bin_path = bindir()
         major = server_major(bin_path)
-    libdir = subprocess.run(
-        [str(bin_path / "pg_config") if (bin_path / "pg_config").exists() else "pg_config",
-         "--pkglibdir"],
-        capture_output=True, text=True,
-    ).stdout.strip() or f"/usr/lib/postgresql/{major}/lib"
-    if not Path(libdir, "pgaudit.so").exists() and not Path(
-        f"/usr/lib/postgresql/{major}/lib/pgaudit.so"
-    ).exists():
+    libdir = (
+        subprocess.run(
+            [
+                str(bin_path / "pg_config") if (bin_path / "pg_config").exists() else "pg_config",
+                "--pkglibdir",
+            ],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        or f"/usr/lib/postgresql/{major}/lib"
+    )
+    if (
+        not Path(libdir, "pgaudit.so").exists()
+        and not Path(f"/usr/lib/postgresql/{major}/lib/pgaudit.so").exists()
+    ):
         package = f"postgresql-{major}-pgaudit"
         if is_root() and shutil.which("apt-get"):
             _apt_install([package])
         else:
-            raise ClusterError(f"pgaudit is missing. Install it:\n  sudo apt-get install -y {package}")
+            raise ClusterError(
+                f"pgaudit is missing. Install it:\n  sudo apt-get install -y {package}"
+            )
     return bin_path
 
 
@@ -251,7 +261,7 @@ def write_certificates() -> None:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Clinic dev cluster CA")])
     ca_cert = (
@@ -321,11 +331,19 @@ def initdb(bin_path: Path, values: dict[str, str]) -> None:
     try:
         result = as_server_user(
             [
-                str(bin_path / "initdb"), "-D", str(data), "-U", SUPERUSER,
-                f"--pwfile={pwfile}", "--auth=scram-sha-256", "--encoding=UTF8",
-                "--locale=C.UTF-8", "--data-checksums",
+                str(bin_path / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                SUPERUSER,
+                f"--pwfile={pwfile}",
+                "--auth=scram-sha-256",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+                "--data-checksums",
             ],
-            capture_output=True, text=True,
+            capture_output=True,
+            text=True,
         )
     finally:
         pwfile.unlink(missing_ok=True)
@@ -356,9 +374,21 @@ def start(bin_path: Path) -> None:
     if is_root():
         shutil.chown(log, "postgres", "postgres")
     result = as_server_user(
-        [str(bin_path / "pg_ctl"), "-D", str(data_dir()), "-l", str(log), "-w", "-t", "60",
-         "-o", f"-p {port}", "start"],
-        capture_output=True, text=True,
+        [
+            str(bin_path / "pg_ctl"),
+            "-D",
+            str(data_dir()),
+            "-l",
+            str(log),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-p {port}",
+            "start",
+        ],
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         tail = "\n".join(log.read_text().splitlines()[-20:])
@@ -370,7 +400,8 @@ def stop() -> None:
     if is_running(bin_path):
         as_server_user(
             [str(bin_path / "pg_ctl"), "-D", str(data_dir()), "-m", "fast", "-w", "stop"],
-            check=True, stdout=subprocess.DEVNULL,
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         print("cluster stopped")
     else:
@@ -405,7 +436,9 @@ def ensure_database(dbname: str, values: dict[str, str]) -> None:
             verb = "ALTER" if exists else "CREATE"
             conn.execute(
                 sql.SQL("{} ROLE {} WITH {} PASSWORD {}").format(
-                    sql.SQL(verb), sql.Identifier(role), sql.SQL(options),
+                    sql.SQL(verb),
+                    sql.Identifier(role),
+                    sql.SQL(options),
                     sql.Literal(values[secret]),
                 )
             )
@@ -419,7 +452,9 @@ def create_database(conn, dbname: str) -> None:
     from psycopg import sql
 
     if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dbname]).fetchone():
-        conn.execute(sql.SQL("CREATE DATABASE {} OWNER clinic_owner").format(sql.Identifier(dbname)))
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} OWNER clinic_owner").format(sql.Identifier(dbname))
+        )
     conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(dbname)))
     conn.execute(
         sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO clinic_owner, clinic_web").format(
@@ -437,7 +472,9 @@ def drop_database(dbname: str) -> None:
     from psycopg import sql
 
     with superuser_connect() as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
+        )
 
 
 def up() -> None:

@@ -12,5 +12,9 @@ class SignInForm(AuthenticationForm):
         "inactive": "That username and password did not match an active account.",
     }
 
-    username = forms.CharField(max_length=150, widget=forms.TextInput(
-        attrs={"autofocus": True, "autocomplete": "username", "autocapitalize": "none"}))
+    username = forms.CharField(
+        max_length=150,
+        widget=forms.TextInput(
+            attrs={"autofocus": True, "autocomplete": "username", "autocapitalize": "none"}
+        ),
+    )

@@ -18,7 +18,10 @@ class PermissionsPolicyMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         # Pages may carry PHI: never let a shared or browser cache keep them.
-        if not request.path.startswith(settings.STATIC_URL if settings.STATIC_URL.startswith("/")
-                                       else "/" + settings.STATIC_URL):
+        if not request.path.startswith(
+            settings.STATIC_URL
+            if settings.STATIC_URL.startswith("/")
+            else "/" + settings.STATIC_URL
+        ):
             response.headers.setdefault("Cache-Control", "no-store")
         return response

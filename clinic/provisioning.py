@@ -38,8 +38,12 @@ def add_role_grants(role: str, grants: Iterable[roles.Grant]) -> None:
 
 
 def managed_roles() -> list[str]:
-    return [roles.WEB_ROLE, roles.SIGNED_IN_ROLE, *roles.GROUP_ROLES.values(),
-            roles.ANALYTICS_VIEW_OWNER]
+    return [
+        roles.WEB_ROLE,
+        roles.SIGNED_IN_ROLE,
+        *roles.GROUP_ROLES.values(),
+        roles.ANALYTICS_VIEW_OWNER,
+    ]
 
 
 def declared_grants() -> dict[str, list[roles.Grant]]:
@@ -72,13 +76,11 @@ def ensure_roles(connection: BaseDatabaseWrapper) -> list[str]:
             )
         for role in managed_roles()[1:]:
             if role not in existing:
-                _execute(cursor, done, sql.SQL("CREATE ROLE {} NOLOGIN").format(
-                    sql.Identifier(role)))
+                _execute(
+                    cursor, done, sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role))
+                )
         cursor.execute(
-            "SELECT r.rolname, m.rolname, am.inherit_option FROM pg_auth_members am "
-            "JOIN pg_roles r ON r.oid = am.roleid JOIN pg_roles m ON m.oid = am.member"
-            if connection.pg_version >= 160000 else
-            "SELECT r.rolname, m.rolname, true FROM pg_auth_members am "
+            "SELECT r.rolname, m.rolname FROM pg_auth_members am "
             "JOIN pg_roles r ON r.oid = am.roleid JOIN pg_roles m ON m.oid = am.member"
         )
         memberships = {(row[0], row[1]) for row in cursor.fetchall()}
@@ -87,14 +89,20 @@ def ensure_roles(connection: BaseDatabaseWrapper) -> list[str]:
         wanted += [(group, roles.WEB_ROLE) for group in roles.GROUP_ROLES.values()]
         for role, member in wanted:
             if (role, member) not in memberships:
-                _execute(cursor, done, sql.SQL("GRANT {} TO {}").format(
-                    sql.Identifier(role), sql.Identifier(member)))
+                _execute(
+                    cursor,
+                    done,
+                    sql.SQL("GRANT {} TO {}").format(sql.Identifier(role), sql.Identifier(member)),
+                )
         cursor.execute(
             "SELECT rolname FROM pg_roles WHERE rolname = %s AND rolinherit", [roles.WEB_ROLE]
         )
         if cursor.fetchone():
-            _execute(cursor, done, sql.SQL("ALTER ROLE {} NOINHERIT").format(
-                sql.Identifier(roles.WEB_ROLE)))
+            _execute(
+                cursor,
+                done,
+                sql.SQL("ALTER ROLE {} NOINHERIT").format(sql.Identifier(roles.WEB_ROLE)),
+            )
     return done
 
 
@@ -152,19 +160,43 @@ def ensure_grants(connection: BaseDatabaseWrapper) -> list[str]:
             raise RuntimeError(f"Grants name tables that do not exist: {sorted(missing)}")
         have_tables, have_columns = _current_privileges(cursor, grantees)
         for table, role, privilege in sorted(have_tables - wanted_tables):
-            _execute(cursor, done, sql.SQL("REVOKE {} ON TABLE {} FROM {}").format(
-                sql.SQL(privilege), sql.Identifier(table), _grantee(role)))
+            _execute(
+                cursor,
+                done,
+                sql.SQL("REVOKE {} ON TABLE {} FROM {}").format(
+                    sql.SQL(privilege), sql.Identifier(table), _grantee(role)
+                ),
+            )
         for table, column, role, privilege in sorted(have_columns - wanted_columns):
-            _execute(cursor, done, sql.SQL("REVOKE {} ({}) ON TABLE {} FROM {}").format(
-                sql.SQL(privilege), sql.Identifier(column), sql.Identifier(table),
-                _grantee(role)))
+            _execute(
+                cursor,
+                done,
+                sql.SQL("REVOKE {} ({}) ON TABLE {} FROM {}").format(
+                    sql.SQL(privilege),
+                    sql.Identifier(column),
+                    sql.Identifier(table),
+                    _grantee(role),
+                ),
+            )
         for table, role, privilege in sorted(wanted_tables - have_tables):
-            _execute(cursor, done, sql.SQL("GRANT {} ON TABLE {} TO {}").format(
-                sql.SQL(privilege), sql.Identifier(table), sql.Identifier(role)))
+            _execute(
+                cursor,
+                done,
+                sql.SQL("GRANT {} ON TABLE {} TO {}").format(
+                    sql.SQL(privilege), sql.Identifier(table), sql.Identifier(role)
+                ),
+            )
         for table, column, role, privilege in sorted(wanted_columns - have_columns):
-            _execute(cursor, done, sql.SQL("GRANT {} ({}) ON TABLE {} TO {}").format(
-                sql.SQL(privilege), sql.Identifier(column), sql.Identifier(table),
-                sql.Identifier(role)))
+            _execute(
+                cursor,
+                done,
+                sql.SQL("GRANT {} ({}) ON TABLE {} TO {}").format(
+                    sql.SQL(privilege),
+                    sql.Identifier(column),
+                    sql.Identifier(table),
+                    sql.Identifier(role),
+                ),
+            )
     return done
 
 
@@ -178,8 +210,11 @@ def ensure_schema_usage(connection: BaseDatabaseWrapper) -> list[str]:
         for role in managed_roles():
             cursor.execute("SELECT has_schema_privilege(%s, 'public', 'USAGE')", [role])
             if not cursor.fetchone()[0]:
-                _execute(cursor, done, sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(
-                    sql.Identifier(role)))
+                _execute(
+                    cursor,
+                    done,
+                    sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(role)),
+                )
     return done
 
 

@@ -58,12 +58,24 @@ SIGN_IN_GRANTS: list[Grant] = [
     grant(ALL_DML, "axes_accessattempt"),
     grant(ALL_DML, "axes_accessfailurelog"),
     grant(ALL_DML, "axes_accesslog"),
+    grant(ALL_DML, "axes_accessattemptexpiration"),
     grant("SELECT", "otp_totp_totpdevice"),
-    grant("UPDATE", "otp_totp_totpdevice", "last_t", "throttling_failure_timestamp",
-          "throttling_failure_count", "last_used_at"),
+    grant(
+        "UPDATE",
+        "otp_totp_totpdevice",
+        "last_t",
+        "throttling_failure_timestamp",
+        "throttling_failure_count",
+        "last_used_at",
+    ),
     grant("SELECT", "otp_static_staticdevice"),
-    grant("UPDATE", "otp_static_staticdevice", "throttling_failure_timestamp",
-          "throttling_failure_count", "last_used_at"),
+    grant(
+        "UPDATE",
+        "otp_static_staticdevice",
+        "throttling_failure_timestamp",
+        "throttling_failure_count",
+        "last_used_at",
+    ),
     grant("SELECT, DELETE", "otp_static_statictoken"),
 ]
 

@@ -31,7 +31,9 @@ def seconds_left(request: HttpRequest) -> int:
     """Seconds until the session ends by the idle or the absolute limit, whichever is first."""
     session = request.session
     current = now()
-    idle_left = settings.SESSION_IDLE_SECONDS - (current - session.get(SESSION_TIMEOUT_KEY, current))
+    idle_left = settings.SESSION_IDLE_SECONDS - (
+        current - session.get(SESSION_TIMEOUT_KEY, current)
+    )
     started = session.get(STARTED_KEY, current)
     absolute_left = settings.SESSION_ABSOLUTE_SECONDS - (current - started)
     return max(0, int(min(idle_left, absolute_left)))

@@ -17,9 +17,8 @@ def staff_group(user: Any) -> str | None:
     """The user's one mapped group name, or None (no group, or several: no access)."""
     if not getattr(user, "is_authenticated", False):
         return None
-    cached = getattr(user, "_clinic_group", False)
-    if cached is not False:
-        return cached
+    if hasattr(user, "_clinic_group"):
+        return user._clinic_group  # type: ignore[no-any-return]
     names = [n for n in user.groups.values_list("name", flat=True) if n in roles.GROUP_ROLES]
     group = names[0] if len(names) == 1 else None
     user._clinic_group = group

@@ -81,12 +81,15 @@ def clinic_db(django_db_setup, django_db_blocker) -> Iterator[None]:
 _HASHES: dict[str, str] = {}
 
 
-def make_staff(username: str, group: str | None, *, password: str = PASSWORD,
-               is_active: bool = True) -> User:
+def make_staff(
+    username: str, group: str | None, *, password: str = PASSWORD, is_active: bool = True
+) -> User:
     if password not in _HASHES:
         _HASHES[password] = make_password(password)
     user = User.objects.db_manager("owner").create(
-        username=username, password=_HASHES[password], is_active=is_active,
+        username=username,
+        password=_HASHES[password],
+        is_active=is_active,
         is_staff=group == roles.ADMINISTRATOR,
     )
     if group:
@@ -122,8 +125,13 @@ def client_for(client):
 # --- browser ----------------------------------------------------------------------------------
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 
 
@@ -146,3 +154,23 @@ def server_log_since(offset: int) -> str:
     with open(cluster.log_file(), encoding="utf-8", errors="replace") as handle:
         handle.seek(offset)
         return handle.read()
+
+
+@pytest.fixture(scope="session")
+def live_url(django_db_setup) -> Iterator[str]:
+    """A live server on loopback (Django's LiveServerThread) serving the test database.
+
+    pytest-django's own live_server forces its transactional fixture, which flushes through the
+    web connection; the web role may not truncate tables, so we run the thread ourselves.
+    """
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.test.testcases import LiveServerThread
+
+    thread = LiveServerThread("127.0.0.1", StaticFilesHandler, port=0)
+    thread.daemon = True
+    thread.start()
+    thread.is_ready.wait()
+    if thread.error:
+        raise thread.error
+    yield f"http://127.0.0.1:{thread.port}"
+    thread.terminate()

@@ -26,14 +26,17 @@ OWNER = "owner"
 
 
 def ensure_groups(using: str = OWNER) -> dict[str, Group]:
-    return {name: Group.objects.using(using).get_or_create(name=name)[0]
-            for name in roles.GROUP_ROLES}
+    return {
+        name: Group.objects.using(using).get_or_create(name=name)[0] for name in roles.GROUP_ROLES
+    }
 
 
-def ensure_staff(username: str, group: Group, password: str, first: str = "", last: str = "",
-                 using: str = OWNER) -> User:
+def ensure_staff(
+    username: str, group: Group, password: str, first: str = "", last: str = "", using: str = OWNER
+) -> User:
     user, created = User.objects.db_manager(using).get_or_create(
-        username=username, defaults={"first_name": first, "last_name": last})
+        username=username, defaults={"first_name": first, "last_name": last}
+    )
     if created or not user.check_password(password):
         user.set_password(password)
     user.is_active = True
@@ -55,7 +58,10 @@ class Command(BaseCommand):
         password = os.environ.get("DEMO_PASSWORD", DEFAULT_DEMO_PASSWORD)
         with transaction.atomic(using=OWNER):
             groups = ensure_groups()
-            staff = {u: ensure_staff(u, groups[g], password, f, l) for u, g, f, l in DEMO_STAFF}
+            staff = {
+                u: ensure_staff(u, groups[g], password, first, last)
+                for u, g, first, last in DEMO_STAFF
+            }
         from clinic.demo_hooks import run_demo_hooks
 
         run_demo_hooks(self, staff, options)

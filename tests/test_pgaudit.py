@@ -1,0 +1,59 @@
+"""pgaudit records every statement without the values: parameters are bound server-side.
+
+psycopg 3 binds client-side by default, writing values into the SQL text, and pgaudit then logs
+them even with pgaudit.log_parameter = off. The control test shows that this check can fail.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import psycopg
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connections
+
+from clinic import cluster
+from tests.conftest import TEST_DATABASE, server_log_since, server_log_size
+
+pytestmark = pytest.mark.usefixtures("clinic_db")
+
+
+def wait_for(text: str, offset: int) -> str:
+    deadline = time.monotonic() + 5
+    while True:
+        log = server_log_since(offset)
+        if text in log or time.monotonic() > deadline:
+            return log
+        time.sleep(0.05)
+
+
+def test_orm_write_is_audited_without_its_value():
+    sentinel = f"SENTINEL-{uuid.uuid4().hex}"
+    offset = server_log_size()
+    Group.objects.using("owner").create(name=sentinel)
+    log = wait_for('INSERT INTO "auth_group"', offset)
+    audit = [line for line in log.splitlines() if "AUDIT: SESSION" in line and "auth_group" in line]
+    assert any("WRITE,INSERT" in line for line in audit), log[-2000:]
+    assert sentinel not in log
+
+
+def test_client_side_binding_would_leak_the_value_control():
+    sentinel = f"CONTROL-{uuid.uuid4().hex}"
+    offset = server_log_size()
+    settings = connections["owner"].settings_dict
+    dsn = cluster.superuser_dsn(TEST_DATABASE)
+    with psycopg.connect(dsn, autocommit=True, cursor_factory=psycopg.ClientCursor) as conn:
+        conn.execute("SELECT %s::text", [sentinel])
+    assert settings["OPTIONS"]["server_side_binding"] is True
+    assert sentinel in wait_for(sentinel, offset)
+
+
+def test_audit_lines_name_the_role_and_application():
+    offset = server_log_size()
+    with connections["owner"].cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM auth_group")
+    log = wait_for("auth_group", offset)
+    line = next(x for x in log.splitlines() if "AUDIT" in x and "auth_group" in x)
+    assert "user=clinic_owner" in line and "app=" in line

@@ -1,0 +1,92 @@
+"""Settings fail loudly in production and pass Django's deployment checks."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PRODUCTION_ENV = {
+    "CLINIC_ENV": "production",
+    "SECRET_KEY": secrets.token_urlsafe(64),
+    "ALLOWED_HOSTS": "clinic.example.org",
+    "DATABASE_URL": "postgres://clinic_web:pw@db.example.org:5432/clinic",
+    "DATABASE_OWNER_URL": "postgres://clinic_owner:pw@db.example.org:5432/clinic",
+    "DB_SSLROOTCERT": "/etc/ssl/certs/db-ca.pem",
+    "FIELD_ENCRYPTION_KEYS": "k1:" + "A" * 43 + "=",
+    "BLIND_INDEX_KEY": "B" * 43 + "=",
+    "PSEUDONYM_KEY": "C" * 43 + "=",
+}
+
+
+def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_settings_pass_check_deploy():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_fails_loudly_without_a_secret():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "FIELD_ENCRYPTION_KEYS"}
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS" in result.stderr
+
+
+def test_production_refuses_debug():
+    result = manage("check", env={**PRODUCTION_ENV, "DEBUG": "true"})
+    assert result.returncode != 0
+    assert "DEBUG must be off" in result.stderr
+
+
+def test_production_database_is_verified_tls_with_server_side_binding():
+    code = (
+        "import django,json;django.setup();from django.conf import settings as s;"
+        "print(json.dumps({a: s.DATABASES[a]['OPTIONS'] for a in s.DATABASES}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={
+            "PATH": os.environ["PATH"],
+            "DJANGO_SETTINGS_MODULE": "clinic.settings",
+            **PRODUCTION_ENV,
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    for options in __import__("json").loads(result.stdout).values():
+        assert options["server_side_binding"] is True
+        assert options["sslmode"] == "verify-full"
+
+
+def test_development_database_uses_the_embedded_cluster_over_verified_tls():
+    for alias in ("default", "owner"):
+        options = settings.DATABASES[alias]["OPTIONS"]
+        assert options["server_side_binding"] is True
+        assert options["sslmode"] == "verify-full"
+    assert settings.DATABASES["default"]["USER"] == "clinic_web"
+    assert settings.DATABASES["owner"]["USER"] == "clinic_owner"
+
+
+def test_passwords_hash_with_argon2_and_need_twelve_characters():
+    assert settings.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+    lengths = [v.get("OPTIONS", {}).get("min_length") for v in settings.AUTH_PASSWORD_VALIDATORS]
+    assert 12 in lengths
