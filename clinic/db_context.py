@@ -20,10 +20,11 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connections, transaction
 from django.http import HttpRequest, HttpResponse
 
-from clinic import roles
+from clinic import access_log, roles
 from clinic.staff import staff_group
 
 WEB_ALIAS = "default"
+REFUSED = frozenset({403, 404})
 CONTEXT_SQL = (
     "SELECT set_config('role', %s, true), set_config('app.user_id', %s, true), "
     "set_config('application_name', %s, true)"
@@ -68,7 +69,13 @@ class DatabaseRoleMiddleware:
         with transaction.atomic(using=WEB_ALIAS):
             apply_context(role, user.pk)
             response = self.get_response(request)
-            # Exceptions were already turned into a 500 response below us: all or nothing.
-            if response.status_code >= 500:
+            # Exceptions were already turned into responses below us. Anything but success
+            # rolls the request's work back: nothing is ever half-saved.
+            if response.status_code >= 400:
                 transaction.set_rollback(True, using=WEB_ALIAS)
+        if response.status_code in REFUSED:
+            # The refusal is recorded in a transaction of its own, after the rollback.
+            with transaction.atomic(using=WEB_ALIAS):
+                apply_context(role, user.pk)
+                access_log.flush_refusals(request, response.status_code)
         return response

@@ -14,8 +14,15 @@ def register(hook: Hook) -> Hook:
     return hook
 
 
+# Modules that register hooks, in the order their data depends on each other.
+DEMO_MODULES = ["patients.demo", "records.demo", "analytics.demo"]
+
+
 def run_demo_hooks(command: Any, staff: dict, options: dict) -> None:
-    import clinic.provisioning_steps  # noqa: F401  (imports the apps' modules)
+    from importlib import import_module
+
+    for module in DEMO_MODULES:
+        import_module(module)
 
     for hook in _HOOKS:
         hook(command, staff, options)

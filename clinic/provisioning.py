@@ -33,6 +33,14 @@ def register_step(order: int) -> Callable[[Step], Step]:
     return decorator
 
 
+_VIEWS: dict[str, tuple[str, str, bool]] = {}
+
+
+def register_view(name: str, query: str, owner: str, materialized: bool = False) -> None:
+    """Declare a (materialized) view; created after the grants its owner needs exist."""
+    _VIEWS[name] = (query, owner, materialized)
+
+
 def add_role_grants(role: str, grants: Iterable[roles.Grant]) -> None:
     EXTRA_ROLE_GRANTS.setdefault(role, []).extend(grants)
 
@@ -115,6 +123,7 @@ def _current_privileges(cursor, grantees: list[str]) -> tuple[set, set]:
              aclexplode(c.relacl) a
         LEFT JOIN pg_roles r ON r.oid = a.grantee
         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'v', 'm', 'p')
+          AND a.grantee <> c.relowner
           AND (a.grantee = 0 OR r.rolname = ANY(%s))
         """,
         [grantees],
@@ -137,7 +146,7 @@ def _current_privileges(cursor, grantees: list[str]) -> tuple[set, set]:
     return tables, columns
 
 
-def ensure_grants(connection: BaseDatabaseWrapper) -> list[str]:
+def ensure_grants(connection: BaseDatabaseWrapper, before_views: bool = False) -> list[str]:
     done: list[str] = []
     grantees = managed_roles()
     wanted_tables: set[tuple[str, str, str]] = set()
@@ -156,47 +165,76 @@ def ensure_grants(connection: BaseDatabaseWrapper) -> list[str]:
         )
         existing = {row[0] for row in cursor.fetchall()}
         missing = {t for t, *_ in wanted_tables | wanted_columns} - existing
+        if before_views:
+            # Grants on declared views wait for the views; keep what exists, add the rest later.
+            wanted_tables = {w for w in wanted_tables if w[0] not in missing}
+            wanted_columns = {w for w in wanted_columns if w[0] not in missing}
+            missing -= set(_VIEWS)
         if missing:
             raise RuntimeError(f"Grants name tables that do not exist: {sorted(missing)}")
+        cursor.execute(
+            "SELECT c.relname, pg_get_userbyid(c.relowner) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'"
+        )
+        owners = dict(cursor.fetchall())
         have_tables, have_columns = _current_privileges(cursor, grantees)
+        changes: list[tuple[str, sql.Composable]] = []
         for table, role, privilege in sorted(have_tables - wanted_tables):
-            _execute(
-                cursor,
-                done,
-                sql.SQL("REVOKE {} ON TABLE {} FROM {}").format(
-                    sql.SQL(privilege), sql.Identifier(table), _grantee(role)
-                ),
+            changes.append(
+                (
+                    table,
+                    sql.SQL("REVOKE {} ON TABLE {} FROM {}").format(
+                        sql.SQL(privilege), sql.Identifier(table), _grantee(role)
+                    ),
+                )
             )
         for table, column, role, privilege in sorted(have_columns - wanted_columns):
-            _execute(
-                cursor,
-                done,
-                sql.SQL("REVOKE {} ({}) ON TABLE {} FROM {}").format(
-                    sql.SQL(privilege),
-                    sql.Identifier(column),
-                    sql.Identifier(table),
-                    _grantee(role),
-                ),
+            changes.append(
+                (
+                    table,
+                    sql.SQL("REVOKE {} ({}) ON TABLE {} FROM {}").format(
+                        sql.SQL(privilege),
+                        sql.Identifier(column),
+                        sql.Identifier(table),
+                        _grantee(role),
+                    ),
+                )
             )
         for table, role, privilege in sorted(wanted_tables - have_tables):
-            _execute(
-                cursor,
-                done,
-                sql.SQL("GRANT {} ON TABLE {} TO {}").format(
-                    sql.SQL(privilege), sql.Identifier(table), sql.Identifier(role)
-                ),
+            changes.append(
+                (
+                    table,
+                    sql.SQL("GRANT {} ON TABLE {} TO {}").format(
+                        sql.SQL(privilege), sql.Identifier(table), sql.Identifier(role)
+                    ),
+                )
             )
         for table, column, role, privilege in sorted(wanted_columns - have_columns):
-            _execute(
-                cursor,
-                done,
-                sql.SQL("GRANT {} ({}) ON TABLE {} TO {}").format(
-                    sql.SQL(privilege),
-                    sql.Identifier(column),
-                    sql.Identifier(table),
-                    sql.Identifier(role),
-                ),
+            changes.append(
+                (
+                    table,
+                    sql.SQL("GRANT {} ({}) ON TABLE {} TO {}").format(
+                        sql.SQL(privilege),
+                        sql.Identifier(column),
+                        sql.Identifier(table),
+                        sql.Identifier(role),
+                    ),
+                )
             )
+        cursor.execute("SELECT current_user")
+        me = cursor.fetchone()[0]
+        for table, statement in changes:
+            owner = owners.get(table, me)
+            if owner != me:
+                # Objects owned by another role (the analyst views): grant as that role.
+                cursor.execute(
+                    sql.SQL("SET LOCAL ROLE {}")
+                    .format(sql.Identifier(owner))
+                    .as_string(cursor.connection)
+                )
+            _execute(cursor, done, statement)
+            if owner != me:
+                cursor.execute("RESET ROLE")
     return done
 
 
@@ -229,5 +267,144 @@ def provision(alias: str = "owner") -> list[str]:
         statements += ensure_schema_usage(connection)
         for _order, step in sorted(_STEPS, key=lambda item: item[0]):
             statements += step(connection)
+        statements += ensure_grants(connection, before_views=True)
+        for name, (query, owner, materialized) in _VIEWS.items():
+            statements += ensure_view(connection, name, query, owner, materialized)
         statements += ensure_grants(connection)
     return statements
+
+
+# --- helpers for the apps' steps: row-level security, policies, views ------------------------
+# Policies and views carry a comment with the hash of the SQL that made them, so a re-run can
+# tell "unchanged" from "changed" without parsing PostgreSQL's rewritten definitions.
+
+
+def _fingerprint(text: str) -> str:
+    import hashlib
+
+    return "clinic:" + hashlib.sha256(" ".join(text.split()).encode()).hexdigest()[:16]
+
+
+def ensure_row_level_security(connection: BaseDatabaseWrapper, table: str) -> list[str]:
+    done: list[str] = []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = %s::regclass",
+            [table],
+        )
+        enabled, forced = cursor.fetchone()
+        if not enabled:
+            _execute(
+                cursor,
+                done,
+                sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(sql.Identifier(table)),
+            )
+        if not forced:
+            _execute(
+                cursor,
+                done,
+                sql.SQL("ALTER TABLE {} FORCE ROW LEVEL SECURITY").format(sql.Identifier(table)),
+            )
+    return done
+
+
+def ensure_policies(
+    connection: BaseDatabaseWrapper, table: str, policies: dict[str, str]
+) -> list[str]:
+    """`policies` maps a policy name to the text after `CREATE POLICY name ON table`."""
+    done: list[str] = []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT p.polname, obj_description(p.oid, 'pg_policy') FROM pg_policy p "
+            "WHERE p.polrelid = %s::regclass",
+            [table],
+        )
+        existing = dict(cursor.fetchall())
+        for name in sorted(set(existing) - set(policies)):
+            _execute(
+                cursor,
+                done,
+                sql.SQL("DROP POLICY {} ON {}").format(sql.Identifier(name), sql.Identifier(table)),
+            )
+        for name, body in policies.items():
+            mark = _fingerprint(body)
+            if existing.get(name) == mark:
+                continue
+            if name in existing:
+                _execute(
+                    cursor,
+                    done,
+                    sql.SQL("DROP POLICY {} ON {}").format(
+                        sql.Identifier(name), sql.Identifier(table)
+                    ),
+                )
+            _execute(
+                cursor,
+                done,
+                sql.SQL("CREATE POLICY {} ON {} ").format(
+                    sql.Identifier(name), sql.Identifier(table)
+                )
+                + sql.SQL(body),
+            )
+            _execute(
+                cursor,
+                done,
+                sql.SQL("COMMENT ON POLICY {} ON {} IS {}").format(
+                    sql.Identifier(name), sql.Identifier(table), sql.Literal(mark)
+                ),
+            )
+    return done
+
+
+def ensure_view(
+    connection: BaseDatabaseWrapper, name: str, query: str, owner: str, materialized: bool = False
+) -> list[str]:
+    """Create or replace a view owned by `owner` (never the table owner: that bypasses RLS)."""
+    done: list[str] = []
+    kind = "MATERIALIZED VIEW" if materialized else "VIEW"
+    mark = _fingerprint(kind + query)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT obj_description(c.oid, 'pg_class'), pg_get_userbyid(c.relowner) "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relname = %s",
+            [name],
+        )
+        row = cursor.fetchone()
+        if row and row[0] == mark and row[1] == owner:
+            return done
+        if row:
+            _execute(
+                cursor,
+                done,
+                sql.SQL("DROP {} {} CASCADE").format(sql.SQL(kind), sql.Identifier(name)),
+            )
+        _execute(cursor, done, sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(owner)))
+        _execute(
+            cursor,
+            done,
+            sql.SQL("CREATE {} {} AS ").format(sql.SQL(kind), sql.Identifier(name))
+            + sql.SQL(query),
+        )
+        _execute(
+            cursor,
+            done,
+            sql.SQL("COMMENT ON {} {} IS {}").format(
+                sql.SQL(kind), sql.Identifier(name), sql.Literal(mark)
+            ),
+        )
+        _execute(cursor, done, "RESET ROLE")
+    return done
+
+
+def ensure_membership(connection: BaseDatabaseWrapper, role: str, member: str) -> list[str]:
+    done: list[str] = []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_has_role(%s, %s, 'MEMBER')", [member, role])
+        if not cursor.fetchone()[0]:
+            _execute(
+                cursor,
+                done,
+                sql.SQL("GRANT {} TO {}").format(sql.Identifier(role), sql.Identifier(member)),
+            )
+    return done

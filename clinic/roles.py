@@ -87,6 +87,7 @@ ROLE_GRANTS: dict[str, list[Grant]] = {
     "clinic_analyst": [],
     "clinic_privacy_officer": [
         grant("UPDATE", "axes_accessattempt"),
+        grant("SELECT", "access_log"),
     ],
     "clinic_admin": [
         grant(ALL_DML, "auth_user"),

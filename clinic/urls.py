@@ -18,6 +18,11 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("", include("clinic.session_urls")),
+    path("patients/", include("patients.urls")),
+    path("", include("records.urls")),
+    path("break-glass/", include("records.break_glass_urls")),
+    path("analytics/", include("analytics.urls")),
+    path("privacy/", include("clinic.privacy_urls")),
 ]
 
 handler400 = "clinic.views.bad_request"

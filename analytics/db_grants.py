@@ -1,0 +1,1 @@
+"""Database objects and rights for analytics (views for the analyst role)."""

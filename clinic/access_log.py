@@ -1,0 +1,111 @@
+"""Write access-log events from the application (one call per meaningful access).
+
+Events are written through `append_access_event` in the request's own transaction, so an access
+without its event cannot commit. A refused access (403/404) rolls the request's work back, so its
+event is queued on the request and written by DatabaseRoleMiddleware in a transaction of its own.
+Never pass names, search terms, notes or any other PHI: ids, kinds and outcomes only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import connections
+from django.http import HttpRequest
+
+from clinic.client_ip import client_ip
+
+# The vocabulary of events (DESIGN.md section 4).
+SIGN_IN = "sign_in"
+SIGN_IN_FAILED = "sign_in_failed"
+SIGN_OUT = "sign_out"
+IDLE_LOGOUT = "idle_logout"
+SESSION_EXPIRED = "session_expired"
+LOCKOUT = "lockout"
+UNLOCK = "unlock"
+PATIENT_SEARCH = "patient_search"
+PATIENT_REGISTERED = "patient_registered"
+DEMOGRAPHICS_CHANGED = "demographics_changed"
+CHART_VIEWED = "chart_viewed"
+IDENTIFIER_REVEALED = "identifier_revealed"
+RECORD_VIEWED = "record_viewed"
+RECORD_CREATED = "record_created"
+RECORD_CHANGED = "record_changed"
+CARE_TEAM_CHANGED = "care_team_changed"
+EXPORT = "export"
+BREAK_GLASS_STARTED = "break_glass_started"
+BREAK_GLASS_ENDED = "break_glass_ended"
+BREAK_GLASS_REVIEWED = "break_glass_reviewed"
+ACCESS_REFUSED = "access_refused"
+MFA_RESET = "mfa_reset"
+SESSION_ENDED = "session_ended"
+
+APPEND_SQL = "SELECT append_access_event(%s, %s, %s, %s, %s, %s, %s, %s)"
+PENDING_ATTR = "_clinic_pending_access_events"
+
+
+def _actor(request: HttpRequest | None) -> tuple[int | None, str, str | None]:
+    from clinic.db_context import database_role_for
+
+    if request is None:
+        return None, "", None
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None, "anonymous", client_ip(request) or None
+    return user.pk, database_role_for(user) or "clinic_web", client_ip(request) or None
+
+
+def record(
+    request: HttpRequest | None,
+    action: str,
+    *,
+    patient_id: uuid.UUID | str | None = None,
+    object_id: Any = "",
+    outcome: str = "ok",
+    reason: str = "",
+    staff_id: int | None = None,
+    using: str = "default",
+) -> None:
+    """Append one event now, in the current transaction of `using`."""
+    actor_id, role, ip = _actor(request)
+    if staff_id is not None:
+        actor_id = staff_id
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            APPEND_SQL,
+            [
+                actor_id,
+                role,
+                action,
+                str(patient_id) if patient_id else None,
+                str(object_id or ""),
+                ip,
+                outcome,
+                reason,
+            ],
+        )
+
+
+def record_refusal(
+    request: HttpRequest, *, patient_id: Any = None, object_id: Any = "", reason: str = ""
+) -> None:
+    """Queue a refused-access event; it is written after the request's work is rolled back."""
+    pending = getattr(request, PENDING_ATTR, None)
+    if pending is None:
+        pending = []
+        setattr(request, PENDING_ATTR, pending)
+    pending.append({"patient_id": patient_id, "object_id": object_id, "reason": reason})
+
+
+def flush_refusals(request: HttpRequest, status: int) -> None:
+    events = getattr(request, PENDING_ATTR, None) or [{"object_id": request.path[:64]}]
+    for event in events:
+        record(
+            request,
+            ACCESS_REFUSED,
+            outcome=str(status),
+            patient_id=event.get("patient_id"),
+            object_id=event.get("object_id", ""),
+            reason=event.get("reason", ""),
+        )

@@ -1,0 +1,36 @@
+"""The application access log: append-only, hash-chained, written only through a function.
+
+Rows are appended by the SECURITY DEFINER function `append_access_event` (clinic/access_log_db.py),
+which serialises writers with an advisory lock, chains each row to the previous one with SHA-256
+and is the only write path the application roles have: they hold EXECUTE on it and no INSERT,
+UPDATE, DELETE or TRUNCATE on the table. No names, search terms or notes are ever stored here.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class AccessEvent(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    occurred_at = models.DateTimeField()
+    staff_id = models.IntegerField(null=True)
+    role = models.CharField(max_length=40)
+    action = models.CharField(max_length=40, db_index=True)
+    patient_id = models.UUIDField(null=True, db_index=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    client_ip = models.GenericIPAddressField(null=True)
+    outcome = models.CharField(max_length=20)
+    reason = models.CharField(max_length=200, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        db_table = "access_log"
+        indexes = [
+            models.Index(fields=["staff_id", "occurred_at"], name="access_log_staff_time"),
+            models.Index(fields=["occurred_at"], name="access_log_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"access event {self.pk}"

@@ -1,0 +1,12 @@
+"""Database rights on patient identities (see clinic/roles.py for the whole table).
+
+Front desk registers and edits identities; clinicians read them (to find a patient, and to be
+refused the clinical record when the patient is not theirs). Analysts, privacy officers and
+administrators get nothing: no row, no column.
+"""
+
+from clinic.provisioning import add_role_grants
+from clinic.roles import grant
+
+add_role_grants("clinic_front_desk", [grant("SELECT, INSERT, UPDATE", "patient_identities")])
+add_role_grants("clinic_clinician", [grant("SELECT", "patient_identities")])

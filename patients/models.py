@@ -1,0 +1,104 @@
+"""Patient identities: direct identifiers encrypted at field level, searchable by blind index.
+
+Only `birth_year`, `state` and the timestamps are plaintext (de-identified uses need them). The
+blind-index columns hold keyed HMACs of normalised values (clinic/blind_index.py), the only way to
+search encrypted values. The clinical side links here by `patient_id` alone.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from typing import Any
+
+from django.db import models
+
+from clinic.blind_index import blind_index, last_name_dob_index
+from clinic.encryption import (
+    EncryptedCharField,
+    EncryptedDateField,
+    EncryptedEmailField,
+    EncryptedTextField,
+)
+
+
+def generate_mrn() -> str:
+    """A clinic-issued medical record number: 8 random digits and a Luhn check digit."""
+    body = f"{secrets.randbelow(10**8):08d}"
+    total = 0
+    for position, char in enumerate(reversed(body)):
+        digit = int(char)
+        if position % 2 == 0:
+            digit *= 2
+            digit -= 9 if digit > 9 else 0
+        total += digit
+    return f"{body}{(10 - total % 10) % 10}"
+
+
+class PatientQuerySet(models.QuerySet["PatientIdentity"]):
+    def by_last_name_and_dob(self, last_name: str, dob: Any) -> PatientQuerySet:
+        return self.filter(last_name_dob_bidx=last_name_dob_index(last_name, dob))
+
+    def by_ssn(self, ssn: str) -> PatientQuerySet:
+        return self.filter(ssn_bidx=blind_index("ssn", ssn))
+
+    def by_mrn(self, mrn: str) -> PatientQuerySet:
+        return self.filter(mrn_bidx=blind_index("mrn", mrn))
+
+    def by_phone(self, phone: str) -> PatientQuerySet:
+        return self.filter(phone_bidx=blind_index("phone", phone))
+
+
+class PatientIdentity(models.Model):
+    patient_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    first_name = EncryptedCharField(max_length=100)
+    last_name = EncryptedCharField(max_length=100)
+    date_of_birth = EncryptedDateField()
+    ssn = EncryptedCharField("SSN", max_length=11, blank=True)
+    address = EncryptedTextField(max_length=500, blank=True)
+    phone = EncryptedCharField(max_length=30, blank=True)
+    email = EncryptedEmailField(max_length=254, blank=True)
+    mrn = EncryptedCharField("MRN", max_length=20, editable=False)
+    # Plaintext, de-identified by themselves.
+    birth_year = models.PositiveSmallIntegerField()
+    state = models.CharField(max_length=2, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Blind indexes (HMAC-SHA256, truncated): exact-match search without decrypting.
+    last_name_dob_bidx = models.CharField(max_length=32, db_index=True, editable=False)
+    ssn_bidx = models.CharField(max_length=32, null=True, db_index=True, editable=False)
+    mrn_bidx = models.CharField(max_length=32, unique=True, editable=False)
+    phone_bidx = models.CharField(max_length=32, null=True, db_index=True, editable=False)
+
+    objects = PatientQuerySet.as_manager()
+
+    class Meta:
+        db_table = "patient_identities"
+        verbose_name = "patient"
+
+    def __str__(self) -> str:
+        # Never the name: this string can reach logs, admin history and error reports.
+        return f"patient {self.patient_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.refresh_derived_fields()
+        super().save(*args, **kwargs)
+
+    def refresh_derived_fields(self) -> None:
+        """Blind indexes and plaintext year follow the encrypted values they derive from."""
+        if not self.mrn:
+            self.mrn = generate_mrn()
+        self.birth_year = self.date_of_birth.year
+        self.last_name_dob_bidx = last_name_dob_index(self.last_name, self.date_of_birth)
+        self.ssn_bidx = blind_index("ssn", self.ssn) if self.ssn else None
+        self.mrn_bidx = blind_index("mrn", self.mrn)
+        self.phone_bidx = blind_index("phone", self.phone) if self.phone else None
+
+    @property
+    def masked_ssn(self) -> str:
+        return f"***-**-{self.ssn[-4:]}" if self.ssn else "—"
+
+    @property
+    def masked_phone(self) -> str:
+        digits = "".join(c for c in self.phone if c.isdigit())
+        return f"(***) ***-{digits[-4:]}" if digits else "—"

@@ -1,0 +1,139 @@
+"""Database rights and row-level security on the clinical side.
+
+- Clinicians read and write `clinical_records` only for patients on their care team or under an
+  active break-the-glass grant of theirs, and only as the provider of what they write.
+- Front desk sees visit dates and providers: column grants, no diagnosis, no notes.
+- Analysts read `clinical_records_analyst` (no notes) and nothing of the table; the view is owned
+  by `clinic_analytics_owner`, so it is subject to RLS like anyone (a view owned by the table
+  owner would bypass it) and has exactly the columns it shows.
+- FORCE ROW LEVEL SECURITY: the owner is subject too, through an explicit policy of its own.
+`current_setting` sits in a sub-select so the planner evaluates it once (an InitPlan), and the
+policy's lookups use the (staff, patient) indexes.
+"""
+
+from __future__ import annotations
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from clinic import roles
+from clinic.provisioning import (
+    add_role_grants,
+    ensure_membership,
+    ensure_policies,
+    ensure_row_level_security,
+    register_step,
+    register_view,
+)
+from clinic.roles import grant
+
+STAFF_ID = "(SELECT nullif(current_setting('app.user_id', true), '')::integer)"
+
+CLINICIAN_MAY_SEE = f"""
+    patient_id IN (
+        SELECT ct.patient_id FROM care_team ct
+        WHERE ct.staff_id = {STAFF_ID}
+          AND ct.starts_on <= current_date AND (ct.ends_on IS NULL OR ct.ends_on >= current_date)
+        UNION ALL
+        SELECT bg.patient_id FROM break_glass_grants bg
+        WHERE bg.staff_id = {STAFF_ID}
+          AND bg.ended_at IS NULL AND bg.starts_at <= now() AND bg.expires_at > now()
+    )"""
+
+RECORD_POLICIES = {
+    "clinician_reads_own_patients": f"AS PERMISSIVE FOR SELECT TO clinic_clinician "
+    f"USING ({CLINICIAN_MAY_SEE})",
+    "clinician_writes_own_patients": f"AS PERMISSIVE FOR INSERT TO clinic_clinician "
+    f"WITH CHECK ({CLINICIAN_MAY_SEE} AND provider_id = {STAFF_ID})",
+    "clinician_updates_own_patients": f"AS PERMISSIVE FOR UPDATE TO clinic_clinician "
+    f"USING ({CLINICIAN_MAY_SEE}) WITH CHECK ({CLINICIAN_MAY_SEE})",
+    "front_desk_sees_visits": "AS PERMISSIVE FOR SELECT TO clinic_front_desk USING (true)",
+    "analytics_owner_reads": "AS PERMISSIVE FOR SELECT TO clinic_analytics_owner USING (true)",
+    "owner_maintains": "AS PERMISSIVE FOR ALL TO clinic_owner USING (true) WITH CHECK (true)",
+}
+
+BREAK_GLASS_POLICIES = {
+    "clinician_own_grants": f"AS PERMISSIVE FOR ALL TO clinic_clinician "
+    f"USING (staff_id = {STAFF_ID}) WITH CHECK (staff_id = {STAFF_ID})",
+    "privacy_officer_reviews": "AS PERMISSIVE FOR ALL TO clinic_privacy_officer "
+    "USING (true) WITH CHECK (true)",
+    "owner_maintains": "AS PERMISSIVE FOR ALL TO clinic_owner USING (true) WITH CHECK (true)",
+}
+
+ANALYST_VIEW = "clinical_records_analyst"
+ANALYST_VIEW_SQL = (
+    "SELECT record_id, patient_id, provider_id, diagnosis_code, visit_date FROM clinical_records"
+)
+
+add_role_grants(
+    "clinic_clinician",
+    [
+        grant("SELECT, INSERT, UPDATE", "clinical_records"),
+        grant("SELECT", "care_team"),
+        grant("SELECT, INSERT", "break_glass_grants"),
+        grant("UPDATE", "break_glass_grants", "ended_at"),
+    ],
+)
+add_role_grants(
+    "clinic_front_desk",
+    [
+        grant("SELECT", "clinical_records", "record_id", "patient_id", "provider_id", "visit_date"),
+        grant("SELECT, INSERT, UPDATE", "care_team"),
+    ],
+)
+add_role_grants(
+    "clinic_privacy_officer",
+    [
+        grant("SELECT", "break_glass_grants"),
+        grant("UPDATE", "break_glass_grants", "reviewed_at", "reviewed_by_id", "review_comment"),
+    ],
+)
+add_role_grants(
+    roles.ANALYTICS_VIEW_OWNER,
+    [
+        grant(
+            "SELECT",
+            "clinical_records",
+            "record_id",
+            "patient_id",
+            "provider_id",
+            "diagnosis_code",
+            "visit_date",
+        ),
+    ],
+)
+add_role_grants("clinic_analyst", [grant("SELECT", ANALYST_VIEW)])
+
+
+@register_step(order=10)
+def records_security(connection: BaseDatabaseWrapper) -> list[str]:
+    done: list[str] = []
+    for table, policies in (
+        ("clinical_records", RECORD_POLICIES),
+        ("break_glass_grants", BREAK_GLASS_POLICIES),
+    ):
+        done += ensure_row_level_security(connection, table)
+        done += ensure_policies(connection, table, policies)
+    done += ensure_membership(connection, roles.ANALYTICS_VIEW_OWNER, roles.OWNER_ROLE)
+    done += _analytics_owner_may_create(connection)
+    return done
+
+
+register_view(ANALYST_VIEW, ANALYST_VIEW_SQL, roles.ANALYTICS_VIEW_OWNER)
+
+
+def _analytics_owner_may_create(connection: BaseDatabaseWrapper) -> list[str]:
+    from psycopg import sql
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT has_schema_privilege(%s, 'public', 'CREATE')", [roles.ANALYTICS_VIEW_OWNER]
+        )
+        if cursor.fetchone()[0]:
+            return []
+        statement = (
+            sql.SQL("GRANT CREATE ON SCHEMA public TO {}")
+            .format(sql.Identifier(roles.ANALYTICS_VIEW_OWNER))
+            .as_string(cursor.connection)
+        )
+        cursor.execute(statement)
+        return [statement]

@@ -1,0 +1,136 @@
+"""Clinical records, care teams and break-the-glass grants.
+
+`clinical_records` links to an identity by `patient_id` only. Row-level security (records/
+db_grants.py) lets a clinician see a record when the patient is on their care team or they hold
+an active break-the-glass grant; both tables are read by the policy, so they are indexed on
+(staff, patient).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from clinic.encryption import EncryptedTextField
+from patients.models import PatientIdentity
+from records.icd10 import validate_icd10_code
+
+
+class ClinicalRecordQuerySet(models.QuerySet["ClinicalRecord"]):
+    def for_patient(self, patient: PatientIdentity) -> ClinicalRecordQuerySet:
+        return self.filter(patient=patient).order_by("-visit_date", "-created_at")
+
+
+class ClinicalRecord(models.Model):
+    record_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(
+        PatientIdentity, on_delete=models.PROTECT, db_column="patient_id", related_name="records"
+    )
+    provider = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        db_column="provider_id",
+        related_name="+",
+    )
+    diagnosis_code = models.CharField(max_length=8, validators=[validate_icd10_code])
+    notes = EncryptedTextField(max_length=20000, blank=True)
+    visit_date = models.DateField()
+    # Optimistic locking: an UPDATE must name the version it read (records/services.py).
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ClinicalRecordQuerySet.as_manager()
+
+    class Meta:
+        db_table = "clinical_records"
+        indexes = [
+            models.Index(fields=["patient", "visit_date"], name="clinical_rec_patient_date"),
+            models.Index(fields=["visit_date"], name="clinical_rec_visit_date"),
+            models.Index(fields=["provider"], name="clinical_rec_provider"),
+        ]
+
+    def __str__(self) -> str:
+        return f"record {self.record_id}"
+
+
+class CareTeamQuerySet(models.QuerySet["CareTeamMember"]):
+    def active(self, on: object = None) -> CareTeamQuerySet:
+        today = on or timezone.localdate()
+        return self.filter(starts_on__lte=today).filter(
+            models.Q(ends_on__isnull=True) | models.Q(ends_on__gte=today)
+        )
+
+
+class CareTeamMember(models.Model):
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, db_column="staff_id", related_name="+"
+    )
+    patient = models.ForeignKey(
+        PatientIdentity, on_delete=models.PROTECT, db_column="patient_id", related_name="care_team"
+    )
+    starts_on = models.DateField(default=timezone.localdate)
+    ends_on = models.DateField(null=True, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CareTeamQuerySet.as_manager()
+
+    class Meta:
+        db_table = "care_team"
+        indexes = [models.Index(fields=["staff", "patient"], name="care_team_staff_patient")]
+
+    def __str__(self) -> str:
+        return f"care team entry {self.pk}"
+
+
+class BreakGlassGrant(models.Model):
+    """Emergency access to one patient, time-boxed, reviewed by the privacy officer."""
+
+    REASONS = [
+        ("emergency", "Medical emergency"),
+        ("covering", "Covering for the treating clinician"),
+        ("referral", "Urgent referral or consult"),
+        ("other", "Other (explain)"),
+    ]
+    grant_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, db_column="staff_id", related_name="+"
+    )
+    patient = models.ForeignKey(
+        PatientIdentity, on_delete=models.PROTECT, db_column="patient_id", related_name="+"
+    )
+    reason_category = models.CharField(max_length=20, choices=REASONS)
+    # Free text may mention clinical facts: encrypted like notes.
+    reason_text = EncryptedTextField(max_length=1000, blank=True)
+    starts_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_column="reviewed_by_id",
+        related_name="+",
+    )
+    review_comment = models.TextField(max_length=2000, blank=True)
+
+    class Meta:
+        db_table = "break_glass_grants"
+        indexes = [
+            models.Index(fields=["staff", "patient", "expires_at"], name="break_glass_active"),
+            models.Index(fields=["reviewed_at"], name="break_glass_review"),
+        ]
+
+    def __str__(self) -> str:
+        return f"break-the-glass grant {self.grant_id}"
+
+    @property
+    def is_active(self) -> bool:
+        now = timezone.now()
+        return self.ended_at is None and self.starts_at <= now < self.expires_at
