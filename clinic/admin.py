@@ -1,9 +1,103 @@
-"""Admin site: users and their one clinic group. PHI models are never registered here."""
+"""Admin site: users, their one clinic group, lockouts and MFA devices. No PHI model is
+registered here, and the admin's database role has no grant on any PHI table either."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.contrib.auth.models import Group, User
+from django.utils.html import format_html_join
+
+from clinic import roles
+from clinic.provisioning import declared_grants
 
 admin.site.site_header = "Clinic administration"
 admin.site.site_title = "Clinic administration"
 admin.site.index_title = "Users, roles and sign-in security"
+
+
+def _check_one_clinic_group(form: forms.ModelForm) -> None:
+    groups = form.cleaned_data.get("groups")
+    if groups is None:
+        return
+    mapped = [g.name for g in groups if g.name in roles.GROUP_ROLES]
+    if len(mapped) != 1:
+        form.add_error(
+            "groups",
+            "Choose exactly one clinic role (Front desk, Clinician, Analyst, Privacy officer or "
+            "Administrator). A staff member with none, or several, sees no patient data.",
+        )
+
+
+class StaffChangeForm(UserChangeForm):
+    def clean(self):
+        cleaned = super().clean()
+        _check_one_clinic_group(self)
+        return cleaned
+
+
+class StaffCreationForm(UserCreationForm):
+    groups = forms.ModelMultipleChoiceField(
+        queryset=Group.objects.all(), required=True, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta(UserCreationForm.Meta):
+        fields = ("username",)
+
+    def clean(self):
+        cleaned = super().clean()
+        _check_one_clinic_group(self)
+        return cleaned
+
+    def save(self, commit: bool = True):
+        user = super().save(commit=commit)
+        if commit:
+            user.groups.set(self.cleaned_data["groups"])
+        return user
+
+
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class StaffAdmin(BaseUserAdmin):
+    form = StaffChangeForm
+    add_form = StaffCreationForm
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("username", "password1", "password2", "groups")}),
+    )
+    list_display = ("username", "first_name", "last_name", "clinic_role", "is_active", "last_login")
+    list_filter = ("groups", "is_active")
+
+    @admin.display(description="Clinic role")
+    def clinic_role(self, user: User) -> str:
+        names = [g.name for g in user.groups.all() if g.name in roles.GROUP_ROLES]
+        return names[0] if len(names) == 1 else ("none" if not names else "several (no access)")
+
+
+@admin.register(Group)
+class ClinicGroupAdmin(BaseGroupAdmin):
+    readonly_fields = ("database_role", "database_rights")
+    fields = ("name", "database_role", "database_rights", "permissions")
+
+    @admin.display(description="PostgreSQL role")
+    def database_role(self, group: Group) -> str:
+        return roles.GROUP_ROLES.get(group.name, "none: members of this group get no PHI")
+
+    @admin.display(description="Database rights (from clinic/roles.py)")
+    def database_rights(self, group: Group) -> str:
+        role = roles.GROUP_ROLES.get(group.name)
+        if not role:
+            return "—"
+        import clinic.provisioning_steps  # noqa: F401  (the apps' declared grants)
+
+        grants = declared_grants().get(role, [])
+        rows = sorted(
+            (", ".join(g.privileges), g.table, ", ".join(g.columns) or "all columns")
+            for g in grants
+        )
+        return format_html_join("\n", "<div>{} on {} ({})</div>", rows) or "—"

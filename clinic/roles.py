@@ -99,6 +99,10 @@ ROLE_GRANTS: dict[str, list[Grant]] = {
         grant(ALL_DML, "otp_totp_totpdevice"),
         grant(ALL_DML, "otp_static_staticdevice"),
         grant(ALL_DML, "otp_static_statictoken"),
+        grant(ALL_DML, "axes_accessattempt"),
+        grant(ALL_DML, "axes_accessfailurelog"),
+        grant(ALL_DML, "axes_accesslog"),
+        grant(ALL_DML, "axes_accessattemptexpiration"),
     ],
 }
 

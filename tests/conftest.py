@@ -58,11 +58,13 @@ def truncate_all() -> None:
             if row[0] not in KEEP_TABLES
         ]
         if tables:
-            # As superuser with replica mode: append-only triggers do not stop the clean-up.
-            conn.execute("SET session_replication_role = replica")
-            conn.execute(
-                "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
-            )
+            # As superuser in replica mode: neither foreign keys nor the append-only trigger
+            # fire, so order does not matter. DELETE is far faster than TRUNCATE for a few rows.
+            with conn.transaction():
+                conn.execute("SET LOCAL session_replication_role = replica")
+                conn.execute("SET LOCAL synchronous_commit = off")
+                for table in tables:
+                    conn.execute(f'DELETE FROM "{table}"')
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -25,10 +25,19 @@ DEMO_STAFF = [
 OWNER = "owner"
 
 
+# Django permissions of the Administrator group: users, groups, lockouts, MFA devices. No PHI app.
+ADMIN_PERMISSION_APPS = ("auth", "axes", "otp_totp", "otp_static", "admin")
+
+
 def ensure_groups(using: str = OWNER) -> dict[str, Group]:
-    return {
+    groups = {
         name: Group.objects.using(using).get_or_create(name=name)[0] for name in roles.GROUP_ROLES
     }
+    admin_perms = Permission.objects.using(using).filter(
+        content_type__app_label__in=ADMIN_PERMISSION_APPS
+    )
+    groups[roles.ADMINISTRATOR].permissions.set(admin_perms)
+    return groups
 
 
 def ensure_staff(

@@ -1,0 +1,235 @@
+"""Least privilege, enforced by PostgreSQL itself: raw SQL through the web connection after the
+role switch, exactly as a buggy view would run it."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connections, transaction
+from django.db.utils import DatabaseError, ProgrammingError
+
+from tests.db_helpers import as_role, make_patient, make_record, put_on_care_team, run_as
+
+pytestmark = pytest.mark.usefixtures("clinic_db")
+
+PHI_TABLES = [
+    "patient_identities",
+    "clinical_records",
+    "care_team",
+    "break_glass_grants",
+    "access_log",
+]
+
+
+@pytest.fixture
+def chart(staff):
+    """A patient of `clinician` with one record, and a patient of `clinician2` with one."""
+    mine = make_patient("Testmine")
+    theirs = make_patient("Testtheirs")
+    put_on_care_team(staff["clinician"], mine)
+    put_on_care_team(staff["clinician2"], theirs)
+    return {
+        "mine": mine,
+        "theirs": theirs,
+        "my_record": make_record(mine, staff["clinician"]),
+        "their_record": make_record(theirs, staff["clinician2"]),
+    }
+
+
+def refused(role, query, user_id=None) -> bool:
+    try:
+        run_as(role, query, user_id=user_id)
+    except ProgrammingError as exc:
+        return "permission denied" in str(exc)
+    return False
+
+
+# --- analyst ---------------------------------------------------------------------------------
+def test_analyst_cannot_read_notes(chart):
+    assert refused("clinic_analyst", "SELECT notes FROM clinical_records")
+
+
+def test_analyst_cannot_read_identities(chart):
+    assert refused("clinic_analyst", "SELECT * FROM patient_identities")
+
+
+@pytest.mark.parametrize("table", PHI_TABLES)
+def test_analyst_cannot_touch_any_phi_table(chart, table):
+    assert refused("clinic_analyst", f"SELECT count(*) FROM {table}")  # noqa: S608
+
+
+def test_analyst_reads_the_view_with_exactly_its_columns(chart):
+    with as_role("clinic_analyst") as cursor:
+        cursor.execute("SELECT * FROM clinical_records_analyst")
+        rows = cursor.fetchall()
+        columns = [c.name for c in cursor.description]
+    assert columns == ["record_id", "patient_id", "provider_id", "diagnosis_code", "visit_date"]
+    assert len(rows) == 2  # the view's owner is not the table owner, yet sees every row
+
+
+def test_reference_grants_hold_for_the_analyst():
+    with connections["owner"].cursor() as cursor:
+        cursor.execute(
+            "SELECT has_table_privilege('clinic_analyst', 'clinical_records', 'SELECT'),"
+            " has_table_privilege('clinic_analyst', 'clinical_records_analyst', 'SELECT'),"
+            " has_column_privilege('clinic_analyst', 'clinical_records', 'notes', 'SELECT')"
+        )
+        assert cursor.fetchone() == (False, True, False)
+
+
+def test_no_phi_table_grants_anything_to_public():
+    with connections["owner"].cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_class c, aclexplode(c.relacl) a "
+            "WHERE a.grantee = 0 AND c.relname = ANY(%s)",
+            [PHI_TABLES],
+        )
+        assert cursor.fetchall() == []
+
+
+# --- clinician -------------------------------------------------------------------------------
+def test_clinician_sees_only_care_team_records(staff, chart):
+    rows = run_as(
+        "clinic_clinician", "SELECT record_id FROM clinical_records", user_id=staff["clinician"].pk
+    )
+    assert rows == [(chart["my_record"].pk,)]
+
+
+def test_clinician_cannot_update_another_clinicians_patient(staff, chart):
+    changed = run_as(
+        "clinic_clinician",
+        "UPDATE clinical_records SET visit_date = visit_date WHERE record_id = %s",
+        [chart["their_record"].pk],
+        user_id=staff["clinician"].pk,
+    )
+    assert changed == 0
+
+
+def test_clinician_cannot_insert_for_another_clinicians_patient(staff, chart):
+    with pytest.raises(ProgrammingError, match="row-level security"):
+        run_as(
+            "clinic_clinician",
+            "INSERT INTO clinical_records (record_id, patient_id, provider_id, diagnosis_code,"
+            " notes, visit_date, version, created_at, updated_at) VALUES (gen_random_uuid(),"
+            " %s, %s, 'E119', '', current_date, 1, now(), now())",
+            [chart["theirs"].pk, staff["clinician"].pk],
+            user_id=staff["clinician"].pk,
+        )
+
+
+def test_clinician_cannot_write_as_another_provider(staff, chart):
+    with pytest.raises(ProgrammingError, match="row-level security"):
+        run_as(
+            "clinic_clinician",
+            "INSERT INTO clinical_records (record_id, patient_id, provider_id, diagnosis_code,"
+            " notes, visit_date, version, created_at, updated_at) VALUES (gen_random_uuid(),"
+            " %s, %s, 'E119', '', current_date, 1, now(), now())",
+            [chart["mine"].pk, staff["clinician2"].pk],
+            user_id=staff["clinician"].pk,
+        )
+
+
+def test_clinician_cannot_add_themselves_to_a_care_team(staff, chart):
+    assert refused(
+        "clinic_clinician",
+        f"INSERT INTO care_team (staff_id, patient_id, starts_on, reason, created_at) "
+        f"VALUES ({staff['clinician'].pk}, '{chart['theirs'].pk}', current_date, '',"
+        f" now())",
+        user_id=staff["clinician"].pk,
+    )
+
+
+def test_clinician_without_staff_id_sees_nothing(chart):
+    assert run_as("clinic_clinician", "SELECT count(*) FROM clinical_records") == [(0,)]
+
+
+def test_ended_care_team_membership_hides_the_records(staff, chart):
+    with connections["owner"].cursor() as cursor:
+        cursor.execute(
+            "UPDATE care_team SET ends_on = current_date - 1 WHERE staff_id = %s",
+            [staff["clinician"].pk],
+        )
+    rows = run_as(
+        "clinic_clinician", "SELECT count(*) FROM clinical_records", user_id=staff["clinician"].pk
+    )
+    assert rows == [(0,)]
+
+
+def test_policy_is_evaluated_once_per_query(staff, chart):
+    plan = run_as(
+        "clinic_clinician",
+        "EXPLAIN SELECT record_id, visit_date FROM clinical_records "
+        "ORDER BY visit_date DESC LIMIT 50",
+        user_id=staff["clinician"].pk,
+    )
+    text = "\n".join(row[0] for row in plan)
+    assert "InitPlan" in text
+    # current_setting is only ever read inside the InitPlans, never in a per-row filter.
+    per_row = [line for line in text.splitlines() if "Filter" in line and "current_setting" in line]
+    assert per_row == []
+
+
+# --- front desk ------------------------------------------------------------------------------
+def test_front_desk_sees_visit_dates_and_providers(staff, chart):
+    rows = run_as("clinic_front_desk", "SELECT visit_date, provider_id FROM clinical_records")
+    assert len(rows) == 2
+
+
+@pytest.mark.parametrize("column", ["diagnosis_code", "notes"])
+def test_front_desk_cannot_read_diagnoses_or_notes(chart, column):
+    assert refused("clinic_front_desk", f"SELECT {column} FROM clinical_records")  # noqa: S608
+
+
+def test_front_desk_cannot_write_clinical_records(staff, chart):
+    assert refused("clinic_front_desk", "UPDATE clinical_records SET visit_date = visit_date")
+
+
+# --- privacy officer and administrator ---------------------------------------------------------
+@pytest.mark.parametrize("role", ["clinic_privacy_officer", "clinic_admin"])
+def test_privacy_officer_and_admin_cannot_read_clinical_data(chart, role):
+    assert refused(role, "SELECT notes FROM clinical_records")
+    assert refused(role, "SELECT ssn FROM patient_identities")
+
+
+# --- the web role itself -------------------------------------------------------------------------
+@pytest.mark.parametrize("table", PHI_TABLES)
+def test_web_role_alone_reads_no_phi_table(chart, table):
+    assert refused(None, f"SELECT count(*) FROM {table}")  # noqa: S608
+
+
+@pytest.mark.parametrize("target", ["clinic_owner", "postgres", "clinic_analytics_owner"])
+def test_web_connection_cannot_become_owner_or_superuser(target):
+    with pytest.raises(DatabaseError, match="permission denied"):
+        with transaction.atomic(using="default"):
+            with connections["default"].cursor() as cursor:
+                cursor.execute(f'SET LOCAL ROLE "{target}"')
+
+
+def test_reset_role_after_a_switch_falls_back_to_no_phi(staff, chart):
+    with as_role("clinic_clinician", staff["clinician"].pk) as cursor:
+        cursor.execute("RESET ROLE")
+        cursor.execute("SELECT current_user")
+        assert cursor.fetchone() == ("clinic_web",)
+        with pytest.raises(ProgrammingError, match="permission denied"):
+            with transaction.atomic(using="default"):
+                cursor.execute("SELECT count(*) FROM clinical_records")
+
+
+def test_login_roles_have_the_designed_attributes():
+    with connections["owner"].cursor() as cursor:
+        cursor.execute(
+            "SELECT rolname, rolcanlogin, rolinherit, rolsuper, rolcreaterole, rolbypassrls "
+            "FROM pg_roles WHERE rolname LIKE 'clinic\\_%%' ORDER BY rolname"
+        )
+        roles = {row[0]: row[1:] for row in cursor.fetchall()}
+        cursor.execute("SELECT pg_has_role('clinic_web', 'clinic_owner', 'MEMBER')")
+        assert cursor.fetchone() == (False,)
+    assert roles["clinic_web"] == (True, False, False, False, False)
+    for group in (
+        "clinic_front_desk",
+        "clinic_clinician",
+        "clinic_analyst",
+        "clinic_privacy_officer",
+        "clinic_admin",
+    ):
+        assert roles[group][0] is False  # NOLOGIN
+        assert roles[group][2:] == (False, False, False)

@@ -1,0 +1,105 @@
+"""The per-request database context: one statement, the right role, nothing left behind."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connections
+
+from clinic.db_context import CONTEXT_SQL
+
+pytestmark = pytest.mark.usefixtures("clinic_db")
+
+PROBE = (
+    "SELECT current_user, current_setting('app.user_id', true), current_setting('application_name')"
+)
+
+
+class ContextProbe:
+    """Wraps the web connection: after the context statement runs, read what the DB sees."""
+
+    def __init__(self):
+        self.seen: list[tuple] = []
+        self.statements = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if sql == CONTEXT_SQL:
+            self.statements += 1
+            context["cursor"].execute(PROBE)
+            self.seen.append(context["cursor"].fetchone())
+        return result
+
+
+def idle_state():
+    with connections["default"].cursor() as cursor:
+        cursor.execute(PROBE)
+        return cursor.fetchone()
+
+
+def test_two_users_on_one_connection_get_their_own_context(client, staff):
+    probe = ContextProbe()
+    with connections["default"].execute_wrapper(probe):
+        client.force_login(staff["clinician"])
+        assert client.get("/").status_code == 200
+        between = idle_state()
+        client.force_login(staff["analyst"])
+        assert client.get("/").status_code == 200
+        after = idle_state()
+    clinician, analyst = staff["clinician"].pk, staff["analyst"].pk
+    assert probe.seen == [
+        ("clinic_clinician", str(clinician), f"staff:{clinician}"),
+        ("clinic_analyst", str(analyst), f"staff:{analyst}"),
+    ]
+    # Between and after requests the connection is back to the bare web role, no staff id.
+    for state in (between, after):
+        assert state[0] == "clinic_web"
+        assert state[1] in ("", None)
+        assert not state[2].startswith("staff:")
+
+
+def test_context_costs_exactly_one_statement_per_request(client, staff):
+    probe = ContextProbe()
+    client.force_login(staff["frontdesk"])
+    with connections["default"].execute_wrapper(probe):
+        client.get("/")
+    assert probe.statements == 1
+
+
+def test_user_without_a_group_stays_on_the_web_role(client, staff):
+    probe = ContextProbe()
+    client.force_login(staff["outsider"])
+    with connections["default"].execute_wrapper(probe):
+        client.get("/")
+    assert probe.seen == [
+        ("clinic_web", str(staff["outsider"].pk), f"staff:{staff['outsider'].pk}")
+    ]
+
+
+def test_user_in_two_groups_gets_no_phi_role(client, staff):
+    from django.contrib.auth.models import Group
+
+    user = staff["clinician"]
+    user.groups.add(Group.objects.using("owner").get(name="Analyst"))
+    probe = ContextProbe()
+    client.force_login(user)
+    with connections["default"].execute_wrapper(probe):
+        client.get("/")
+    assert probe.seen[0][0] == "clinic_web"
+
+
+def test_anonymous_requests_run_without_a_transaction_or_role(client):
+    probe = ContextProbe()
+    with connections["default"].execute_wrapper(probe):
+        client.get("/accounts/login/")
+    assert probe.statements == 0
+    assert idle_state()[0] == "clinic_web"
+
+
+def test_refused_access_is_logged_and_the_request_rolled_back(client, staff):
+    client.force_login(staff["analyst"])
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    with connections["owner"].cursor() as cursor:
+        cursor.execute("SELECT staff_id, role, action, outcome FROM access_log ORDER BY id")
+        events = cursor.fetchall()
+    assert (staff["analyst"].pk, "clinic_analyst", "access_refused", "404") in events
