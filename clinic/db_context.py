@@ -25,10 +25,18 @@ from clinic.staff import staff_group
 
 WEB_ALIAS = "default"
 REFUSED = frozenset({403, 404})
+# The first column reads the state the transaction arrived in, before the set_config calls
+# (PostgreSQL evaluates a plain target list left to right): a connection that arrives with a role
+# or staff id already set (a pooler or driver bug) is refused instead of served.
 CONTEXT_SQL = (
-    "SELECT set_config('role', %s, true), set_config('app.user_id', %s, true), "
+    "SELECT current_user = session_user AND coalesce(current_setting('app.user_id', true), '')"
+    " = '', set_config('role', %s, true), set_config('app.user_id', %s, true), "
     "set_config('application_name', %s, true)"
 )
+
+
+class LeakedContextError(RuntimeError):
+    """A transaction started with another request's role or staff id still in place."""
 
 
 def database_role_for(user: AbstractBaseUser | AnonymousUser) -> str | None:
@@ -48,11 +56,14 @@ def apply_context(role: str | None, user_id: int | None, alias: str = WEB_ALIAS)
         cursor.execute(
             CONTEXT_SQL,
             [
-                role or roles.WEB_ROLE,
+                role or "none",  # 'none': the login role itself, which holds no PHI rights
                 "" if user_id is None else str(user_id),
                 "staff:-" if user_id is None else f"staff:{user_id}",
             ],
         )
+        clean = cursor.fetchone()[0]
+    if not clean:
+        raise LeakedContextError("database context from an earlier transaction was still set")
 
 
 class DatabaseRoleMiddleware:

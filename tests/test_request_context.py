@@ -25,8 +25,9 @@ class ContextProbe:
         result = execute(sql, params, many, context)
         if sql == CONTEXT_SQL:
             self.statements += 1
-            context["cursor"].execute(PROBE)
-            self.seen.append(context["cursor"].fetchone())
+            with context["connection"].cursor() as probe:
+                probe.execute(PROBE)
+                self.seen.append(probe.fetchone())
         return result
 
 
@@ -103,3 +104,31 @@ def test_refused_access_is_logged_and_the_request_rolled_back(client, staff):
         cursor.execute("SELECT staff_id, role, action, outcome FROM access_log ORDER BY id")
         events = cursor.fetchall()
     assert (staff["analyst"].pk, "clinic_analyst", "access_refused", "404") in events
+
+
+def test_a_connection_arriving_with_a_leaked_context_is_refused(staff):
+    """As if a pooler handed over a connection whose session still had a role set."""
+    from django.db import transaction
+
+    from clinic.db_context import LeakedContextError, apply_context
+
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT set_config('app.user_id', '999', false)")  # session-level leak
+    try:
+        with pytest.raises(LeakedContextError):
+            with transaction.atomic(using="default"):
+                apply_context("clinic_clinician", staff["clinician"].pk)
+    finally:
+        connections["default"].close()
+
+
+def test_a_clean_connection_passes_the_arrival_check(staff):
+    from django.db import transaction
+
+    from clinic.db_context import apply_context
+
+    with transaction.atomic(using="default"):
+        apply_context("clinic_clinician", staff["clinician"].pk)
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SELECT current_user")
+            assert cursor.fetchone() == ("clinic_clinician",)
