@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 MANAGE  := $(BIN)/python manage.py
 STAMP   := $(VENV)/.installed
 
-.PHONY: run test db psql stop venv lint check bench clean-cluster
+.PHONY: run test db psql stop venv lint check bench pooler
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -33,14 +33,23 @@ lint: $(STAMP)
 check: db
 	$(MANAGE) makemigrations --check --dry-run
 
+# Role switching, row-level security and the access log run a second time through PgBouncer.
+POOLED_TESTS ?= tests/test_db_roles.py tests/test_request_context.py tests/test_signin.py
+
 test: db lint check
 	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/python -m clinic.pooler up
+	CLINIC_DB_VIA_POOLER=1 DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest $(POOLED_TESTS)
+
+pooler: db
+	$(BIN)/python -m clinic.pooler up
 
 psql: $(STAMP)
 	@$(BIN)/python -m clinic.cluster up >/dev/null
 	@$(BIN)/python -m clinic.cluster psql
 
 stop: $(STAMP)
+	$(BIN)/python -m clinic.pooler stop
 	$(BIN)/python -m clinic.cluster stop
 
 bench: db

@@ -144,6 +144,17 @@ DATABASES = {
     "default": _database("DATABASE_URL", "clinic_web", "DB_WEB_PASSWORD"),
     "owner": _database("DATABASE_OWNER_URL", "clinic_owner", "DB_OWNER_PASSWORD"),
 }
+# The web connection through PgBouncer in transaction mode (make pooler). psycopg's automatic
+# named prepared statements do not survive transaction pooling: switch them off there.
+if env.bool("CLINIC_DB_VIA_POOLER", default=False):
+    if not PRODUCTION:
+        from clinic import pooler
+
+        DATABASES["default"]["PORT"] = str(pooler.pooler_port())
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+for _alias in DATABASES:
+    DATABASES[_alias]["NAME"] = env.str("CLINIC_DB_NAME", default=DATABASES[_alias]["NAME"])
 DATABASE_ROUTERS = ["clinic.db_router.OwnerMigratesRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -1,0 +1,151 @@
+"""PgBouncer in transaction mode in front of the embedded cluster, TLS on both sides.
+
+`python -m clinic.pooler up|stop|status`. Clients (the web connection when CLINIC_DB_VIA_POOLER=1)
+connect to it with sslmode=verify-full against the cluster CA; it connects to PostgreSQL over TLS
+verified against the same CA. Transaction pooling is safe for the clinic because the per-request
+context is transaction-local (set_config(..., true)) and psycopg's automatic prepared statements
+are switched off on pooled connections (prepare_threshold = None).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+
+from clinic import cluster
+
+
+def pooler_dir() -> Path:
+    return cluster.cluster_dir() / "pgbouncer"
+
+
+def pooler_port() -> int:
+    return cluster.cluster_port() + 1
+
+
+def binary() -> str:
+    path = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    if not Path(path).exists():
+        if cluster.is_root() and shutil.which("apt-get"):
+            cluster._apt_install(["pgbouncer"])
+        else:
+            raise cluster.ClusterError("pgbouncer is missing: sudo apt-get install -y pgbouncer")
+    return path
+
+
+def write_config() -> Path:
+    secrets = cluster.ensure_secrets()
+    directory = pooler_dir()
+    directory.mkdir(exist_ok=True)
+    data = cluster.data_dir()
+    userlist = directory / "userlist.txt"
+    # Plain passwords here are read only by the pooler (mode 0600, owned by its OS user).
+    userlist.write_text(
+        f'"clinic_web" "{secrets["DB_WEB_PASSWORD"]}"\n'
+        f'"clinic_owner" "{secrets["DB_OWNER_PASSWORD"]}"\n'
+    )
+    ini = directory / "pgbouncer.ini"
+    ini.write_text(
+        f"""[databases]
+* = host=127.0.0.1 port={cluster.cluster_port()}
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {pooler_port()}
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = {userlist}
+pool_mode = transaction
+max_client_conn = 400
+default_pool_size = 20
+server_reset_query =
+ignore_startup_parameters = extra_float_digits,options
+client_tls_sslmode = require
+client_tls_cert_file = {data / "server.crt"}
+client_tls_key_file = {directory / "client-side.key"}
+client_tls_protocols = tlsv1.2,tlsv1.3
+server_tls_sslmode = verify-full
+server_tls_ca_file = {data / "ca.crt"}
+server_tls_protocols = tlsv1.2,tlsv1.3
+logfile = {directory / "pgbouncer.log"}
+pidfile = {directory / "pgbouncer.pid"}
+log_connections = 0
+log_disconnections = 0
+"""
+    )
+    # The pooler presents the cluster's server certificate (SAN localhost/127.0.0.1).
+    key_copy = directory / "client-side.key"
+    shutil.copyfile(data / "server.key", key_copy)
+    for path in (userlist, ini, key_copy):
+        os.chmod(path, 0o600)
+        if cluster.is_root():
+            shutil.chown(path, "postgres", "postgres")
+    if cluster.is_root():
+        shutil.chown(directory, "postgres", "postgres")
+    return ini
+
+
+def is_running() -> bool:
+    pid_file = pooler_dir() / "pgbouncer.pid"
+    if not pid_file.exists():
+        return False
+    try:
+        os.kill(int(pid_file.read_text().strip()), 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def up() -> None:
+    cluster.up()
+    exe = binary()
+    ini = write_config()
+    if is_running():
+        stop()
+    if cluster.port_in_use(pooler_port()):
+        raise cluster.ClusterError(f"port {pooler_port()} is taken by another program")
+    cluster.as_server_user([exe, "-d", str(ini)], check=True)
+    deadline = time.monotonic() + 10
+    while not cluster.port_in_use(pooler_port()):
+        if time.monotonic() > deadline:
+            raise cluster.ClusterError("pgbouncer did not start; see its log in " + str(ini.parent))
+        time.sleep(0.1)
+    print(f"pgbouncer up: 127.0.0.1:{pooler_port()} (transaction pooling, TLS both sides)")
+
+
+def stop() -> None:
+    pid_file = pooler_dir() / "pgbouncer.pid"
+    if is_running():
+        pid = int(pid_file.read_text().strip())
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(50):
+            if not is_running():
+                break
+            time.sleep(0.1)
+        print("pgbouncer stopped")
+
+
+def main(argv: list[str]) -> int:
+    command = argv[1] if len(argv) > 1 else "status"
+    try:
+        if command == "up":
+            up()
+        elif command == "stop":
+            stop()
+        elif command == "status":
+            print("running" if is_running() else "stopped")
+        else:
+            print("usage: python -m clinic.pooler up|stop|status", file=sys.stderr)
+            return 2
+    except cluster.ClusterError as exc:
+        print(f"clinic pooler: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,60 @@
+"""PgBouncer in transaction mode: TLS to clients, and no context survives a transaction."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from clinic import cluster, pooler
+from tests.conftest import TEST_DATABASE
+
+pytestmark = pytest.mark.usefixtures("clinic_db")
+
+
+@pytest.fixture(scope="module")
+def pooler_up():
+    if not pooler.is_running():
+        pooler.up()
+
+
+def dsn(**overrides: str) -> str:
+    secrets = cluster.read_secrets()
+    params = {
+        "host": "127.0.0.1",
+        "port": str(pooler.pooler_port()),
+        "dbname": TEST_DATABASE,
+        "user": "clinic_web",
+        "password": secrets["DB_WEB_PASSWORD"],
+        "sslmode": "verify-full",
+        "sslrootcert": str(cluster.ca_file()),
+        **overrides,
+    }
+    return " ".join(f"{k}={v}" for k, v in params.items())
+
+
+def test_pooler_accepts_verified_tls(pooler_up):
+    with psycopg.connect(dsn(), prepare_threshold=None) as conn:
+        assert conn.execute("SELECT current_user").fetchone() == ("clinic_web",)
+        assert conn.pgconn.ssl_in_use
+
+
+def test_pooler_refuses_plaintext_clients(pooler_up):
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(dsn(sslmode="disable"), connect_timeout=5)
+
+
+def test_transaction_local_context_does_not_survive_in_the_pool(pooler_up, staff):
+    uid = str(staff["clinician"].pk)
+    with psycopg.connect(dsn(), prepare_threshold=None) as first:
+        with first.transaction():
+            first.execute(
+                "SELECT set_config('role', 'clinic_clinician', true), "
+                "set_config('app.user_id', %s, true)",
+                [uid],
+            )
+    # A new client, handed whichever server connection the pool has.
+    with psycopg.connect(dsn(), prepare_threshold=None) as second:
+        row = second.execute(
+            "SELECT current_user, coalesce(current_setting('app.user_id', true), '')"
+        ).fetchone()
+    assert row == ("clinic_web", "")
