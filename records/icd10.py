@@ -4,9 +4,22 @@ chapters. Only billable (leaf) codes may be recorded as a diagnosis."""
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
-import simple_icd_10_cm as icd
 from django.core.exceptions import ValidationError
+
+
+class _LazyCodeSet:
+    """simple-icd-10-cm parses its XML at import (about 6 s here): load it on first use, not in
+    every process that merely imports the models (workers, management commands)."""
+
+    def __getattr__(self, name: str) -> object:
+        import simple_icd_10_cm
+
+        return getattr(simple_icd_10_cm, name)
+
+
+icd: Any = _LazyCodeSet()
 
 
 def normalise_code(code: str) -> str:
