@@ -29,6 +29,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy clinic patients records analytics
+	$(BIN)/bandit -q -r clinic patients records analytics -x '*/migrations/*' --severity-level high
+	$(BIN)/python scripts/dependency_audit.py
 
 check: db
 	$(MANAGE) makemigrations --check --dry-run
