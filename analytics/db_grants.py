@@ -189,3 +189,22 @@ def rollup_indexes(connection: BaseDatabaseWrapper) -> list[str]:
                 cursor.execute("RESET ROLE")
                 done.append(text)
     return done
+
+
+@register_step(order=50)
+def owner_may_use_temporary_tables(connection: BaseDatabaseWrapper) -> list[str]:
+    """REFRESH ... CONCURRENTLY builds its diff in a temporary table, as the view's owner."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT has_database_privilege(%s, current_database(), 'TEMPORARY')", [OWNER]
+        )
+        if cursor.fetchone()[0]:
+            return []
+        cursor.execute("SELECT current_database()")
+        statement = (
+            sql.SQL("GRANT TEMPORARY ON DATABASE {} TO {}")
+            .format(sql.Identifier(cursor.fetchone()[0]), sql.Identifier(OWNER))
+            .as_string(cursor.connection)
+        )
+        cursor.execute(statement)
+        return [statement]
