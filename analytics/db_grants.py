@@ -4,7 +4,8 @@ Everything the analyst reads is owned by `clinic_analytics_owner` (never the tab
 rights bypass row-level security), and the analyst role gets SELECT on these objects only:
 
 - `analytics_visits_rollup`: visits per month x ICD-10-CM chapter x provider (materialized);
-- `analytics_codes_rollup`: visits per month x code x provider (materialized; top codes);
+- `analytics_codes_rollup`: visits per month x code (materialized; top codes), and
+  `analytics_provider_codes_rollup` per provider x month x code (top codes of one provider);
 - `analytics_patients_rollup`: registered patients per age band x state (materialized, from the
   plaintext `birth_year` and `state` of patient_identities; no per-patient row);
 - `analytics_providers`: provider id and display name (staff names are not PHI);
@@ -33,6 +34,7 @@ CHAPTERS_TABLE = "analytics_icd10_chapters"
 REFRESH_LOG_TABLE = "analytics_refresh_log"
 VISITS_ROLLUP = "analytics_visits_rollup"
 CODES_ROLLUP = "analytics_codes_rollup"
+PROVIDER_CODES_ROLLUP = "analytics_provider_codes_rollup"
 PATIENTS_ROLLUP = "analytics_patients_rollup"
 PROVIDERS_VIEW = "analytics_providers"
 DEIDENTIFIED_VIEW = "analytics_visits_deidentified"
@@ -72,7 +74,19 @@ CODES_ROLLUP_SQL = f"""
 SELECT date_trunc('month', r.visit_date)::date AS month,
        {NORMALISED_CODE} AS diagnosis_code,
        coalesce(c.chapter, '') AS chapter,
-       r.provider_id,
+       count(*)::bigint AS visits
+FROM clinical_records_analyst r
+LEFT JOIN {CHAPTERS_TABLE} c ON c.code = {NORMALISED_CODE}
+GROUP BY 1, 2, 3
+"""
+
+# Only read with a provider filter (one provider's slice through the index), so the
+# unfiltered top codes never scan provider x code x month.
+PROVIDER_CODES_ROLLUP_SQL = f"""
+SELECT r.provider_id,
+       date_trunc('month', r.visit_date)::date AS month,
+       {NORMALISED_CODE} AS diagnosis_code,
+       coalesce(c.chapter, '') AS chapter,
        count(*)::bigint AS visits
 FROM clinical_records_analyst r
 LEFT JOIN {CHAPTERS_TABLE} c ON c.code = {NORMALISED_CODE}
@@ -121,9 +135,9 @@ ROLLUP_INDEXES: dict[str, list[tuple[str, str, bool]]] = {
         ("analytics_visits_rollup_key", "month, chapter, provider_id", True),
         ("analytics_visits_rollup_provider", "provider_id, month", False),
     ],
-    CODES_ROLLUP: [
-        ("analytics_codes_rollup_key", "month, diagnosis_code, provider_id", True),
-        ("analytics_codes_rollup_provider", "provider_id, month", False),
+    CODES_ROLLUP: [("analytics_codes_rollup_key", "month, diagnosis_code", True)],
+    PROVIDER_CODES_ROLLUP: [
+        ("analytics_provider_codes_rollup_key", "provider_id, month, diagnosis_code", True)
     ],
     PATIENTS_ROLLUP: [("analytics_patients_rollup_key", "age_band, state", True)],
 }
@@ -146,6 +160,7 @@ add_role_grants(
         grant("SELECT", REFRESH_LOG_TABLE),
         grant("SELECT", VISITS_ROLLUP),
         grant("SELECT", CODES_ROLLUP),
+        grant("SELECT", PROVIDER_CODES_ROLLUP),
         grant("SELECT", PATIENTS_ROLLUP),
         grant("SELECT", PROVIDERS_VIEW),
         grant("SELECT", DEIDENTIFIED_VIEW),
@@ -154,6 +169,7 @@ add_role_grants(
 
 register_view(VISITS_ROLLUP, VISITS_ROLLUP_SQL, OWNER, materialized=True)
 register_view(CODES_ROLLUP, CODES_ROLLUP_SQL, OWNER, materialized=True)
+register_view(PROVIDER_CODES_ROLLUP, PROVIDER_CODES_ROLLUP_SQL, OWNER, materialized=True)
 register_view(PATIENTS_ROLLUP, PATIENTS_ROLLUP_SQL, OWNER, materialized=True)
 register_view(PROVIDERS_VIEW, PROVIDERS_VIEW_SQL, OWNER)
 register_view(DEIDENTIFIED_VIEW, DEIDENTIFIED_VIEW_SQL, OWNER)

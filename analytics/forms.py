@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from functools import lru_cache
 
 from django import forms
 from django.utils import timezone
@@ -34,6 +35,7 @@ def default_range(today: datetime.date | None = None) -> tuple[datetime.date, da
     return start, end
 
 
+@lru_cache(maxsize=1)
 def chapter_choices() -> list[tuple[str, str]]:
     return [("", "All chapters")] + [
         (number, f"{number}. {chapter_title(number)}") for number in CHAPTERS

@@ -15,6 +15,7 @@ from analytics.db_grants import (
     AGE_BAND_ORDER,
     CODES_ROLLUP,
     PATIENTS_ROLLUP,
+    PROVIDER_CODES_ROLLUP,
     PROVIDERS_VIEW,
     VISITS_ROLLUP,
 )
@@ -88,8 +89,9 @@ def visit_counts(filters: VisitFilters) -> VisitCounts:
 def top_codes(filters: VisitFilters, limit: int = TOP_CODES) -> list[tuple[str, str, int]]:
     """The most frequent codes with at least 11 visits: (code, chapter, visits)."""
     where, params = filters.where()
+    table = CODES_ROLLUP if filters.provider_id is None else PROVIDER_CODES_ROLLUP
     query = (
-        f"SELECT diagnosis_code, chapter, sum(visits)::bigint AS n FROM {CODES_ROLLUP} "  # noqa: S608
+        f"SELECT diagnosis_code, chapter, sum(visits)::bigint AS n FROM {table} "  # noqa: S608
         f"WHERE {where} GROUP BY 1, 2 HAVING sum(visits) > 10 ORDER BY n DESC, 1 LIMIT %s"
     )
     with connection.cursor() as cursor:
