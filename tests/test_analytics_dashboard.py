@@ -44,9 +44,7 @@ def test_analyst_sees_svg_charts_each_with_a_data_table(client_for, staff, visit
     assert ' style="' not in html and "<script>" not in html
 
 
-def test_small_provider_count_is_hidden_with_its_complement_on_the_page(
-    client_for, staff, visits
-):
+def test_small_provider_count_is_hidden_with_its_complement_on_the_page(client_for, staff, visits):
     html = client_for(staff["analyst"]).get(DASHBOARD).content.decode()
     providers = cells(panel(html, "providers"))
     # 5 is hidden; with a known total of 25 the 20 would reveal it, so it is hidden too.

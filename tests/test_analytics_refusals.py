@@ -42,9 +42,7 @@ GUARDED_PATHS = sorted(set(_paths()))
 
 
 @pytest.mark.parametrize("path", GUARDED_PATHS or ["/patients/"])
-def test_analyst_gets_403_on_patient_record_care_team_and_privacy_pages(
-    client_for, staff, path
-):
+def test_analyst_gets_403_on_patient_record_care_team_and_privacy_pages(client_for, staff, path):
     if not GUARDED_PATHS:
         pytest.skip("no patient, record or privacy pages on this branch yet")
     client = client_for(staff["analyst"])
