@@ -18,16 +18,18 @@ from clinic import roles
 
 Step = Callable[[BaseDatabaseWrapper], list[str]]
 _STEPS: list[tuple[int, Step]] = []
+# Steps that need the declared views (e.g. indexes on materialized views) run after them.
+_AFTER_VIEW_STEPS: list[tuple[int, Step]] = []
 
 # Grants declared by apps (patients, records, analytics) next to their own models.
 EXTRA_ROLE_GRANTS: dict[str, list[roles.Grant]] = {}
 
 
-def register_step(order: int) -> Callable[[Step], Step]:
+def register_step(order: int, after_views: bool = False) -> Callable[[Step], Step]:
     """Register an idempotent step; it returns the SQL it had to run (empty: nothing changed)."""
 
     def decorator(step: Step) -> Step:
-        _STEPS.append((order, step))
+        (_AFTER_VIEW_STEPS if after_views else _STEPS).append((order, step))
         return step
 
     return decorator
@@ -270,6 +272,8 @@ def provision(alias: str = "owner") -> list[str]:
         statements += ensure_grants(connection, before_views=True)
         for name, (query, owner, materialized) in _VIEWS.items():
             statements += ensure_view(connection, name, query, owner, materialized)
+        for _order, step in sorted(_AFTER_VIEW_STEPS, key=lambda item: item[0]):
+            statements += step(connection)
         statements += ensure_grants(connection)
     return statements
 

@@ -1,0 +1,31 @@
+"""The analyst's dashboard renders its SVG charts in real Chromium, with no CSP violation."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.analytics_helpers import make_patient, make_visits, refresh
+from tests.conftest import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clinic_db")]
+
+
+def test_dashboard_renders_svg_charts_in_chromium(page, live_url, staff):
+    patient = make_patient(1980)
+    make_visits(patient, staff["clinician"], 30)
+    refresh()
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text))
+    page.goto(f"{live_url}/accounts/login/")
+    page.fill("#id_username", "t-analyst")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_url}/")
+    page.click("text=Dashboards")
+    page.wait_for_url(f"{live_url}/analytics/")
+    charts = page.locator("svg.bar-chart")
+    assert charts.count() >= 5
+    assert charts.first.is_visible()
+    assert charts.first.bounding_box()["width"] > 100
+    assert page.locator("svg.bar-chart rect.chart-bar").count() >= 3
+    assert not [p for p in problems if "Content Security Policy" in p]
