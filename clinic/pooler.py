@@ -106,6 +106,9 @@ def up() -> None:
     ini = write_config()
     if is_running():
         stop()
+    deadline = time.monotonic() + 10
+    while cluster.port_in_use(pooler_port()) and time.monotonic() < deadline:
+        time.sleep(0.1)  # a stopping pgbouncer removes its pid file before its socket
     if cluster.port_in_use(pooler_port()):
         raise cluster.ClusterError(f"port {pooler_port()} is taken by another program")
     cluster.as_server_user([exe, "-d", str(ini)], check=True)
