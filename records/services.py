@@ -69,7 +69,7 @@ def record_update(
         diagnosis_code=diagnosis_code,
         notes=notes,
     )
-    changes.full_clean(exclude=["patient", "provider"])
+    changes.clean_fields(exclude=["record_id", "patient", "provider"])
     updated = ClinicalRecord.objects.filter(pk=record.record_id, version=expected_version).update(
         visit_date=visit_date,
         diagnosis_code=diagnosis_code,
