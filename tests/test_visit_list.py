@@ -48,9 +48,7 @@ def test_treating_clinician_sees_dates_providers_and_diagnoses(client_for, staff
     assert event.staff_id == staff["clinician"].pk
 
 
-def test_front_desk_sees_dates_and_providers_but_never_diagnosis_or_notes(
-    client_for, staff, chart
-):
+def test_front_desk_sees_dates_and_providers_but_never_diagnosis_or_notes(client_for, staff, chart):
     patient, _visit = chart
     staff["clinician"].first_name, staff["clinician"].last_name = "Casey", "Provider"
     staff["clinician"].save(using="owner")
@@ -67,9 +65,7 @@ def test_front_desk_sees_dates_and_providers_but_never_diagnosis_or_notes(
     assert event.patient_id == patient.pk
 
 
-def test_clinician_not_on_care_team_gets_refusal_with_break_glass_link(
-    client_for, staff, chart
-):
+def test_clinician_not_on_care_team_gets_refusal_with_break_glass_link(client_for, staff, chart):
     patient, _visit = chart
     response = client_for(staff["clinician2"]).get(url(patient))
     assert response.status_code == 403
