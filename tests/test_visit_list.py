@@ -3,6 +3,7 @@ front desk, a break-the-glass refusal for other clinicians, 403 for everyone els
 
 from __future__ import annotations
 
+import datetime
 import uuid
 
 import pytest
@@ -90,8 +91,6 @@ def test_clinician_with_break_glass_grant_sees_the_list(client_for, staff, chart
 
 
 def test_ended_care_team_assignment_no_longer_gives_access(client_for, staff):
-    import datetime
-
     patient = make_patient()
     put_on_care_team(
         staff["clinician"],
@@ -132,7 +131,7 @@ def test_unknown_patient_is_not_found_and_logged(client_for, staff):
     assert event.outcome == "404"
 
 
-def test_patient_links_include_renders_visit_and_care_team_links(rf, staff, chart):
+def test_patient_links_include_renders_visit_and_care_team_links(staff, chart):
     from django.template.loader import render_to_string
 
     patient, _visit = chart
