@@ -1,0 +1,135 @@
+"""How views reach clinical data (STYLE.md: one helper per model, the database decides again).
+
+- `clinician_may_see_patient` asks PostgreSQL, under the request's role and staff id, the very
+  predicate row-level security applies to `clinical_records` (records/db_grants.py): on the care
+  team today, or an active break-the-glass grant. One source of truth, so the page and the
+  database cannot disagree about who is "theirs".
+- A clinician refused because the patient is not theirs gets `NotOnCareTeam`, which
+  `refuse_outside_care_team` turns into a 403 page pointing to break the glass.
+- `get_record_for_user` reads a record through row-level security: a record that is not the
+  clinician's simply does not exist for them (404), whatever URL they craft.
+Every refusal is queued for the access log (clinic/access_log.record_refusal).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from clinic import access_log, roles
+from clinic.staff import staff_group
+from patients.models import PatientIdentity
+from records.db_grants import CLINICIAN_MAY_SEE
+from records.models import ClinicalRecord
+
+# The RLS predicate, evaluated for one patient id instead of a table row.
+MAY_SEE_SQL = (
+    "SELECT EXISTS (SELECT 1 FROM (SELECT %s::uuid AS patient_id) AS candidate "  # noqa: S608
+    f"WHERE {CLINICIAN_MAY_SEE})"
+)
+REASON_ROLE = "role"
+REASON_NOT_FOUND = "not found"
+REASON_NOT_ON_CARE_TEAM = "not on care team"
+
+
+class NotOnCareTeam(Exception):
+    """A clinician asked for a patient who is neither on their care team nor under a grant."""
+
+    def __init__(self, patient_id: uuid.UUID | str):
+        super().__init__("not on care team")
+        self.patient_id = patient_id
+
+
+@dataclass(frozen=True)
+class ChartAccess:
+    patient: PatientIdentity
+    # True: diagnoses and notes (treating clinician); False: visit dates and providers only.
+    clinical: bool
+
+
+def clinician_may_see_patient(patient_id: uuid.UUID | str) -> bool:
+    """Whether the signed-in clinician's database role may read this patient's records."""
+    with connection.cursor() as cursor:
+        cursor.execute(MAY_SEE_SQL, [str(patient_id)])
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
+def _refuse(request: HttpRequest, patient_id: Any, reason: str) -> PermissionDenied:
+    access_log.record_refusal(request, patient_id=patient_id, reason=reason)
+    return PermissionDenied()
+
+
+def _existing_patient(request: HttpRequest, patient_id: uuid.UUID) -> PatientIdentity:
+    try:
+        return PatientIdentity.objects.get(pk=patient_id)
+    except PatientIdentity.DoesNotExist:
+        access_log.record_refusal(request, patient_id=patient_id, reason=REASON_NOT_FOUND)
+        raise Http404 from None
+
+
+def get_patient_for_clinician(request: HttpRequest, patient_id: uuid.UUID) -> PatientIdentity:
+    """A patient whose records the signed-in clinician may read and write."""
+    if staff_group(request.user) != roles.CLINICIAN:
+        raise _refuse(request, patient_id, REASON_ROLE)
+    if not clinician_may_see_patient(patient_id):
+        if not PatientIdentity.objects.filter(pk=patient_id).exists():
+            access_log.record_refusal(request, patient_id=patient_id, reason=REASON_NOT_FOUND)
+            raise Http404
+        access_log.record_refusal(request, patient_id=patient_id, reason=REASON_NOT_ON_CARE_TEAM)
+        raise NotOnCareTeam(patient_id)
+    return _existing_patient(request, patient_id)
+
+
+def get_chart_for_user(request: HttpRequest, patient_id: uuid.UUID) -> ChartAccess:
+    """Front desk: the visit dates and providers of any patient. Clinician: their patients'
+    full records. Everyone else: 403."""
+    group = staff_group(request.user)
+    if group == roles.FRONT_DESK:
+        return ChartAccess(_existing_patient(request, patient_id), clinical=False)
+    if group == roles.CLINICIAN:
+        return ChartAccess(get_patient_for_clinician(request, patient_id), clinical=True)
+    raise _refuse(request, patient_id, REASON_ROLE)
+
+
+def get_record_for_user(request: HttpRequest, record_id: uuid.UUID) -> ClinicalRecord:
+    """One clinical record, full (notes included), for a clinician who may see it."""
+    if staff_group(request.user) != roles.CLINICIAN:
+        access_log.record_refusal(request, object_id=record_id, reason=REASON_ROLE)
+        raise PermissionDenied
+    try:
+        # Row-level security filters this query: another clinician's patient is "not found".
+        return ClinicalRecord.objects.select_related("patient", "provider").get(pk=record_id)
+    except ClinicalRecord.DoesNotExist:
+        access_log.record_refusal(
+            request, object_id=record_id, reason=f"{REASON_NOT_FOUND} or {REASON_NOT_ON_CARE_TEAM}"
+        )
+        raise Http404 from None
+
+
+def refuse_outside_care_team(
+    view: Callable[..., HttpResponse],
+) -> Callable[..., HttpResponse]:
+    """Render the explanatory 403 page (with the way to break the glass) for NotOnCareTeam."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotOnCareTeam as refused:
+            return render(
+                request,
+                "records/not_on_care_team.html",
+                {"patient_id": refused.patient_id},
+                status=403,
+            )
+
+    return wrapped

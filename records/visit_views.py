@@ -1,0 +1,143 @@
+"""Visits of a patient: list, new, detail, edit (with optimistic locking).
+
+Fetch -> form -> save -> redirect. The front desk sees visit dates and providers only (column
+grants: the queries below never name another column for them); clinicians see full records of
+their own patients, and row-level security enforces the same in the database.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from clinic import access_log, roles
+from clinic.staff import group_required
+from records import icd10
+from records.access import (
+    get_chart_for_user,
+    get_patient_for_clinician,
+    get_record_for_user,
+    refuse_outside_care_team,
+)
+from records.forms import VisitEditForm, VisitForm
+from records.models import ClinicalRecord
+from records.services import RecordConflict, record_create, record_update
+
+# What the front desk may read of a visit (its column grants on clinical_records).
+FRONT_DESK_COLUMNS = ("record_id", "patient_id", "provider_id", "visit_date")
+
+
+@group_required(roles.FRONT_DESK, roles.CLINICIAN)
+@refuse_outside_care_team
+def visit_list(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+    chart = get_chart_for_user(request, patient_id)
+    visits = ClinicalRecord.objects.filter(patient=chart.patient).select_related("provider")
+    if chart.clinical:
+        visits = visits.order_by("-visit_date", "-created_at")
+        access_log.record(request, access_log.RECORD_VIEWED, patient_id=patient_id)
+    else:
+        visits = visits.only(
+            *FRONT_DESK_COLUMNS, "provider__username", "provider__first_name", "provider__last_name"
+        )
+        visits = visits.order_by("-visit_date", "record_id")
+        access_log.record(request, access_log.CHART_VIEWED, patient_id=patient_id)
+    rows = [
+        {
+            "visit": visit,
+            "description": icd10.description(visit.diagnosis_code) if chart.clinical else "",
+        }
+        for visit in visits
+    ]
+    return render(
+        request,
+        "records/visit_list.html",
+        {"patient": chart.patient, "clinical": chart.clinical, "rows": rows},
+    )
+
+
+@group_required(roles.CLINICIAN)
+@refuse_outside_care_team
+def visit_new(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+    patient = get_patient_for_clinician(request, patient_id)
+    form = VisitForm(request.POST or None, patient=patient)
+    if request.method == "POST" and form.is_valid():
+        record = record_create(patient=patient, provider=request.user, **form.cleaned_data)
+        access_log.record(
+            request, access_log.RECORD_CREATED, patient_id=patient.pk, object_id=record.pk
+        )
+        messages.success(request, "Visit saved.")
+        return redirect("records:visit-detail", record_id=record.pk)
+    return render(request, "records/visit_form.html", {"patient": patient, "form": form})
+
+
+@group_required(roles.CLINICIAN)
+def visit_detail(request: HttpRequest, record_id: uuid.UUID) -> HttpResponse:
+    record = get_record_for_user(request, record_id)
+    access_log.record(
+        request, access_log.RECORD_VIEWED, patient_id=record.patient_id, object_id=record.pk
+    )
+    return render(
+        request,
+        "records/visit_detail.html",
+        {
+            "record": record,
+            "patient": record.patient,
+            "description": icd10.description(record.diagnosis_code),
+        },
+    )
+
+
+@group_required(roles.CLINICIAN)
+def visit_edit(request: HttpRequest, record_id: uuid.UUID) -> HttpResponse:
+    record = get_record_for_user(request, record_id)
+    patient = record.patient
+    initial = {
+        "visit_date": record.visit_date,
+        "diagnosis_code": record.diagnosis_code,
+        "notes": record.notes,
+        "version": record.version,
+    }
+    form = VisitEditForm(request.POST or None, initial=initial, patient=patient)
+    context = {"patient": patient, "record": record, "form": form}
+    if request.method != "POST":
+        access_log.record(
+            request, access_log.RECORD_VIEWED, patient_id=patient.pk, object_id=record.pk
+        )
+        return render(request, "records/visit_form.html", context)
+    if form.is_valid():
+        data = dict(form.cleaned_data)
+        try:
+            record_update(record=record, expected_version=data.pop("version"), **data)
+        except RecordConflict as conflict:
+            return _conflict(request, form, context, conflict.current)
+        access_log.record(
+            request, access_log.RECORD_CHANGED, patient_id=patient.pk, object_id=record.pk
+        )
+        messages.success(request, "Visit updated.")
+        return redirect("records:visit-detail", record_id=record.pk)
+    return render(request, "records/visit_form.html", context)
+
+
+def _conflict(
+    request: HttpRequest, form: VisitEditForm, context: dict, current: ClinicalRecord | None
+) -> HttpResponse:
+    """409: keep everything the editor typed, show what is saved now, and let them save again
+    deliberately (the form now carries the current version)."""
+    if current is not None:
+        data = request.POST.copy()
+        data["version"] = str(current.version)
+        form.data = data
+    return render(
+        request,
+        "records/visit_form.html",
+        {
+            **context,
+            "conflict": True,
+            "current": current,
+            "current_description": icd10.description(current.diagnosis_code) if current else "",
+        },
+        status=409,
+    )

@@ -1,0 +1,67 @@
+"""ICD-10-CM: only billable codes validate; the lookup answers clinicians with codes and
+descriptions (the term is a diagnosis word, never patient data)."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from records import icd10
+
+LOOKUP = reverse("records:icd10-lookup")
+
+
+@pytest.mark.parametrize("code", ["E11.9", "e119", " J06.9 ", "I10", "S72.001A"])
+def test_billable_codes_are_valid(code):
+    assert icd10.is_valid_diagnosis(code)
+
+
+@pytest.mark.parametrize("code", ["E11", "J06", "", "Z99.999X", "NOTACODE", "E11.9;--"])
+def test_categories_and_unknown_codes_are_not(code):
+    assert not icd10.is_valid_diagnosis(code)
+
+
+def test_codes_are_stored_in_dotted_form():
+    assert icd10.dotted("e119") == "E11.9"
+    assert icd10.dotted("I10") == "I10"
+
+
+@pytest.mark.usefixtures("clinic_db")
+def test_lookup_by_word_returns_codes_with_descriptions(client_for, staff):
+    response = client_for(staff["clinician"]).get(LOOKUP, {"q": "hypertension"})
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert 0 < len(results) <= 15
+    assert all("hypertension" in r["description"].lower() for r in results)
+    assert all(icd10.is_valid_diagnosis(r["code"]) for r in results)
+
+
+@pytest.mark.usefixtures("clinic_db")
+def test_lookup_by_code_prefix(client_for, staff):
+    results = client_for(staff["clinician"]).get(LOOKUP, {"q": "E11.9"}).json()["results"]
+    assert {"code": "E11.9", "description": "Type 2 diabetes mellitus without complications"} in (
+        results
+    )
+
+
+@pytest.mark.usefixtures("clinic_db")
+@pytest.mark.parametrize("term", ["", "a", "x" * 61])
+def test_lookup_ignores_too_short_or_long_terms(client_for, staff, term):
+    response = client_for(staff["clinician"]).get(LOOKUP, {"q": term})
+    assert response.json() == {"results": []}
+
+
+@pytest.mark.usefixtures("clinic_db")
+def test_lookup_is_get_only(client_for, staff):
+    assert client_for(staff["clinician"]).post(LOOKUP, {"q": "flu"}).status_code == 405
+
+
+@pytest.mark.usefixtures("clinic_db")
+@pytest.mark.parametrize("persona", ["frontdesk", "analyst", "privacy", "admin", "outsider"])
+def test_lookup_is_for_clinicians_only(client_for, staff, persona):
+    assert client_for(staff[persona]).get(LOOKUP, {"q": "flu"}).status_code == 403
+
+
+@pytest.mark.usefixtures("clinic_db")
+def test_lookup_sends_anonymous_visitors_to_sign_in(client):
+    assert client.get(LOOKUP, {"q": "flu"}).status_code == 302

@@ -1,0 +1,128 @@
+"""No lost update: two clinicians edit the same visit; the second save gets a 409 conflict,
+keeps what they typed, sees what is saved now, and changes nothing in the database."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from clinic import access_log
+from records.services import RecordConflict, record_update
+from tests.records_support import (
+    events,
+    make_patient,
+    make_visit,
+    put_on_care_team,
+    raw_record_row,
+)
+
+pytestmark = pytest.mark.usefixtures("clinic_db")
+
+
+@pytest.fixture
+def visit(staff):
+    patient = make_patient()
+    put_on_care_team(staff["clinician"], patient)
+    put_on_care_team(staff["clinician2"], patient)
+    return make_visit(patient, staff["clinician"], diagnosis_code="J06.9")
+
+
+def edit(visit) -> str:
+    return reverse("records:visit-edit", kwargs={"record_id": visit.pk})
+
+
+def form(at_version: int, **changes) -> dict:
+    return {
+        "visit_date": "2024-03-04",
+        "diagnosis_code": "J06.9",
+        "notes": "Fake note",
+        "version": str(at_version),
+        **changes,
+    }
+
+
+def test_edit_saves_and_increments_the_version(client_for, staff, visit):
+    client = client_for(staff["clinician"])
+    page = client.get(edit(visit))
+    assert b'name="version" value="1"' in page.content
+    response = client.post(edit(visit), form(1, diagnosis_code="I10", notes="Fake updated"))
+    assert response.status_code == 302
+    visit.refresh_from_db(using="owner")
+    assert (visit.diagnosis_code, visit.notes, visit.version) == ("I10", "Fake updated", 2)
+    [event] = events(access_log.RECORD_CHANGED)
+    assert event.object_id == str(visit.pk)
+
+
+def test_second_editor_gets_a_conflict_and_loses_nothing(staff, visit):
+    first, second = Client(), Client()
+    first.force_login(staff["clinician"])
+    second.force_login(staff["clinician2"])
+    # Both open the edit form at version 1.
+    assert b'name="version" value="1"' in first.get(edit(visit)).content
+    assert b'name="version" value="1"' in second.get(edit(visit)).content
+
+    saved = first.post(edit(visit), form(1, diagnosis_code="I10", notes="Fake first-editor text"))
+    assert saved.status_code == 302
+    before = raw_record_row(visit.pk)
+
+    conflict = second.post(
+        edit(visit), form(1, diagnosis_code="E11.9", notes="Fake second-editor text")
+    )
+    assert conflict.status_code == 409
+    body = conflict.content.decode()
+    assert "Someone else saved this visit while you were editing it" in body
+    assert "Fake second-editor text" in body  # what they typed is still in the form
+    assert 'value="E11.9"' in body
+    assert "Fake first-editor text" in body  # the saved version, for comparison
+    assert "Essential (primary) hypertension" in body
+    assert 'name="version" value="2"' in body  # saving again now is a deliberate choice
+    assert raw_record_row(visit.pk) == before
+    assert len(events(access_log.RECORD_CHANGED)) == 1
+
+    # Having compared, the second editor saves again on purpose.
+    again = second.post(edit(visit), form(2, diagnosis_code="E11.9", notes="Fake merged text"))
+    assert again.status_code == 302
+    visit.refresh_from_db(using="owner")
+    assert (visit.diagnosis_code, visit.notes, visit.version) == ("E11.9", "Fake merged text", 3)
+
+
+def test_stale_version_in_the_service_raises_and_writes_nothing(staff, visit):
+    from django.db import connections, transaction
+
+    from clinic.db_context import apply_context
+
+    before = raw_record_row(visit.pk)
+    with pytest.raises(RecordConflict) as raised:
+        with transaction.atomic(using="default"):
+            apply_context("clinic_clinician", staff["clinician"].pk)
+            record_update(
+                record=visit,
+                expected_version=7,
+                visit_date=datetime.date(2024, 1, 1),
+                diagnosis_code="I10",
+                notes="Fake",
+            )
+    connections["default"].close()
+    assert raised.value.current is not None and raised.value.current.version == 1
+    assert raw_record_row(visit.pk) == before
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"diagnosis_code": "E11"},
+        {"visit_date": "2999-01-01"},
+        {"notes": "Fake\x00"},
+        {"notes": "x" * 20001},
+        {"version": ""},
+    ],
+)
+def test_bad_input_on_edit_changes_nothing(client_for, staff, visit, changes):
+    before = raw_record_row(visit.pk)
+    response = client_for(staff["clinician"]).post(edit(visit), form(1, **changes))
+    assert response.status_code == 200
+    assert raw_record_row(visit.pk) == before
+    assert events(access_log.RECORD_CHANGED) == []

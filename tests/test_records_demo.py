@@ -1,0 +1,64 @@
+"""Demo visits and care teams: real codes, encrypted notes, deterministic and idempotent."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management.base import OutputWrapper
+from django.utils import timezone
+
+from records import icd10
+from records.demo import seed_visits_and_care_teams
+from records.models import CareTeamMember, ClinicalRecord
+from tests.records_support import OWNER, make_patient, raw_record_row
+
+pytestmark = pytest.mark.usefixtures("clinic_db")
+
+
+class Command:
+    def __init__(self):
+        self.stdout = OutputWrapper(io.StringIO())
+
+
+def snapshot():
+    visits = ClinicalRecord.objects.using(OWNER).order_by("record_id")
+    team = CareTeamMember.objects.using(OWNER).order_by("patient_id", "staff_id")
+    return (
+        [
+            (v.record_id, v.patient_id, v.provider_id, v.diagnosis_code, v.visit_date, v.notes)
+            for v in visits
+        ],
+        [(m.patient_id, m.staff_id, m.starts_on, m.reason) for m in team],
+    )
+
+
+def test_demo_visits_are_valid_deterministic_and_idempotent(staff):
+    for number in range(6):
+        make_patient(first=f"Demo{number}", ssn=f"900-00-{number + 10:04d}")
+    options = {"seed": 7, "visits_per_patient": 2}
+    command = Command()
+    stats = seed_visits_and_care_teams(command, staff, options)
+    assert stats["patients"] == 6
+    assert "rows/s" in command.stdout._out.getvalue()
+    first = snapshot()
+    visits, team = first
+    assert len(visits) == 12
+    assert {v[2] for v in visits} == {staff["clinician"].pk, staff["clinician2"].pk}
+    assert all(icd10.is_valid_diagnosis(v[3]) for v in visits)
+    assert all(v[4] <= timezone.localdate() for v in visits)
+    assert all(v[5].startswith("Demo note (fake data).") for v in visits)
+    assert raw_record_row(visits[0][0])[2].startswith("v1:")
+    assert {m[0] for m in team} == {v[1] for v in visits}
+    assert {m[1] for m in team} <= {staff["clinician"].pk, staff["clinician2"].pk}
+
+    assert seed_visits_and_care_teams(Command(), staff, options)["rows"] == 0
+    assert snapshot() == first
+
+    # Same seed, same data: delete and seed again.
+    ClinicalRecord.objects.using(OWNER).all().delete()
+    CareTeamMember.objects.using(OWNER).all().delete()
+    seed_visits_and_care_teams(Command(), staff, options)
+    again_visits, again_team = snapshot()
+    assert again_visits == visits
+    assert again_team == team
