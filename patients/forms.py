@@ -55,7 +55,7 @@ def clean_ssn(value: str) -> str:
     area, group, serial = match.groups()
     if not area.startswith("9") and (area in ("000", "666") or group == "00" or serial == "0000"):
         raise ValidationError(
-            "This is not an SSN that can be issued (area 000/666, group 00 or serial 0000).",
+            "This SSN cannot be issued (area 000 or 666, group 00 or serial 0000 are never used).",
             code="never_issued",
         )
     return f"{area}-{group}-{serial}"
