@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 import uuid
@@ -42,19 +43,26 @@ def _demo_ssn(index: int, seed: int) -> str:
     return f"9{digits[:2]}-{digits[2:4]}-{digits[4:]}"
 
 
-def demo_patients(count: int, seed: int) -> Iterator[PatientIdentity]:
-    """The first `count` demo patients for `seed`, unsaved, derived fields filled in."""
+@functools.lru_cache(maxsize=4)
+def _faker_pools(seed: int) -> tuple[list[str], list[str], list[str], list[str]]:
+    """Faker's weighted draws cost ~0.5 ms a patient; drawing from pools made once is ~50x
+    faster and still gives millions of name/address combinations."""
     from faker import Faker
 
     fake = Faker("en_US")
     fake.seed_instance(seed)
+    return (
+        [fake.first_name() for _ in range(POOL_SIZE)],
+        [fake.last_name() for _ in range(POOL_SIZE)],
+        [fake.street_address() for _ in range(POOL_SIZE)],
+        [fake.city() for _ in range(POOL_SIZE // 4)],
+    )
+
+
+def demo_patients(count: int, seed: int) -> Iterator[PatientIdentity]:
+    """The first `count` demo patients for `seed`, unsaved, derived fields filled in."""
     rng = random.Random(seed)
-    # Faker's weighted draws cost ~0.5 ms a patient; drawing from pools made once is ~50x faster
-    # and still gives millions of name/address combinations.
-    firsts = [fake.first_name() for _ in range(POOL_SIZE)]
-    lasts = [fake.last_name() for _ in range(POOL_SIZE)]
-    streets = [fake.street_address() for _ in range(POOL_SIZE)]
-    cities = [fake.city() for _ in range(POOL_SIZE // 4)]
+    firsts, lasts, streets, cities = _faker_pools(seed)
     for index in range(count):
         first, last = rng.choice(firsts), rng.choice(lasts)
         local = "".join(c for c in f"{first}.{last}".lower() if c.isalnum() or c == ".")
