@@ -215,7 +215,7 @@ class PatientSearchForm(forms.Form):
         return clean_us_phone(value) if value.strip() else ""
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         for name in self.REQUIRED.get(cleaned.get("mode") or "", ()):
             if not cleaned.get(name) and name not in self.errors:
                 self.add_error(name, "This field is required for this search.")

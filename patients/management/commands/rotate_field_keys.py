@@ -69,8 +69,8 @@ def encrypted_tables() -> list[EncryptedTable]:
                 EncryptedTable(
                     label=meta.label,
                     table=meta.db_table,
-                    pk_column=meta.pk.column,
-                    columns=tuple(f.column for f in fields),
+                    pk_column=str(meta.pk.column),
+                    columns=tuple(str(f.column) for f in fields),
                     aads=tuple(f.aad for f in fields),
                 )
             )
@@ -150,7 +150,7 @@ class Command(BaseCommand):
         last_pk = None
         while True:
             with transaction.atomic(using=using), connections[using].cursor() as cursor:
-                params = {"key": key, "limit": batch_size, "after": last_pk}
+                params: dict[str, Any] = {"key": key, "limit": batch_size, "after": last_pk}
                 cursor.execute(first_batch if last_pk is None else next_batch, params)
                 rows = cursor.fetchall()
                 if not rows:
