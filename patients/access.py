@@ -19,13 +19,20 @@ READERS = frozenset({roles.FRONT_DESK, roles.CLINICIAN})
 EDITORS = frozenset({roles.FRONT_DESK})
 
 
-def get_patient_for_user(
-    request: HttpRequest, patient_id: uuid.UUID | str, *, write: bool = False
-) -> PatientIdentity:
+def require_patient_role(
+    request: HttpRequest, *, write: bool = False, patient_id: uuid.UUID | str | None = None
+) -> None:
+    """403 (logged) unless the user's role may read (or, with write, edit) patient identities."""
     group = staff_group(request.user)
     if group not in (EDITORS if write else READERS):
         access_log.record_refusal(request, patient_id=patient_id, reason="role")
         raise PermissionDenied
+
+
+def get_patient_for_user(
+    request: HttpRequest, patient_id: uuid.UUID | str, *, write: bool = False
+) -> PatientIdentity:
+    require_patient_role(request, write=write, patient_id=patient_id)
     try:
         return PatientIdentity.objects.get(pk=patient_id)
     except PatientIdentity.DoesNotExist:

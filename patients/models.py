@@ -24,7 +24,12 @@ from clinic.encryption import (
 
 def generate_mrn() -> str:
     """A clinic-issued medical record number: 8 random digits and a Luhn check digit."""
-    body = f"{secrets.randbelow(10**8):08d}"
+    return mrn_from_number(secrets.randbelow(10**8))
+
+
+def mrn_from_number(number: int) -> str:
+    """The MRN for an 8-digit body (0 <= number < 10**8): the body plus its Luhn check digit."""
+    body = f"{number:08d}"
     total = 0
     for position, char in enumerate(reversed(body)):
         digit = int(char)

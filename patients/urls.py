@@ -1,4 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from patients import views
 
 app_name = "patients"
-urlpatterns: list = []
+urlpatterns = [
+    path("search/", views.search, name="search"),
+    path("new/", views.register, name="register"),
+    path("<uuid:patient_id>/", views.detail, name="detail"),
+    path("<uuid:patient_id>/reveal/", views.reveal, name="reveal"),
+    path("<uuid:patient_id>/edit/", views.edit, name="edit"),
+]

@@ -1,0 +1,183 @@
+"""Re-encrypt every encrypted column under the current (first) field-encryption key.
+
+    FIELD_ENCRYPTION_KEYS="k2:<new>,k1:<old>" manage.py rotate_field_keys [--batch-size N]
+
+Models are discovered from the registry: every concrete field that is an
+``EncryptedFieldMixin``. For each table the command walks the primary key in order (keyset
+pagination), selecting only rows where some encrypted column carries another key id, each batch
+in its own transaction under ``SELECT ... FOR UPDATE``. Stored values are read with raw SQL on the
+owner connection, so key ids are seen without decrypting; each stale value is decrypted with its
+own key and encrypted with the current one, for the same column (the AAD).
+
+Safe to interrupt and to re-run: a committed batch is entirely on the new key, an interrupted
+one is rolled back, and both keys decrypt while both are configured. Re-running skips rows that
+are already on the current key. Only once it reports nothing left may the old key be removed.
+Errors name the table, column and primary key -- never a value.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.apps import apps
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections, transaction
+from psycopg import sql
+
+from clinic.encryption import (
+    DecryptionError,
+    EncryptedFieldMixin,
+    current_key_id,
+    decrypt_value,
+    encrypt_value,
+    key_id_of,
+)
+
+PROGRESS_EVERY_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class EncryptedTable:
+    label: str
+    table: str
+    pk_column: str
+    columns: tuple[str, ...]
+    aads: tuple[str, ...]
+
+    def stale_condition(self) -> sql.Composed:
+        """Some encrypted column is set and names another key id than the current one."""
+        return sql.SQL(" OR ").join(
+            sql.SQL("({col} IS NOT NULL AND split_part({col}, ':', 2) <> %(key)s)").format(
+                col=sql.Identifier(column)
+            )
+            for column in self.columns
+        )
+
+
+def encrypted_tables() -> list[EncryptedTable]:
+    found = []
+    for model in apps.get_models():
+        meta = model._meta
+        if meta.proxy or not meta.managed:
+            continue
+        fields = [f for f in meta.local_concrete_fields if isinstance(f, EncryptedFieldMixin)]
+        if fields:
+            found.append(
+                EncryptedTable(
+                    label=meta.label,
+                    table=meta.db_table,
+                    pk_column=str(meta.pk.column),
+                    columns=tuple(str(f.column) for f in fields),
+                    aads=tuple(f.aad for f in fields),
+                )
+            )
+    return sorted(found, key=lambda t: t.table)
+
+
+def reencrypt(stored: str | None, aad: str, key: str) -> str | None:
+    if stored is None or key_id_of(stored) == key:
+        return stored
+    return encrypt_value(decrypt_value(stored, aad), aad)
+
+
+class Command(BaseCommand):
+    help = "Re-encrypt encrypted columns still under an old key with the current first key."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--batch-size", type=int, default=500)
+        parser.add_argument("--database", default="owner")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Only count the rows still on an old key."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        batch_size = options["batch_size"]
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1.")
+        using = options["database"]
+        key = current_key_id()
+        tables = encrypted_tables()
+        self.stdout.write(f"Current key: {key}. Tables with encrypted columns: {len(tables)}.")
+        grand_total = 0
+        for table in tables:
+            total = self._count_stale(table, key, using)
+            grand_total += total
+            columns = ", ".join(table.columns)
+            self.stdout.write(f"{table.table} ({columns}): {total} row(s) on an old key")
+            if total and not options["dry_run"]:
+                self._rotate_table(table, key, using, batch_size, total)
+        if options["dry_run"]:
+            self.stdout.write(f"Dry run: {grand_total} row(s) would be re-encrypted.")
+        else:
+            self.stdout.write(self.style.SUCCESS(f"Done: every encrypted value uses key {key}."))
+
+    def _count_stale(self, table: EncryptedTable, key: str, using: str) -> int:
+        query = sql.SQL("SELECT count(*) FROM {table} WHERE {stale}").format(
+            table=sql.Identifier(table.table), stale=table.stale_condition()
+        )
+        with connections[using].cursor() as cursor:
+            cursor.execute(query.as_string(), {"key": key})
+            return int(cursor.fetchone()[0])
+
+    def _rotate_table(
+        self, table: EncryptedTable, key: str, using: str, batch_size: int, total: int
+    ) -> None:
+        select = sql.SQL(
+            "SELECT {pk}, {columns} FROM {table} WHERE ({stale}) AND ({after}) "
+            "ORDER BY {pk} LIMIT %(limit)s FOR UPDATE"
+        )
+        update = sql.SQL("UPDATE {table} SET {assignments} WHERE {pk} = %s").format(
+            table=sql.Identifier(table.table),
+            assignments=sql.SQL(", ").join(
+                sql.SQL("{} = %s").format(sql.Identifier(c)) for c in table.columns
+            ),
+            pk=sql.Identifier(table.pk_column),
+        )
+        parts = {
+            "pk": sql.Identifier(table.pk_column),
+            "columns": sql.SQL(", ").join(sql.Identifier(c) for c in table.columns),
+            "table": sql.Identifier(table.table),
+            "stale": table.stale_condition(),
+        }
+        first_batch = select.format(after=sql.SQL("true"), **parts).as_string()
+        next_batch = select.format(
+            after=sql.SQL("{} > %(after)s").format(parts["pk"]), **parts
+        ).as_string()
+        done, started, shown_at = 0, time.monotonic(), 0.0
+        last_pk = None
+        while True:
+            with transaction.atomic(using=using), connections[using].cursor() as cursor:
+                params: dict[str, Any] = {"key": key, "limit": batch_size, "after": last_pk}
+                cursor.execute(first_batch if last_pk is None else next_batch, params)
+                rows = cursor.fetchall()
+                if not rows:
+                    break
+                cursor.executemany(update.as_string(), self._new_values(table, key, rows))
+            last_pk = rows[-1][0]
+            done += len(rows)
+            now = time.monotonic()
+            if now - shown_at >= PROGRESS_EVERY_SECONDS or done >= total:
+                shown_at = now
+                rate = done / max(now - started, 1e-6)
+                self.stdout.write(f"  {table.table}: {done}/{total} rows ({rate:,.0f} rows/s)")
+
+    @staticmethod
+    def _new_values(table: EncryptedTable, key: str, rows: Sequence[Sequence[Any]]) -> list[list]:
+        updates = []
+        for pk, *values in rows:
+            new_values = []
+            for column, aad, stored in zip(table.columns, table.aads, values, strict=True):
+                try:
+                    new_values.append(reencrypt(stored, aad, key))
+                except DecryptionError:
+                    # The message of DecryptionError names no value; keep it out anyway.
+                    raise CommandError(
+                        f"{table.table}.{column} of row {pk} cannot be decrypted with the "
+                        "configured keys (unknown key id, wrong key or damaged value). "
+                        "Nothing in this batch was changed."
+                    ) from None
+            updates.append([*new_values, pk])
+        return updates

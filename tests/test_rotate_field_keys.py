@@ -1,0 +1,201 @@
+"""Key rotation end to end: rows written under an old key are re-encrypted with the new one.
+
+Keys here are generated per test run and never used anywhere else; all data is fake.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from datetime import date, timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connections
+from django.test import override_settings
+from django.urls import reverse
+from django.utils import timezone
+
+from clinic.encryption import DecryptionError, decrypt_value
+from patients.management.commands import rotate_field_keys
+from patients.models import PatientIdentity
+from records.models import BreakGlassGrant, ClinicalRecord
+from tests.patient_support import make_patient
+
+pytestmark = pytest.mark.usefixtures("clinic_db")
+
+
+def new_key(key_id: str) -> str:
+    return f"{key_id}:{base64.b64encode(os.urandom(32)).decode()}"
+
+
+OLD, NEW, STRANGER = new_key("old"), new_key("new"), new_key("stranger")
+OLD_ONLY = override_settings(FIELD_ENCRYPTION_KEYS=[OLD])
+BOTH = override_settings(FIELD_ENCRYPTION_KEYS=[NEW, OLD])
+NEW_ONLY = override_settings(FIELD_ENCRYPTION_KEYS=[NEW])
+WRONG_KEY = override_settings(FIELD_ENCRYPTION_KEYS=[STRANGER])
+
+
+def raw_encrypted_values() -> list[tuple[str, str, str]]:
+    """(aad, column value) of every encrypted column of every row, read without decrypting."""
+    values = []
+    with connections["owner"].cursor() as cursor:
+        for table in rotate_field_keys.encrypted_tables():
+            columns = ", ".join(f'"{c}"' for c in table.columns)
+            cursor.execute(f'SELECT {columns} FROM "{table.table}"')
+            for row in cursor.fetchall():
+                for aad, value in zip(table.aads, row, strict=True):
+                    if value is not None:
+                        values.append((aad, value))
+    return values
+
+
+def key_ids() -> set[str]:
+    return {value.split(":")[1] for _aad, value in raw_encrypted_values()}
+
+
+def rotate(**options) -> str:
+    out = StringIO()
+    call_command("rotate_field_keys", stdout=out, **options)
+    return out.getvalue()
+
+
+@pytest.fixture
+def old_data(staff):
+    """Three patients, a visit note and a break-the-glass reason, all under the old key."""
+    with OLD_ONLY:
+        patients = [
+            make_patient(ssn=f"900-00-000{n}", first_name=f"Rotation{n}") for n in range(1, 4)
+        ]
+        ClinicalRecord(
+            patient=patients[0],
+            provider=staff["clinician"],
+            diagnosis_code="J06.9",
+            notes="Fake note for a rotation test.",
+            visit_date=date(2024, 1, 2),
+        ).save(using="owner")
+        BreakGlassGrant(
+            staff=staff["clinician2"],
+            patient=patients[1],
+            reason_category="other",
+            reason_text="Fake reason for a rotation test.",
+            expires_at=timezone.now() + timedelta(hours=1),
+        ).save(using="owner")
+    return patients
+
+
+def test_every_model_with_encrypted_fields_is_discovered():
+    tables = {t.table: t.columns for t in rotate_field_keys.encrypted_tables()}
+    assert tables["patient_identities"] == (
+        "first_name",
+        "last_name",
+        "date_of_birth",
+        "ssn",
+        "address",
+        "phone",
+        "email",
+        "mrn",
+    )
+    assert tables["clinical_records"] == ("notes",)
+    assert tables["break_glass_grants"] == ("reason_text",)
+
+
+def test_rotation_moves_every_value_to_the_new_key_and_old_key_can_then_go(old_data):
+    assert key_ids() == {"old"}
+    with BOTH:
+        output = rotate(batch_size=2)
+    assert "patient_identities: 3/3 rows" in output
+    assert "rows/s" in output
+    assert key_ids() == {"new"}
+    with NEW_ONLY:
+        for aad, value in raw_encrypted_values():
+            decrypt_value(value, aad)
+        patient = PatientIdentity.objects.using("owner").get(pk=old_data[0].pk)
+        assert (patient.first_name, patient.ssn) == ("Rotation1", "900-00-0001")
+        note = ClinicalRecord.objects.using("owner").get().notes
+        assert note == "Fake note for a rotation test."
+        reason = BreakGlassGrant.objects.using("owner").get().reason_text
+        assert reason == "Fake reason for a rotation test."
+        assert PatientIdentity.objects.using("owner").by_ssn("900000002").get() == old_data[1]
+
+
+def test_rerun_skips_rows_already_on_the_current_key(old_data):
+    with BOTH:
+        rotate()
+        before = raw_encrypted_values()
+        output = rotate()
+    assert "patient_identities (" in output and "0 row(s) on an old key" in output
+    assert raw_encrypted_values() == before
+
+
+def test_dry_run_counts_and_changes_nothing(old_data):
+    before = raw_encrypted_values()
+    with BOTH:
+        output = rotate(dry_run=True)
+    assert "patient_identities (" in output and ": 3 row(s) on an old key" in output
+    assert raw_encrypted_values() == before
+
+
+def test_an_interrupted_rotation_leaves_every_row_readable_and_resumes(old_data, monkeypatch):
+    real = rotate_field_keys.encrypt_value
+    calls = {"n": 0}
+
+    def interrupt_in_second_batch(plaintext, aad):
+        calls["n"] += 1
+        # Tables go in name order: one grant reason, one note, then patient rows of 8 values
+        # each (ssn included); die inside the second patient's batch.
+        if calls["n"] > 1 + 1 + 8 + 1:
+            raise KeyboardInterrupt
+        return real(plaintext, aad)
+
+    monkeypatch.setattr(rotate_field_keys, "encrypt_value", interrupt_in_second_batch)
+    with BOTH, pytest.raises(KeyboardInterrupt):
+        rotate(batch_size=1)
+    assert key_ids() == {"old", "new"}
+    with connections["owner"].cursor() as cursor:
+        cursor.execute("SELECT first_name, last_name, ssn, mrn FROM patient_identities")
+        rows = cursor.fetchall()
+    # Each row is entirely on one key: a batch either committed or rolled back.
+    row_keys = sorted("".join({v.split(":")[1] for v in row}) for row in rows)
+    assert row_keys == ["new", "old", "old"]
+    with BOTH:
+        names = sorted(p.first_name for p in PatientIdentity.objects.using("owner").all())
+        assert names == ["Rotation1", "Rotation2", "Rotation3"]
+        monkeypatch.setattr(rotate_field_keys, "encrypt_value", real)
+        rotate()
+    assert key_ids() == {"new"}
+
+
+def test_a_value_under_an_unknown_key_stops_the_command_loudly(old_data):
+    before = raw_encrypted_values()
+    with override_settings(FIELD_ENCRYPTION_KEYS=[NEW]), pytest.raises(CommandError) as error:
+        rotate()
+    assert "cannot be decrypted" in str(error.value)
+    assert "Rotation" not in str(error.value) and "900-" not in str(error.value)
+    assert raw_encrypted_values() == before
+
+
+def test_a_wrong_key_fails_loudly_and_never_returns_ciphertext(old_data):
+    with WRONG_KEY, pytest.raises(DecryptionError) as error:
+        PatientIdentity.objects.using("owner").get(pk=old_data[0].pk)
+    assert "v1:" not in str(error.value)
+    assert "Rotation" not in str(error.value)
+
+
+def test_a_page_that_cannot_decrypt_shows_the_generic_error_page(client_for, staff, old_data):
+    client = client_for(staff["frontdesk"])
+    client.raise_request_exception = False
+    with WRONG_KEY:
+        response = client.get(reverse("patients:detail", kwargs={"patient_id": old_data[0].pk}))
+    body = response.content.decode()
+    assert response.status_code == 500
+    assert "Something went wrong" in body
+    assert "v1:" not in body and "old:" not in body
+    assert "Traceback" not in body and "DecryptionError" not in body
+    assert "Rotation" not in body
+
+
+def test_batch_size_must_be_positive():
+    with pytest.raises(CommandError):
+        rotate(batch_size=0)
