@@ -98,6 +98,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "clinic.context_processors.clinic",
+                "records.context_processors.break_glass",
             ],
         },
     },
@@ -282,3 +283,11 @@ LOGGING = {
     },
 }
 LOGIN_URL_PATH = "/accounts/login/"
+
+# --- accountability (docs/accountability.md) ---------------------------------------------------
+# Break-the-glass grants last this many hours unless ended earlier.
+BREAK_GLASS_HOURS = env.int("BREAK_GLASS_HOURS", default=4)
+# Opening hours "HH-HH" in TIME_ZONE; chart views outside them are flagged for the privacy officer.
+CLINIC_HOURS = env.str("CLINIC_HOURS", default="07-19")
+# Distinct patients outside a clinician's care team viewed in 7 days before a flag is raised.
+PRIVACY_FLAG_OUTSIDE_CARE_TEAM = env.int("PRIVACY_FLAG_OUTSIDE_CARE_TEAM", default=10)
