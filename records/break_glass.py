@@ -9,6 +9,7 @@ the free-text reason is encrypted on the grant and never copied into the log.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -50,7 +51,7 @@ def break_glass_start(
             return existing
         now = timezone.now()
         grant = BreakGlassGrant.objects.create(
-            staff_id=int(staff.pk),
+            staff_id=cast(int, staff.pk),
             patient=patient,
             reason_category=reason_category,
             reason_text=reason_text,
