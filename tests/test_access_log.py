@@ -4,6 +4,7 @@ tampering; no application role may change it; concurrent writers do not fork the
 from __future__ import annotations
 
 import threading
+
 import psycopg
 import pytest
 from django.conf import settings
