@@ -180,6 +180,9 @@ AXES_HTTP_RESPONSE_CODE = 429
 AXES_CLIENT_IP_CALLABLE = "clinic.client_ip.client_ip"
 AXES_VERBOSE = False
 AXES_SENSITIVE_PARAMETERS = ["password", "otp_token"]
+# axes stores the POST data of a failed attempt; forms that re-authenticate name their free-text
+# fields here so a wrong password does not copy PHI into axes_accessattempt (break the glass).
+AXES_SENSITIVE_PARAMETERS += ["reason_text", "reason_category", "next"]
 # Client-supplied X-Forwarded-For is ignored unless this many trusted proxies stand in front.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
