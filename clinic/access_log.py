@@ -40,6 +40,11 @@ BREAK_GLASS_REVIEWED = "break_glass_reviewed"
 ACCESS_REFUSED = "access_refused"
 MFA_RESET = "mfa_reset"
 SESSION_ENDED = "session_ended"
+# The privacy officer's console (docs/accountability.md).
+ACCESS_LOG_SEARCHED = "access_log_searched"
+ACCESS_REPORT_VIEWED = "access_report_viewed"
+DISCLOSURE_RECORDED = "disclosure_recorded"
+DISCLOSURE_ACCOUNTING = "disclosure_accounting"
 
 APPEND_SQL = "SELECT append_access_event(%s, %s, %s, %s, %s, %s, %s, %s)"
 PENDING_ATTR = "_clinic_pending_access_events"

@@ -88,6 +88,11 @@ ROLE_GRANTS: dict[str, list[Grant]] = {
     "clinic_privacy_officer": [
         grant("UPDATE", "axes_accessattempt"),
         grant("SELECT", "access_log"),
+        # Unlock deletes the attempt rows (also inherited from clinic_signed_in; stated here so
+        # narrowing the sign-in grants cannot silently break unlocking).
+        grant("SELECT, DELETE", "axes_accessattempt"),
+        grant("SELECT, DELETE", "axes_accessattemptexpiration"),
+        grant("SELECT, INSERT", "disclosures"),
     ],
     "clinic_admin": [
         grant(ALL_DML, "auth_user"),

@@ -99,6 +99,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "clinic.context_processors.clinic",
+                "records.context_processors.break_glass",
             ],
         },
     },
@@ -191,6 +192,9 @@ AXES_HTTP_RESPONSE_CODE = 429
 AXES_CLIENT_IP_CALLABLE = "clinic.client_ip.client_ip"
 AXES_VERBOSE = False
 AXES_SENSITIVE_PARAMETERS = ["password", "otp_token"]
+# axes stores the POST data of a failed attempt; forms that re-authenticate name their free-text
+# fields here so a wrong password does not copy PHI into axes_accessattempt (break the glass).
+AXES_SENSITIVE_PARAMETERS += ["reason_text", "reason_category", "next"]
 # Client-supplied X-Forwarded-For is ignored unless this many trusted proxies stand in front.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
@@ -294,3 +298,11 @@ LOGGING = {
     },
 }
 LOGIN_URL_PATH = "/accounts/login/"
+
+# --- accountability (docs/accountability.md) ---------------------------------------------------
+# Break-the-glass grants last this many hours unless ended earlier.
+BREAK_GLASS_HOURS = env.int("BREAK_GLASS_HOURS", default=4)
+# Opening hours "HH-HH" in TIME_ZONE; chart views outside them are flagged for the privacy officer.
+CLINIC_HOURS = env.str("CLINIC_HOURS", default="07-19")
+# Distinct patients outside a clinician's care team viewed in 7 days before a flag is raised.
+PRIVACY_FLAG_OUTSIDE_CARE_TEAM = env.int("PRIVACY_FLAG_OUTSIDE_CARE_TEAM", default=10)

@@ -10,3 +10,20 @@ from clinic.roles import grant
 
 add_role_grants("clinic_front_desk", [grant("SELECT, INSERT, UPDATE", "patient_identities")])
 add_role_grants("clinic_clinician", [grant("SELECT", "patient_identities")])
+# The privacy officer sees whose access report or accounting of disclosures it is: the name and
+# MRN (ciphertext; readable only through the application's keys) and the MRN blind index to find
+# a patient by MRN. No date of birth, SSN, address, phone or email.
+add_role_grants(
+    "clinic_privacy_officer",
+    [
+        grant(
+            "SELECT",
+            "patient_identities",
+            "patient_id",
+            "first_name",
+            "last_name",
+            "mrn",
+            "mrn_bidx",
+        )
+    ],
+)

@@ -1,0 +1,77 @@
+"""Accounting of disclosures (45 CFR 164.528): record a disclosure, print a patient's accounting."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+
+from clinic import access_log
+from clinic.disclosures import ACCOUNTING_YEARS, Disclosure, accounting_period_start
+from clinic.privacy_access import (
+    get_patient_identity_for_privacy_officer,
+    privacy_officer_required,
+)
+from clinic.privacy_forms import DisclosureForm
+
+
+@privacy_officer_required
+def disclosure_list(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+    """Every recorded disclosure, excluded categories too (marked)."""
+    patient = get_patient_identity_for_privacy_officer(request, patient_id)
+    disclosures = Disclosure.objects.filter(patient_id=patient.pk).order_by("-disclosed_on")
+    access_log.record(request, access_log.ACCESS_REPORT_VIEWED, patient_id=patient.pk)
+    return render(
+        request,
+        "privacy/disclosure_list.html",
+        {"patient": patient, "disclosures": disclosures},
+    )
+
+
+@sensitive_post_parameters("recipient", "recipient_address", "description", "purpose")
+@sensitive_variables("form")
+@privacy_officer_required
+def disclosure_create(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+    patient = get_patient_identity_for_privacy_officer(request, patient_id)
+    form = DisclosureForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            disclosure = form.save(commit=False)
+            disclosure.patient_id = patient.pk
+            disclosure.recorded_by_id = request.user.pk
+            disclosure.save()
+            access_log.record(
+                request,
+                access_log.DISCLOSURE_RECORDED,
+                patient_id=patient.pk,
+                object_id=disclosure.pk,
+                reason=disclosure.category,
+            )
+        messages.success(request, "Disclosure recorded.")
+        return redirect("privacy:disclosure_list", patient_id=patient.pk)
+    return render(request, "privacy/disclosure_form.html", {"patient": patient, "form": form})
+
+
+@privacy_officer_required
+def disclosure_accounting(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+    """The printable accounting for the individual: six years, 164.528(a)(1) exclusions left out."""
+    patient = get_patient_identity_for_privacy_officer(request, patient_id)
+    today = timezone.localdate()
+    disclosures = Disclosure.objects.accounting_for(patient.pk, today)
+    access_log.record(request, access_log.DISCLOSURE_ACCOUNTING, patient_id=patient.pk)
+    return render(
+        request,
+        "privacy/disclosure_accounting.html",
+        {
+            "patient": patient,
+            "disclosures": disclosures,
+            "period_start": accounting_period_start(today),
+            "today": today,
+            "years": ACCOUNTING_YEARS,
+        },
+    )

@@ -1,0 +1,73 @@
+"""Locked-out accounts and addresses (django-axes) and unlocking them."""
+
+from __future__ import annotations
+
+from axes.models import AccessAttempt
+from axes.utils import reset
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.db.models import Max, Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from clinic import access_log
+from clinic.privacy_access import privacy_officer_required
+from clinic.privacy_forms import UnlockForm
+
+
+def _locked(field: str) -> list[dict]:
+    """Usernames or addresses with at least AXES_FAILURE_LIMIT failures in the cool-off time."""
+    since = timezone.now() - settings.AXES_COOLOFF_TIME
+    rows = (
+        AccessAttempt.objects.filter(attempt_time__gte=since)
+        .exclude(**{field: None})
+        .values(field)
+        .annotate(failures=Sum("failures_since_start"), last=Max("attempt_time"))
+        .filter(failures__gte=settings.AXES_FAILURE_LIMIT)
+        .order_by("-last")
+    )
+    return [
+        {
+            "value": r[field],
+            "failures": r["failures"],
+            "until": r["last"] + settings.AXES_COOLOFF_TIME,
+        }
+        for r in rows
+    ]
+
+
+@privacy_officer_required
+def lockouts(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "privacy/lockouts.html",
+        {"accounts": _locked("username"), "addresses": _locked("ip_address")},
+    )
+
+
+@require_POST
+@privacy_officer_required
+def unlock(request: HttpRequest) -> HttpResponse:
+    form = UnlockForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose an account or an address to unlock.")
+        return redirect("privacy:lockouts")
+    username, address = form.cleaned_data["username"], form.cleaned_data["ip_address"]
+    if username:
+        removed = reset(username=username)
+        # The username is not logged (it may be a mistyped name); the account id is.
+        user_id = (
+            get_user_model().objects.filter(username=username).values_list("pk", flat=True).first()
+        )
+        object_id, reason = (f"user:{user_id}" if user_id else "user:unknown"), "account"
+    else:
+        removed = reset(ip=address)
+        object_id, reason = f"ip:{address}", "address"
+    access_log.record(
+        request, access_log.UNLOCK, object_id=object_id, reason=reason, outcome=f"{removed} reset"
+    )
+    messages.success(request, "Unlocked." if removed else "Nothing was locked.")
+    return redirect("privacy:lockouts")

@@ -1,0 +1,124 @@
+"""Read-only queries behind the privacy officer's console (access reports and flags)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.utils import timezone
+
+from clinic import access_log
+from clinic.models import AccessEvent
+from records.models import BreakGlassGrant, CareTeamMember
+
+# Events that mean "looked at a patient's chart or record".
+CHART_ACTIONS = (access_log.CHART_VIEWED, access_log.RECORD_VIEWED)
+FLAG_WINDOW_DAYS = 7
+
+
+def usernames(staff_ids: Iterable[int | None]) -> dict[int, str]:
+    ids = {i for i in staff_ids if i is not None}
+    users = get_user_model().objects.filter(pk__in=ids).values_list("pk", "username")
+    return dict(users)
+
+
+@dataclass
+class PatientAccess:
+    event: AccessEvent
+    username: str
+    basis: str  # why the staff member could see the record: care team, break the glass, ...
+
+
+def access_basis(
+    event: AccessEvent, grants: list[BreakGlassGrant], care_team: list[CareTeamMember]
+) -> str:
+    for grant in grants:
+        ended = min(grant.expires_at, grant.ended_at or grant.expires_at)
+        if grant.staff_id == event.staff_id and grant.starts_at <= event.occurred_at <= ended:
+            return f"break the glass: {grant.get_reason_category_display()}"
+    day = timezone.localdate(event.occurred_at)
+    for member in care_team:
+        if (
+            member.staff_id == event.staff_id
+            and member.starts_on <= day
+            and (member.ends_on is None or member.ends_on >= day)
+        ):
+            return "care team"
+    return event.role.removeprefix("clinic_").replace("_", " ") or "—"
+
+
+def patient_access_rows(patient_id: uuid.UUID, events: list[AccessEvent]) -> list[PatientAccess]:
+    grants = list(BreakGlassGrant.objects.filter(patient_id=patient_id))
+    care_team = list(CareTeamMember.objects.filter(patient_id=patient_id))
+    names = usernames(e.staff_id for e in events)
+    return [
+        PatientAccess(e, names.get(e.staff_id or 0, "—"), access_basis(e, grants, care_team))
+        for e in events
+    ]
+
+
+@dataclass
+class Flag:
+    staff_id: int
+    username: str
+    events: int
+    patients: int
+
+
+OUTSIDE_CARE_TEAM_SQL = """
+SELECT e.staff_id, count(*), count(DISTINCT e.patient_id)
+FROM access_log e
+WHERE e.action = ANY(%s) AND e.occurred_at >= %s AND e.patient_id IS NOT NULL
+  AND e.role = 'clinic_clinician'
+  AND NOT EXISTS (
+      SELECT 1 FROM care_team ct
+      WHERE ct.staff_id = e.staff_id AND ct.patient_id = e.patient_id
+        AND ct.starts_on <= (e.occurred_at AT TIME ZONE %s)::date
+        AND (ct.ends_on IS NULL OR ct.ends_on >= (e.occurred_at AT TIME ZONE %s)::date))
+GROUP BY e.staff_id
+HAVING count(DISTINCT e.patient_id) >= %s
+ORDER BY count(DISTINCT e.patient_id) DESC"""
+
+OUTSIDE_HOURS_SQL = """
+SELECT e.staff_id, count(*), count(DISTINCT e.patient_id)
+FROM access_log e
+WHERE e.action = ANY(%s) AND e.occurred_at >= %s AND e.staff_id IS NOT NULL
+  AND NOT (extract(hour FROM e.occurred_at AT TIME ZONE %s) >= %s
+           AND extract(hour FROM e.occurred_at AT TIME ZONE %s) < %s)
+GROUP BY e.staff_id
+ORDER BY count(*) DESC"""
+
+
+def clinic_hours() -> tuple[int, int]:
+    opens, _, closes = settings.CLINIC_HOURS.partition("-")
+    return int(opens), int(closes)
+
+
+def _flags(query: str, params: list) -> list[Flag]:
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        rows = cursor.fetchall()
+    names = usernames(row[0] for row in rows)
+    return [Flag(row[0], names.get(row[0], "—"), row[1], row[2]) for row in rows]
+
+
+def charts_outside_care_team(now: datetime | None = None) -> list[Flag]:
+    since = (now or timezone.now()) - timedelta(days=FLAG_WINDOW_DAYS)
+    zone = settings.TIME_ZONE
+    return _flags(
+        OUTSIDE_CARE_TEAM_SQL,
+        [list(CHART_ACTIONS), since, zone, zone, settings.PRIVACY_FLAG_OUTSIDE_CARE_TEAM],
+    )
+
+
+def views_outside_clinic_hours(now: datetime | None = None) -> list[Flag]:
+    since = (now or timezone.now()) - timedelta(days=FLAG_WINDOW_DAYS)
+    opens, closes = clinic_hours()
+    zone = settings.TIME_ZONE
+    actions = [*CHART_ACTIONS, access_log.IDENTIFIER_REVEALED]
+    return _flags(OUTSIDE_HOURS_SQL, [actions, since, zone, opens, zone, closes])

@@ -1,0 +1,182 @@
+"""Privacy officer's console: access-log search and export, per-patient access report, flags."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_POST
+
+from clinic import access_log
+from clinic.models import AccessEvent
+from clinic.privacy_access import (
+    get_patient_identity_for_privacy_officer,
+    privacy_officer_required,
+)
+from clinic.privacy_forms import AccessLogSearchForm, MrnLookupForm
+from clinic.privacy_selectors import (
+    charts_outside_care_team,
+    clinic_hours,
+    patient_access_rows,
+    usernames,
+    views_outside_clinic_hours,
+)
+from patients.models import PatientIdentity
+from records.models import BreakGlassGrant
+
+PAGE_SIZE = 50
+CSV_COLUMNS = [
+    "id",
+    "occurred_at",
+    "staff_id",
+    "username",
+    "role",
+    "action",
+    "patient_id",
+    "object_id",
+    "client_ip",
+    "outcome",
+    "reason",
+    "prev_hash",
+    "hash",
+]
+
+
+@privacy_officer_required
+def console(request: HttpRequest) -> HttpResponse:
+    unreviewed = BreakGlassGrant.objects.filter(reviewed_at__isnull=True).count()
+    return render(
+        request, "privacy/console.html", {"unreviewed": unreviewed, "mrn_form": MrnLookupForm()}
+    )
+
+
+@require_GET
+@privacy_officer_required
+def access_log_search(request: HttpRequest) -> HttpResponse:
+    form = AccessLogSearchForm(request.GET or None)
+    page = None
+    if form.is_bound and form.is_valid():
+        events = form.filter(AccessEvent.objects.order_by("-id"))
+        page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+        names = usernames(e.staff_id for e in page)
+        for event in page:
+            event.username = names.get(event.staff_id or 0, "—")  # type: ignore[attr-defined]
+        access_log.record(
+            request,
+            access_log.ACCESS_LOG_SEARCHED,
+            patient_id=form.cleaned_data.get("patient_id"),
+        )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "privacy/access_log.html",
+        {"form": form, "page": page, "query": query.urlencode()},
+    )
+
+
+@require_GET
+@privacy_officer_required
+def access_log_csv(request: HttpRequest) -> HttpResponse:
+    form = AccessLogSearchForm(request.GET)
+    if not form.is_valid():
+        return render(request, "privacy/access_log.html", {"form": form}, status=400)
+    # Built in memory inside the request's transaction: a streamed body would be read after
+    # the transaction (and with it the privacy officer's database role) has ended.
+    events = list(form.filter(AccessEvent.objects.order_by("id")))
+    names = usernames(e.staff_id for e in events)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for e in events:
+        writer.writerow(
+            [
+                e.id,
+                e.occurred_at.isoformat(),
+                e.staff_id or "",
+                names.get(e.staff_id or 0, ""),
+                e.role,
+                e.action,
+                e.patient_id or "",
+                e.object_id,
+                e.client_ip or "",
+                e.outcome,
+                e.reason,
+                e.prev_hash,
+                e.hash,
+            ]
+        )
+    access_log.record(
+        request,
+        access_log.EXPORT,
+        patient_id=form.cleaned_data.get("patient_id"),
+        object_id="access_log.csv",
+        outcome=f"{len(events)} rows",
+    )
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="access-log-{stamp}.csv"'
+    return response
+
+
+@sensitive_post_parameters("mrn")
+@require_POST
+@privacy_officer_required
+def patient_find(request: HttpRequest) -> HttpResponse:
+    """Find a patient by MRN (POSTed, so it never lands in a URL) through the blind index."""
+    form = MrnLookupForm(request.POST)
+    if form.is_valid():
+        found = PatientIdentity.objects.by_mrn(form.cleaned_data["mrn"].strip()).values_list(
+            "patient_id", flat=True
+        )
+        patient_id = next(iter(found), None)
+        if patient_id is not None:
+            return redirect("privacy:patient_report", patient_id=patient_id)
+    messages.error(request, "No patient has that medical record number.")
+    return redirect("privacy:console")
+
+
+@privacy_officer_required
+def patient_report(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+    patient = get_patient_identity_for_privacy_officer(request, patient_id)
+    events = AccessEvent.objects.filter(patient_id=patient.pk).order_by("-id")
+    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = patient_access_rows(patient.pk, list(page))
+    grants = BreakGlassGrant.objects.filter(patient_id=patient.pk).order_by("-starts_at")
+    grant_names = usernames(g.staff_id for g in grants)
+    access_log.record(request, access_log.ACCESS_REPORT_VIEWED, patient_id=patient.pk)
+    return render(
+        request,
+        "privacy/patient_report.html",
+        {
+            "patient": patient,
+            "page": page,
+            "rows": rows,
+            "grants": [(g, grant_names.get(g.staff_id, "—")) for g in grants],
+        },
+    )
+
+
+@privacy_officer_required
+def flags(request: HttpRequest) -> HttpResponse:
+    from django.conf import settings
+
+    opens, closes = clinic_hours()
+    return render(
+        request,
+        "privacy/flags.html",
+        {
+            "outside_care_team": charts_outside_care_team(),
+            "outside_hours": views_outside_clinic_hours(),
+            "threshold": settings.PRIVACY_FLAG_OUTSIDE_CARE_TEAM,
+            "opens": opens,
+            "closes": closes,
+        },
+    )

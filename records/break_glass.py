@@ -1,0 +1,100 @@
+"""Break the glass (45 CFR 164.312(a)(2)(ii)): emergency access to one patient, time-boxed.
+
+A clinician who is not on a patient's care team re-enters their password, gives a reason and
+gets a grant for that one patient; row-level security on clinical_records honours it until it
+expires or is ended (records/db_grants.py). Every start, end and review is an access-log event;
+the free-text reason is encrypted on the grant and never copied into the log.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import cast
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import models, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from clinic import access_log
+from patients.models import PatientIdentity
+from records.models import BreakGlassGrant, CareTeamMember
+
+# request.user as views see it (they are behind login_required).
+Staff = AbstractBaseUser | AnonymousUser
+
+
+def active_grants(staff: Staff) -> models.QuerySet[BreakGlassGrant]:
+    now = timezone.now()
+    return BreakGlassGrant.objects.filter(
+        staff_id=staff.pk, ended_at__isnull=True, starts_at__lte=now, expires_at__gt=now
+    ).order_by("expires_at")
+
+
+def is_on_care_team(staff: Staff, patient: PatientIdentity) -> bool:
+    return CareTeamMember.objects.active().filter(staff_id=staff.pk, patient=patient).exists()
+
+
+def break_glass_start(
+    *,
+    request: HttpRequest,
+    staff: Staff,
+    patient: PatientIdentity,
+    reason_category: str,
+    reason_text: str = "",
+) -> BreakGlassGrant:
+    """A new grant, or the clinician's still-active grant for this patient (no duplicates)."""
+    with transaction.atomic():
+        existing = active_grants(staff).filter(patient=patient).first()
+        if existing is not None:
+            return existing
+        now = timezone.now()
+        grant = BreakGlassGrant.objects.create(
+            staff_id=cast(int, staff.pk),
+            patient=patient,
+            reason_category=reason_category,
+            reason_text=reason_text,
+            starts_at=now,
+            expires_at=now + timedelta(hours=settings.BREAK_GLASS_HOURS),
+        )
+        access_log.record(
+            request,
+            access_log.BREAK_GLASS_STARTED,
+            patient_id=patient.pk,
+            object_id=grant.pk,
+            reason=reason_category,
+        )
+    return grant
+
+
+def break_glass_end(*, request: HttpRequest, grant: BreakGlassGrant) -> BreakGlassGrant:
+    with transaction.atomic():
+        if grant.ended_at is None:
+            grant.ended_at = timezone.now()
+            grant.save(update_fields=["ended_at"])
+            access_log.record(
+                request,
+                access_log.BREAK_GLASS_ENDED,
+                patient_id=grant.patient_id,
+                object_id=grant.pk,
+                outcome="ended early" if grant.ended_at < grant.expires_at else "ended",
+            )
+    return grant
+
+
+def break_glass_review(
+    *, request: HttpRequest, grant: BreakGlassGrant, reviewer: Staff, comment: str
+) -> BreakGlassGrant:
+    with transaction.atomic():
+        grant.reviewed_at = timezone.now()
+        grant.reviewed_by_id = reviewer.pk
+        grant.review_comment = comment
+        grant.save(update_fields=["reviewed_at", "reviewed_by_id", "review_comment"])
+        access_log.record(
+            request,
+            access_log.BREAK_GLASS_REVIEWED,
+            patient_id=grant.patient_id,
+            object_id=grant.pk,
+        )
+    return grant

@@ -1,0 +1,23 @@
+"""The break-the-glass banner: a clinician's active grants, on every page while they last."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+
+from clinic import roles
+from clinic.staff import staff_group
+
+
+def break_glass(request: HttpRequest) -> dict[str, object]:
+    if staff_group(getattr(request, "user", None)) != roles.CLINICIAN:
+        return {}
+    user = request.user
+
+    def grants() -> list:
+        from records.break_glass import active_grants
+
+        return list(active_grants(user).only("grant_id", "reason_category", "expires_at"))
+
+    # Evaluated only by pages that render the banner (not by JSON or redirects).
+    return {"break_glass_grants": SimpleLazyObject(grants)}

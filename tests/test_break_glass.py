@@ -1,0 +1,207 @@
+"""Break the glass: password re-entry, a reason, a time-boxed grant that RLS honours, a banner."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from clinic import access_log
+from records.models import BreakGlassGrant
+from tests.conftest import PASSWORD
+from tests.privacy_helpers import (
+    actions,
+    events,
+    make_grant,
+    make_patient,
+    make_record,
+    put_on_care_team,
+    records_visible_as,
+)
+from tests.test_signin import sign_in
+
+pytestmark = pytest.mark.usefixtures("clinic_db")
+
+
+@pytest.fixture
+def patient(staff):
+    patient = make_patient()
+    put_on_care_team(staff["clinician2"], patient)
+    make_record(patient, staff["clinician2"])
+    make_record(patient, staff["clinician2"])
+    return patient
+
+
+def url(patient) -> str:
+    return f"/break-glass/{patient.pk}/"
+
+
+def form(password=PASSWORD, category="emergency", text="", next=""):
+    return {"password": password, "reason_category": category, "reason_text": text, "next": next}
+
+
+def test_clinician_sees_the_break_glass_form_for_a_patient_not_on_their_team(
+    client_for, staff, patient
+):
+    response = client_for(staff["clinician"]).get(url(patient))
+    assert response.status_code == 200
+    assert b"Break the glass" in response.content
+    assert b"not on your care team" in response.content
+
+
+def test_grant_opens_the_patients_records_under_row_level_security(client_for, staff, patient):
+    clinician = staff["clinician"]
+    assert records_visible_as("clinic_clinician", clinician.pk, patient.pk) == 0
+    response = client_for(clinician).post(url(patient), form())
+    assert response.status_code == 302
+    assert records_visible_as("clinic_clinician", clinician.pk, patient.pk) == 2
+    # Another clinician without a grant still sees nothing.
+    other = staff["clinician2"].pk
+    assert records_visible_as("clinic_clinician", other + 1000, patient.pk) == 0
+
+
+def test_grant_is_time_boxed_by_setting(client_for, staff, patient):
+    with override_settings(BREAK_GLASS_HOURS=2):
+        client_for(staff["clinician"]).post(url(patient), form())
+    grant = BreakGlassGrant.objects.using("owner").get()
+    hours = (grant.expires_at - grant.starts_at).total_seconds() / 3600
+    assert hours == pytest.approx(2, abs=0.01)
+    assert grant.reason_category == "emergency"
+
+
+def test_expired_grant_no_longer_opens_records(staff, patient):
+    grant = make_grant(staff["clinician"], patient)
+    assert records_visible_as("clinic_clinician", staff["clinician"].pk, patient.pk) == 2
+    BreakGlassGrant.objects.using("owner").filter(pk=grant.pk).update(expires_at=timezone.now())
+    assert records_visible_as("clinic_clinician", staff["clinician"].pk, patient.pk) == 0
+
+
+def test_start_is_logged_with_the_category_but_not_the_free_text(client_for, staff, patient):
+    client_for(staff["clinician"]).post(
+        url(patient), form(category="other", text="Testexplanation covering ward")
+    )
+    (event,) = events(action=access_log.BREAK_GLASS_STARTED)
+    grant = BreakGlassGrant.objects.using("owner").get()
+    assert event.staff_id == staff["clinician"].pk
+    assert event.patient_id == patient.pk
+    assert event.object_id == str(grant.pk)
+    assert event.reason == "other"
+    assert grant.reason_text == "Testexplanation covering ward"
+
+
+def test_other_needs_an_explanation(client_for, staff, patient):
+    response = client_for(staff["clinician"]).post(url(patient), form(category="other"))
+    assert response.status_code == 200
+    assert b"Explain the reason" in response.content
+    assert not BreakGlassGrant.objects.using("owner").exists()
+
+
+def test_wrong_password_gives_a_message_no_grant_and_counts_as_a_failed_sign_in(
+    client_for, staff, patient
+):
+    response = client_for(staff["clinician"]).post(url(patient), form(password="not-it-123456"))
+    assert response.status_code == 200
+    assert b"That password is not correct" in response.content
+    assert not BreakGlassGrant.objects.using("owner").exists()
+    assert records_visible_as("clinic_clinician", staff["clinician"].pk, patient.pk) == 0
+    assert access_log.SIGN_IN_FAILED in actions()
+    from axes.models import AccessAttempt
+
+    attempt = AccessAttempt.objects.using("owner").get(username="t-clinician")
+    assert attempt.failures_since_start == 1
+
+
+def test_five_wrong_passwords_lock_the_account_and_end_the_session(
+    client, client_for, staff, patient
+):
+    signed_in = client_for(staff["clinician"])
+    for _ in range(4):
+        assert signed_in.post(url(patient), form(password="not-it-123456")).status_code == 200
+    response = signed_in.post(url(patient), form(password="not-it-123456"))
+    assert response.status_code == 429
+    assert access_log.LOCKOUT in actions()
+    assert signed_in.get("/").status_code == 302  # signed out
+    assert sign_in(client, "t-clinician", PASSWORD).status_code == 429
+    assert not BreakGlassGrant.objects.using("owner").exists()
+
+
+def test_banner_shows_on_every_page_while_the_grant_lasts(client_for, staff, patient):
+    client = client_for(staff["clinician"])
+    client.post(url(patient), form())
+    home = client.get("/")
+    assert b"break-glass-banner" in home.content
+    assert b"End emergency access now" in home.content
+    other_page = client.get("/break-glass/" + str(patient.pk) + "/")
+    assert b"break-glass-banner" in other_page.content
+
+
+def test_no_banner_without_an_active_grant(client_for, staff, patient):
+    make_grant(staff["clinician"], patient, ended_at=timezone.now())
+    assert b"break-glass-banner" not in client_for(staff["clinician"]).get("/").content
+
+
+def test_ending_early_closes_access_and_is_logged(client_for, staff, patient):
+    client = client_for(staff["clinician"])
+    client.post(url(patient), form())
+    grant = BreakGlassGrant.objects.using("owner").get()
+    assert client.get(f"/break-glass/grants/{grant.pk}/end/").status_code == 200
+    response = client.post(f"/break-glass/grants/{grant.pk}/end/")
+    assert response.status_code == 302
+    assert records_visible_as("clinic_clinician", staff["clinician"].pk, patient.pk) == 0
+    (event,) = events(action=access_log.BREAK_GLASS_ENDED)
+    assert event.object_id == str(grant.pk)
+    assert b"break-glass-banner" not in client.get("/").content
+
+
+def test_clinician_cannot_end_someone_elses_grant(client_for, staff, patient):
+    grant = make_grant(staff["clinician2"], patient)
+    response = client_for(staff["clinician"]).post(f"/break-glass/grants/{grant.pk}/end/")
+    assert response.status_code == 404
+    assert BreakGlassGrant.objects.using("owner").get().ended_at is None
+    assert access_log.ACCESS_REFUSED in actions()
+
+
+def test_care_team_member_needs_no_emergency_access(client_for, staff, patient):
+    response = client_for(staff["clinician2"]).post(url(patient), form())
+    assert response.status_code == 200
+    assert b"No emergency access needed" in response.content
+    assert not BreakGlassGrant.objects.using("owner").exists()
+
+
+def test_second_request_while_active_reuses_the_grant(client_for, staff, patient):
+    client = client_for(staff["clinician"])
+    client.post(url(patient), form())
+    response = client.post(url(patient), form())
+    assert response.status_code == 200
+    assert BreakGlassGrant.objects.using("owner").count() == 1
+
+
+def test_next_path_is_followed_but_not_an_external_url(client_for, staff, patient):
+    client = client_for(staff["clinician"])
+    local = f"/patients/{patient.pk}/"
+    assert client.post(url(patient), form(next=local))["Location"] == local
+    BreakGlassGrant.objects.using("owner").update(ended_at=timezone.now())
+    response = client.post(url(patient), form(next="https://evil.example.test/"))
+    assert response["Location"] == "/"
+
+
+@pytest.mark.parametrize("persona", ["frontdesk", "analyst", "privacy", "admin", "outsider"])
+def test_other_roles_are_refused_and_logged(client_for, staff, patient, persona):
+    response = client_for(staff[persona]).post(url(patient), form())
+    assert response.status_code == 403
+    assert not BreakGlassGrant.objects.using("owner").exists()
+    (event,) = events(action=access_log.ACCESS_REFUSED)
+    assert event.patient_id == patient.pk
+    assert event.outcome == "403"
+
+
+def test_anonymous_visitor_is_sent_to_sign_in(client, patient):
+    response = client.get(url(patient))
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
+
+
+def test_unknown_patient_is_not_found(client_for, staff):
+    unknown = "00000000-0000-4000-8000-000000000000"
+    response = client_for(staff["clinician"]).get(f"/break-glass/{unknown}/")
+    assert response.status_code == 404

@@ -1,0 +1,314 @@
+"""Plant distinctive fake PHI, drive every flow, then scan everything the system wrote.
+
+Zero hits are allowed in: Django's log output (the configured handlers, and a file handler set up
+the same way), stdout/stderr, the PostgreSQL server log with its pgaudit lines, error pages, and
+the plaintext of every text column of every table (sessions decoded). Encrypted columns must hold
+ciphertext only, and the ORM must still read the sentinels back (so the scan is not vacuous).
+
+To cover a new flow, write `def flow_x(ctx: Context) -> None` driving it through the client with
+ctx.sentinels and append it to FLOWS.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+from django.contrib.sessions.backends.db import SessionStore
+from django.db import IntegrityError
+from django.test import Client
+from django.utils import timezone
+
+from clinic import cluster, roles
+from clinic.log_filters import RedactPHIFilter
+from clinic.models import Disclosure
+from patients.models import PatientIdentity
+from records.models import BreakGlassGrant, ClinicalRecord
+from tests.conftest import (
+    PASSWORD,
+    TEST_DATABASE,
+    make_staff,
+    server_log_since,
+    server_log_size,
+)
+from tests.privacy_helpers import make_patient, make_record, put_on_care_team
+
+pytestmark = pytest.mark.usefixtures("clinic_db")
+
+FIRST = "Zzsentinelfirst"
+LAST = "Zzsentinelname"
+SSN = "900-12-3456"
+PHONE = "555-0199"
+EMAIL = "zzsentinel@example.test"
+NOTES = "Zzsentinelnotes suspected Zzsentineldiagnosis"
+ADDRESS = "1 Zzsentinelstreet"
+REASON = f"Zzsentinelreason for {LAST} {SSN} {PHONE} {EMAIL}"
+RECIPIENT = "Zzsentinelrecipient Clinic"
+DESCRIPTION = f"Zzsentineldescription of {LAST}"
+
+
+@dataclass
+class Context:
+    staff: dict
+    patient: PatientIdentity
+    sentinels: list[str] = field(default_factory=list)
+    responses: list = field(default_factory=list)
+
+    def client(self, persona: str, **kwargs) -> Client:
+        client = Client(**kwargs)
+        client.force_login(self.staff[persona])
+        return client
+
+
+def flow_register_patient_and_record(ctx: Context) -> None:
+    """Front-desk registration and a clinical note, through the owner ORM (pages elsewhere)."""
+    put_on_care_team(ctx.staff["clinician2"], ctx.patient)
+    make_record(ctx.patient, ctx.staff["clinician2"], notes=NOTES)
+
+
+def flow_break_glass_wrong_password(ctx: Context) -> None:
+    """A failed re-authentication: axes stores the POST data of failed attempts. Another
+    clinician, so the successful break-the-glass below does not reset the attempt."""
+    ctx.staff.setdefault("clinician3", make_staff("t-clinician3", roles.CLINICIAN))
+    ctx.responses.append(
+        ctx.client("clinician3").post(
+            f"/break-glass/{ctx.patient.pk}/",
+            {"password": "wrong-password-1", "reason_category": "other", "reason_text": REASON},
+        )
+    )
+
+
+def flow_break_glass(ctx: Context) -> None:
+    ctx.responses.append(
+        ctx.client("clinician").post(
+            f"/break-glass/{ctx.patient.pk}/",
+            {"password": PASSWORD, "reason_category": "other", "reason_text": REASON},
+        )
+    )
+
+
+def flow_privacy_officer_reviews_and_reports(ctx: Context) -> None:
+    client = ctx.client("privacy")
+    grant = BreakGlassGrant.objects.using("owner").get()
+    ctx.responses.append(client.get(f"/privacy/break-glass/{grant.pk}/"))
+    client.post(f"/privacy/break-glass/{grant.pk}/", {"comment": "Reviewed with the clinician."})
+    client.post("/privacy/patients/find/", {"mrn": ctx.patient.mrn})
+    client.get(f"/privacy/patients/{ctx.patient.pk}/")
+    client.get("/privacy/access-log.csv", {"patient_id": str(ctx.patient.pk)})
+
+
+def flow_record_disclosure(ctx: Context) -> None:
+    client = ctx.client("privacy")
+    client.post(
+        f"/privacy/patients/{ctx.patient.pk}/disclosures/new/",
+        {
+            "disclosed_on": "2026-01-05",
+            "recipient": RECIPIENT,
+            "recipient_address": ADDRESS,
+            "description": DESCRIPTION,
+            "purpose": REASON,
+            "category": "public_health",
+        },
+    )
+    client.get(f"/privacy/patients/{ctx.patient.pk}/disclosures/accounting/")
+
+
+def flow_invalid_disclosure_is_redisplayed_not_logged(ctx: Context) -> None:
+    ctx.client("privacy").post(
+        f"/privacy/patients/{ctx.patient.pk}/disclosures/new/",
+        {"disclosed_on": "not-a-date", "recipient": RECIPIENT, "purpose": REASON},
+    )
+
+
+def _server_error(ctx: Context, error: Exception) -> None:
+    import records.break_glass_views
+
+    def explode(**kwargs):
+        raise error
+
+    original = records.break_glass_views.break_glass_start
+    records.break_glass_views.break_glass_start = explode
+    try:
+        response = ctx.client("clinician", raise_request_exception=False).post(
+            f"/break-glass/{ctx.patient.pk}/",
+            {"password": PASSWORD, "reason_category": "other", "reason_text": REASON},
+        )
+    finally:
+        records.break_glass_views.break_glass_start = original
+    assert response.status_code == 500
+    ctx.responses.append(response)
+
+
+def flow_server_error_quoting_phi(ctx: Context) -> None:
+    BreakGlassGrant.objects.using("owner").update(ended_at=timezone.now())
+    _server_error(ctx, RuntimeError(f"could not save {FIRST} {LAST} {SSN} {EMAIL} {PHONE}"))
+
+
+def flow_database_error_quoting_phi(ctx: Context) -> None:
+    _server_error(
+        ctx,
+        IntegrityError(
+            f'duplicate key value violates unique constraint "x"\nDETAIL: Key (ssn)=({SSN}) '
+            f"of {LAST} already exists."
+        ),
+    )
+
+
+FLOWS: list[Callable[[Context], None]] = [
+    flow_register_patient_and_record,
+    flow_break_glass_wrong_password,
+    flow_break_glass,
+    flow_privacy_officer_reviews_and_reports,
+    flow_record_disclosure,
+    flow_invalid_disclosure_is_redisplayed_not_logged,
+    flow_server_error_quoting_phi,
+    flow_database_error_quoting_phi,
+]
+
+
+# --- capture --------------------------------------------------------------------------------
+
+
+class DjangoLogCapture:
+    """Point the configured (redacting) handlers at buffers and add a file handler like them."""
+
+    def __init__(self, path) -> None:
+        self.path = path
+        self.buffer = io.StringIO()
+        self.swapped: list[tuple[logging.StreamHandler, object]] = []
+        self.file_handler: logging.FileHandler | None = None
+
+    def __enter__(self) -> DjangoLogCapture:
+        root = logging.getLogger()
+        configured = [
+            h
+            for h in root.handlers
+            if isinstance(h, logging.StreamHandler)
+            and any(isinstance(f, RedactPHIFilter) for f in h.filters)
+        ]
+        assert configured, "settings.LOGGING's console handler is not on the root logger"
+        for handler in configured:
+            self.swapped.append((handler, handler.setStream(self.buffer)))
+        template = configured[0]
+        self.file_handler = logging.FileHandler(self.path, encoding="utf-8")
+        self.file_handler.setFormatter(template.formatter)
+        for log_filter in template.filters:
+            self.file_handler.addFilter(log_filter)
+        root.addHandler(self.file_handler)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        root = logging.getLogger()
+        for handler, stream in self.swapped:
+            handler.setStream(stream)  # type: ignore[arg-type]
+        if self.file_handler is not None:
+            root.removeHandler(self.file_handler)
+            self.file_handler.close()
+
+    def text(self) -> str:
+        return self.buffer.getvalue() + "\n" + self.path.read_text(encoding="utf-8")
+
+
+def flush_server_log(offset: int) -> str:
+    """Everything the server logged since `offset`, once a marker statement has been logged."""
+    marker = f"zz_flush_marker_{uuid.uuid4().hex}"
+    with cluster.superuser_connect(TEST_DATABASE) as conn:
+        conn.execute(f"SELECT 1 AS {marker}")
+    deadline = time.monotonic() + 10
+    while True:
+        log = server_log_since(offset)
+        if marker in log or time.monotonic() > deadline:
+            return log
+        time.sleep(0.05)
+
+
+def variants(sentinels: list[str]) -> set[str]:
+    """Each sentinel, plus SSN/phone digits without punctuation, case-insensitively."""
+    found = set()
+    for value in sentinels:
+        found.add(value.lower())
+        digits = "".join(c for c in value if c.isdigit())
+        if len(digits) >= 7 and len(digits) >= len(value) - 3:
+            found.add(digits)
+    return found
+
+
+def hits(text: str, sentinels: list[str]) -> list[str]:
+    lowered = text.lower()
+    return sorted(v for v in variants(sentinels) if v in lowered)
+
+
+def plaintext_hits_in_tables(sentinels: list[str]) -> list[str]:
+    """Every text-like column of every table, as the superuser, searched for every sentinel."""
+    found = []
+    with cluster.superuser_connect(TEST_DATABASE) as conn:
+        columns = conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = 'public' AND data_type IN "
+            "('text', 'character varying', 'character', 'json', 'jsonb')"
+        ).fetchall()
+        for table, column in columns:
+            for value in variants(sentinels):
+                row = conn.execute(
+                    f'SELECT count(*) FROM "{table}" WHERE "{column}"::text ILIKE %s',
+                    [f"%{value}%"],
+                ).fetchone()
+                if row[0]:
+                    found.append(f"{table}.{column}: {value}")
+        for (data,) in conn.execute("SELECT session_data FROM django_session").fetchall():
+            decoded = str(SessionStore().decode(data))
+            found += [f"django_session (decoded): {v}" for v in hits(decoded, sentinels)]
+    return found
+
+
+# --- the scan -------------------------------------------------------------------------------
+
+
+def test_no_phi_sentinel_in_any_log_error_page_or_plaintext_column(staff, tmp_path, capsys):
+    offset = server_log_size()
+    patient = make_patient(
+        first_name=FIRST, last_name=LAST, ssn=SSN, phone=PHONE, email=EMAIL, address=ADDRESS
+    )
+    sentinels = [FIRST, LAST, SSN, PHONE, EMAIL, ADDRESS, NOTES, REASON, RECIPIENT, DESCRIPTION]
+    sentinels += ["Zzsentinelnotes", "Zzsentineldiagnosis", "Zzsentinelreason", patient.mrn]
+    ctx = Context(staff=staff, patient=patient, sentinels=sentinels)
+
+    with DjangoLogCapture(tmp_path / "django.log") as django_log:
+        for flow in FLOWS:
+            flow(ctx)
+    captured = capsys.readouterr()
+    server_log = flush_server_log(offset)
+
+    # The flows did what they claim (the scan is not vacuous).
+    assert "Internal Server Error" in django_log.text()
+    assert "WRITE,INSERT" in server_log and "break_glass_grants" in server_log
+    grant = BreakGlassGrant.objects.using("owner").get()
+    assert grant.reason_text == REASON
+    assert ClinicalRecord.objects.using("owner").get().notes == NOTES
+    assert Disclosure.objects.using("owner").get().recipient == RECIPIENT
+    assert PatientIdentity.objects.using("owner").get().ssn == SSN
+
+    assert hits(django_log.text(), sentinels) == [], "Django log output"
+    assert hits(captured.out + captured.err, sentinels) == [], "stdout/stderr"
+    assert hits(server_log, sentinels) == [], "PostgreSQL server log / pgaudit"
+    for response in ctx.responses:
+        if response.status_code >= 500:
+            body = response.content.decode()
+            assert hits(body, sentinels) == [], "error page"
+            assert "IntegrityError" not in body and "Traceback" not in body
+    assert plaintext_hits_in_tables(sentinels) == [], "plaintext in stored tables"
+
+
+def test_scan_finds_a_planted_plaintext_leak_control(staff):
+    """Control: a sentinel written in plaintext (review comments are not encrypted) is found."""
+    from tests.privacy_helpers import make_grant
+
+    patient = make_patient()
+    make_grant(staff["clinician"], patient, review_comment=f"mentions {LAST}")
+    found = plaintext_hits_in_tables([LAST])
+    assert found == [f"break_glass_grants.review_comment: {LAST.lower()}"]

@@ -1,0 +1,379 @@
+"""The privacy officer's console: search and export, access reports, disclosures, reviews,
+lockouts and flags. Privacy officers only; everyone else gets 403 and an access-log event."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+
+import pytest
+from django.db import connections
+from django.test import override_settings
+from django.utils import timezone
+
+from clinic import access_log
+from clinic.disclosures import Disclosure
+from records.models import BreakGlassGrant
+from tests.conftest import PASSWORD
+from tests.privacy_helpers import actions, events, make_grant, make_patient, put_on_care_team
+from tests.test_signin import sign_in
+
+pytestmark = pytest.mark.usefixtures("clinic_db")
+
+UNKNOWN = "00000000-0000-4000-8000-000000000000"
+
+
+def append(staff_id, action, patient_id=None, role="clinic_clinician"):
+    with connections["owner"].cursor() as cursor:
+        cursor.execute(
+            access_log.APPEND_SQL,
+            [staff_id, role, action, str(patient_id) if patient_id else None, "", None, "ok", ""],
+        )
+
+
+@pytest.fixture
+def patient():
+    return make_patient()
+
+
+def console_urls(patient, grant) -> list[str]:
+    base = f"/privacy/patients/{patient.pk}"
+    return [
+        "/privacy/",
+        "/privacy/access-log/",
+        "/privacy/access-log.csv",
+        f"{base}/",
+        f"{base}/disclosures/",
+        f"{base}/disclosures/new/",
+        f"{base}/disclosures/accounting/",
+        "/privacy/break-glass/",
+        f"/privacy/break-glass/{grant.pk}/",
+        "/privacy/lockouts/",
+        "/privacy/flags/",
+    ]
+
+
+@pytest.mark.parametrize("persona", ["frontdesk", "clinician", "analyst", "admin", "outsider"])
+def test_everyone_but_the_privacy_officer_is_refused_and_logged(
+    client_for, staff, patient, persona
+):
+    grant = make_grant(staff["clinician"], patient)
+    client = client_for(staff[persona])
+    urls = console_urls(patient, grant)
+    for url in urls:
+        assert client.get(url).status_code == 403, url
+    for url in ["/privacy/patients/find/", "/privacy/lockouts/unlock/"]:
+        assert client.post(url, {"mrn": patient.mrn, "username": "t-x"}).status_code == 403
+    assert actions().count(access_log.ACCESS_REFUSED) == len(urls) + 2
+    assert not any(e.patient_id for e in events(action=access_log.ACCESS_REPORT_VIEWED))
+
+
+def test_privacy_officer_opens_every_page(client_for, staff, patient):
+    grant = make_grant(staff["clinician"], patient)
+    client = client_for(staff["privacy"])
+    for url in console_urls(patient, grant):
+        assert client.get(url).status_code == 200, url
+
+
+def test_anonymous_visitor_is_sent_to_sign_in(client):
+    response = client.get("/privacy/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_home_links_to_the_console(client_for, staff):
+    assert b"/privacy/access-log/" in client_for(staff["privacy"]).get("/").content
+
+
+# --- access-log search and export ------------------------------------------------------------
+
+
+def test_search_filters_by_staff_patient_action_and_dates(client_for, staff, patient):
+    other = make_patient(last_name="Testother")
+    append(staff["clinician"].pk, access_log.CHART_VIEWED, patient.pk)
+    append(staff["clinician"].pk, access_log.CHART_VIEWED, other.pk)
+    append(staff["clinician2"].pk, access_log.RECORD_VIEWED, patient.pk)
+    client = client_for(staff["privacy"])
+
+    def count(**query):
+        response = client.get("/privacy/access-log/", query)
+        assert response.status_code == 200
+        return response.context["page"].paginator.count
+
+    assert count(staff=staff["clinician"].pk) == 2
+    assert count(patient_id=str(patient.pk)) == 2
+    assert count(patient_id=str(patient.pk), action=access_log.RECORD_VIEWED) == 1
+    today = timezone.localdate()
+    assert count(date_from=today.isoformat(), action=access_log.CHART_VIEWED) == 2
+    assert count(date_to=(today - timedelta(days=1)).isoformat()) == 0
+
+
+def test_search_rejects_a_bad_patient_id_and_backwards_dates(client_for, staff):
+    client = client_for(staff["privacy"])
+    response = client.get("/privacy/access-log/", {"patient_id": "Testperson"})
+    assert response.context["page"] is None
+    assert b"valid UUID" in response.content
+    response = client.get(
+        "/privacy/access-log/", {"date_from": "2026-02-02", "date_to": "2026-02-01"}
+    )
+    assert b"before the start date" in response.content
+
+
+def test_search_is_paginated(client_for, staff):
+    for _ in range(55):
+        append(staff["clinician"].pk, access_log.CHART_VIEWED)
+    client = client_for(staff["privacy"])
+    first = client.get("/privacy/access-log/", {"action": access_log.CHART_VIEWED})
+    assert len(first.context["page"].object_list) == 50
+    second = client.get("/privacy/access-log/", {"action": access_log.CHART_VIEWED, "page": 2})
+    assert len(second.context["page"].object_list) == 5
+    assert b"Page 2 of 2" in second.content
+
+
+def test_csv_export_has_the_filtered_events_and_is_logged(client_for, staff, patient):
+    append(staff["clinician"].pk, access_log.CHART_VIEWED, patient.pk)
+    append(staff["clinician"].pk, access_log.CHART_VIEWED)
+    response = client_for(staff["privacy"]).get(
+        "/privacy/access-log.csv", {"patient_id": str(patient.pk)}
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert len(rows) == 1
+    assert rows[0]["patient_id"] == str(patient.pk) and rows[0]["username"] == "t-clinician"
+    (export,) = events(action=access_log.EXPORT)
+    assert export.staff_id == staff["privacy"].pk and export.patient_id == patient.pk
+    assert export.outcome == "1 rows"
+
+
+# --- per-patient access report ---------------------------------------------------------------
+
+
+def test_find_patient_by_mrn_is_posted_and_leads_to_the_report(client_for, staff, patient):
+    client = client_for(staff["privacy"])
+    response = client.post("/privacy/patients/find/", {"mrn": patient.mrn})
+    assert response["Location"] == f"/privacy/patients/{patient.pk}/"
+    missing = client.post("/privacy/patients/find/", {"mrn": "000000000"}, follow=True)
+    assert b"No patient has that medical record number" in missing.content
+
+
+def test_report_shows_who_accessed_when_and_why(client_for, staff, patient):
+    put_on_care_team(staff["clinician2"], patient)
+    make_grant(staff["clinician"], patient, reason_text="Testcovering night shift")
+    append(staff["clinician"].pk, access_log.CHART_VIEWED, patient.pk)
+    append(staff["clinician2"].pk, access_log.RECORD_VIEWED, patient.pk)
+    append(staff["frontdesk"].pk, access_log.CHART_VIEWED, patient.pk, role="clinic_front_desk")
+    response = client_for(staff["privacy"]).get(f"/privacy/patients/{patient.pk}/")
+    assert response.status_code == 200
+    basis = {row.username: row.basis for row in response.context["rows"]}
+    assert basis["t-clinician"] == "break the glass: Medical emergency"
+    assert basis["t-clinician2"] == "care team"
+    assert basis["t-frontdesk"] == "front desk"
+    assert b"Testperson" in response.content  # whose report it is
+    assert b"Testcovering night shift" in response.content
+    (viewed,) = events(action=access_log.ACCESS_REPORT_VIEWED)
+    assert viewed.patient_id == patient.pk
+
+
+def test_report_for_an_unknown_patient_is_not_found_and_logged(client_for, staff):
+    response = client_for(staff["privacy"]).get(f"/privacy/patients/{UNKNOWN}/")
+    assert response.status_code == 404
+    assert access_log.ACCESS_REFUSED in actions()
+
+
+def test_privacy_officer_reads_only_name_and_mrn_of_identities(staff, patient):
+    from django.db import DatabaseError, transaction
+
+    from clinic.db_context import apply_context
+
+    with pytest.raises(DatabaseError, match="permission denied"):
+        with transaction.atomic(using="default"):
+            apply_context("clinic_privacy_officer", staff["privacy"].pk)
+            with connections["default"].cursor() as cursor:
+                cursor.execute("SELECT ssn FROM patient_identities")
+
+
+# --- disclosures -----------------------------------------------------------------------------
+
+DISCLOSURE = {
+    "disclosed_on": "2026-01-05",
+    "recipient": "Test County Health Department",
+    "recipient_address": "1 Test Plaza",
+    "description": "Testimmunization history",
+    "purpose": "Test public health reporting",
+    "category": "public_health",
+}
+
+
+def test_recording_a_disclosure_encrypts_its_free_text(client_for, staff, patient):
+    response = client_for(staff["privacy"]).post(
+        f"/privacy/patients/{patient.pk}/disclosures/new/", DISCLOSURE
+    )
+    assert response.status_code == 302
+    disclosure = Disclosure.objects.using("owner").get()
+    assert disclosure.recipient == DISCLOSURE["recipient"]
+    assert disclosure.recorded_by_id == staff["privacy"].pk
+    with connections["owner"].cursor() as cursor:
+        cursor.execute("SELECT recipient, description, purpose::text FROM disclosures")
+        stored = " ".join(cursor.fetchone())
+    assert "Test County" not in stored and "Testimmunization" not in stored
+    (event,) = events(action=access_log.DISCLOSURE_RECORDED)
+    assert event.reason == "public_health" and event.object_id == str(disclosure.pk)
+
+
+def test_disclosure_in_the_future_or_without_recipient_is_refused(client_for, staff, patient):
+    tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
+    client = client_for(staff["privacy"])
+    url = f"/privacy/patients/{patient.pk}/disclosures/new/"
+    response = client.post(url, {**DISCLOSURE, "disclosed_on": tomorrow, "recipient": ""})
+    assert response.status_code == 200
+    assert b"cannot be in the future" in response.content
+    assert b"This field is required" in response.content
+    assert not Disclosure.objects.using("owner").exists()
+
+
+def record_disclosure(patient, user, category, disclosed_on, purpose):
+    Disclosure(
+        patient=patient,
+        recorded_by=user,
+        disclosed_on=disclosed_on,
+        recipient="Test recipient",
+        description="Test description",
+        purpose=purpose,
+        category=category,
+    ).save(using="owner")
+
+
+def test_accounting_covers_six_years_and_leaves_out_excluded_categories(client_for, staff, patient):
+    today = timezone.localdate()
+    officer = staff["privacy"]
+    record_disclosure(patient, officer, "public_health", today, "Testpurpose-included")
+    record_disclosure(
+        patient, officer, "law_enforcement", date(today.year - 5, 6, 1), "Testpurpose-old"
+    )
+    record_disclosure(
+        patient, officer, "judicial", date(today.year - 7, 1, 1), "Testpurpose-tooold"
+    )
+    for category in ("treatment_payment_operations", "to_individual", "authorization",
+                     "facility_directory", "national_security", "correctional_custody",
+                     "limited_data_set", "incidental"):  # fmt: skip
+        record_disclosure(patient, officer, category, today, f"Testpurpose-{category}")
+    other = make_patient(last_name="Testother")
+    record_disclosure(other, officer, "public_health", today, "Testpurpose-otherpatient")
+    response = client_for(officer).get(f"/privacy/patients/{patient.pk}/disclosures/accounting/")
+    body = response.content.decode()
+    assert "Testpurpose-included" in body and "Testpurpose-old" in body
+    assert "Testpurpose-tooold" not in body
+    assert "Testpurpose-otherpatient" not in body
+    assert "Testpurpose-treatment" not in body and "Testpurpose-limited" not in body
+    assert len(response.context["disclosures"]) == 2
+    assert 'href="/static/css/print.css" media="print"' in body
+    assert access_log.DISCLOSURE_ACCOUNTING in actions()
+    listing = client_for(officer).get(f"/privacy/patients/{patient.pk}/disclosures/")
+    assert b"Testpurpose-treatment_payment_operations" in listing.content  # recorded, marked
+    assert b"no (excluded)" in listing.content
+
+
+# --- break-the-glass review ------------------------------------------------------------------
+
+
+def test_queue_lists_unreviewed_grants_first(client_for, staff, patient):
+    reviewed = make_grant(staff["clinician"], patient, reviewed_at=timezone.now())
+    waiting = make_grant(staff["clinician2"], patient)
+    response = client_for(staff["privacy"]).get("/privacy/break-glass/")
+    order = [grant.pk for grant, _name in response.context["rows"]]
+    assert order == [waiting.pk, reviewed.pk]
+    assert b"awaiting review" in response.content
+
+
+def test_sign_off_records_the_review_and_logs_it(client_for, staff, patient):
+    grant = make_grant(staff["clinician"], patient, reason_text="Testreason")
+    client = client_for(staff["privacy"])
+    page = client.get(f"/privacy/break-glass/{grant.pk}/")
+    assert b"Testreason" in page.content
+    assert client.post(f"/privacy/break-glass/{grant.pk}/", {"comment": ""}).status_code == 200
+    assert BreakGlassGrant.objects.using("owner").get().reviewed_at is None
+    response = client.post(f"/privacy/break-glass/{grant.pk}/", {"comment": "Justified."})
+    assert response.status_code == 302
+    grant.refresh_from_db(using="owner")
+    assert grant.reviewed_by_id == staff["privacy"].pk and grant.review_comment == "Justified."
+    (event,) = events(action=access_log.BREAK_GLASS_REVIEWED)
+    assert event.object_id == str(grant.pk) and event.patient_id == patient.pk
+
+
+def test_unknown_grant_is_not_found(client_for, staff):
+    assert client_for(staff["privacy"]).get(f"/privacy/break-glass/{UNKNOWN}/").status_code == 404
+
+
+# --- lockouts --------------------------------------------------------------------------------
+
+
+def lock_out(client, username="t-frontdesk", ip="10.0.0.1"):
+    for _ in range(5):
+        sign_in(client, username, "wrong-password-1", REMOTE_ADDR=ip)
+
+
+def test_locked_out_account_is_listed_and_unlocked(client, client_for, staff):
+    from django.test import Client
+
+    lock_out(client)
+    assert sign_in(client, "t-frontdesk", PASSWORD, REMOTE_ADDR="10.0.0.2").status_code == 429
+    officer = client_for(staff["privacy"])
+    page = officer.get("/privacy/lockouts/")
+    assert [row["value"] for row in page.context["accounts"]] == ["t-frontdesk"]
+    response = officer.post("/privacy/lockouts/unlock/", {"username": "t-frontdesk"})
+    assert response.status_code == 302
+    (event,) = events(action=access_log.UNLOCK)
+    assert (
+        event.object_id == f"user:{staff['frontdesk'].pk}" and event.staff_id == staff["privacy"].pk
+    )
+    assert "t-frontdesk" not in event.object_id
+    assert sign_in(Client(), "t-frontdesk", PASSWORD, REMOTE_ADDR="10.0.0.2").status_code == 302
+
+
+def test_locked_out_address_is_listed_and_unlocked(client, client_for, staff):
+    from django.test import Client
+
+    for name in ("t-a", "t-b", "t-c", "t-d", "t-e"):
+        sign_in(client, name, "wrong", REMOTE_ADDR="10.9.9.9")
+    officer = client_for(staff["privacy"])
+    page = officer.get("/privacy/lockouts/")
+    assert [row["value"] for row in page.context["addresses"]] == ["10.9.9.9"]
+    officer.post("/privacy/lockouts/unlock/", {"ip_address": "10.9.9.9"})
+    assert sign_in(Client(), "t-analyst", PASSWORD, REMOTE_ADDR="10.9.9.9").status_code == 302
+
+
+def test_unlock_needs_an_account_or_address(client_for, staff):
+    response = client_for(staff["privacy"]).post("/privacy/lockouts/unlock/", {}, follow=True)
+    assert b"Choose an account or an address" in response.content
+    assert access_log.UNLOCK not in actions()
+
+
+# --- flags -----------------------------------------------------------------------------------
+
+
+@override_settings(PRIVACY_FLAG_OUTSIDE_CARE_TEAM=3)
+def test_flags_clinician_viewing_many_charts_outside_their_care_team(client_for, staff):
+    mine = make_patient(last_name="Testmine")
+    put_on_care_team(staff["clinician2"], mine)
+    for n in range(3):
+        append(staff["clinician"].pk, access_log.CHART_VIEWED, make_patient(last_name=f"T{n}").pk)
+    for _ in range(5):
+        append(staff["clinician2"].pk, access_log.RECORD_VIEWED, mine.pk)
+    append(staff["clinician2"].pk, access_log.CHART_VIEWED, make_patient(last_name="Tx").pk)
+    response = client_for(staff["privacy"]).get("/privacy/flags/")
+    flagged = [(f.username, f.patients) for f in response.context["outside_care_team"]]
+    assert flagged == [("t-clinician", 3)]
+
+
+def test_flags_views_outside_clinic_hours(client_for, staff, patient):
+    append(staff["clinician"].pk, access_log.CHART_VIEWED, patient.pk)
+    hour = timezone.localtime().hour
+    closed_now = f"{(hour + 1) % 24:02d}-{(hour + 2) % 24:02d}"
+    officer = client_for(staff["privacy"])
+    with override_settings(CLINIC_HOURS=closed_now):
+        flagged = officer.get("/privacy/flags/").context["outside_hours"]
+    assert [(f.username, f.events) for f in flagged] == [("t-clinician", 1)]
+    with override_settings(CLINIC_HOURS="00-24"):
+        assert officer.get("/privacy/flags/").context["outside_hours"] == []
