@@ -18,6 +18,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("", include("clinic.session_urls")),
+    path("account/", include("clinic.account_urls")),
 ]
 
 handler400 = "clinic.views.bad_request"
