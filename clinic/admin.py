@@ -25,7 +25,7 @@ for model in (TOTPDevice, StaticDevice):
 
 
 class ClinicUserAdmin(UserAdmin):
-    actions = ["reset_mfa", "end_all_sessions"]
+    actions = ["reset_mfa", "end_all_sessions", "unlock_sign_in"]
 
     @admin.action(description="Reset two-step sign-in (set up again at next sign-in)")
     def reset_mfa(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
@@ -34,6 +34,12 @@ class ClinicUserAdmin(UserAdmin):
         self.message_user(
             request, f"Two-step sign-in reset for {queryset.count()} user(s).", messages.SUCCESS
         )
+
+    @admin.action(description="Unlock sign-in (wrong passwords and codes)")
+    def unlock_sign_in(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for user in queryset:
+            mfa.unlock(user)
+        self.message_user(request, f"Unlocked {queryset.count()} user(s).", messages.SUCCESS)
 
     @admin.action(description="End all sessions")
     def end_all_sessions(self, request: HttpRequest, queryset: QuerySet[User]) -> None:

@@ -6,5 +6,5 @@ class ClinicConfig(AppConfig):
     verbose_name = "Clinic"
 
     def ready(self) -> None:
-        # Signal receivers: session bookkeeping, and MFA counters cleared on an axes unlock.
-        from clinic import mfa, reauth, staff_sessions  # noqa: F401
+        # Signal receivers: session bookkeeping, re-authentication at sign-in.
+        from clinic import reauth, staff_sessions  # noqa: F401

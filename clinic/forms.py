@@ -27,11 +27,18 @@ def _clean_code(value: str) -> str:
     return code
 
 
+class CodeInput(forms.TextInput):
+    """Never written back into the page: a re-displayed form starts empty."""
+
+    def format_value(self, value: object) -> None:
+        return None
+
+
 def _code_field() -> forms.CharField:
     return forms.CharField(
         label="Code",
         max_length=16,
-        widget=forms.TextInput(
+        widget=CodeInput(
             attrs={
                 "autocomplete": "one-time-code",
                 "autocapitalize": "none",

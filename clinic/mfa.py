@@ -16,8 +16,6 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
-from django.db.models.signals import post_delete
-from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -97,11 +95,13 @@ def end_partial_sign_in(request: HttpRequest) -> HttpResponse:
     return render(request, settings.AXES_LOCKOUT_TEMPLATE, status=429)
 
 
-@receiver(post_delete, sender="axes.AccessAttempt", dispatch_uid="clinic.mfa.unlocked")
-def _unlocked(sender: Any, instance: Any, **kwargs: Any) -> None:
-    """Unlocking a username in axes (privacy officer, admin) clears its wrong-code count too."""
-    if instance.username:
-        MfaFailures.objects.filter(user__username=instance.username).delete()
+def unlock(user: Any) -> None:
+    """Lift a lockout: axes' password failures and the wrong-code count. (Axes forgets its
+    own failures after a correct password, so the count cannot simply follow axes' rows.)"""
+    from axes.utils import reset
+
+    reset(username=user.get_username())
+    clear_wrong_codes(user)
 
 
 # --- devices -----------------------------------------------------------------------------------

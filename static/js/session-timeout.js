@@ -38,25 +38,39 @@
   }
 
   function apply(state) {
-    if (!state.signed_in || state.seconds_left <= 0) { leave("idle"); return; }
+    if (!state.signed_in || state.seconds_left <= 0) { leave(state.reason || "idle"); return; }
     deadline = Date.now() + state.seconds_left * 1000;
     if (state.seconds_left <= warningSeconds) { showWarning(); } else { hideWarning(); }
     schedulePoll(state.seconds_left);
   }
 
+  // An answer that is not our JSON (a redirect to the sign-in page, an error page) means the
+  // session is gone: treat it as signed out rather than keep PHI on screen.
+  function answer(r) {
+    var type = r.headers.get("Content-Type") || "";
+    if (r.redirected || type.indexOf("application/json") !== 0) {
+      return { signed_in: false, seconds_left: 0 };
+    }
+    return r.json();
+  }
+
   function poll() {
-    fetch(statusUrl, { credentials: "same-origin", cache: "no-store",
+    fetch(statusUrl, { credentials: "same-origin", cache: "no-store", redirect: "follow",
                        headers: { "Accept": "application/json" } })
-      .then(function (r) { return r.json(); })
+      .then(answer)
       .then(apply)
-      .catch(function () { schedulePoll(warningSeconds + 5); });
+      .catch(function () {
+        // Server unreachable: past the known deadline, hide the page anyway.
+        if (deadline !== null && Date.now() >= deadline) { leave("idle"); return; }
+        schedulePoll(warningSeconds + 5);
+      });
   }
 
   function tick() {
     if (deadline === null) { return; }
-    var left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
+    var left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
     countdown.textContent = String(left);
-    if (left <= 0) { poll(); }
+    if (left <= 0) { clearInterval(tickTimer); poll(); }
   }
 
   function showWarning() {
@@ -74,10 +88,10 @@
   stay.addEventListener("click", function () {
     fetch(renewUrl, { method: "POST", credentials: "same-origin", cache: "no-store",
                       headers: { "X-CSRFToken": csrfToken(), "Accept": "application/json" } })
-      .then(function (r) { return r.json(); })
+      .then(answer)
       .then(function (state) {
         apply(state);
-        if (channel) { channel.postMessage({ type: "renewed" }); }
+        if (state.signed_in && channel) { channel.postMessage({ type: "renewed" }); }
       })
       .catch(function () { leave("idle"); });
   });
