@@ -10,6 +10,7 @@ when it is older than SESSION_EXPIRE_SECONDS. We add what it lacks:
 
 from __future__ import annotations
 
+import math
 import time
 
 from django.conf import settings
@@ -39,7 +40,8 @@ def seconds_left(request: HttpRequest) -> int:
     )
     started = session.get(STARTED_KEY, current)
     absolute_left = settings.SESSION_ABSOLUTE_SECONDS - (current - started)
-    return max(0, int(min(idle_left, absolute_left)))
+    # Rounded up: 0 only once the session is really over (the script signs out at 0).
+    return max(0, math.ceil(min(idle_left, absolute_left)))
 
 
 def on_expiry(request: HttpRequest, reason: str) -> None:

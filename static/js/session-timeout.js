@@ -38,7 +38,9 @@
   }
 
   function apply(state) {
-    if (!state.signed_in || state.seconds_left <= 0) { leave(state.reason || "idle"); return; }
+    if (!state.signed_in) { leave(state.reason || "idle"); return; }
+    // The server decides: at 0 it has not signed us out yet (same second), so ask again.
+    if (state.seconds_left <= 0) { clearTimeout(pollTimer); pollTimer = setTimeout(poll, 1000); return; }
     deadline = Date.now() + state.seconds_left * 1000;
     if (state.seconds_left <= warningSeconds) { showWarning(); } else { hideWarning(); }
     schedulePoll(state.seconds_left);
@@ -96,11 +98,28 @@
       .catch(function () { leave("idle"); });
   });
 
+  // Another tab signed out: hide this page at once, then go to the sign-in page once the
+  // server agrees (the other tab's sign-out request may still be on its way).
+  function followSignOut(attempt) {
+    fetch(statusUrl, { credentials: "same-origin", cache: "no-store" })
+      .then(answer)
+      .then(function (state) {
+        if (state.signed_in && attempt < 10) {
+          setTimeout(function () { followSignOut(attempt + 1); }, 200);
+        } else {
+          window.location.replace(loginUrl + "?expired=signed-out");
+        }
+      })
+      .catch(function () { window.location.replace(loginUrl + "?expired=signed-out"); });
+  }
+
   if (channel) {
     channel.onmessage = function (event) {
       if (event.data.type === "signed-out") {
+        clearTimeout(pollTimer);
+        clearInterval(tickTimer);
         document.body.textContent = "";
-        window.location.replace(loginUrl + "?expired=signed-out");
+        followSignOut(0);
       } else if (event.data.type === "renewed") { poll(); }
     };
   }
