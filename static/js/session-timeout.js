@@ -32,8 +32,11 @@
 
   function schedulePoll(secondsLeft) {
     clearTimeout(pollTimer);
-    var wait = Math.max(1, Math.min(30, secondsLeft - warningSeconds - 1));
-    if (secondsLeft <= warningSeconds + 1) { wait = Math.min(5, Math.max(1, secondsLeft)); }
+    var untilWarning = secondsLeft - warningSeconds;
+    // Before the warning: wake when it is due (at most every 30 s). During it: every few
+    // seconds, so a renewal in another tab closes this tab's dialog too.
+    var wait = untilWarning > 0 ? Math.min(30, untilWarning)
+                                : Math.min(5, Math.max(1, secondsLeft));
     pollTimer = setTimeout(poll, wait * 1000);
   }
 
