@@ -4,19 +4,30 @@ registered here, and the admin's database role has no grant on any PHI table eit
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.contrib.auth.models import Group, User
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils.html import format_html_join
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clinic import roles
+from clinic import mfa, roles
 from clinic.provisioning import declared_grants
+from clinic.staff_sessions import end_sessions
 
 admin.site.site_header = "Clinic administration"
 admin.site.site_title = "Clinic administration"
 admin.site.index_title = "Users, roles and sign-in security"
+
+# django-otp's device admins show TOTP secrets; devices are managed by their owners, and an
+# administrator only resets them (the action below).
+for model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
 
 
 def _check_one_clinic_group(form: forms.ModelForm) -> None:
@@ -72,6 +83,26 @@ class StaffAdmin(BaseUserAdmin):
     )
     list_display = ("username", "first_name", "last_name", "clinic_role", "is_active", "last_login")
     list_filter = ("groups", "is_active")
+    actions = ["reset_mfa", "end_all_sessions", "unlock_sign_in"]
+
+    @admin.action(description="Reset two-step sign-in (set up again at next sign-in)")
+    def reset_mfa(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for user in queryset:
+            mfa.reset_mfa(target=user, by=request.user, sender=type(self))
+        self.message_user(
+            request, f"Two-step sign-in reset for {queryset.count()} user(s).", messages.SUCCESS
+        )
+
+    @admin.action(description="Unlock sign-in (wrong passwords and codes)")
+    def unlock_sign_in(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for user in queryset:
+            mfa.unlock(user)
+        self.message_user(request, f"Unlocked {queryset.count()} user(s).", messages.SUCCESS)
+
+    @admin.action(description="End all sessions")
+    def end_all_sessions(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        ended = sum(end_sessions(user) for user in queryset)
+        self.message_user(request, f"Ended {ended} session(s).", messages.SUCCESS)
 
     @admin.display(description="Clinic role")
     def clinic_role(self, user: User) -> str:

@@ -6,4 +6,9 @@ class ClinicConfig(AppConfig):
     verbose_name = "Clinic"
 
     def ready(self) -> None:
-        from clinic import access_log_signals  # noqa: F401
+        # Signal receivers: session bookkeeping, re-authentication at sign-in.
+        from clinic import (  # noqa: F401
+            access_log_signals,  # noqa: F401
+            reauth,
+            staff_sessions,
+        )

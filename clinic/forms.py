@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 
 
 class SignInForm(AuthenticationForm):
@@ -18,3 +18,81 @@ class SignInForm(AuthenticationForm):
             attrs={"autofocus": True, "autocomplete": "username", "autocapitalize": "none"}
         ),
     )
+
+
+def _clean_code(value: str) -> str:
+    code = "".join(value.split()).lower()
+    if not code.isalnum():
+        raise forms.ValidationError("Enter the 6-digit code or a recovery code.")
+    return code
+
+
+class CodeInput(forms.TextInput):
+    """Never written back into the page: a re-displayed form starts empty."""
+
+    def format_value(self, value: object) -> None:
+        return None
+
+
+def _code_field() -> forms.CharField:
+    return forms.CharField(
+        label="Code",
+        max_length=16,
+        widget=CodeInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "autocapitalize": "none",
+                "spellcheck": "false",
+            }
+        ),
+    )
+
+
+class CodeForm(forms.Form):
+    """A code from the authenticator app, or a recovery code. Checked by the view (it counts
+    wrong codes), so the form only cleans the shape."""
+
+    otp_token = _code_field()
+
+    def clean_otp_token(self) -> str:
+        return _clean_code(self.cleaned_data["otp_token"])
+
+
+class ReauthenticateForm(forms.Form):
+    """The password again, and a code when the user has a device (the view checks the code)."""
+
+    password = forms.CharField(
+        strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+    otp_token = _code_field()
+
+    def __init__(self, *args, user, request, needs_code: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.request = request
+        if not needs_code:
+            del self.fields["otp_token"]
+
+    def clean_otp_token(self) -> str:
+        return _clean_code(self.cleaned_data["otp_token"])
+
+    def clean_password(self) -> str:
+        from django.contrib.auth import authenticate
+
+        password = self.cleaned_data["password"]
+        # Through the backends, so axes counts a wrong password here like one at sign-in.
+        user = authenticate(self.request, username=self.user.get_username(), password=password)
+        if user is None or user.pk != self.user.pk:
+            raise forms.ValidationError("That password is not correct.")
+        return password
+
+
+class PasswordChangeForm(SetPasswordForm):
+    """The new password twice (the old one was checked by re-authentication)."""
+
+    def save(self, commit: bool = True):
+        self.user.set_password(self.cleaned_data["new_password1"])
+        if commit:
+            # Only this column: the web roles may update nothing else on auth_user.
+            self.user.save(update_fields=["password"])
+        return self.user

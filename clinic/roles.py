@@ -59,24 +59,16 @@ SIGN_IN_GRANTS: list[Grant] = [
     grant(ALL_DML, "axes_accessfailurelog"),
     grant(ALL_DML, "axes_accesslog"),
     grant(ALL_DML, "axes_accessattemptexpiration"),
-    grant("SELECT", "otp_totp_totpdevice"),
-    grant(
-        "UPDATE",
-        "otp_totp_totpdevice",
-        "last_t",
-        "throttling_failure_timestamp",
-        "throttling_failure_count",
-        "last_used_at",
-    ),
-    grant("SELECT", "otp_static_staticdevice"),
-    grant(
-        "UPDATE",
-        "otp_static_staticdevice",
-        "throttling_failure_timestamp",
-        "throttling_failure_count",
-        "last_used_at",
-    ),
-    grant("SELECT, DELETE", "otp_static_statictoken"),
+    # The user's own second factor: verifying a code updates the device row (django-otp saves
+    # every column), enrolment creates and confirms devices, a recovery code is deleted on use.
+    grant(ALL_DML, "otp_totp_totpdevice"),
+    grant(ALL_DML, "otp_static_staticdevice"),
+    grant(ALL_DML, "otp_static_statictoken"),
+    # Changing one's own password (saved with update_fields, so only this column).
+    grant("UPDATE", "auth_user", "password"),
+    # "My sessions" and the wrong-code counter (clinic/models.py).
+    grant(ALL_DML, "clinic_staffsession"),
+    grant(ALL_DML, "clinic_mfafailures"),
 ]
 
 # Rights of each group role on top of the signed-in ones. PHI tables are added by the apps

@@ -10,17 +10,21 @@ when it is older than SESSION_EXPIRE_SECONDS. We add what it lacks:
 
 from __future__ import annotations
 
+import math
 import time
 
 from django.conf import settings
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django_session_timeout.middleware import SESSION_TIMEOUT_KEY, SessionTimeoutMiddleware
 
 STARTED_KEY = "_clinic_session_started_at"
 # Requests to these paths never count as activity.
 NO_RENEW_PATHS = frozenset({"/session/status"})
+# The warning dialog's endpoints: answered in JSON, never with a redirect to the sign-in page
+# (a script following that redirect would get HTML, not an answer).
+JSON_PATHS = frozenset({"/session/status", "/session/renew"})
 
 
 def now() -> float:
@@ -36,7 +40,8 @@ def seconds_left(request: HttpRequest) -> int:
     )
     started = session.get(STARTED_KEY, current)
     absolute_left = settings.SESSION_ABSOLUTE_SECONDS - (current - started)
-    return max(0, int(min(idle_left, absolute_left)))
+    # Rounded up: 0 only once the session is really over (the script signs out at 0).
+    return max(0, math.ceil(min(idle_left, absolute_left)))
 
 
 def on_expiry(request: HttpRequest, reason: str) -> None:
@@ -64,8 +69,9 @@ class SessionLifetimeMiddleware(SessionTimeoutMiddleware):
         if reason:
             on_expiry(request, reason)
             logout(request)
-            response = redirect(f"{settings.LOGIN_URL_PATH}?expired={reason}")
-            return response
+            if request.path in JSON_PATHS:
+                return JsonResponse({"signed_in": False, "seconds_left": 0, "reason": reason})
+            return redirect(f"{settings.LOGIN_URL_PATH}?expired={reason}")
         if request.path not in NO_RENEW_PATHS:
             session[SESSION_TIMEOUT_KEY] = current
         return None

@@ -77,12 +77,16 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "clinic.sessions.SessionLifetimeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
     # Last: everything below runs inside one transaction under the user's database role.
     "clinic.db_context.DatabaseRoleMiddleware",
+    "clinic.staff_sessions.StaffSessionMiddleware",
+    # Until the second factor is passed (or set up, where required) nothing else is reachable.
+    "clinic.mfa.MFAGateMiddleware",
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -198,11 +202,25 @@ AXES_SENSITIVE_PARAMETERS += ["reason_text", "reason_category", "next"]
 # Client-supplied X-Forwarded-For is ignored unless this many trusted proxies stand in front.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
+# --- multi-factor authentication (django-otp) ----------------------------------------------
+# Administrators and privacy officers always need TOTP; this makes it required for all staff.
+MFA_REQUIRED_FOR_ALL = env.bool("MFA_REQUIRED_FOR_ALL", default=False)
+# Wrong codes per user (not reset by a correct password) before the partial sign-in ends; the
+# count is kept for AXES_COOLOFF_TIME, like password failures.
+MFA_FAILURE_LIMIT = env.int("MFA_FAILURE_LIMIT", default=5)
+# How long a re-authentication (password + code) stays valid for sensitive changes.
+REAUTH_SECONDS = env.int("REAUTH_SECONDS", default=5 * 60)
+OTP_TOTP_ISSUER = env.str("CLINIC_NAME", default="Clinic")
+OTP_TOTP_THROTTLE_FACTOR = env.int("OTP_TOTP_THROTTLE_FACTOR", default=1)
+RECOVERY_CODE_COUNT = 10
+
 # --- sessions ----------------------------------------------------------------------------------
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_IDLE_SECONDS = env.int("SESSION_IDLE_SECONDS", default=15 * 60)
 SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_SECONDS", default=12 * 60 * 60)
 SESSION_WARNING_SECONDS = env.int("SESSION_WARNING_SECONDS", default=60)
+# "My sessions" last-activity is written at most this often per session.
+STAFF_SESSION_TOUCH_SECONDS = 60
 # django-session-timeout's names for the sliding idle limit.
 SESSION_EXPIRE_SECONDS = SESSION_IDLE_SECONDS
 SESSION_EXPIRE_AFTER_LAST_ACTIVITY = True

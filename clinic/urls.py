@@ -23,6 +23,7 @@ urlpatterns = [
     path("break-glass/", include("records.break_glass_urls")),
     path("analytics/", include("analytics.urls")),
     path("privacy/", include("clinic.privacy_urls")),
+    path("account/", include("clinic.account_urls")),
 ]
 
 handler400 = "clinic.views.bad_request"

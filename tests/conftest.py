@@ -16,9 +16,13 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
 from django.db import connections
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic import cluster, roles
 from clinic.management.commands.seed_demo import ensure_groups
+from clinic.mfa import mfa_required
 
 TEST_DATABASE = "test_clinic"
 PASSWORD = "correct-horse-battery-staple-42"
@@ -113,12 +117,39 @@ def staff(clinic_db) -> dict[str, User]:
     }
 
 
+def give_totp(user: User) -> TOTPDevice:
+    """A confirmed TOTP device for `user` (the one they have, if any)."""
+    device = TOTPDevice.objects.using("owner").filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice(user=user, name="Test authenticator", confirmed=True)
+        device.save(using="owner")
+    return device
+
+
+def current_code(device: TOTPDevice, offset_steps: int = 0) -> str:
+    """The code an authenticator app would show now (django-otp's own TOTP, no pyotp)."""
+    value = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
+    if offset_steps:
+        value = totp(
+            device.bin_key,
+            step=device.step,
+            t0=device.t0 - offset_steps * device.step,
+            digits=device.digits,
+        )
+    return f"{value:0{device.digits}d}"
+
+
 @pytest.fixture
 def client_for(client):
-    """client_for(user): the test client signed in as that user."""
+    """client_for(user): the test client fully signed in as that user (past the code step for
+    roles that need MFA; pass verified=False to stop after the password)."""
 
-    def sign_in(user: User):
+    def sign_in(user: User, *, verified: bool = True):
         client.force_login(user)
+        if verified and mfa_required(user):
+            session = client.session
+            session[DEVICE_ID_SESSION_KEY] = give_totp(user).persistent_id
+            session.save()
         return client
 
     return sign_in

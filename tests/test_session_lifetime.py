@@ -72,3 +72,23 @@ def test_renew_needs_post(client_for, staff):
 def test_expired_session_says_why_on_the_sign_in_page(client):
     response = client.get("/accounts/login/?expired=idle")
     assert b"after a period of inactivity" in response.content
+
+
+def test_expired_status_answers_json_not_a_redirect(client_for, staff):
+    # The warning script must learn "signed out" from the answer; a redirect to the sign-in
+    # page would hand it HTML and leave the page (and its PHI) on screen.
+    client = signed_in(client_for, staff["clinician"])
+    age_session(client, idle=settings.SESSION_IDLE_SECONDS + 1)
+    response = client.get("/session/status")
+    assert response.status_code == 200
+    assert response.json() == {"signed_in": False, "seconds_left": 0, "reason": "idle"}
+    assert client.get("/").status_code == 302
+
+
+def test_status_for_an_outsider_works_too(client_for, staff):
+    assert client_for(staff["outsider"]).get("/session/status").json()["signed_in"] is True
+
+
+def test_sign_in_page_explains_a_sign_out_in_another_tab(client):
+    response = client.get("/accounts/login/?expired=signed-out")
+    assert b"in another tab or window" in response.content

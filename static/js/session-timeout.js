@@ -32,31 +32,50 @@
 
   function schedulePoll(secondsLeft) {
     clearTimeout(pollTimer);
-    var wait = Math.max(1, Math.min(30, secondsLeft - warningSeconds - 1));
-    if (secondsLeft <= warningSeconds + 1) { wait = Math.min(5, Math.max(1, secondsLeft)); }
+    var untilWarning = secondsLeft - warningSeconds;
+    // Before the warning: wake when it is due (at most every 30 s). During it: every few
+    // seconds, so a renewal in another tab closes this tab's dialog too.
+    var wait = untilWarning > 0 ? Math.min(30, untilWarning)
+                                : Math.min(5, Math.max(1, secondsLeft));
     pollTimer = setTimeout(poll, wait * 1000);
   }
 
   function apply(state) {
-    if (!state.signed_in || state.seconds_left <= 0) { leave("idle"); return; }
+    if (!state.signed_in) { leave(state.reason || "idle"); return; }
+    // The server decides: at 0 it has not signed us out yet (same second), so ask again.
+    if (state.seconds_left <= 0) { clearTimeout(pollTimer); pollTimer = setTimeout(poll, 1000); return; }
     deadline = Date.now() + state.seconds_left * 1000;
     if (state.seconds_left <= warningSeconds) { showWarning(); } else { hideWarning(); }
     schedulePoll(state.seconds_left);
   }
 
+  // An answer that is not our JSON (a redirect to the sign-in page, an error page) means the
+  // session is gone: treat it as signed out rather than keep PHI on screen.
+  function answer(r) {
+    var type = r.headers.get("Content-Type") || "";
+    if (r.redirected || type.indexOf("application/json") !== 0) {
+      return { signed_in: false, seconds_left: 0 };
+    }
+    return r.json();
+  }
+
   function poll() {
-    fetch(statusUrl, { credentials: "same-origin", cache: "no-store",
+    fetch(statusUrl, { credentials: "same-origin", cache: "no-store", redirect: "follow",
                        headers: { "Accept": "application/json" } })
-      .then(function (r) { return r.json(); })
+      .then(answer)
       .then(apply)
-      .catch(function () { schedulePoll(warningSeconds + 5); });
+      .catch(function () {
+        // Server unreachable: past the known deadline, hide the page anyway.
+        if (deadline !== null && Date.now() >= deadline) { leave("idle"); return; }
+        schedulePoll(warningSeconds + 5);
+      });
   }
 
   function tick() {
     if (deadline === null) { return; }
-    var left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
+    var left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
     countdown.textContent = String(left);
-    if (left <= 0) { poll(); }
+    if (left <= 0) { clearInterval(tickTimer); poll(); }
   }
 
   function showWarning() {
@@ -74,19 +93,36 @@
   stay.addEventListener("click", function () {
     fetch(renewUrl, { method: "POST", credentials: "same-origin", cache: "no-store",
                       headers: { "X-CSRFToken": csrfToken(), "Accept": "application/json" } })
-      .then(function (r) { return r.json(); })
+      .then(answer)
       .then(function (state) {
         apply(state);
-        if (channel) { channel.postMessage({ type: "renewed" }); }
+        if (state.signed_in && channel) { channel.postMessage({ type: "renewed" }); }
       })
       .catch(function () { leave("idle"); });
   });
 
+  // Another tab signed out: hide this page at once, then go to the sign-in page once the
+  // server agrees (the other tab's sign-out request may still be on its way).
+  function followSignOut(attempt) {
+    fetch(statusUrl, { credentials: "same-origin", cache: "no-store" })
+      .then(answer)
+      .then(function (state) {
+        if (state.signed_in && attempt < 10) {
+          setTimeout(function () { followSignOut(attempt + 1); }, 200);
+        } else {
+          window.location.replace(loginUrl + "?expired=signed-out");
+        }
+      })
+      .catch(function () { window.location.replace(loginUrl + "?expired=signed-out"); });
+  }
+
   if (channel) {
     channel.onmessage = function (event) {
       if (event.data.type === "signed-out") {
+        clearTimeout(pollTimer);
+        clearInterval(tickTimer);
         document.body.textContent = "";
-        window.location.replace(loginUrl + "?expired=signed-out");
+        followSignOut(0);
       } else if (event.data.type === "renewed") { poll(); }
     };
   }

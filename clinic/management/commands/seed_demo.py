@@ -6,10 +6,12 @@ Passwords come from DEMO_PASSWORD; the documented default is for a local machine
 from __future__ import annotations
 
 import os
+from base64 import b32encode
 
 from django.contrib.auth.models import Group, Permission, User
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic import roles
 
@@ -55,6 +57,17 @@ def ensure_staff(
     return user
 
 
+def ensure_demo_totp(user: User, using: str = OWNER) -> str:
+    """A confirmed TOTP device for a demo user (kept if it exists); returns its base32 secret."""
+    device = (
+        TOTPDevice.objects.using(using).filter(user=user, confirmed=True).order_by("pk").first()
+    )
+    if device is None:
+        device = TOTPDevice(user=user, name="Demo authenticator", confirmed=True)
+        device.save(using=using)
+    return b32encode(device.bin_key).decode()
+
+
 class Command(BaseCommand):
     help = "Create the demo staff users (and demo patients where the apps provide them)."
 
@@ -71,9 +84,12 @@ class Command(BaseCommand):
                 u: ensure_staff(u, groups[g], password, first, last)
                 for u, g, first, last in DEMO_STAFF
             }
+            secrets = {username: ensure_demo_totp(user) for username, user in staff.items()}
         from clinic.demo_hooks import run_demo_hooks
 
         run_demo_hooks(self, staff, options)
-        self.stdout.write("Demo sign-ins (local use only):")
+        self.stdout.write("Demo sign-ins (local only; TOTP key for an authenticator app):")
         for username, group, *_ in DEMO_STAFF:
-            self.stdout.write(f"  {username:<11} {group:<16} password: {password}")
+            self.stdout.write(
+                f"  {username:<11} {group:<16} password: {password}  TOTP: {secrets[username]}"
+            )

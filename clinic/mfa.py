@@ -1,0 +1,188 @@
+"""Who needs a second factor, the gate that enforces it, and the code checks behind it.
+
+After the password, a user with a TOTP device must pass /account/mfa/verify before any other
+page; a user who must have MFA and has none is held on /account/mfa/setup. Wrong codes count
+per user (clinic.MfaFailures, not reset by a correct password) and as failed sign-ins in axes;
+at MFA_FAILURE_LIMIT the partial sign-in ends.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.contrib.auth.signals import user_login_failed
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django_otp import devices_for_user, user_has_device
+from django_otp.models import Device
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from clinic import roles
+from clinic.models import MfaFailures
+from clinic.staff import staff_group
+
+log = logging.getLogger(__name__)
+ROLES_REQUIRING_MFA = frozenset({roles.ADMINISTRATOR, roles.PRIVACY_OFFICER})
+
+
+def mfa_required(user: Any) -> bool:
+    if settings.MFA_REQUIRED_FOR_ALL or getattr(user, "is_superuser", False):
+        return True
+    return staff_group(user) in ROLES_REQUIRING_MFA
+
+
+def has_device(user: Any) -> bool:
+    return user_has_device(user, confirmed=True)
+
+
+def is_verified(user: Any) -> bool:
+    return getattr(user, "otp_device", None) is not None
+
+
+# --- codes -------------------------------------------------------------------------------------
+def verify_code(user: Any, code: str) -> Device | None:
+    """The confirmed device (TOTP or recovery codes) that accepts `code`, or None."""
+    code = "".join(code.split()).lower()
+    with transaction.atomic():
+        for device in devices_for_user(user, confirmed=True, for_verify=True):
+            if device.verify_token(code):
+                return device
+    return None
+
+
+def failures(user: Any) -> int:
+    row = MfaFailures.objects.filter(user=user).first()
+    return row.current_count() if row else 0
+
+
+def locked_out(user: Any) -> bool:
+    return failures(user) >= settings.MFA_FAILURE_LIMIT
+
+
+def record_wrong_code(request: HttpRequest, user: Any) -> bool:
+    """Count a wrong code (here and in axes, like a wrong password); True at the limit."""
+    row, _ = MfaFailures.objects.select_for_update().get_or_create(user=user)
+    row.count = row.current_count() + 1
+    row.last_failure_at = timezone.now()
+    row.save()
+    user_login_failed.send(
+        sender=__name__, credentials={"username": user.get_username()}, request=request
+    )
+    reached = row.count >= settings.MFA_FAILURE_LIMIT or getattr(request, "axes_locked_out", False)
+    if reached:
+        log.warning("MFA: wrong-code limit reached for staff id %s", user.pk)
+    return reached
+
+
+def clear_wrong_codes(user: Any) -> None:
+    MfaFailures.objects.filter(user=user).delete()
+
+
+def end_partial_sign_in(request: HttpRequest) -> HttpResponse:
+    """Sign the user out and answer like the password lockout (same page, HTTP 429)."""
+    from django.shortcuts import render
+
+    logout(request)
+    return render(request, settings.AXES_LOCKOUT_TEMPLATE, status=429)
+
+
+def unlock(user: Any) -> None:
+    """Lift a lockout: axes' password failures and the wrong-code count. (Axes forgets its
+    own failures after a correct password, so the count cannot simply follow axes' rows.)"""
+    from axes.utils import reset
+
+    reset(username=user.get_username())
+    clear_wrong_codes(user)
+
+
+# --- devices -----------------------------------------------------------------------------------
+def new_recovery_codes(user: Any) -> list[str]:
+    """Replace the user's recovery codes with RECOVERY_CODE_COUNT fresh single-use ones."""
+    StaticDevice.objects.filter(user=user).delete()
+    device = StaticDevice.objects.create(user=user, name="Recovery codes", confirmed=True)
+    codes = [StaticToken.random_token() for _ in range(settings.RECOVERY_CODE_COUNT)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    return codes
+
+
+def recovery_codes_left(user: Any) -> int:
+    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+
+
+def pending_device(user: Any) -> TOTPDevice:
+    """The unconfirmed TOTP device being set up (the same one across reloads of the page)."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
+    return device or TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+
+
+def confirm_device(user: Any, device: TOTPDevice) -> list[str]:
+    """Make `device` the user's one authenticator; returns new recovery codes (shown once)."""
+    TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+    device.confirmed = True
+    device.save()
+    clear_wrong_codes(user)
+    return new_recovery_codes(user)
+
+
+def remove_devices(user: Any) -> None:
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+
+
+def reset_mfa(*, target: Any, by: Any, sender: Any) -> None:
+    """An administrator removes a user's second factor; they set it up again at next sign-in."""
+    from clinic import signals
+    from clinic.staff_sessions import end_sessions
+
+    remove_devices(target)
+    clear_wrong_codes(target)
+    end_sessions(target)
+    signals.mfa_reset.send(sender=sender, staff_id=by.pk, target_id=target.pk)
+    log.info("MFA reset for staff id %s by staff id %s", target.pk, by.pk)
+
+
+# --- the gate ----------------------------------------------------------------------------------
+def _paths(*names: str) -> frozenset[str]:
+    return frozenset(reverse(name) for name in names)
+
+
+class MFAGateMiddleware:
+    """Hold a signed-in user on the code step (or on setup, where MFA is required) until done."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+        self._open: frozenset[str] | None = None
+
+    def open_paths(self) -> frozenset[str]:
+        if self._open is None:
+            self._open = _paths("logout", "session-status", "session-renew")
+        return self._open
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or is_verified(user):
+            return self.get_response(request)
+        path = request.path
+        if path in self.open_paths():
+            return self.get_response(request)
+        if has_device(user):
+            target = reverse("mfa-verify")
+        elif mfa_required(user):
+            target = reverse("mfa-setup")
+            if path in _paths("mfa-setup", "reauthenticate"):
+                return self.get_response(request)
+        else:
+            return self.get_response(request)
+        if path == target:
+            return self.get_response(request)
+        query = urlencode({"next": request.get_full_path()}) if request.method == "GET" else ""
+        return redirect(f"{target}?{query}" if query else target)

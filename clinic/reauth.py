@@ -1,0 +1,88 @@
+"""Re-authentication before sensitive changes (MFA devices, password, break the glass).
+
+`reauthentication_required` sends the user to /account/reauthenticate unless they proved,
+within REAUTH_SECONDS, every factor they have: the password, and a code if they have a device.
+Signing in (and passing the code step) counts as such a proof.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
+
+REAUTHENTICATED_KEY = "_clinic_reauthenticated_at"
+
+
+def mark_reauthenticated(request: HttpRequest) -> None:
+    request.session[REAUTHENTICATED_KEY] = time.time()
+
+
+def recently_reauthenticated(request: HttpRequest) -> bool:
+    at = request.session.get(REAUTHENTICATED_KEY)
+    return at is not None and time.time() - at <= settings.REAUTH_SECONDS
+
+
+def reauthentication_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not recently_reauthenticated(request):
+            query = urlencode({"next": request.get_full_path()})
+            return redirect(f"{reverse('reauthenticate')}?{query}")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _signed_in(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+    if request is not None and hasattr(request, "session"):
+        mark_reauthenticated(request)
+
+
+def _connect() -> None:
+    from django.contrib.auth.signals import user_logged_in
+
+    user_logged_in.connect(_signed_in, dispatch_uid="clinic.reauth.signed_in")
+
+
+_connect()
+
+
+@login_required
+def reauthenticate(request: HttpRequest) -> HttpResponse:
+    """Password (and code, if the user has a device) again; then back to `next`."""
+    from django.contrib.auth import logout
+    from django.shortcuts import render
+
+    from clinic import mfa
+    from clinic.forms import ReauthenticateForm
+    from clinic.redirects import next_url
+
+    user = request.user
+    needs_code = mfa.has_device(user)
+    form = ReauthenticateForm(
+        request.POST or None, user=user, request=request, needs_code=needs_code
+    )
+    if request.method == "POST":
+        if form.is_valid():
+            code = form.cleaned_data.get("otp_token", "")
+            if not needs_code or mfa.verify_code(user, code) is not None:
+                mfa.clear_wrong_codes(user)
+                mark_reauthenticated(request)
+                return redirect(next_url(request))
+            if mfa.record_wrong_code(request, user):
+                return mfa.end_partial_sign_in(request)
+            form.add_error("otp_token", "That code did not match.")
+        elif getattr(request, "axes_locked_out", False):
+            # Too many wrong passwords: axes answers with its lockout page; the session ends.
+            logout(request)
+    return render(request, "account/reauthenticate.html", {"form": form})

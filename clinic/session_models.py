@@ -1,0 +1,83 @@
+"""Sign-in bookkeeping the clinic keeps next to Django's own tables (no PHI here)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class StaffSessionQuerySet(models.QuerySet):
+    def active_for(self, user) -> StaffSessionQuerySet:
+        """The user's sessions that can still be used: not idle past the limit, not expired."""
+        from django.contrib.sessions.models import Session
+
+        now = timezone.now()
+        # last_seen_at is written at most once a minute, hence the slack.
+        idle_cutoff = now - timedelta(
+            seconds=settings.SESSION_IDLE_SECONDS + settings.STAFF_SESSION_TOUCH_SECONDS
+        )
+        live_keys = Session.objects.filter(expire_date__gt=now).values("session_key")
+        return self.filter(
+            user=user, last_seen_at__gt=idle_cutoff, session_key__in=live_keys
+        ).order_by("-last_seen_at")
+
+
+class StaffSession(models.Model):
+    """One signed-in browser session of a staff member, so sessions can be listed and ended.
+
+    Django's database session store keeps the user id inside encoded session data; this row is
+    written at sign-in, touched at most once a minute, and deleted at sign-out.
+    """
+
+    session_key = models.CharField(max_length=40, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_sessions"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=100, blank=True)
+
+    objects = StaffSessionQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "last_seen_at"])]
+
+    def __str__(self) -> str:
+        return f"session {self.pk} of staff {self.user_id}"
+
+    def end(self) -> None:
+        """Delete the Django session (the browser is signed out at its next request) and this."""
+        from django.contrib.sessions.models import Session
+
+        Session.objects.filter(session_key=self.session_key).delete()
+        self.delete()
+
+
+class MfaFailures(models.Model):
+    """Wrong second-factor codes per user. Unlike axes' counters, a correct password does not
+    reset this, so signing in again does not buy an attacker more guesses."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="mfa_failures",
+    )
+    count = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "MFA failures"
+
+    def __str__(self) -> str:
+        return f"{self.count} wrong codes for staff {self.user_id}"
+
+    def current_count(self) -> int:
+        """Failures inside the cool-off window; older ones no longer count."""
+        if timezone.now() - self.last_failure_at > settings.AXES_COOLOFF_TIME:
+            return 0
+        return self.count

@@ -1,0 +1,139 @@
+"""Keeping clinic.StaffSession in step with Django's sessions, and ending sessions.
+
+A row is written at sign-in, its last activity refreshed at most once a minute by the
+middleware (status polling does not count, as for the idle limit), and it is deleted at
+sign-out. Ending a session deletes Django's session row, so that browser is signed out at its
+next request.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from clinic.client_ip import client_ip
+from clinic.models import StaffSession
+from clinic.sessions import NO_RENEW_PATHS
+
+TOUCHED_KEY = "_clinic_staff_session_touched_at"
+
+_BROWSERS = [
+    ("Edge", r"Edg/"),
+    ("Firefox", r"Firefox/"),
+    ("Chromium", r"Chromium/"),
+    ("Chrome", r"Chrome/"),
+    ("Safari", r"Safari/"),
+]
+_SYSTEMS = [
+    ("Android", r"Android"),
+    ("iOS", r"iPhone|iPad"),
+    ("Windows", r"Windows"),
+    ("macOS", r"Mac OS X"),
+    ("ChromeOS", r"CrOS"),
+    ("Linux", r"Linux|X11"),
+]
+
+
+def user_agent_summary(user_agent: str) -> str:
+    """'Firefox on Windows': enough to recognise a device, without storing the full string."""
+    browser = next((name for name, pattern in _BROWSERS if re.search(pattern, user_agent)), "")
+    system = next((name for name, pattern in _SYSTEMS if re.search(pattern, user_agent)), "")
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system or "Unknown browser"
+
+
+def _ip_or_none(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
+
+
+def record(request: HttpRequest, user: Any) -> StaffSession | None:
+    """Create or refresh the row for the request's (already saved) session."""
+    key = request.session.session_key
+    if not key:
+        return None
+    now = timezone.now()
+    seen = {
+        "user": user,
+        "last_seen_at": now,
+        "ip_address": _ip_or_none(client_ip(request)),
+        "user_agent": user_agent_summary(request.META.get("HTTP_USER_AGENT", ""))[:100],
+    }
+    row, _ = StaffSession.objects.update_or_create(
+        session_key=key, defaults=seen, create_defaults={**seen, "created_at": now}
+    )
+    request.session[TOUCHED_KEY] = time.time()
+    return row
+
+
+def cycle_key(request: HttpRequest) -> None:
+    """Give the session a new key (after a privilege change) and move its row along."""
+    old_key = request.session.session_key
+    request.session.cycle_key()
+    if old_key:
+        StaffSession.objects.filter(session_key=old_key).update(
+            session_key=request.session.session_key
+        )
+
+
+def end_sessions(user: Any, *, keep_key: str | None = None, using: str = "default") -> int:
+    """End every session of `user` (except `keep_key`); returns how many were ended."""
+    from django.contrib.sessions.models import Session
+
+    rows = StaffSession.objects.using(using).filter(user=user)
+    if keep_key:
+        rows = rows.exclude(session_key=keep_key)
+    keys = list(rows.values_list("session_key", flat=True))
+    Session.objects.using(using).filter(session_key__in=keys).delete()
+    rows.delete()
+    return len(keys)
+
+
+@receiver(user_logged_in, dispatch_uid="clinic.staff_sessions.signed_in")
+def _signed_in(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+    if request is not None and hasattr(request, "session"):
+        # A session that is not saved yet has no key: save it so the row can name it.
+        if not request.session.session_key:
+            request.session.save()
+        record(request, user)
+
+
+@receiver(user_logged_out, dispatch_uid="clinic.staff_sessions.signed_out")
+def _signed_out(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+    key = request.session.session_key if request is not None else None
+    if key:
+        StaffSession.objects.filter(session_key=key).delete()
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="clinic.deactivated")
+def _deactivated(sender: Any, instance: Any, **kwargs: Any) -> None:
+    if not instance.is_active:
+        end_sessions(instance, using=kwargs.get("using") or "default")
+
+
+class StaffSessionMiddleware:
+    """Refresh the signed-in session's row at most once a minute (real activity only)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and request.path not in NO_RENEW_PATHS:
+            touched = request.session.get(TOUCHED_KEY, 0)
+            if time.time() - touched >= settings.STAFF_SESSION_TOUCH_SECONDS:
+                record(request, user)
+        return self.get_response(request)

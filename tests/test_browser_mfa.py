@@ -1,0 +1,70 @@
+"""MFA set-up and the code step, and ending a session from another browser, in Chromium."""
+
+from __future__ import annotations
+
+import pytest
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from tests.browser_helpers import screenshot, sign_in
+from tests.conftest import current_code, give_totp
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clinic_db")]
+
+
+def test_administrator_sets_up_mfa_then_signs_in_with_a_code(page, live_url, staff):
+    page.set_default_timeout(10_000)
+    page.goto(f"{live_url}/accounts/login/")
+    screenshot(page, "sign-in")
+    sign_in(page, live_url, "t-admin")
+    page.wait_for_url("**/account/mfa/setup/**")
+    assert page.locator("img.qr").evaluate("img => img.naturalWidth") > 0
+    screenshot(page, "mfa-setup")
+    device = TOTPDevice.objects.get(user=staff["admin"], confirmed=False)
+    assert page.inner_text("#mfa-key").replace(" ", "")
+    page.fill("#id_otp_token", current_code(device))
+    page.click("main button.primary")
+    assert page.locator(".recovery-codes li").count() == 10
+    page.click("text=I have saved them")
+    page.wait_for_url(f"{live_url}/")
+    page.click("text=Sign out")
+    page.wait_for_url("**/accounts/login/")
+
+    sign_in(page, live_url, "t-admin")
+    page.wait_for_url("**/account/mfa/verify/**")
+    device.refresh_from_db()
+    # The set-up code's time step is spent; the app's next code is accepted (tolerance 1).
+    page.fill("#id_otp_token", current_code(device, offset_steps=1))
+    page.click("main button.primary")
+    page.wait_for_url(f"{live_url}/")
+    assert page.locator("h1").inner_text() == "Administrator"
+
+
+def test_wrong_code_is_refused_in_the_browser(page, live_url, staff):
+    page.set_default_timeout(10_000)
+    give_totp(staff["clinician"])
+    sign_in(page, live_url, "t-clinician")
+    page.wait_for_url("**/account/mfa/verify/**")
+    page.fill("#id_otp_token", "000000")
+    page.click("main button.primary")
+    assert "did not match" in page.locator("[role=alert]").inner_text()
+
+
+def test_ending_a_session_from_another_browser(browser, live_url, staff):
+    here = browser.new_context()
+    there = browser.new_context()
+    try:
+        laptop, phone = here.new_page(), there.new_page()
+        for p in (laptop, phone):
+            p.set_default_timeout(10_000)
+            sign_in(p, live_url, "t-clinician")
+            p.wait_for_url(f"{live_url}/")
+        laptop.goto(f"{live_url}/account/sessions/")
+        assert laptop.locator("tr.staff-session").count() == 2
+        laptop.locator("tr.staff-session:not(.current) button").click()
+        laptop.wait_for_url("**/account/sessions/")
+        assert laptop.locator("tr.staff-session").count() == 1
+        phone.goto(f"{live_url}/")
+        assert "/accounts/login/" in phone.url
+    finally:
+        here.close()
+        there.close()
