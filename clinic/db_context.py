@@ -25,6 +25,7 @@ from clinic.staff import staff_group
 
 WEB_ALIAS = "default"
 REFUSED = frozenset({403, 404})
+ROLLED_BACK = frozenset({400, 403, 404})
 # The first column reads the state the transaction arrived in, before the set_config calls
 # (PostgreSQL evaluates a plain target list left to right): a connection that arrives with a role
 # or staff id already set (a pooler or driver bug) is refused instead of served.
@@ -80,9 +81,11 @@ class DatabaseRoleMiddleware:
         with transaction.atomic(using=WEB_ALIAS):
             apply_context(role, user.pk)
             response = self.get_response(request)
-            # Exceptions were already turned into responses below us. Anything but success
-            # rolls the request's work back: nothing is ever half-saved.
-            if response.status_code >= 400:
+            # Exceptions were already turned into responses below us (500, or 400/403/404 for
+            # SuspiciousOperation/PermissionDenied/Http404 raised mid-way): roll the request's
+            # work back, so nothing is half-saved. A view's own deliberate answers (409 conflict,
+            # 429 lockout) keep their bookkeeping, e.g. a counted wrong code.
+            if response.status_code >= 500 or response.status_code in ROLLED_BACK:
                 transaction.set_rollback(True, using=WEB_ALIAS)
         if response.status_code in REFUSED:
             # The refusal is recorded in a transaction of its own, after the rollback.

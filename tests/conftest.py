@@ -69,6 +69,14 @@ def truncate_all() -> None:
                 conn.execute("SET LOCAL synchronous_commit = off")
                 for table in tables:
                     conn.execute(f'DELETE FROM "{table}"')
+                # Ids start at 1 again in every test, as TRUNCATE ... RESTART IDENTITY would.
+                for (sequence,) in conn.execute(
+                    "SELECT s.relname FROM pg_class s JOIN pg_depend d ON d.objid = s.oid "
+                    "JOIN pg_class t ON t.oid = d.refobjid WHERE s.relkind = 'S' "
+                    "AND t.relname = ANY(%s)",
+                    [tables],
+                ).fetchall():
+                    conn.execute(f'ALTER SEQUENCE "{sequence}" RESTART')
 
 
 @pytest.fixture
@@ -139,18 +147,23 @@ def current_code(device: TOTPDevice, offset_steps: int = 0) -> str:
     return f"{value:0{device.digits}d}"
 
 
+def sign_in_client(client, user: User, *, verified: bool = True):
+    """Sign `client` in as `user`, past the code step for roles that need MFA (unless not
+    `verified`: then it stops after the password)."""
+    client.force_login(user)
+    if verified and mfa_required(user):
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = give_totp(user).persistent_id
+        session.save()
+    return client
+
+
 @pytest.fixture
 def client_for(client):
-    """client_for(user): the test client fully signed in as that user (past the code step for
-    roles that need MFA; pass verified=False to stop after the password)."""
+    """client_for(user): the test client fully signed in as that user."""
 
     def sign_in(user: User, *, verified: bool = True):
-        client.force_login(user)
-        if verified and mfa_required(user):
-            session = client.session
-            session[DEVICE_ID_SESSION_KEY] = give_totp(user).persistent_id
-            session.save()
-        return client
+        return sign_in_client(client, user, verified=verified)
 
     return sign_in
 

@@ -35,6 +35,7 @@ from tests.conftest import (
     make_staff,
     server_log_since,
     server_log_size,
+    sign_in_client,
 )
 from tests.privacy_helpers import make_patient, make_record, put_on_care_team
 
@@ -60,9 +61,7 @@ class Context:
     responses: list = field(default_factory=list)
 
     def client(self, persona: str, **kwargs) -> Client:
-        client = Client(**kwargs)
-        client.force_login(self.staff[persona])
-        return client
+        return sign_in_client(Client(**kwargs), self.staff[persona])
 
 
 def flow_register_patient_and_record(ctx: Context) -> None:
