@@ -41,11 +41,12 @@ class LeakedContextError(RuntimeError):
 
 
 def database_role_for(user: AbstractBaseUser | AnonymousUser) -> str | None:
-    """The group role of a signed-in user, or None (stay on the web role: no PHI)."""
+    """The group role of a signed-in user; without exactly one clinic group, the bare signed-in
+    role (their own account rows, no PHI); None for an inactive user (the web role)."""
     if not user.is_active:
         return None
     group = staff_group(user)
-    return roles.GROUP_ROLES[group] if group else None
+    return roles.GROUP_ROLES[group] if group else roles.SIGNED_IN_ROLE
 
 
 def apply_context(role: str | None, user_id: int | None, alias: str = WEB_ALIAS) -> None:

@@ -59,7 +59,7 @@ def managed_roles() -> list[str]:
 def declared_grants() -> dict[str, list[roles.Grant]]:
     declared: dict[str, list[roles.Grant]] = {
         roles.WEB_ROLE: list(roles.SIGN_IN_GRANTS),
-        roles.SIGNED_IN_ROLE: list(roles.SIGN_IN_GRANTS),
+        roles.SIGNED_IN_ROLE: [*roles.SIGN_IN_GRANTS, *roles.SIGNED_IN_GRANTS],
     }
     for role, grants in roles.ROLE_GRANTS.items():
         declared.setdefault(role, []).extend(grants)
@@ -97,6 +97,7 @@ def ensure_roles(connection: BaseDatabaseWrapper) -> list[str]:
         wanted = [(roles.SIGNED_IN_ROLE, group) for group in roles.GROUP_ROLES.values()]
         # The web role may switch to each group role; it inherits none of their rights.
         wanted += [(group, roles.WEB_ROLE) for group in roles.GROUP_ROLES.values()]
+        wanted.append((roles.SIGNED_IN_ROLE, roles.WEB_ROLE))
         for role, member in wanted:
             if (role, member) not in memberships:
                 _execute(
@@ -289,7 +290,9 @@ def _fingerprint(text: str) -> str:
     return "clinic:" + hashlib.sha256(" ".join(text.split()).encode()).hexdigest()[:16]
 
 
-def ensure_row_level_security(connection: BaseDatabaseWrapper, table: str) -> list[str]:
+def ensure_row_level_security(
+    connection: BaseDatabaseWrapper, table: str, force: bool = True
+) -> list[str]:
     done: list[str] = []
     with connection.cursor() as cursor:
         cursor.execute(
@@ -303,7 +306,7 @@ def ensure_row_level_security(connection: BaseDatabaseWrapper, table: str) -> li
                 done,
                 sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(sql.Identifier(table)),
             )
-        if not forced:
+        if force and not forced:
             _execute(
                 cursor,
                 done,

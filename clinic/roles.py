@@ -59,16 +59,24 @@ SIGN_IN_GRANTS: list[Grant] = [
     grant(ALL_DML, "axes_accessfailurelog"),
     grant(ALL_DML, "axes_accesslog"),
     grant(ALL_DML, "axes_accessattemptexpiration"),
-    # The user's own second factor: verifying a code updates the device row (django-otp saves
-    # every column), enrolment creates and confirms devices, a recovery code is deleted on use.
+    # Before the code step, django-otp's middleware loads the session's device.
+    grant("SELECT", "otp_totp_totpdevice"),
+    grant("SELECT", "otp_static_staticdevice"),
+    # "My sessions" and the wrong-code counter (clinic/models.py).
+    grant(ALL_DML, "clinic_staffsession"),
+    grant(ALL_DML, "clinic_mfafailures"),
+]
+
+# Rights of a signed-in user (every group role inherits them) beyond what sign-in needs; row-level
+# security (clinic/auth_db_grants.py) limits them to the user's own rows.
+SIGNED_IN_GRANTS: list[Grant] = [
+    # Verifying a code saves the whole device row (django-otp), enrolment creates and confirms
+    # devices, a recovery code is deleted on use.
     grant(ALL_DML, "otp_totp_totpdevice"),
     grant(ALL_DML, "otp_static_staticdevice"),
     grant(ALL_DML, "otp_static_statictoken"),
     # Changing one's own password (saved with update_fields, so only this column).
     grant("UPDATE", "auth_user", "password"),
-    # "My sessions" and the wrong-code counter (clinic/models.py).
-    grant(ALL_DML, "clinic_staffsession"),
-    grant(ALL_DML, "clinic_mfafailures"),
 ]
 
 # Rights of each group role on top of the signed-in ones. PHI tables are added by the apps

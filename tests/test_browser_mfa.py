@@ -19,7 +19,7 @@ def test_administrator_sets_up_mfa_then_signs_in_with_a_code(page, live_url, sta
     page.wait_for_url("**/account/mfa/setup/**")
     assert page.locator("img.qr").evaluate("img => img.naturalWidth") > 0
     screenshot(page, "mfa-setup")
-    device = TOTPDevice.objects.get(user=staff["admin"], confirmed=False)
+    device = TOTPDevice.objects.using("owner").get(user=staff["admin"], confirmed=False)
     assert page.inner_text("#mfa-key").replace(" ", "")
     page.fill("#id_otp_token", current_code(device))
     page.click("main button.primary")

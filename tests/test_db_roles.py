@@ -233,3 +233,60 @@ def test_login_roles_have_the_designed_attributes():
     ):
         assert roles[group][0] is False  # NOLOGIN
         assert roles[group][2:] == (False, False, False)
+
+
+# --- sign-in tables: own rows only ------------------------------------------------------------
+def test_signed_in_user_cannot_change_another_users_password(staff):
+    changed = run_as(
+        "clinic_clinician",
+        "UPDATE auth_user SET password = 'x' WHERE id = %s",
+        [staff["admin"].pk],
+        user_id=staff["clinician"].pk,
+    )
+    assert changed == 0
+
+
+def test_signed_in_user_may_change_their_own_password_row(staff):
+    changed = run_as(
+        "clinic_clinician",
+        "UPDATE auth_user SET password = password WHERE id = %s",
+        [staff["clinician"].pk],
+        user_id=staff["clinician"].pk,
+    )
+    assert changed == 1
+
+
+def test_web_role_cannot_change_passwords():
+    assert refused(None, "UPDATE auth_user SET password = 'x'")
+
+
+def test_signed_in_user_sees_and_changes_only_their_own_devices(staff):
+    from tests.conftest import give_totp
+
+    give_totp(staff["admin"])
+    mine = give_totp(staff["clinician"])
+    rows = run_as(
+        "clinic_clinician", "SELECT id FROM otp_totp_totpdevice", user_id=staff["clinician"].pk
+    )
+    assert rows == [(mine.pk,)]
+    deleted = run_as(
+        "clinic_clinician",
+        "DELETE FROM otp_totp_totpdevice WHERE user_id = %s",
+        [staff["admin"].pk],
+        user_id=staff["clinician"].pk,
+    )
+    assert deleted == 0
+
+
+def test_web_role_only_reads_devices():
+    assert refused(None, "DELETE FROM otp_totp_totpdevice")
+    assert refused(None, "SELECT count(*) FROM otp_static_statictoken")
+
+
+@pytest.mark.parametrize("table", PHI_TABLES)
+def test_signed_in_role_without_a_clinic_group_reads_no_phi(chart, staff, table):
+    assert refused(
+        "clinic_signed_in",
+        f"SELECT count(*) FROM {table}",  # noqa: S608
+        user_id=staff["outsider"].pk,
+    )

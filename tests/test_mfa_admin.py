@@ -54,7 +54,7 @@ def test_reset_removes_devices_ends_sessions_and_is_signalled(admin_client, staf
     finally:
         signals.mfa_reset.disconnect(receiver)
     assert response.status_code == 200
-    assert not TOTPDevice.objects.filter(user=target).exists()
+    assert not TOTPDevice.objects.using("owner").filter(user=target).exists()
     assert received == [(staff["admin"].pk, target.pk)]
     assert f"MFA reset for staff id {target.pk} by staff id {staff['admin'].pk}" in caplog.text
     assert "t-privacy" not in caplog.text
@@ -102,9 +102,12 @@ def test_demo_users_get_totp_devices_once(clinic_db):
     out = StringIO()
     call_command("seed_demo", "--patients", "0", stdout=out)
     first = out.getvalue()
-    assert TOTPDevice.objects.filter(user__username="admin", confirmed=True).count() == 1
+    assert (
+        TOTPDevice.objects.using("owner").filter(user__username="admin", confirmed=True).count()
+        == 1
+    )
     out = StringIO()
     call_command("seed_demo", "--patients", "0", stdout=out)
-    assert TOTPDevice.objects.filter(user__username="admin").count() == 1
+    assert TOTPDevice.objects.using("owner").filter(user__username="admin").count() == 1
     line = next(line for line in first.splitlines() if line.strip().startswith("admin "))
     assert line.split("TOTP: ")[1] in out.getvalue()

@@ -90,7 +90,7 @@ def test_recovery_code_signs_in_once(client, staff):
     client.post("/accounts/logout/")
     sign_in(client, "t-clinician")
     assert client.post(VERIFY, {"otp_token": code}).status_code == 200
-    assert not StaticToken.objects.filter(token=code).exists()
+    assert not StaticToken.objects.using("owner").filter(token=code).exists()
 
 
 def test_wrong_code_says_so_and_keeps_the_partial_sign_in(client, staff):

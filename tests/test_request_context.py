@@ -66,13 +66,13 @@ def test_context_costs_exactly_one_statement_per_request(client, staff):
     assert probe.statements == 1
 
 
-def test_user_without_a_group_stays_on_the_web_role(client, staff):
+def test_user_without_a_group_gets_only_the_signed_in_role(client, staff):
     probe = ContextProbe()
     client.force_login(staff["outsider"])
     with connections["default"].execute_wrapper(probe):
         client.get("/")
     assert probe.seen == [
-        ("clinic_web", str(staff["outsider"].pk), f"staff:{staff['outsider'].pk}")
+        ("clinic_signed_in", str(staff["outsider"].pk), f"staff:{staff['outsider'].pk}")
     ]
 
 
@@ -85,7 +85,7 @@ def test_user_in_two_groups_gets_no_phi_role(client, staff):
     client.force_login(user)
     with connections["default"].execute_wrapper(probe):
         client.get("/")
-    assert probe.seen[0][0] == "clinic_web"
+    assert probe.seen[0][0] == "clinic_signed_in"
 
 
 def test_anonymous_requests_run_without_a_transaction_or_role(client):
