@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 MANAGE  := $(BIN)/python manage.py
 STAMP   := $(VENV)/.installed
 
-.PHONY: run test db psql stop venv lint check bench pooler
+.PHONY: run test db psql stop venv lint check bench pooler backup restore
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -42,6 +42,13 @@ test: db lint check
 	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest $(PYTEST_ARGS)
 	$(BIN)/python -m clinic.pooler up
 	CLINIC_DB_VIA_POOLER=1 DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest $(POOLED_TESTS)
+
+# make backup FILE=clinic.dump ; make restore FILE=clinic.dump (into this checkout's cluster)
+backup: db
+	$(MANAGE) backup_db $(FILE)
+
+restore: db
+	$(MANAGE) restore_db $(FILE)
 
 pooler: db
 	$(BIN)/python -m clinic.pooler up

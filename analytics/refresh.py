@@ -58,8 +58,11 @@ def refresh_view(view: str, using: str = "owner") -> float:
     started = time.perf_counter()
     with transaction.atomic(using=using), connections[using].cursor() as cursor:
         cursor.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(OWNER)))
+        cursor.execute("SELECT relispopulated FROM pg_class WHERE oid = %s::regclass", [view])
+        # CONCURRENTLY needs a populated view; an unpopulated one (just restored) has no readers.
+        concurrently = sql.SQL("CONCURRENTLY ") if cursor.fetchone()[0] else sql.SQL("")
         cursor.execute(
-            sql.SQL("REFRESH MATERIALIZED VIEW CONCURRENTLY {}").format(sql.Identifier(view))
+            sql.SQL("REFRESH MATERIALIZED VIEW {}{}").format(concurrently, sql.Identifier(view))
         )
     return time.perf_counter() - started
 

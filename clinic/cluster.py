@@ -30,7 +30,8 @@ import zlib
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-LOCAL_DIR = BASE_DIR / ".local"
+# CLINIC_LOCAL_DIR runs a second, separate cluster from the same checkout (a restore target).
+LOCAL_DIR = Path(os.environ.get("CLINIC_LOCAL_DIR", "") or BASE_DIR / ".local")
 SECRETS_FILE = LOCAL_DIR / "secrets.env"
 DATABASE_NAME = "clinic"
 SUPERUSER = "postgres"
@@ -78,11 +79,15 @@ def is_root() -> bool:
 
 
 def checkout_hash() -> str:
-    return hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:12]
+    place = BASE_DIR if LOCAL_DIR == BASE_DIR / ".local" else LOCAL_DIR
+    return hashlib.sha256(str(place).encode()).hexdigest()[:12]
 
 
 def cluster_dir() -> Path:
-    return LOCAL_DIR / "pg"
+    # Server commands get the real path: as root the link sits in a checkout the postgres OS
+    # user may not be able to enter, while its target (/var/lib/clinic-pg/...) is reachable.
+    link = LOCAL_DIR / "pg"
+    return link.resolve() if link.is_symlink() else link
 
 
 def data_dir() -> Path:
@@ -222,7 +227,7 @@ def as_server_user(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
 
 def ensure_layout() -> None:
     LOCAL_DIR.mkdir(exist_ok=True)
-    link = cluster_dir()
+    link = LOCAL_DIR / "pg"
     if is_root():
         target = Path("/var/lib/clinic-pg") / checkout_hash()
         target.mkdir(parents=True, exist_ok=True)
