@@ -109,6 +109,7 @@ def check_encrypted_columns(using: str = "owner") -> DecryptReport:
             continue
         columns += len(fields)
         names = [f.name for f in fields]
-        for row in model.objects.using(using).values_list(*names).iterator(chunk_size=2000):
+        rows = model._default_manager.using(using).values_list(*names)
+        for row in rows.iterator(chunk_size=2000):
             values += sum(1 for value in row if value is not None)
     return DecryptReport(values=values, columns=columns)

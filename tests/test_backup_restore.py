@@ -85,7 +85,8 @@ def test_dump_restores_into_a_new_cluster_readable_and_verified(
         [
             sys.executable,
             "-c",
-            "import django,os;os.environ['DJANGO_SETTINGS_MODULE']='clinic.settings';django.setup();"
+            "import django,os;os.environ['DJANGO_SETTINGS_MODULE']='clinic.settings';"
+            "django.setup();"
             "from patients.models import PatientIdentity as P;"
             "p=P.objects.using('owner').get();print(p.last_name, p.masked_ssn)",
         ],
