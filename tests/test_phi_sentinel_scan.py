@@ -25,6 +25,7 @@ from django.test import Client
 from django.utils import timezone
 
 from clinic import cluster, roles
+from clinic.blind_index import blind_index
 from clinic.log_filters import RedactPHIFilter
 from clinic.models import Disclosure
 from patients.models import PatientIdentity
@@ -158,8 +159,97 @@ def flow_database_error_quoting_phi(ctx: Context) -> None:
     )
 
 
+SECOND_FIRST = "Zzsentinelsecond"
+SECOND_SSN = "900-12-3457"
+SECOND_PHONE = "617-555-0142"
+VISIT_NOTES = "Zzsentinelvisitnote about Zzsentinelname"
+
+
+def flow_front_desk_registers_searches_reveals_and_edits(ctx: Context) -> None:
+    """The front desk's whole day with one patient, through the real pages."""
+    desk = ctx.client("frontdesk")
+    desk.post(
+        "/patients/new/",
+        {
+            "first_name": SECOND_FIRST,
+            "last_name": LAST,
+            "date_of_birth": "1971-02-03",
+            "ssn": SECOND_SSN,
+            "address": ADDRESS,
+            "state": "MA",
+            "phone": SECOND_PHONE,
+            "email": EMAIL,
+        },
+    )
+    registered = PatientIdentity.objects.using("owner").get(ssn_bidx=blind_index("ssn", SECOND_SSN))
+    ctx.sentinels.append(registered.mrn)
+    for search in (
+        {"mode": "last_name_dob", "last_name": LAST, "date_of_birth": "1971-02-03"},
+        {"mode": "ssn", "ssn": SECOND_SSN},
+        {"mode": "mrn", "mrn": registered.mrn},
+        {"mode": "phone", "phone": SECOND_PHONE},
+    ):
+        ctx.responses.append(desk.post("/patients/search/", search))
+    desk.get(f"/patients/{registered.pk}/")
+    desk.post(f"/patients/{registered.pk}/reveal/", {"identifier": "ssn"})
+    desk.post(f"/patients/{registered.pk}/reveal/", {"identifier": "dob"})
+    desk.post(
+        f"/patients/{registered.pk}/edit/",
+        {
+            "first_name": SECOND_FIRST,
+            "last_name": LAST,
+            "date_of_birth": "1971-02-03",
+            "ssn": SECOND_SSN,
+            "address": ADDRESS,
+            "state": "NH",
+            "phone": SECOND_PHONE,
+            "email": EMAIL,
+        },
+    )
+    # Bad input that quotes PHI is shown back on the form only, never logged.
+    desk.post(
+        "/patients/new/",
+        {
+            "first_name": SECOND_FIRST,
+            "last_name": LAST,
+            "date_of_birth": "2999-01-01",
+            "ssn": "not-" + SECOND_SSN,
+            "phone": "x" + SECOND_PHONE,
+            "email": "not an email",
+        },
+    )
+
+
+def flow_clinician_records_and_reads_a_visit(ctx: Context) -> None:
+    clinician = ctx.client("clinician2")
+    clinician.post(
+        f"/patients/{ctx.patient.pk}/visits/new/",
+        {
+            "visit_date": "2026-01-10",
+            "diagnosis_code": "J06.9",
+            "notes": VISIT_NOTES,
+        },
+    )
+    clinician.get(f"/patients/{ctx.patient.pk}/visits/")
+    record = ClinicalRecord.objects.using("owner").order_by("-created_at").first()
+    clinician.get(f"/visits/{record.pk}/")
+    clinician.get("/my-patients/")
+
+
+def flow_analyst_dashboard_and_export(ctx: Context) -> None:
+    from analytics.refresh import refresh_all
+
+    refresh_all()
+    analyst = ctx.client("analyst")
+    analyst.get("/analytics/")
+    ctx.responses.append(analyst.post("/analytics/export/", {"start": "2020-01", "end": "2026-12"}))
+
+
 FLOWS: list[Callable[[Context], None]] = [
     flow_register_patient_and_record,
+    flow_front_desk_registers_searches_reveals_and_edits,
+    flow_clinician_records_and_reads_a_visit,
+    flow_analyst_dashboard_and_export,
     flow_break_glass_wrong_password,
     flow_break_glass,
     flow_privacy_officer_reviews_and_reports,
@@ -274,6 +364,7 @@ def test_no_phi_sentinel_in_any_log_error_page_or_plaintext_column(staff, tmp_pa
         first_name=FIRST, last_name=LAST, ssn=SSN, phone=PHONE, email=EMAIL, address=ADDRESS
     )
     sentinels = [FIRST, LAST, SSN, PHONE, EMAIL, ADDRESS, NOTES, REASON, RECIPIENT, DESCRIPTION]
+    sentinels += [SECOND_FIRST, SECOND_SSN, SECOND_PHONE, VISIT_NOTES, "Zzsentinelvisitnote"]
     sentinels += ["Zzsentinelnotes", "Zzsentineldiagnosis", "Zzsentinelreason", patient.mrn]
     ctx = Context(staff=staff, patient=patient, sentinels=sentinels)
 
@@ -288,9 +379,14 @@ def test_no_phi_sentinel_in_any_log_error_page_or_plaintext_column(staff, tmp_pa
     assert "WRITE,INSERT" in server_log and "break_glass_grants" in server_log
     grant = BreakGlassGrant.objects.using("owner").get()
     assert grant.reason_text == REASON
-    assert ClinicalRecord.objects.using("owner").get().notes == NOTES
+    searches = [r for r in ctx.responses if r.get("Content-Type", "").startswith("text/html")]
+    assert sum(b"***-**-3457" in r.content for r in searches) == 4  # every search mode found it
+    assert any(r.get("Content-Type", "").startswith("text/csv") for r in ctx.responses)
+    notes = set(ClinicalRecord.objects.using("owner").values_list("notes", flat=True))
+    assert notes == {NOTES, VISIT_NOTES}
+    assert PatientIdentity.objects.using("owner").filter(state="NH").count() == 1  # edited
     assert Disclosure.objects.using("owner").get().recipient == RECIPIENT
-    assert PatientIdentity.objects.using("owner").get().ssn == SSN
+    assert {p.ssn for p in PatientIdentity.objects.using("owner").all()} == {SSN, SECOND_SSN}
 
     assert hits(django_log.text(), sentinels) == [], "Django log output"
     assert hits(captured.out + captured.err, sentinels) == [], "stdout/stderr"
