@@ -27,6 +27,7 @@ from django.db import connections, transaction
 from clinic import roles
 from clinic.blind_index import blind_index, last_name_dob_index
 from clinic.encryption import encrypt_value
+from patients.models import luhn_check_digit
 from records.icd10 import _leaf_codes
 
 STATES = ["CA", "TX", "FL", "NY", "PA", "IL", "OH", "GA", "NC", "MI", "WA", "MA", "AZ", "CO"]
@@ -38,15 +39,9 @@ Progress = Callable[[str], None]
 
 
 def _luhn_mrn(number: int) -> str:
+    # Synthetic bulk MRNs start with 99, apart from the demo generator's range.
     body = f"99{number:07d}"
-    total = 0
-    for position, char in enumerate(reversed(body)):
-        digit = int(char)
-        if position % 2 == 0:
-            digit *= 2
-            digit -= 9 if digit > 9 else 0
-        total += digit
-    return f"{body}{(10 - total % 10) % 10}"
+    return f"{body}{luhn_check_digit(body)}"
 
 
 def ensure_providers(count: int) -> list[int]:

@@ -30,6 +30,11 @@ def generate_mrn() -> str:
 def mrn_from_number(number: int) -> str:
     """The MRN for an 8-digit body (0 <= number < 10**8): the body plus its Luhn check digit."""
     body = f"{number:08d}"
+    return f"{body}{luhn_check_digit(body)}"
+
+
+def luhn_check_digit(body: str) -> str:
+    """The Luhn check digit of a string of digits (catches one mistyped digit or a swap)."""
     total = 0
     for position, char in enumerate(reversed(body)):
         digit = int(char)
@@ -37,7 +42,7 @@ def mrn_from_number(number: int) -> str:
             digit *= 2
             digit -= 9 if digit > 9 else 0
         total += digit
-    return f"{body}{(10 - total % 10) % 10}"
+    return str((10 - total % 10) % 10)
 
 
 class PatientQuerySet(models.QuerySet["PatientIdentity"]):
