@@ -48,6 +48,7 @@ DISCLOSURE_ACCOUNTING = "disclosure_accounting"
 
 APPEND_SQL = "SELECT append_access_event(%s, %s, %s, %s, %s, %s, %s, %s)"
 PENDING_ATTR = "_clinic_pending_access_events"
+QUEUE_ATTR = "_clinic_held_access_events"
 
 
 def _actor(request: HttpRequest | None) -> tuple[int | None, str, str | None]:
@@ -72,24 +73,53 @@ def record(
     staff_id: int | None = None,
     using: str = "default",
 ) -> None:
-    """Append one event now, in the current transaction of `using`."""
+    """Append one event in the current transaction of `using`.
+
+    Inside a request, DatabaseRoleMiddleware holds the events and appends them just before the
+    request's COMMIT: the append takes the chain's lock until the transaction ends, and taking it
+    at the start of a view would queue every concurrent request behind this one's rendering.
+    """
     actor_id, role, ip = _actor(request)
     if staff_id is not None:
         actor_id = staff_id
+    params = [
+        actor_id,
+        role,
+        action,
+        str(patient_id) if patient_id else None,
+        str(object_id or ""),
+        ip,
+        outcome,
+        reason,
+    ]
+    queue = getattr(request, QUEUE_ATTR, None) if using == "default" else None
+    if queue is not None:
+        queue.append(params)
+        return
+    _append(using, [params])
+
+
+def _append(using: str, rows: list[list[Any]]) -> None:
     with connections[using].cursor() as cursor:
-        cursor.execute(
-            APPEND_SQL,
-            [
-                actor_id,
-                role,
-                action,
-                str(patient_id) if patient_id else None,
-                str(object_id or ""),
-                ip,
-                outcome,
-                reason,
-            ],
-        )
+        for params in rows:
+            cursor.execute(APPEND_SQL, params)
+
+
+def hold_events(request: HttpRequest) -> None:
+    """From now on, events of this request wait for `write_held_events` (same transaction)."""
+    setattr(request, QUEUE_ATTR, [])
+
+
+def write_held_events(request: HttpRequest) -> None:
+    rows = getattr(request, QUEUE_ATTR, None) or []
+    setattr(request, QUEUE_ATTR, None)
+    if rows:
+        _append("default", rows)
+
+
+def drop_held_events(request: HttpRequest) -> None:
+    """The request's work was rolled back: its events go with it."""
+    setattr(request, QUEUE_ATTR, None)
 
 
 def record_refusal(

@@ -81,13 +81,21 @@ class DatabaseRoleMiddleware:
         role = database_role_for(user)
         with transaction.atomic(using=WEB_ALIAS):
             apply_context(role, user.pk)
-            response = self.get_response(request)
-            # Exceptions were already turned into responses below us (500, or 400/403/404 for
-            # SuspiciousOperation/PermissionDenied/Http404 raised mid-way): roll the request's
-            # work back, so nothing is half-saved. A view's own deliberate answers (409 conflict,
-            # 429 lockout) keep their bookkeeping, e.g. a counted wrong code.
-            if response.status_code >= 500 or response.status_code in ROLLED_BACK:
-                transaction.set_rollback(True, using=WEB_ALIAS)
+            access_log.hold_events(request)
+            try:
+                response = self.get_response(request)
+                # Exceptions were already turned into responses below us (500, or 400/403/404
+                # for SuspiciousOperation/PermissionDenied/Http404 raised mid-way): roll the
+                # request's work back, so nothing is half-saved. A view's own deliberate answers
+                # (409 conflict, 429 lockout) keep their bookkeeping, e.g. a counted wrong code.
+                if response.status_code >= 500 or response.status_code in ROLLED_BACK:
+                    transaction.set_rollback(True, using=WEB_ALIAS)
+                else:
+                    # Last, so the access log's chain lock is held only until COMMIT; if this
+                    # fails, the access rolls back with it.
+                    access_log.write_held_events(request)
+            finally:
+                access_log.drop_held_events(request)
         if response.status_code in REFUSED:
             # The refusal is recorded in a transaction of its own, after the rollback.
             with transaction.atomic(using=WEB_ALIAS):

@@ -24,7 +24,7 @@ from clinic import cluster, roles
 from clinic.management.commands.seed_demo import ensure_groups
 from clinic.mfa import mfa_required
 
-TEST_DATABASE = "test_clinic"
+TEST_DATABASE = os.environ.get("CLINIC_TEST_DB", "test_clinic")  # one per concurrent run
 PASSWORD = "correct-horse-battery-staple-42"
 KEEP_TABLES = {"django_migrations", "django_content_type", "auth_permission", "auth_group"}
 

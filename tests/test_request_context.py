@@ -135,3 +135,43 @@ def test_a_clean_connection_passes_the_arrival_check(staff):
         with connections["default"].cursor() as cursor:
             cursor.execute("SELECT current_user")
             assert cursor.fetchone() == ("clinic_clinician",)
+
+
+def _events(action: str) -> int:
+    with connections["owner"].cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM access_log WHERE action = %s", [action])
+        return cursor.fetchone()[0]
+
+
+def test_an_event_commits_with_its_request_and_is_appended_last(client_for, staff, monkeypatch):
+    from clinic import access_log, views
+
+    seen_during_view = []
+
+    def home(request):
+        access_log.record(request, access_log.CHART_VIEWED, object_id="probe")
+        seen_during_view.append(_events(access_log.CHART_VIEWED))  # another connection
+        return views.render(request, "clinic/home/no_group.html")
+
+    import clinic.urls
+
+    monkeypatch.setattr(clinic.urls.urlpatterns[0], "callback", home)
+    assert client_for(staff["clinician"]).get("/").status_code == 200
+    assert seen_during_view == [0]  # held until the end of the request...
+    assert _events(access_log.CHART_VIEWED) == 1  # ...and committed with it
+
+
+def test_a_request_that_fails_after_recording_leaves_no_event(client_for, staff, monkeypatch):
+    from clinic import access_log
+
+    def home(request):
+        access_log.record(request, access_log.CHART_VIEWED, object_id="probe")
+        raise RuntimeError("fails half-way")
+
+    import clinic.urls
+
+    monkeypatch.setattr(clinic.urls.urlpatterns[0], "callback", home)
+    client = client_for(staff["clinician"])
+    client.raise_request_exception = False
+    assert client.get("/").status_code == 500
+    assert _events(access_log.CHART_VIEWED) == 0
