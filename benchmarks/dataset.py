@@ -226,10 +226,12 @@ def generate_noted_visits(count: int, providers: list[int], say: Progress, seed:
 BULK_VISITS = """
 INSERT INTO clinical_records (record_id, patient_id, provider_id, diagnosis_code, notes,
     visit_date, version, created_at, updated_at)
-SELECT gen_random_uuid(), p.patient_id, (%(providers)s::integer[])[1 + floor(random() * %(np)s)::int],
+SELECT gen_random_uuid(), p.patient_id,
+       (%(providers)s::integer[])[1 + floor(random() * %(np)s)::int],
        (%(codes)s::text[])[1 + floor(power(random(), 3) * %(nc)s)::int], %(notes)s,
        current_date - floor(random() * 1095)::int, 1, now(), now()
-FROM (SELECT patient_id FROM patient_identities ORDER BY patient_id LIMIT %(limit)s OFFSET %(offset)s) p
+FROM (SELECT patient_id FROM patient_identities ORDER BY patient_id
+      LIMIT %(limit)s OFFSET %(offset)s) p
 CROSS JOIN generate_series(1, %(per_patient)s)
 """
 
@@ -239,7 +241,6 @@ def generate_bulk_visits(count: int, providers: list[int], say: Progress, seed: 
     at a time. Run as the cluster superuser with session_replication_role = replica, which
     skips the foreign-key triggers (every id is picked from the tables it refers to)."""
     from analytics.generate import code_sample
-
     from clinic import cluster
 
     codes = code_sample(seed)
