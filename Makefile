@@ -61,5 +61,7 @@ stop: $(STAMP)
 	$(BIN)/python -m clinic.pooler stop
 	$(BIN)/python -m clinic.cluster stop
 
+# Security-layer benchmarks in a scratch database (docs/benchmarks.md); full scale:
+# make bench BENCH_ARGS="--scale full"
 bench: db
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)

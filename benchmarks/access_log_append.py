@@ -12,7 +12,6 @@ event would be (plus the request's own work, which is not measured). Prints even
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import statistics
 import threading
@@ -24,21 +23,9 @@ SCRATCH_DATABASE = "bench_access_log"
 
 
 def setup_database() -> None:
-    from django.conf import settings
-    from django.core.management import call_command
-    from django.db import connections
+    from benchmarks import scratch
 
-    from clinic import cluster
-
-    cluster.drop_database(SCRATCH_DATABASE)
-    with cluster.superuser_connect() as conn:
-        cluster.create_database(conn, SCRATCH_DATABASE)
-    for alias in ("default", "owner"):
-        settings.DATABASES[alias]["NAME"] = SCRATCH_DATABASE
-        connections[alias].settings_dict["NAME"] = SCRATCH_DATABASE
-        connections[alias].close()
-    call_command("migrate", database="owner", verbosity=0)
-    call_command("provision_db", verbosity=0, stdout=io.StringIO())
+    scratch.create(SCRATCH_DATABASE)
 
 
 def web_connection():
@@ -49,7 +36,7 @@ def web_connection():
     return psycopg.connect(
         host=db["HOST"],
         port=db["PORT"],
-        dbname=SCRATCH_DATABASE,
+        dbname=db["NAME"],
         user=db["USER"],
         password=db["PASSWORD"],
         sslmode=db["OPTIONS"].get("sslmode", "prefer"),
@@ -87,14 +74,23 @@ def run(writers: int, events_per_writer: int) -> tuple[float, list[float]]:
     return time.perf_counter() - started, latencies
 
 
-def report(label: str, elapsed: float, latencies: list[float]) -> None:
+def figures(elapsed: float, latencies: list[float]) -> dict[str, float]:
     ordered = sorted(latencies)
-    p95 = ordered[int(len(ordered) * 0.95) - 1] * 1000
-    p50 = statistics.median(ordered) * 1000
+    return {
+        "events": len(ordered),
+        "per_second": len(ordered) / elapsed,
+        "p50_ms": statistics.median(ordered) * 1000,
+        "p95_ms": ordered[int(len(ordered) * 0.95) - 1] * 1000,
+    }
+
+
+def report(label: str, elapsed: float, latencies: list[float]) -> dict[str, float]:
+    result = figures(elapsed, latencies)
     print(
-        f"{label:<28} {len(latencies):>6} events  {len(latencies) / elapsed:>8.0f} events/s  "
-        f"p50 {p50:6.2f} ms  p95 {p95:6.2f} ms"
+        f"{label:<28} {result['events']:>6} events  {result['per_second']:>8.0f} events/s  "
+        f"p50 {result['p50_ms']:6.2f} ms  p95 {result['p95_ms']:6.2f} ms"
     )
+    return result
 
 
 def main() -> None:
@@ -106,7 +102,6 @@ def main() -> None:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
     django.setup()
-    from clinic import cluster
     from clinic.access_log_chain import verify_chain
 
     setup_database()
@@ -124,11 +119,9 @@ def main() -> None:
         )
     finally:
         if not args.keep:
-            from django.db import connections
+            from benchmarks import scratch
 
-            for alias in ("default", "owner"):
-                connections[alias].close()
-            cluster.drop_database(SCRATCH_DATABASE)
+            scratch.drop(SCRATCH_DATABASE)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,8 @@ def visit_list(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
     chart = get_chart_for_user(request, patient_id)
     visits = ClinicalRecord.objects.filter(patient=chart.patient).select_related("provider")
     if chart.clinical:
-        visits = visits.order_by("-visit_date", "-created_at")
+        # The list never shows notes: do not fetch and decrypt them for every visit.
+        visits = visits.defer("notes").order_by("-visit_date", "-created_at")
         access_log.record(request, access_log.RECORD_VIEWED, patient_id=patient_id)
     else:
         visits = visits.only(

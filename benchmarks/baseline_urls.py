@@ -1,0 +1,12 @@
+"""BENCHMARK-ONLY URLconf: the application's URLs plus the baseline pages under /baseline/."""
+
+from django.urls import include, path
+
+from benchmarks import baseline_views
+
+urlpatterns = [
+    path("baseline/patients/search/", baseline_views.search),
+    path("baseline/patients/<uuid:patient_id>/", baseline_views.detail),
+    path("baseline/patients/<uuid:patient_id>/visits/", baseline_views.visit_list),
+    path("", include("clinic.urls")),
+]

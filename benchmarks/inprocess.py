@@ -1,0 +1,194 @@
+"""Measures taken inside one process against the scratch database: patient search through the
+full request pipeline, statements per request, the role-switch statement, row-level security
+vs an explicit WHERE, and one Argon2 password verification."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+from django.db import connections
+from django.test import Client, override_settings
+
+SEARCH_URL = "/patients/search/"
+BASELINE_SEARCH_URL = "/baseline/patients/search/"
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "p50_ms": statistics.median(ordered) * 1000,
+        "p95_ms": ordered[max(0, int(len(ordered) * 0.95) - 1)] * 1000,
+        "n": len(ordered),
+    }
+
+
+def timed(action: Callable[[int], object], count: int, warmup: int = 5) -> dict[str, float]:
+    for number in range(warmup):
+        action(number)
+    samples = []
+    for number in range(count):
+        started = time.perf_counter()
+        action(number)
+        samples.append(time.perf_counter() - started)
+    return percentiles(samples)
+
+
+def signed_in_client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def baseline_overrides():
+    from benchmarks import baseline_settings
+
+    return override_settings(
+        ROOT_URLCONF="benchmarks.baseline_urls",
+        MIDDLEWARE=baseline_settings.MIDDLEWARE,
+        TEMPLATES=baseline_settings.TEMPLATES,
+    )
+
+
+def patient_search(front_desk, samples: list[tuple], count: int) -> dict[str, dict]:
+    def form(number: int) -> dict[str, str]:
+        _pid, last_name, dob = samples[number % len(samples)]
+        return {"mode": "last_name_dob", "last_name": last_name, "date_of_birth": dob.isoformat()}
+
+    secure = signed_in_client(front_desk)
+
+    def search(number: int) -> None:
+        response = secure.post(SEARCH_URL, form(number))
+        assert response.status_code == 200 and b"Benchperson" in response.content
+
+    result = {"secure": timed(search, count)}
+    with baseline_overrides():
+        baseline = signed_in_client(front_desk)
+
+        def plain_search(number: int) -> None:
+            response = baseline.post(BASELINE_SEARCH_URL, form(number))
+            assert response.status_code == 200 and b"Benchperson" in response.content
+
+        result["baseline"] = timed(plain_search, count)
+    return result
+
+
+def statements_per_request(clinician, patient_id) -> dict[str, int]:
+    """Statements sent on each connection during one visit-list request, secure and baseline."""
+    from clinic.db_context import CONTEXT_SQL
+
+    counts = {"secure": 0, "secure_context": 0, "baseline": 0}
+
+    def counter(key: str):
+        def wrapper(execute, sql, params, many, context):
+            counts[key] += 1
+            if sql == CONTEXT_SQL:
+                counts["secure_context"] += 1
+            return execute(sql, params, many, context)
+
+        return wrapper
+
+    client = signed_in_client(clinician)
+    client.get(f"/patients/{patient_id}/visits/")  # warm: session touch, caches
+    with connections["default"].execute_wrapper(counter("secure")):
+        assert client.get(f"/patients/{patient_id}/visits/").status_code == 200
+    with baseline_overrides():
+        client = signed_in_client(clinician)
+        client.get(f"/baseline/patients/{patient_id}/visits/")
+        with (
+            connections["default"].execute_wrapper(counter("baseline")),
+            connections["owner"].execute_wrapper(counter("baseline")),
+        ):
+            assert client.get(f"/baseline/patients/{patient_id}/visits/").status_code == 200
+    return counts
+
+
+def context_statement(clinician_id: int, count: int) -> dict[str, dict]:
+    """CONTEXT_SQL alone (inside a transaction), and the whole BEGIN + it + COMMIT."""
+    from benchmarks.access_log_append import web_connection
+    from clinic.db_context import CONTEXT_SQL
+
+    params = ["clinic_clinician", str(clinician_id), f"staff:{clinician_id}"]
+    statement, transaction = [], []
+    with web_connection() as conn:
+        for number in range(count + 20):
+            began = time.perf_counter()
+            with conn.transaction():
+                started = time.perf_counter()
+                conn.execute(CONTEXT_SQL, params).fetchone()
+                done = time.perf_counter()
+            ended = time.perf_counter()
+            if number >= 20:
+                statement.append(done - started)
+                transaction.append(ended - began)
+    return {"statement": percentiles(statement), "transaction": percentiles(transaction)}
+
+
+CLINICIAN_PATIENT = (
+    "SELECT record_id, provider_id, diagnosis_code, visit_date FROM clinical_records "
+    "WHERE patient_id = %s ORDER BY visit_date DESC"
+)
+CLINICIAN_PANEL = (
+    "SELECT record_id, patient_id, diagnosis_code, visit_date FROM clinical_records "
+    "WHERE visit_date >= current_date - 30 ORDER BY visit_date DESC, record_id LIMIT 50"
+)
+CARE_TEAM = (
+    " AND patient_id IN (SELECT ct.patient_id FROM care_team ct WHERE ct.staff_id = %s"
+    " AND ct.starts_on <= current_date AND (ct.ends_on IS NULL OR ct.ends_on >= current_date))"
+)
+
+
+def _explicit(query: str) -> str:
+    head, _, tail = query.partition(" ORDER BY ")
+    return f"{head}{CARE_TEAM} ORDER BY {tail}"
+
+
+def row_level_security(clinician_id: int, samples: list[tuple], count: int) -> dict:
+    """A clinician's queries under RLS (web login, role switched) vs the owner with the care-team
+    filter written out. Both return the same rows; the panel query is checked."""
+    from benchmarks.access_log_append import web_connection
+
+    results: dict = {}
+    owner = connections["owner"]
+    owner.ensure_connection()
+    with web_connection() as web, web.transaction():
+        web.execute(
+            "SELECT set_config('role', 'clinic_clinician', true), "
+            "set_config('app.user_id', %s, true)",
+            [str(clinician_id)],
+        )
+        for label, query, per_patient in (
+            ("one patient's visits", CLINICIAN_PATIENT, True),
+            ("panel: last 30 days, 50 newest", CLINICIAN_PANEL, False),
+        ):
+
+            def params(number: int, extra: tuple = (), per_patient=per_patient) -> tuple:
+                patient = (samples[number % len(samples)][0],) if per_patient else ()
+                return patient + extra
+
+            def under_rls(number: int, query=query, params=params) -> list:
+                return web.execute(query, params(number)).fetchall()
+
+            def explicit(number: int, query=query, params=params) -> list:
+                with owner.cursor() as cursor:
+                    cursor.execute(_explicit(query), params(number, (clinician_id,)))
+                    return cursor.fetchall()
+
+            assert sorted(map(str, under_rls(0))) == sorted(map(str, explicit(0)))
+            plan = [row[0] for row in web.execute("EXPLAIN " + query, params(0)).fetchall()]
+            results[label] = {
+                "rls": timed(under_rls, count),
+                "explicit": timed(explicit, count),
+                "initplans": sum("InitPlan" in line for line in plan),
+                "subplans": sum("SubPlan" in line for line in plan),
+                "plan": plan,
+            }
+    return results
+
+
+def password_verification(count: int) -> dict[str, float]:
+    from django.contrib.auth.hashers import check_password, make_password
+
+    encoded = make_password("bench-only-password-1")
+    return timed(lambda _n: check_password("bench-only-password-1", encoded), count, warmup=2)

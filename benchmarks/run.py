@@ -1,0 +1,254 @@
+"""What the security layers cost, measured side by side in one run (issue #8).
+
+    make bench                                   # small scale: 20k patients, 200k visits
+    make bench BENCH_ARGS="--scale full"         # 1M patients, 10M visits
+    .venv/bin/python -m benchmarks.run --scale tiny          # a quick check that it all runs
+    .venv/bin/python -m benchmarks.run --patients 100000 --records 1000000 --seconds 20
+
+Everything runs against a scratch database on the embedded cluster (created, migrated and
+provisioned here, dropped at the end unless --keep); the development database is never
+touched. Each figure is printed next to its baseline from the same run; docs/benchmarks.md
+explains the baselines and records the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import time
+
+SCRATCH_DATABASE = "bench_security_layers"
+# patients, records, in-process repetitions, seconds per load scenario, access-log events
+SCALES = {
+    "tiny": (300, 3_000, 20, 2, 200),
+    "small": (20_000, 200_000, 300, 10, 2_000),
+    "full": (1_000_000, 10_000_000, 500, 20, 4_000),
+}
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def ratio_line(label: str, secure: float, base: float, target: str, met: bool) -> str:
+    ratio = secure / base if base else float("inf")
+    verdict = "met" if met else "MISSED"
+    return (
+        f"  {label:<52} {secure:9.2f} vs {base:9.2f}  = {ratio:5.2f}x  (target {target}: {verdict})"
+    )
+
+
+def machine() -> str:
+    memory = ""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            memory = f", {int(meminfo.readline().split()[1]) / 1024**2:.0f} GiB RAM"
+    except OSError:
+        pass
+    load = os.getloadavg()
+    return (
+        f"{os.cpu_count()} cores{memory}, {platform.system()} {platform.machine()}, "
+        f"Python {platform.python_version()}; load average at start {load[0]:.1f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", choices=SCALES, default="small")
+    parser.add_argument("--patients", type=int, help="override the scale's patient count")
+    parser.add_argument("--records", type=int, help="override the scale's visit count")
+    parser.add_argument("--seconds", type=float, help="seconds per load scenario")
+    parser.add_argument("--skip-load", action="store_true", help="no gunicorn scenarios")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    args = parser.parse_args()
+    patients, records, repeats, seconds, events = SCALES[args.scale]
+    patients = args.patients or patients
+    records = args.records or records
+    seconds = args.seconds or seconds
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    if settings.PRODUCTION:
+        raise SystemExit("Benchmarks generate synthetic data: never run them in production.")
+    from benchmarks import scratch
+
+    say(f"Security-layer benchmark, {datetime.datetime.now():%Y-%m-%d %H:%M}; {machine()}")
+    say(f"scale: {patients:,} patients, {records:,} visits; scratch database {SCRATCH_DATABASE}")
+    started = time.perf_counter()
+    scratch.create(SCRATCH_DATABASE)
+    try:
+        run_all(patients, records, repeats, seconds, events, skip_load=args.skip_load)
+    finally:
+        if not args.keep:
+            scratch.drop(SCRATCH_DATABASE)
+    say(f"total {time.perf_counter() - started:.0f} s")
+
+
+def run_all(
+    patients: int, records: int, repeats: int, seconds: float, events: int, *, skip_load: bool
+) -> None:
+    from django.contrib.auth.models import User
+
+    from benchmarks import dataset, inprocess
+
+    summary: list[str] = []
+    generation_started = time.perf_counter()
+    data = dataset.generate(patients, records, say)
+    generation = time.perf_counter() - generation_started
+    say(
+        f"generation: {generation:.1f} s ("
+        + ", ".join(f"{k} {v:.1f} s" for k, v in data.seconds.items())
+        + f"); patients {patients / data.seconds['patients']:,.0f}/s encrypted"
+    )
+    samples = dataset.sample_patients(data.clinician_id, 50)
+    front_desk = User.objects.using("owner").get(pk=data.front_desk_id)
+    clinician = User.objects.using("owner").get(pk=data.clinician_id)
+
+    say("\n1. patient search (POST /patients/search/, full pipeline, front desk)")
+    search = inprocess.patient_search(front_desk, samples, repeats)
+    for side in ("secure", "baseline"):
+        say(f"  {side:<9} p50 {search[side]['p50_ms']:.2f} ms  p95 {search[side]['p95_ms']:.2f} ms")
+    s, b = search["secure"]["p50_ms"], search["baseline"]["p50_ms"]
+    summary.append(
+        ratio_line("search p50 ms (blind index vs plaintext)", s, b, "<= 1.5x", s <= 1.5 * b)
+    )
+    s, b = search["secure"]["p95_ms"], search["baseline"]["p95_ms"]
+    summary.append(ratio_line("search p95 ms", s, b, "<= 1.5x", s <= 1.5 * b))
+
+    say("\n3. role switch + context")
+    counts = inprocess.statements_per_request(clinician, samples[0][0])
+    say(f"  statements in one visit-list request: secure {counts['secure']} (context "
+        f"statements: {counts['secure_context']}), baseline {counts['baseline']}")  # fmt: skip
+    context = inprocess.context_statement(data.clinician_id, 1000)
+    say(f"  CONTEXT_SQL alone p50 {context['statement']['p50_ms']:.3f} ms, p95 "
+        f"{context['statement']['p95_ms']:.3f} ms; BEGIN + it + COMMIT p50 "
+        f"{context['transaction']['p50_ms']:.3f} ms (1000 transactions)")  # fmt: skip
+    summary.append(
+        f"  {'context statements per request':<52} {counts['secure_context']} "
+        f"(target exactly 1: {'met' if counts['secure_context'] == 1 else 'MISSED'}); "
+        f"p50 {context['statement']['p50_ms']:.3f} ms"
+    )
+
+    say("\n4. row-level security (clinician) vs owner with the care-team filter written out")
+    rls = inprocess.row_level_security(data.clinician_id, samples, repeats)
+    for label, figures in rls.items():
+        say(f"  {label}: RLS p50 {figures['rls']['p50_ms']:.3f} ms p95 "
+            f"{figures['rls']['p95_ms']:.3f} ms; explicit p50 {figures['explicit']['p50_ms']:.3f}"
+            f" ms p95 {figures['explicit']['p95_ms']:.3f} ms; InitPlans {figures['initplans']},"
+            f" SubPlans {figures['subplans']}")  # fmt: skip
+        for line in figures["plan"]:
+            say(f"      {line}")
+        s, b = figures["rls"]["p50_ms"], figures["explicit"]["p50_ms"]
+        summary.append(ratio_line(f"RLS p50 ms, {label}", s, b, "<= 1.2x", s <= 1.2 * b))
+
+    say("\n7a. one Argon2 password verification")
+    verify = inprocess.password_verification(max(3, min(20, repeats // 10)))
+    say(f"  p50 {verify['p50_ms']:.1f} ms  p95 {verify['p95_ms']:.1f} ms")
+    summary.append(f"  {'Argon2 verify p50 ms':<52} {verify['p50_ms']:9.1f}")
+
+    say("\n6. access-log append")
+    summary += access_log(events)
+
+    if not skip_load:
+        summary += pages_under_load(data, clinician, samples, seconds)
+
+    say("\nSummary (secure vs baseline, same run)")
+    for line in summary:
+        say(line)
+
+
+def access_log(events: int) -> list[str]:
+    from benchmarks import access_log_append
+    from clinic.access_log_chain import verify_chain
+
+    access_log_append.run(1, 50)
+    one = access_log_append.report("1 writer", *access_log_append.run(1, events // 2))
+    eight = access_log_append.report("8 concurrent writers", *access_log_append.run(8, events // 8))
+    chain = verify_chain()
+    say(f"  chain {'intact' if chain.ok else 'BROKEN'}: {chain.rows_checked} rows verified")
+    return [
+        f"  {'access log, 8 writers: events/s, p95 ms':<52} {eight['per_second']:9.0f}, "
+        f"{eight['p95_ms']:.2f} (1 writer {one['per_second']:.0f}/s); chain "
+        f"{'intact' if chain.ok else 'BROKEN'}"
+    ]
+
+
+def pages_under_load(data, clinician, samples: list[tuple], seconds: float) -> list[str]:
+    from django.test import Client
+
+    from benchmarks import dataset, load
+    from benchmarks.run import SCRATCH_DATABASE as DB
+
+    workers = 2 * (os.cpu_count() or 1) + 1
+    client = Client()
+    client.force_login(clinician)
+    cookie = f"sessionid={client.cookies['sessionid'].value}"
+    ids = [str(row[0]) for row in samples]
+    pages = {
+        "summary": ([f"/patients/{i}/" for i in ids], [f"/baseline/patients/{i}/" for i in ids]),
+        "visit list": (
+            [f"/patients/{i}/visits/" for i in ids],
+            [f"/baseline/patients/{i}/visits/" for i in ids],
+        ),
+    }
+    audit = load.current_pgaudit_log(DB)
+    say(f"\n2. pages under load: gunicorn {workers} workers, 8 client threads, {seconds:.0f} s "
+        f"per page and scenario; pgaudit.log = '{audit}'")  # fmt: skip
+    results: dict[tuple[str, str], dict] = {}
+    rss: dict[str, float] = {}
+
+    def scenario(name: str, settings_module: str, side: int, **extra) -> None:
+        with load.gunicorn(settings_module, DB, workers) as server:
+            for page, paths in pages.items():
+                load.load(server, cookie, paths[side], seconds=min(2.0, seconds))  # warm-up
+                result = load.load(server, cookie, paths[side], seconds=seconds, **extra)
+                results[(name, page)] = result
+                say(f"  {name:<28} {page:<10} {result['rps']:7.1f} req/s  p50 "
+                    f"{result['p50_ms']:7.1f} ms  p95 {result['p95_ms']:7.1f} ms  errors "
+                    f"{result['errors']}" + (f"  sign-ins {result['signins_ok']} ok "
+                    f"{result['signins_failed']} failed ({result['signins_per_second']:.1f}/s)"
+                    if extra else ""))  # fmt: skip
+            rss[name] = server.peak_rss_mib()
+
+    scenario("secure", load.SECURE_SETTINGS, 0)
+    scenario("baseline", load.BASELINE_SETTINGS, 1)
+    load.set_pgaudit_log(DB, "none")
+    try:
+        scenario("secure, pgaudit.log none", load.SECURE_SETTINGS, 0)
+    finally:
+        load.set_pgaudit_log(DB, None)
+    scenario("secure + 5 sign-ins/s", load.SECURE_SETTINGS, 0, signins_per_second=5,
+             username=dataset.FRONT_DESK_USER, password=dataset.PASSWORD)  # fmt: skip
+    say(
+        f"\n8. peak RSS of a worker (VmHWM): secure {rss['secure']:.0f} MiB, "
+        f"baseline {rss['baseline']:.0f} MiB"
+    )
+
+    lines = []
+    for page in pages:
+        secure, base = results[("secure", page)], results[("baseline", page)]
+        quiet = results[("secure, pgaudit.log none", page)]
+        signing = results[("secure + 5 sign-ins/s", page)]
+        lines += [
+            ratio_line(f"{page} req/s", secure["rps"], base["rps"], ">= 0.7x",
+                       secure["rps"] >= 0.7 * base["rps"]),
+            ratio_line(f"{page} p95 ms", secure["p95_ms"], base["p95_ms"], "<= 1.5x",
+                       secure["p95_ms"] <= 1.5 * base["p95_ms"]),
+            f"  {page + ' req/s, pgaudit as configured vs none':<52} {secure['rps']:9.1f} vs "
+            f"{quiet['rps']:9.1f}  = {secure['rps'] / quiet['rps']:5.2f}x",
+            f"  {page + ' p95 ms with 5 sign-ins/s vs without':<52} {signing['p95_ms']:9.1f} vs "
+            f"{secure['p95_ms']:9.1f}  = {signing['p95_ms'] / secure['p95_ms']:5.2f}x",
+        ]  # fmt: skip
+    lines.append(f"  {'peak worker RSS MiB (secure, baseline)':<52} {rss['secure']:9.0f}, "
+                 f"{rss['baseline']:.0f}")  # fmt: skip
+    return lines
+
+
+if __name__ == "__main__":
+    main()
