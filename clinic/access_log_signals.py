@@ -41,3 +41,9 @@ def session_expired(sender: Any, request: Any, reason: str, **kwargs: Any) -> No
     request._clinic_expiring = True
     action = access_log.IDLE_LOGOUT if reason == "idle" else access_log.SESSION_EXPIRED
     access_log.record(request, action, outcome=reason)
+
+
+@receiver(signals.mfa_reset)
+def mfa_was_reset(sender: Any, staff_id: int, target_id: int, **kwargs: Any) -> None:
+    # Runs inside the administrator's request transaction: the reset and its event commit together.
+    access_log.record(None, access_log.MFA_RESET, staff_id=staff_id, object_id=f"staff:{target_id}")

@@ -9,6 +9,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.core.management import call_command
+from django.db import connections
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -56,6 +57,9 @@ def test_reset_removes_devices_ends_sessions_and_is_signalled(admin_client, staf
     assert response.status_code == 200
     assert not TOTPDevice.objects.using("owner").filter(user=target).exists()
     assert received == [(staff["admin"].pk, target.pk)]
+    with connections["owner"].cursor() as cursor:
+        cursor.execute("SELECT staff_id, object_id FROM access_log WHERE action = 'mfa_reset'")
+        assert cursor.fetchall() == [(staff["admin"].pk, f"staff:{target.pk}")]
     assert f"MFA reset for staff id {target.pk} by staff id {staff['admin'].pk}" in caplog.text
     assert "t-privacy" not in caplog.text
     assert target_browser.get("/").status_code == 302
