@@ -57,7 +57,9 @@ class Server:
             self.process.wait()
 
 
-def start_server(db_name: str, count_file: str, *, trusted_proxies: int = 0) -> Server:
+def start_server(
+    db_name: str, count_file: str, *, trusted_proxies: int = 0, extra_env: dict | None = None
+) -> Server:
     port = free_port()
     env = {
         **os.environ,
@@ -66,6 +68,7 @@ def start_server(db_name: str, count_file: str, *, trusted_proxies: int = 0) -> 
         "CLINIC_HASH_COUNT_FILE": count_file,
         "TRUSTED_PROXY_COUNT": str(trusted_proxies),
         "OTP_TOTP_THROTTLE_FACTOR": "0",  # measure our own limit, not django-otp's back-off
+        **(extra_env or {}),
     }
     process = subprocess.Popen(
         [
