@@ -54,8 +54,12 @@ def prepare(db_name: str, users: list[tuple[str, str, bool, bool]]) -> None:
         cluster.create_database(conn, db_name)
     manage(db_name, "migrate", "--database", "owner", "--noinput", stdout=subprocess.DEVNULL)
     manage(db_name, "provision_db", stdout=subprocess.DEVNULL)
+    add_users(db_name, users)
+
+
+def add_users(db_name: str, users: list[tuple[str, str, bool, bool]]) -> None:
     snippet = USERS_SNIPPET.format(password=PASSWORD, users=users)
-    manage(db_name, "shell", "-c", snippet)
+    manage(db_name, "shell", "-c", snippet, stdout=subprocess.DEVNULL)
 
 
 def reset_lockouts(db_name: str) -> None:
