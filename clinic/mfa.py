@@ -64,6 +64,14 @@ def failures(user: Any) -> int:
     return row.current_count() if row else 0
 
 
+def hold_code_checks(user: Any) -> None:
+    """Lock the user's wrong-code counter until the request's transaction ends: one code check
+    at a time per user. Concurrent guesses then cannot all pass the limit check at once, and two
+    requests ending the same partial sign-in cannot deadlock (each took the access-log lock and
+    axes' log row in a different order)."""
+    MfaFailures.objects.select_for_update().get_or_create(user=user)
+
+
 def locked_out(user: Any) -> bool:
     return failures(user) >= settings.MFA_FAILURE_LIMIT
 

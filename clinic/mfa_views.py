@@ -29,6 +29,8 @@ def verify(request: HttpRequest) -> HttpResponse:
     user = request.user
     if mfa.is_verified(user) or not mfa.has_device(user):
         return redirect(next_url(request))
+    if request.method == "POST":
+        mfa.hold_code_checks(user)
     if mfa.locked_out(user):
         return mfa.end_partial_sign_in(request)
     form = CodeForm(request.POST or None)

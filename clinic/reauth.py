@@ -69,6 +69,8 @@ def reauthenticate(request: HttpRequest) -> HttpResponse:
 
     user = request.user
     needs_code = mfa.has_device(user)
+    if request.method == "POST" and needs_code:
+        mfa.hold_code_checks(user)
     form = ReauthenticateForm(
         request.POST or None, user=user, request=request, needs_code=needs_code
     )
