@@ -18,6 +18,9 @@ from pathlib import Path
 
 from clinic import cluster
 
+# Server connections per (database, user) pair: what the web role's requests share.
+DEFAULT_POOL_SIZE = 20
+
 
 def pooler_dir() -> Path:
     return cluster.cluster_dir() / "pgbouncer"
@@ -61,7 +64,7 @@ auth_type = scram-sha-256
 auth_file = {userlist}
 pool_mode = transaction
 max_client_conn = 400
-default_pool_size = 20
+default_pool_size = {DEFAULT_POOL_SIZE}
 server_reset_query =
 ignore_startup_parameters = extra_float_digits,options
 client_tls_sslmode = require

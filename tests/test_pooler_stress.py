@@ -1,0 +1,333 @@
+"""Two app servers, many threads, one PgBouncer in transaction mode: no request ever sees another
+user's patients, nothing fails, and the pool really hands one server session to many requests.
+
+Each clinician has patients with names no one else's patient has; every response a clinician
+gets is searched for the names of the other clinicians' patients. The front desk and the analyst
+are interleaved with them, and now and then a clinician asks for another clinician's patient
+(refused: 403, and the refusal is written in a second transaction). Every request's first
+statement (clinic/db_context.py) checks that the transaction arrived with the bare web role and
+no staff id; a leak would raise LeakedContextError, a 500, and fail the test.
+
+One app server closes its database connection after each request (CONN_MAX_AGE=0: a new client
+connection to PgBouncer per request), the other keeps it (CONN_MAX_AGE=60). A sampler watches
+pg_stat_activity: the few server sessions it sees each serve many staff members in turn.
+
+STRESS_REQUESTS (default 2,000) sets the length: `make stress` runs 20,000.
+"""
+
+from __future__ import annotations
+
+import datetime
+import http.client
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from clinic import cluster, pooler, roles
+from clinic.access_log_chain import verify_chain
+from tests.conftest import TEST_DATABASE, make_staff, sign_in_client
+from tests.records_support import make_patient, make_visit, put_on_care_team
+
+pytestmark = pytest.mark.usefixtures("clinic_db")
+ROOT = Path(__file__).resolve().parent.parent
+REQUESTS = int(os.environ.get("STRESS_REQUESTS", "2000"))
+CLIENT_THREADS = 16
+CLINICIANS = "ABCD"
+PATIENTS_PER_CLINICIAN = "xyz"
+# Diagnosis codes the front desk must never be shown (column grants hide them).
+CLINICIAN_CODE = "J06.9"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_app_server(conn_max_age: int) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "CLINIC_DB_NAME": TEST_DATABASE,
+        "CLINIC_DB_VIA_POOLER": "1",
+        "DB_CONN_MAX_AGE": str(conn_max_age),
+        "DJANGO_SETTINGS_MODULE": "clinic.settings",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "clinic.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--threads",
+            "6",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return process, port
+
+
+def wait_until_serving(process: subprocess.Popen, port: int) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("app server did not start")
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def pooled_app_servers(django_db_setup):
+    if not pooler.is_running():
+        pooler.up()
+    servers = [start_app_server(conn_max_age) for conn_max_age in (0, 60)]
+    try:
+        for process, port in servers:
+            wait_until_serving(process, port)
+        yield [port for _process, port in servers]
+    finally:
+        for process, _port in servers:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+@dataclass
+class Persona:
+    role: str
+    session_key: str
+    staff_id: int
+    paths: list[str]
+    forbidden_text: list[str]
+    refused_paths: list[str] = field(default_factory=list)
+
+
+def signed_in_session(user) -> str:
+    client = sign_in_client(Client(), user)
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+def build_world() -> list[Persona]:
+    """Four clinicians with three patients each (two visits apiece), front desk, analyst."""
+    clinicians = {
+        letter: make_staff(f"t-stress-clinician-{letter}", roles.CLINICIAN) for letter in CLINICIANS
+    }
+    names: dict[str, list[str]] = defaultdict(list)
+    patient_ids: dict[str, list[str]] = defaultdict(list)
+    record_ids: dict[str, list[str]] = defaultdict(list)
+    for letter, clinician in clinicians.items():
+        for suffix in PATIENTS_PER_CLINICIAN:
+            last_name = f"Testperson-{letter}{suffix}"
+            patient = make_patient(first=f"Stress{letter}{suffix}", last=last_name)
+            put_on_care_team(clinician, patient)
+            for day in (3, 17):
+                visit = make_visit(
+                    patient,
+                    clinician,
+                    diagnosis_code=CLINICIAN_CODE,
+                    visit_date=datetime.date(2024, 5, day),
+                )
+                record_ids[letter].append(str(visit.pk))
+            names[letter].append(last_name)
+            patient_ids[letter].append(str(patient.pk))
+    personas = []
+    for letter, clinician in clinicians.items():
+        others = [other for other in CLINICIANS if other != letter]
+        personas.append(
+            Persona(
+                role="clinician",
+                session_key=signed_in_session(clinician),
+                staff_id=clinician.pk,
+                paths=["/my-patients/"]
+                + [f"/patients/{pid}/visits/" for pid in patient_ids[letter]]
+                + [f"/visits/{rid}/" for rid in record_ids[letter]],
+                forbidden_text=[name for other in others for name in names[other]],
+                refused_paths=[f"/patients/{patient_ids[other][0]}/visits/" for other in others],
+            )
+        )
+    everyone = [pid for letter in CLINICIANS for pid in patient_ids[letter]]
+    frontdesk = make_staff("t-stress-frontdesk", roles.FRONT_DESK)
+    personas.append(
+        Persona(
+            role="frontdesk",
+            session_key=signed_in_session(frontdesk),
+            staff_id=frontdesk.pk,
+            paths=[f"/patients/{pid}/visits/" for pid in everyone]
+            + [f"/patients/{pid}/" for pid in everyone],
+            forbidden_text=[CLINICIAN_CODE],
+        )
+    )
+    analyst = make_staff("t-stress-analyst", roles.ANALYST)
+    personas.append(
+        Persona(
+            role="analyst",
+            session_key=signed_in_session(analyst),
+            staff_id=analyst.pk,
+            paths=["/analytics/", "/"],
+            forbidden_text=["Testperson", "Stress"],
+        )
+    )
+    return personas
+
+
+@dataclass
+class Outcome:
+    statuses: Counter = field(default_factory=Counter)
+    leaks: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def plan(personas: list[Persona], total: int, seed: int = 10) -> list[tuple[Persona, str, bool]]:
+    """Interleaved requests: (persona, path, expect refusal). One clinician request in ten asks
+    for another clinician's patient."""
+    chooser = random.Random(seed)
+    weights = [3 if p.role == "clinician" else 1 for p in personas]
+    requests = []
+    for persona in chooser.choices(personas, weights=weights, k=total):
+        if persona.refused_paths and chooser.random() < 0.1:
+            requests.append((persona, chooser.choice(persona.refused_paths), True))
+        else:
+            requests.append((persona, chooser.choice(persona.paths), False))
+    return requests
+
+
+class Sampler(threading.Thread):
+    """Which server sessions (backend pids) ran a request for which staff ids."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.staff_by_pid: dict[int, set[str]] = defaultdict(set)
+        self.samples = 0
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        with cluster.superuser_connect(TEST_DATABASE) as conn:
+            while not self.stopping.is_set():
+                for pid, app in conn.execute(
+                    "SELECT pid, application_name FROM pg_stat_activity "
+                    "WHERE datname = %s AND usename = 'clinic_web'",
+                    [TEST_DATABASE],
+                ).fetchall():
+                    if app.startswith("staff:"):
+                        self.staff_by_pid[pid].add(app)
+                self.samples += 1
+                time.sleep(0.02)
+
+
+def run_load(ports: list[int], requests: list[tuple[Persona, str, bool]]) -> Outcome:
+    outcome = Outcome()
+    local = threading.local()
+
+    def connection_to(port: int) -> http.client.HTTPConnection:
+        pool = local.__dict__.setdefault("connections", {})
+        if port not in pool:
+            pool[port] = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        return pool[port]
+
+    def one(index: int) -> None:
+        persona, path, expect_refusal = requests[index]
+        port = ports[index % len(ports)]
+        headers = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={persona.session_key}"}
+        for attempt in range(2):
+            connection = connection_to(port)
+            try:
+                connection.request("GET", path, headers=headers)
+                response = connection.getresponse()
+                body = response.read().decode()
+                break
+            except (http.client.HTTPException, OSError):
+                # A kept-alive socket the server closed meanwhile: reconnect once.
+                connection.close()
+                local.connections.pop(port)
+                if attempt:
+                    raise
+        leaked = [text for text in persona.forbidden_text if text in body]
+        expected = 403 if expect_refusal else 200
+        with outcome.lock:
+            outcome.statuses[response.status] += 1
+            if leaked:
+                outcome.leaks.append(f"{persona.role} {persona.staff_id} {path}")
+            if response.status != expected:
+                outcome.unexpected.append(f"{persona.role} {path} -> {response.status}")
+
+    with ThreadPoolExecutor(CLIENT_THREADS) as executor:
+        list(executor.map(one, range(len(requests))))
+    return outcome
+
+
+def test_interleaved_users_through_the_pooler_see_only_their_own_patients(pooled_app_servers):
+    personas = build_world()
+    requests = plan(personas, REQUESTS)
+    sampler = Sampler()
+    sampler.start()
+    started = time.monotonic()
+    try:
+        outcome = run_load(pooled_app_servers, requests)
+    finally:
+        sampler.stopping.set()
+        sampler.join()
+    seconds = time.monotonic() - started
+
+    assert not outcome.leaks, outcome.leaks[:5]
+    assert not [s for s in outcome.statuses if s >= 500], outcome.statuses
+    assert not outcome.unexpected, outcome.unexpected[:5]
+    assert sum(outcome.statuses.values()) == REQUESTS
+    refused = sum(1 for _p, _path, expect in requests if expect)
+    assert outcome.statuses[403] == refused > 0
+
+    # Multiplexing: one app server opened a client connection per request, yet only a few
+    # server sessions did the work, and sessions passed from one staff member to another.
+    assert 0 < len(sampler.staff_by_pid) <= pooler.DEFAULT_POOL_SIZE
+    assert len(sampler.staff_by_pid) < REQUESTS // 2
+    assert max(len(staff) for staff in sampler.staff_by_pid.values()) >= 2
+
+    # Concurrent appends through the pool kept the access log's hash chain whole.
+    report = verify_chain()
+    assert report.ok, report.problem
+    assert report.rows_checked >= REQUESTS // 2
+    print(
+        f"\n{REQUESTS} requests in {seconds:.1f} s ({REQUESTS / seconds:.0f}/s), "
+        f"statuses {dict(outcome.statuses)}, {len(sampler.staff_by_pid)} server sessions seen "
+        f"in {sampler.samples} samples"
+    )
+
+
+def test_stress_plan_mixes_roles_and_refusals():
+    requests = plan(
+        [
+            Persona("clinician", "k", 1, ["/a"], [], ["/other"]),
+            Persona("frontdesk", "k", 2, ["/b"], []),
+            Persona("analyst", "k", 3, ["/c"], []),
+        ],
+        600,
+    )
+    roles_seen = Counter(persona.role for persona, _path, _expect in requests)
+    assert set(roles_seen) == {"clinician", "frontdesk", "analyst"}
+    assert any(expect for _persona, _path, expect in requests)
