@@ -13,6 +13,7 @@ A standby is read-only by construction: every transaction on it is a read-only t
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -165,11 +166,31 @@ def wait_for_replay(timeout: float = 30) -> None:
             time.sleep(0.05)
 
 
+def system_identifier(bin_path: Path, directory: Path) -> str:
+    result = cluster.as_server_user(
+        [str(bin_path / "pg_controldata"), "-D", str(directory)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "LC_ALL": "C"},
+    )
+    for line in result.stdout.splitlines():
+        if line.startswith("Database system identifier:"):
+            return line.split(":", 1)[1].strip()
+    return ""
+
+
 def up() -> None:
     cluster.up()
     values = cluster.ensure_secrets()
     bin_path = cluster.bindir()
     ensure_replication_role(values)
+    if (replica_dir() / "PG_VERSION").exists() and system_identifier(
+        bin_path, replica_dir()
+    ) != system_identifier(bin_path, cluster.data_dir()):
+        # A copy of a cluster that was since re-initialised can never stream from it.
+        print("the replica belongs to an earlier cluster: taking a new base backup")
+        stop()
+        shutil.rmtree(replica_dir(), ignore_errors=True)
     if not (replica_dir() / "PG_VERSION").exists():
         print(f"taking a base backup of the primary into {replica_dir()}")
         base_backup(bin_path, values)

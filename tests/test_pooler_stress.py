@@ -64,22 +64,14 @@ def start_app_server(conn_max_age: int) -> tuple[subprocess.Popen, int]:
         "CLINIC_DB_VIA_POOLER": "1",
         "DB_CONN_MAX_AGE": str(conn_max_age),
         "DJANGO_SETTINGS_MODULE": "clinic.settings",
+        # The production configuration (gunicorn.conf.py), one worker of six threads each.
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "1",
+        "GUNICORN_THREADS": "6",
+        "GUNICORN_LOG_LEVEL": "warning",
     }
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "clinic.wsgi",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-            "--threads",
-            "6",
-            "--log-level",
-            "warning",
-        ],
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "clinic.wsgi"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -89,7 +81,7 @@ def start_app_server(conn_max_age: int) -> tuple[subprocess.Popen, int]:
 
 
 def wait_until_serving(process: subprocess.Popen, port: int) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # the master parses the ICD-10-CM code set first
     while True:
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
