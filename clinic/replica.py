@@ -148,7 +148,10 @@ def wait_for_streaming(timeout: float = 60) -> None:
             if time.monotonic() > deadline:
                 raise
         if time.monotonic() > deadline:
-            raise cluster.ClusterError(f"the replica is not streaming; see {log_file()}")
+            raise cluster.ClusterError(
+                f"the replica is not streaming; see {log_file()}. If it fell too far behind, "
+                "`python -m clinic.replica rebuild` takes a fresh base backup."
+            )
         time.sleep(0.2)
 
 
