@@ -233,6 +233,13 @@ class Sampler(threading.Thread):
                 time.sleep(0.02)
 
 
+def pooler_counts() -> tuple[int, int]:
+    """(transactions PgBouncer has run for the test database, its server connections now)."""
+    stats = [row for row in pooler.show("SHOW STATS") if row["database"] == TEST_DATABASE]
+    servers = [row for row in pooler.show("SHOW SERVERS") if row["database"] == TEST_DATABASE]
+    return (int(stats[0]["total_xact_count"]) if stats else 0), len(servers)
+
+
 def run_load(ports: list[int], requests: list[tuple[Persona, str, bool]]) -> Outcome:
     outcome = Outcome()
     local = threading.local()
@@ -277,6 +284,7 @@ def run_load(ports: list[int], requests: list[tuple[Persona, str, bool]]) -> Out
 def test_interleaved_users_through_the_pooler_see_only_their_own_patients(pooled_app_servers):
     personas = build_world()
     requests = plan(personas, REQUESTS)
+    transactions_before, _servers = pooler_counts()
     sampler = Sampler()
     sampler.start()
     started = time.monotonic()
@@ -294,10 +302,16 @@ def test_interleaved_users_through_the_pooler_see_only_their_own_patients(pooled
     refused = sum(1 for _p, _path, expect in requests if expect)
     assert outcome.statuses[403] == refused > 0
 
-    # Multiplexing: one app server opened a client connection per request, yet only a few
-    # server sessions did the work, and sessions passed from one staff member to another.
+    # Multiplexing, seen from PgBouncer: one app server opened a client connection per request
+    # (half of them), yet a pool of at most DEFAULT_POOL_SIZE server connections ran every
+    # request's transactions ...
+    transactions_after, servers = pooler_counts()
+    transactions = transactions_after - transactions_before
+    assert transactions >= REQUESTS
+    assert 0 < servers <= pooler.DEFAULT_POOL_SIZE
+    assert transactions / servers > 20
+    # ... and from PostgreSQL: the server sessions passed from one staff member to another.
     assert 0 < len(sampler.staff_by_pid) <= pooler.DEFAULT_POOL_SIZE
-    assert len(sampler.staff_by_pid) < REQUESTS // 2
     assert max(len(staff) for staff in sampler.staff_by_pid.values()) >= 2
 
     # Concurrent appends through the pool kept the access log's hash chain whole.
@@ -306,7 +320,8 @@ def test_interleaved_users_through_the_pooler_see_only_their_own_patients(pooled
     assert report.rows_checked >= REQUESTS // 2
     print(
         f"\n{REQUESTS} requests in {seconds:.1f} s ({REQUESTS / seconds:.0f}/s), "
-        f"statuses {dict(outcome.statuses)}, {len(sampler.staff_by_pid)} server sessions seen "
+        f"statuses {dict(outcome.statuses)}; PgBouncer: {transactions} transactions on "
+        f"{servers} server connections; {len(sampler.staff_by_pid)} server sessions seen "
         f"in {sampler.samples} samples"
     )
 
