@@ -212,8 +212,4 @@ def test_settings_add_the_replica_alias_only_when_asked():
         "PORT": str(replica.replica_port()),
         "USER": "clinic_web",
     }
-    managed = settings_databases(
-        {"DATABASE_REPLICA_URL": "postgres://clinic_web:pw@replica.example.org:5432/clinic"}
-    )
-    assert managed["analytics"] == "replica"
-    assert managed["replica"] == {"HOST": "replica.example.org", "PORT": 5432, "USER": "clinic_web"}
+    # DATABASE_REPLICA_URL (a managed replica) in production: tests/test_deployment.py.
