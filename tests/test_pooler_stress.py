@@ -3,8 +3,10 @@ user's patients, nothing fails, and the pool really hands one server session to 
 
 Each clinician has patients with names no one else's patient has; every response a clinician
 gets is searched for the names of the other clinicians' patients. The front desk and the analyst
-are interleaved with them, and now and then a clinician asks for another clinician's patient
-(refused: 403, and the refusal is written in a second transaction). Every request's first
+are interleaved with them. Now and then a clinician asks for another clinician's patient
+(refused: 403, and the refusal is written in a second transaction), records a visit of their
+own patient (saved, under row-level security's WITH CHECK) or tries to record one for another
+clinician's patient (refused, nothing saved). Every request's first
 statement (clinic/db_context.py) checks that the transaction arrived with the bare web role and
 no staff id; a leak would raise LeakedContextError, a 500, and fail the test.
 
@@ -26,6 +28,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -33,7 +36,9 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connections
 from django.test import Client
+from django.utils.crypto import get_random_string
 
 from clinic import cluster, pooler, roles
 from clinic.access_log_chain import verify_chain
@@ -48,6 +53,16 @@ CLINICIANS = "ABCD"
 PATIENTS_PER_CLINICIAN = "xyz"
 # Diagnosis codes the front desk must never be shown (column grants hide them).
 CLINICIAN_CODE = "J06.9"
+# A CSRF cookie of our choosing, echoed in the form (plain HTTP: no Referer check).
+CSRF_SECRET = get_random_string(32)
+NEW_VISIT_FORM = urllib.parse.urlencode(
+    {
+        "csrfmiddlewaretoken": CSRF_SECRET,
+        "visit_date": "2024-06-01",
+        "diagnosis_code": CLINICIAN_CODE,
+        "notes": "Fake stress note",
+    }
+)
 
 
 def free_port() -> int:
@@ -118,6 +133,17 @@ class Persona:
     paths: list[str]
     forbidden_text: list[str]
     refused_paths: list[str] = field(default_factory=list)
+    # Clinicians also record visits: on their own patients (saved) and on others' (refused).
+    write_paths: list[str] = field(default_factory=list)
+    refused_write_paths: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Planned:
+    persona: Persona
+    method: str
+    path: str
+    expected_status: int
 
 
 def signed_in_session(user) -> str:
@@ -161,6 +187,10 @@ def build_world() -> list[Persona]:
                 + [f"/visits/{rid}/" for rid in record_ids[letter]],
                 forbidden_text=[name for other in others for name in names[other]],
                 refused_paths=[f"/patients/{patient_ids[other][0]}/visits/" for other in others],
+                write_paths=[f"/patients/{pid}/visits/new/" for pid in patient_ids[letter]],
+                refused_write_paths=[
+                    f"/patients/{patient_ids[other][1]}/visits/new/" for other in others
+                ],
             )
         )
     everyone = [pid for letter in CLINICIANS for pid in patient_ids[letter]]
@@ -196,17 +226,23 @@ class Outcome:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def plan(personas: list[Persona], total: int, seed: int = 10) -> list[tuple[Persona, str, bool]]:
-    """Interleaved requests: (persona, path, expect refusal). One clinician request in ten asks
-    for another clinician's patient."""
+def plan(personas: list[Persona], total: int, seed: int = 10) -> list[Planned]:
+    """Interleaved requests. Of a clinician's requests, 8 in 100 ask for another clinician's
+    patient, 5 record a visit of their own patient and 2 try to record one for someone else's."""
     chooser = random.Random(seed)
     weights = [3 if p.role == "clinician" else 1 for p in personas]
     requests = []
     for persona in chooser.choices(personas, weights=weights, k=total):
-        if persona.refused_paths and chooser.random() < 0.1:
-            requests.append((persona, chooser.choice(persona.refused_paths), True))
+        draw = chooser.random()
+        if persona.role != "clinician" or draw >= 0.15:
+            requests.append(Planned(persona, "GET", chooser.choice(persona.paths), 200))
+        elif draw < 0.08:
+            requests.append(Planned(persona, "GET", chooser.choice(persona.refused_paths), 403))
+        elif draw < 0.13:
+            requests.append(Planned(persona, "POST", chooser.choice(persona.write_paths), 302))
         else:
-            requests.append((persona, chooser.choice(persona.paths), False))
+            path = chooser.choice(persona.refused_write_paths)
+            requests.append(Planned(persona, "POST", path, 403))
     return requests
 
 
@@ -240,7 +276,18 @@ def pooler_counts() -> tuple[int, int]:
     return (int(stats[0]["total_xact_count"]) if stats else 0), len(servers)
 
 
-def run_load(ports: list[int], requests: list[tuple[Persona, str, bool]]) -> Outcome:
+def visit_counts() -> tuple[int, int]:
+    """(visits stored, visits whose provider is on their patient's care team)."""
+    with connections["owner"].cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM care_team ct "
+            "WHERE ct.patient_id = r.patient_id AND ct.staff_id = r.provider_id)) "
+            "FROM clinical_records r"
+        )
+        return cursor.fetchone()
+
+
+def run_load(ports: list[int], requests: list[Planned]) -> Outcome:
     outcome = Outcome()
     local = threading.local()
 
@@ -251,13 +298,21 @@ def run_load(ports: list[int], requests: list[tuple[Persona, str, bool]]) -> Out
         return pool[port]
 
     def one(index: int) -> None:
-        persona, path, expect_refusal = requests[index]
+        planned = requests[index]
+        persona, path = planned.persona, planned.path
         port = ports[index % len(ports)]
-        headers = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={persona.session_key}"}
+        headers = {
+            "Cookie": f"{settings.SESSION_COOKIE_NAME}={persona.session_key}; "
+            f"{settings.CSRF_COOKIE_NAME}={CSRF_SECRET}"
+        }
+        body = None
+        if planned.method == "POST":
+            body = NEW_VISIT_FORM
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
         for attempt in range(2):
             connection = connection_to(port)
             try:
-                connection.request("GET", path, headers=headers)
+                connection.request(planned.method, path, body=body, headers=headers)
                 response = connection.getresponse()
                 body = response.read().decode()
                 break
@@ -268,7 +323,7 @@ def run_load(ports: list[int], requests: list[tuple[Persona, str, bool]]) -> Out
                 if attempt:
                     raise
         leaked = [text for text in persona.forbidden_text if text in body]
-        expected = 403 if expect_refusal else 200
+        expected = planned.expected_status
         with outcome.lock:
             outcome.statuses[response.status] += 1
             if leaked:
@@ -299,8 +354,14 @@ def test_interleaved_users_through_the_pooler_see_only_their_own_patients(pooled
     assert not [s for s in outcome.statuses if s >= 500], outcome.statuses
     assert not outcome.unexpected, outcome.unexpected[:5]
     assert sum(outcome.statuses.values()) == REQUESTS
-    refused = sum(1 for _p, _path, expect in requests if expect)
+    refused = sum(1 for planned in requests if planned.expected_status == 403)
     assert outcome.statuses[403] == refused > 0
+    # Every visit recorded is by the clinician on whose care team its patient is; none of the
+    # refused ones was saved.
+    saved = sum(1 for planned in requests if planned.expected_status == 302)
+    assert outcome.statuses[302] == saved > 0
+    total, by_care_team = visit_counts()
+    assert total == by_care_team == saved + 2 * len(CLINICIANS) * len(PATIENTS_PER_CLINICIAN)
 
     # Multiplexing, seen from PgBouncer: one app server opened a client connection per request
     # (half of them), yet a pool of at most DEFAULT_POOL_SIZE server connections ran every
@@ -326,15 +387,23 @@ def test_interleaved_users_through_the_pooler_see_only_their_own_patients(pooled
     )
 
 
-def test_stress_plan_mixes_roles_and_refusals():
+def test_stress_plan_mixes_roles_reads_writes_and_refusals():
+    clinician = Persona("clinician", "k", 1, ["/a"], [], ["/other"], ["/new"], ["/other/new"])
     requests = plan(
         [
-            Persona("clinician", "k", 1, ["/a"], [], ["/other"]),
+            clinician,
             Persona("frontdesk", "k", 2, ["/b"], []),
             Persona("analyst", "k", 3, ["/c"], []),
         ],
-        600,
+        1000,
     )
-    roles_seen = Counter(persona.role for persona, _path, _expect in requests)
-    assert set(roles_seen) == {"clinician", "frontdesk", "analyst"}
-    assert any(expect for _persona, _path, expect in requests)
+    assert {planned.persona.role for planned in requests} == {"clinician", "frontdesk", "analyst"}
+    kinds = Counter((planned.method, planned.path, planned.expected_status) for planned in requests)
+    assert set(kinds) == {
+        ("GET", "/a", 200),
+        ("GET", "/b", 200),
+        ("GET", "/c", 200),
+        ("GET", "/other", 403),
+        ("POST", "/new", 302),
+        ("POST", "/other/new", 403),
+    }
