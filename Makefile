@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 MANAGE  := $(BIN)/python manage.py
 STAMP   := $(VENV)/.installed
 
-.PHONY: run test db psql stop venv lint check bench pooler backup restore
+.PHONY: run test db psql stop venv lint check bench pooler backup restore replica stress
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -36,7 +36,8 @@ check: db
 	$(MANAGE) makemigrations --check --dry-run
 
 # Role switching, row-level security and the access log run a second time through PgBouncer.
-POOLED_TESTS ?= tests/test_db_roles.py tests/test_request_context.py tests/test_signin.py
+POOLED_TESTS ?= tests/test_db_roles.py tests/test_request_context.py tests/test_signin.py \
+	tests/test_access_log.py
 
 test: db lint check
 	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest $(PYTEST_ARGS)
@@ -53,12 +54,22 @@ restore: db
 pooler: db
 	$(BIN)/python -m clinic.pooler up
 
+# A streaming hot standby of the cluster (port + 2); CLINIC_ANALYTICS_ON_REPLICA=1 reads from it.
+replica: db
+	$(BIN)/python -m clinic.replica up
+
+# The pooler stress test at length: two app servers, 20,000 interleaved requests.
+stress: db
+	STRESS_REQUESTS=$${STRESS_REQUESTS:-20000} DJANGO_ALLOW_ASYNC_UNSAFE=true \
+		$(BIN)/pytest tests/test_pooler_stress.py -s -q
+
 psql: $(STAMP)
 	@$(BIN)/python -m clinic.cluster up >/dev/null
 	@$(BIN)/python -m clinic.cluster psql
 
 stop: $(STAMP)
 	$(BIN)/python -m clinic.pooler stop
+	$(BIN)/python -m clinic.replica stop
 	$(BIN)/python -m clinic.cluster stop
 
 # Security-layer benchmarks in a scratch database (docs/benchmarks.md); full scale:

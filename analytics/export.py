@@ -20,10 +20,10 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
+from django.db import connections
 
 from analytics.db_grants import DEIDENTIFIED_VIEW
-from analytics.selectors import VisitFilters
+from analytics.selectors import VisitFilters, analytics_alias
 from clinic.blind_index import decode_base64_key
 
 COLUMNS = [
@@ -74,7 +74,7 @@ def export_rows(filters: VisitFilters, limit: int = MAX_ROWS) -> Iterable[tuple]
         f"provider_id FROM {DEIDENTIFIED_VIEW} WHERE {' AND '.join(clauses)} "
         "ORDER BY visit_year LIMIT %s"
     )
-    with connection.cursor() as cursor:
+    with connections[analytics_alias()].cursor() as cursor:
         cursor.execute(query, [*params, limit + 1])
         rows = cursor.fetchall()
     if len(rows) > limit:

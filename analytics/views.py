@@ -20,36 +20,37 @@ def _filter_form(data, providers: dict[int, str]) -> VisitFilterForm:
 @require_GET
 @group_required(roles.ANALYST)
 def dashboard_view(request: HttpRequest) -> HttpResponse:
-    providers = selectors.provider_names()
-    form = _filter_form(request.GET, providers)
-    filters = form.filters()
-    visit_panels, months = dashboard.visit_panels(filters, providers)
-    return render(
-        request,
-        "analytics/dashboard.html",
-        {
+    with selectors.analyst_reads(request):
+        providers = selectors.provider_names()
+        form = _filter_form(request.GET, providers)
+        filters = form.filters()
+        visit_panels, months = dashboard.visit_panels(filters, providers)
+        context = {
             "form": form,
             "filters": filters,
             "visit_panels": visit_panels,
             "patient_panels": dashboard.patient_panels(),
             "visit_total": months.total,
             "data_as_of": selectors.data_as_of(),
-        },
-    )
+            "replica": selectors.replica_state(),
+        }
+    return render(request, "analytics/dashboard.html", context)
 
 
 @require_POST
 @group_required(roles.ANALYST)
 def export_view(request: HttpRequest) -> HttpResponse:
-    form = _filter_form(request.POST, selectors.provider_names())
-    if not form.is_valid():
-        return render(request, "analytics/export_error.html", {"form": form}, status=400)
-    filters = form.filters()
-    try:
-        text, count = write_csv(export_rows(filters))
-    except ExportTooLarge:
-        form.add_error(None, f"More than {MAX_ROWS:,} visits: choose fewer years or a filter.")
-        return render(request, "analytics/export_error.html", {"form": form}, status=400)
+    with selectors.analyst_reads(request):
+        form = _filter_form(request.POST, selectors.provider_names())
+        if not form.is_valid():
+            return render(request, "analytics/export_error.html", {"form": form}, status=400)
+        filters = form.filters()
+        try:
+            text, count = write_csv(export_rows(filters))
+        except ExportTooLarge:
+            form.add_error(None, f"More than {MAX_ROWS:,} visits: choose fewer years or a filter.")
+            return render(request, "analytics/export_error.html", {"form": form}, status=400)
+    # The export event goes to the primary, in the request's own transaction.
     access_log.record(
         request,
         access_log.EXPORT,

@@ -36,6 +36,8 @@ SECRETS_FILE = LOCAL_DIR / "secrets.env"
 DATABASE_NAME = "clinic"
 SUPERUSER = "postgres"
 LOGIN_ROLES = ("clinic_owner", "clinic_web")
+# Streams WAL to the standby (clinic/replica.py); REPLICATION only, no database rights.
+REPLICATION_ROLE = "clinic_replication"
 
 SERVER_SETTINGS = {
     "listen_addresses": "'127.0.0.1'",
@@ -63,6 +65,7 @@ SERVER_SETTINGS = {
 }
 
 PG_HBA = """# Managed by clinic/cluster.py. TLS only, scram passwords only.
+hostssl replication clinic_replication 127.0.0.1/32 scram-sha-256
 hostssl all all 127.0.0.1/32 scram-sha-256
 hostssl all all ::1/128 scram-sha-256
 hostnossl all all 0.0.0.0/0 reject
@@ -131,6 +134,7 @@ def ensure_secrets() -> dict[str, str]:
         "PG_SUPERUSER_PASSWORD": lambda: secrets.token_urlsafe(24),
         "DB_OWNER_PASSWORD": lambda: secrets.token_urlsafe(24),
         "DB_WEB_PASSWORD": lambda: secrets.token_urlsafe(24),
+        "DB_REPLICATION_PASSWORD": lambda: secrets.token_urlsafe(24),
     }
     changed = False
     for key, make in wanted.items():
@@ -400,6 +404,21 @@ def start(bin_path: Path) -> None:
         raise ClusterError(f"pg_ctl start failed:\n{result.stderr}\n{tail}")
 
 
+def ensure_hba(bin_path: Path) -> None:
+    """Bring an existing cluster's pg_hba.conf up to PG_HBA (e.g. the replication line), then
+    reload a running server so the change takes effect without a restart."""
+    hba = data_dir() / "pg_hba.conf"
+    if hba.read_text() == PG_HBA:
+        return
+    hba.write_text(PG_HBA)
+    if is_running(bin_path):
+        as_server_user(
+            [str(bin_path / "pg_ctl"), "-D", str(data_dir()), "reload"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+
+
 def stop() -> None:
     bin_path = bindir()
     if is_running(bin_path):
@@ -489,6 +508,7 @@ def up() -> None:
     if not (data_dir() / "PG_VERSION").exists():
         print(f"initialising the clinic's PostgreSQL cluster in {cluster_dir()}")
         initdb(bin_path, values)
+    ensure_hba(bin_path)
     if not is_running(bin_path):
         start(bin_path)
     deadline = time.monotonic() + 30

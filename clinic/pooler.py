@@ -18,6 +18,9 @@ from pathlib import Path
 
 from clinic import cluster
 
+# Server connections per (database, user) pair: what the web role's requests share.
+DEFAULT_POOL_SIZE = 20
+
 
 def pooler_dir() -> Path:
     return cluster.cluster_dir() / "pgbouncer"
@@ -61,7 +64,9 @@ auth_type = scram-sha-256
 auth_file = {userlist}
 pool_mode = transaction
 max_client_conn = 400
-default_pool_size = 20
+# The owner login may read the pooler's SHOW STATS/POOLS/SERVERS (the `pgbouncer` database).
+stats_users = clinic_owner
+default_pool_size = {DEFAULT_POOL_SIZE}
 server_reset_query =
 ignore_startup_parameters = extra_float_digits,options
 client_tls_sslmode = require
@@ -87,6 +92,35 @@ log_disconnections = 0
     if cluster.is_root():
         shutil.chown(directory, "postgres", "postgres")
     return ini
+
+
+def show(command: str) -> list[dict[str, object]]:
+    """Rows of a read-only console command (e.g. "SHOW POOLS"), as the owner login.
+
+    The console speaks only the simple query protocol, hence the raw libpq call."""
+    import psycopg
+
+    secrets = cluster.read_secrets()
+    with psycopg.connect(
+        host="127.0.0.1",
+        port=pooler_port(),
+        dbname="pgbouncer",
+        user="clinic_owner",
+        password=secrets["DB_OWNER_PASSWORD"],
+        sslmode="verify-full",
+        sslrootcert=str(cluster.ca_file()),
+        autocommit=True,
+        prepare_threshold=None,
+    ) as conn:
+        result = conn.pgconn.exec_(command.encode())
+        names = [(result.fname(i) or b"").decode() for i in range(result.nfields)]
+        return [
+            {
+                name: (value.decode() if (value := result.get_value(row, col)) else None)
+                for col, name in enumerate(names)
+            }
+            for row in range(result.ntuples)
+        ]
 
 
 def is_running() -> bool:

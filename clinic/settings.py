@@ -159,9 +159,21 @@ if env.bool("CLINIC_DB_VIA_POOLER", default=False):
         DATABASES["default"]["PORT"] = str(pooler.pooler_port())
     DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+# Analytics on a read replica: DATABASE_REPLICA_URL (a managed replica, logging in as clinic_web),
+# or in development CLINIC_ANALYTICS_ON_REPLICA=1 for the embedded standby (make replica).
+# Analyst dashboards and the export then read there (analytics.selectors.analytics_alias()).
+if env.str("DATABASE_REPLICA_URL", default="") or (
+    not PRODUCTION and env.bool("CLINIC_ANALYTICS_ON_REPLICA", default=False)
+):
+    DATABASES["replica"] = _database("DATABASE_REPLICA_URL", "clinic_web", "DB_WEB_PASSWORD")
+    if not env.str("DATABASE_REPLICA_URL", default=""):
+        from clinic import replica
+
+        DATABASES["replica"]["PORT"] = str(replica.replica_port())
+ANALYTICS_DATABASE = "replica" if "replica" in DATABASES else "default"
 for _alias in DATABASES:
     DATABASES[_alias]["NAME"] = env.str("CLINIC_DB_NAME", default=DATABASES[_alias]["NAME"])
-DATABASE_ROUTERS = ["clinic.db_router.OwnerMigratesRouter"]
+DATABASE_ROUTERS = ["clinic.db_router.OwnerMigratesRouter", "clinic.db_router.AnalyticsReadRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- authentication ----------------------------------------------------------------------------

@@ -86,3 +86,9 @@ def _leaf_codes() -> list[str]:
 @lru_cache(maxsize=1)
 def _descriptions() -> dict[str, str]:
     return {c: icd.get_description(c).lower() for c in _leaf_codes()}
+
+
+def load_code_set() -> int:
+    """Parse the code set now rather than on first use: gunicorn.conf.py calls this once in the
+    master, so forked workers share it. Returns the number of billable codes."""
+    return len(_descriptions())

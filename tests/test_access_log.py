@@ -298,6 +298,8 @@ def web_connection() -> psycopg.Connection:
         sslmode=db["OPTIONS"].get("sslmode", "prefer"),
         sslrootcert=db["OPTIONS"].get("sslrootcert"),
         autocommit=True,
+        # Through PgBouncer in transaction mode (POOLED_TESTS) as the web connection would be.
+        prepare_threshold=db["OPTIONS"].get("prepare_threshold", 5),
     )
 
 

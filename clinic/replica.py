@@ -1,0 +1,247 @@
+"""A streaming hot standby of the embedded cluster, for analytics reads (make replica).
+
+`python -m clinic.replica up|stop|status|rebuild`. The first `up` takes a base backup of the
+running primary with `pg_basebackup -R` (over TLS, as the REPLICATION-only role
+`clinic_replication`, password generated into .local/secrets.env) into `.local/pg/replica-data`;
+`-R` writes `standby.signal` and the `primary_conninfo` the standby streams with. The copy brings
+the primary's configuration along: TLS-only pg_hba, the server certificate and key, pgaudit and
+scram, so the replica is reached exactly like the primary, on port cluster port + 2.
+
+As with clinic/cluster.py, as root every server command runs as the `postgres` OS user.
+A standby is read-only by construction: every transaction on it is a read-only transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from clinic import cluster
+
+
+def replica_dir() -> Path:
+    return cluster.cluster_dir() / "replica-data"
+
+
+def replica_port() -> int:
+    return cluster.cluster_port() + 2
+
+
+def log_file() -> Path:
+    return cluster.cluster_dir() / "replica.log"
+
+
+def ensure_replication_role(values: dict[str, str]) -> None:
+    from psycopg import sql
+
+    with cluster.superuser_connect() as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_roles WHERE rolname = %s", [cluster.REPLICATION_ROLE]
+        ).fetchone()
+        conn.execute(
+            sql.SQL("{} ROLE {} WITH LOGIN REPLICATION NOINHERIT PASSWORD {}").format(
+                sql.SQL("ALTER" if exists else "CREATE"),
+                sql.Identifier(cluster.REPLICATION_ROLE),
+                sql.Literal(values["DB_REPLICATION_PASSWORD"]),
+            )
+        )
+
+
+def base_backup(bin_path: Path, values: dict[str, str]) -> None:
+    target = replica_dir()
+    primary_ca = cluster.data_dir() / "ca.crt"
+    conninfo = (
+        f"host=127.0.0.1 port={cluster.cluster_port()} user={cluster.REPLICATION_ROLE} "
+        f"password={values['DB_REPLICATION_PASSWORD']} sslmode=verify-full "
+        f"sslrootcert={primary_ca} application_name=clinic_replica"
+    )
+    result = cluster.as_server_user(
+        [
+            str(bin_path / "pg_basebackup"),
+            "-d",
+            conninfo,
+            "-D",
+            str(target),
+            "-R",
+            "--checkpoint=fast",
+            "--wal-method=stream",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        shutil.rmtree(target, ignore_errors=True)
+        raise cluster.ClusterError("pg_basebackup failed:\n" + result.stderr)
+    # -R wrote that conninfo for streaming; the standby verifies the primary with the copy of the
+    # CA that came with the backup, so it does not depend on the primary's directory.
+    auto_conf = target / "postgresql.auto.conf"
+    text = auto_conf.read_text().replace(str(primary_ca), str(target / "ca.crt"))
+    # Long analyst queries are not cancelled by the primary's vacuum.
+    auto_conf.write_text(text + "hot_standby_feedback = on\n")
+
+
+def is_running(bin_path: Path) -> bool:
+    if not (replica_dir() / "PG_VERSION").exists():
+        return False
+    result = cluster.as_server_user(
+        [str(bin_path / "pg_ctl"), "-D", str(replica_dir()), "status"], capture_output=True
+    )
+    return result.returncode == 0
+
+
+def start(bin_path: Path) -> None:
+    port = replica_port()
+    if cluster.port_in_use(port):
+        raise cluster.ClusterError(f"port {port} is taken by another program")
+    log = log_file()
+    log.touch()
+    if cluster.is_root():
+        shutil.chown(log, "postgres", "postgres")
+    result = cluster.as_server_user(
+        [
+            str(bin_path / "pg_ctl"),
+            "-D",
+            str(replica_dir()),
+            "-l",
+            str(log),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-p {port}",
+            "start",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        tail = "\n".join(log.read_text().splitlines()[-20:])
+        raise cluster.ClusterError(f"replica start failed:\n{result.stderr}\n{tail}")
+
+
+def superuser_dsn(dbname: str = "postgres") -> str:
+    return cluster.superuser_dsn(dbname).replace(
+        f"port={cluster.cluster_port()}", f"port={replica_port()}"
+    )
+
+
+def superuser_connect(dbname: str = "postgres"):
+    import psycopg
+
+    return psycopg.connect(superuser_dsn(dbname), autocommit=True)
+
+
+def wait_for_streaming(timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with superuser_connect() as conn:
+                if conn.execute("SELECT status FROM pg_stat_wal_receiver").fetchone() == (
+                    "streaming",
+                ):
+                    return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise cluster.ClusterError(
+                f"the replica is not streaming; see {log_file()}. If it fell too far behind, "
+                "`python -m clinic.replica rebuild` takes a fresh base backup."
+            )
+        time.sleep(0.2)
+
+
+def wait_for_replay(timeout: float = 30) -> None:
+    """Return once the replica has replayed everything the primary has written so far."""
+    with cluster.superuser_connect() as primary:
+        target = primary.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
+    deadline = time.monotonic() + timeout
+    with superuser_connect() as replica:
+        while not replica.execute(
+            "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [str(target)]
+        ).fetchone()[0]:
+            if time.monotonic() > deadline:
+                raise cluster.ClusterError("the replica did not catch up")
+            time.sleep(0.05)
+
+
+def system_identifier(bin_path: Path, directory: Path) -> str:
+    result = cluster.as_server_user(
+        [str(bin_path / "pg_controldata"), "-D", str(directory)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "LC_ALL": "C"},
+    )
+    for line in result.stdout.splitlines():
+        if line.startswith("Database system identifier:"):
+            return line.split(":", 1)[1].strip()
+    return ""
+
+
+def up() -> None:
+    cluster.up()
+    values = cluster.ensure_secrets()
+    bin_path = cluster.bindir()
+    ensure_replication_role(values)
+    if (replica_dir() / "PG_VERSION").exists() and system_identifier(
+        bin_path, replica_dir()
+    ) != system_identifier(bin_path, cluster.data_dir()):
+        # A copy of a cluster that was since re-initialised can never stream from it.
+        print("the replica belongs to an earlier cluster: taking a new base backup")
+        stop()
+        shutil.rmtree(replica_dir(), ignore_errors=True)
+    if not (replica_dir() / "PG_VERSION").exists():
+        print(f"taking a base backup of the primary into {replica_dir()}")
+        base_backup(bin_path, values)
+    if not is_running(bin_path):
+        start(bin_path)
+    wait_for_streaming()
+    print(f"replica up: 127.0.0.1:{replica_port()} (hot standby, streaming, TLS)")
+
+
+def stop() -> None:
+    bin_path = cluster.bindir()
+    if is_running(bin_path):
+        cluster.as_server_user(
+            [str(bin_path / "pg_ctl"), "-D", str(replica_dir()), "-m", "fast", "-w", "stop"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        print("replica stopped")
+    else:
+        print("replica not running")
+
+
+def rebuild() -> None:
+    """Throw the standby away and take a fresh base backup (e.g. after it fell too far behind)."""
+    stop()
+    shutil.rmtree(replica_dir(), ignore_errors=True)
+    up()
+
+
+def main(argv: list[str]) -> int:
+    command = argv[1] if len(argv) > 1 else "status"
+    try:
+        if command == "up":
+            up()
+        elif command == "stop":
+            stop()
+        elif command == "rebuild":
+            rebuild()
+        elif command == "status":
+            print("running" if is_running(cluster.bindir()) else "stopped")
+        else:
+            print("usage: python -m clinic.replica up|stop|status|rebuild", file=sys.stderr)
+            return 2
+    except cluster.ClusterError as exc:
+        print(f"clinic replica: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
