@@ -211,8 +211,11 @@ def pages_under_load(data, clinician, samples: list[tuple], seconds: float) -> l
                 results[(name, page)] = result
                 say(f"  {name:<28} {page:<10} {result['rps']:7.1f} req/s  p50 "
                     f"{result['p50_ms']:7.1f} ms  p95 {result['p95_ms']:7.1f} ms  errors "
-                    f"{result['errors']}" + (f"  sign-ins {result['signins_ok']} ok "
-                    f"{result['signins_failed']} failed ({result['signins_per_second']:.1f}/s)"
+                    f"{result['errors']}" + (f"  sign-ins offered "
+                    f"{result['signins_offered_per_second']:.1f}/s, completed "
+                    f"{result['signins_per_second']:.1f}/s ({result['signins_ok']} ok, "
+                    f"{result['signins_failed']} failed), sign-in p50 "
+                    f"{result['signin_p50_ms']:.0f} ms p95 {result['signin_p95_ms']:.0f} ms"
                     if extra else ""))  # fmt: skip
             rss[name] = server.peak_rss_mib()
 

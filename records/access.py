@@ -27,13 +27,13 @@ from django.shortcuts import render
 from clinic import access_log, roles
 from clinic.staff import staff_group
 from patients.models import PatientIdentity
-from records.db_grants import CLINICIAN_MAY_SEE
+from records.db_grants import clinician_may_see
 from records.models import ClinicalRecord
 
 # The RLS predicate, evaluated for one patient id instead of a table row.
 MAY_SEE_SQL = (
     "SELECT EXISTS (SELECT 1 FROM (SELECT %s::uuid AS patient_id) AS candidate "  # noqa: S608
-    f"WHERE {CLINICIAN_MAY_SEE})"
+    f"WHERE {clinician_may_see('candidate.patient_id')})"
 )
 REASON_ROLE = "role"
 REASON_NOT_FOUND = "not found"

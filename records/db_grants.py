@@ -8,7 +8,8 @@
   owner would bypass it) and has exactly the columns it shows.
 - FORCE ROW LEVEL SECURITY: the owner is subject too, through an explicit policy of its own.
 `current_setting` sits in a sub-select so the planner evaluates it once (an InitPlan), and the
-policy's lookups use the (staff, patient) indexes.
+policy's correlated EXISTS lookups use the (staff, patient) indexes (docs/benchmarks.md compares
+this with the earlier `patient_id IN (...)` form).
 """
 
 from __future__ import annotations
@@ -28,16 +29,27 @@ from clinic.roles import grant
 
 STAFF_ID = "(SELECT nullif(current_setting('app.user_id', true), '')::integer)"
 
-CLINICIAN_MAY_SEE = f"""
-    patient_id IN (
-        SELECT ct.patient_id FROM care_team ct
-        WHERE ct.staff_id = {STAFF_ID}
+
+def clinician_may_see(patient_id_column: str) -> str:
+    """The SQL condition "the signed-in clinician may see this patient's records": the patient in
+    `patient_id_column` is on their care team today, or under an active break-the-glass grant of
+    theirs. As correlated EXISTS the planner may probe the (staff, patient) index per row (a
+    query touching a few rows, e.g. one patient's visits) or hash the clinician's panel once (a
+    wide scan); the earlier `patient_id IN (...)` form always hashed the whole panel."""
+    return f"""(
+    EXISTS (
+        SELECT 1 FROM care_team ct
+        WHERE ct.staff_id = {STAFF_ID} AND ct.patient_id = {patient_id_column}
           AND ct.starts_on <= current_date AND (ct.ends_on IS NULL OR ct.ends_on >= current_date)
-        UNION ALL
-        SELECT bg.patient_id FROM break_glass_grants bg
-        WHERE bg.staff_id = {STAFF_ID}
+    ) OR EXISTS (
+        SELECT 1 FROM break_glass_grants bg
+        WHERE bg.staff_id = {STAFF_ID} AND bg.patient_id = {patient_id_column}
           AND bg.ended_at IS NULL AND bg.starts_at <= now() AND bg.expires_at > now()
-    )"""
+    ))"""
+
+
+# The row-level security policy's condition (records/access.py asks the same one).
+CLINICIAN_MAY_SEE = clinician_may_see("clinical_records.patient_id")
 
 RECORD_POLICIES = {
     "clinician_reads_own_patients": f"AS PERMISSIVE FOR SELECT TO clinic_clinician "
