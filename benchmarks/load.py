@@ -57,7 +57,7 @@ def gunicorn(settings_module: str, dbname: str, workers: int):
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "clinic.wsgi:application",
          "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
-         "--config", str(ROOT / "benchmarks" / "gunicorn_conf.py")],
+         "--config", str(ROOT / "gunicorn.conf.py"), "--access-logfile", "/dev/null"],
         cwd=ROOT, env=env,
     )  # fmt: skip
     server = Server(process, port)
