@@ -137,8 +137,12 @@ def is_running() -> bool:
 def up() -> None:
     cluster.up()
     exe = binary()
+    ini_path = pooler_dir() / "pgbouncer.ini"
+    before = ini_path.read_text() if ini_path.exists() else None
     ini = write_config()
     if is_running():
+        if ini.read_text() == before:
+            return  # already running with this configuration
         stop()
     deadline = time.monotonic() + 10
     while cluster.port_in_use(pooler_port()) and time.monotonic() < deadline:

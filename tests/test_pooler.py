@@ -13,8 +13,7 @@ pytestmark = pytest.mark.usefixtures("clinic_db")
 
 @pytest.fixture(scope="module")
 def pooler_up():
-    if not pooler.is_running():
-        pooler.up()
+    pooler.up()  # starts it, or restarts it if its configuration changed
 
 
 def dsn(**overrides: str) -> str:

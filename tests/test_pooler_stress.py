@@ -112,8 +112,7 @@ def wait_until_serving(process: subprocess.Popen, port: int) -> None:
 
 @pytest.fixture(scope="module")
 def pooled_app_servers(django_db_setup):
-    if not pooler.is_running():
-        pooler.up()
+    pooler.up()  # starts it, or restarts it if its configuration changed
     servers = [start_app_server(conn_max_age) for conn_max_age in (0, 60)]
     try:
         for process, port in servers:
