@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -374,34 +375,26 @@ def is_running(bin_path: Path) -> bool:
     return result.returncode == 0
 
 
-def start(bin_path: Path) -> None:
-    port = cluster_port()
+def start_server(bin_path: Path, data: Path, log: Path, port: int, what: str) -> None:
+    """pg_ctl start of a data directory (the cluster, or its standby) on `port`, logging to
+    `log`; as root, as the postgres OS user."""
     if port_in_use(port):
-        raise ClusterError(f"port {port} is taken by another program; remove {cluster_dir()}/port")
-    log = log_file()
+        raise ClusterError(f"port {port} is taken by another program")
     log.touch()
     if is_root():
         shutil.chown(log, "postgres", "postgres")
     result = as_server_user(
-        [
-            str(bin_path / "pg_ctl"),
-            "-D",
-            str(data_dir()),
-            "-l",
-            str(log),
-            "-w",
-            "-t",
-            "60",
-            "-o",
-            f"-p {port}",
-            "start",
-        ],
-        capture_output=True,
-        text=True,
-    )
+        [str(bin_path / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60",
+         "-o", f"-p {port}", "start"],
+        capture_output=True, text=True,
+    )  # fmt: skip
     if result.returncode != 0:
         tail = "\n".join(log.read_text().splitlines()[-20:])
-        raise ClusterError(f"pg_ctl start failed:\n{result.stderr}\n{tail}")
+        raise ClusterError(f"{what} start failed:\n{result.stderr}\n{tail}")
+
+
+def start(bin_path: Path) -> None:
+    start_server(bin_path, data_dir(), log_file(), cluster_port(), "pg_ctl")
 
 
 def ensure_hba(bin_path: Path) -> None:
@@ -528,26 +521,30 @@ def psql(dbname: str = DATABASE_NAME) -> None:
     os.execvp("psql", ["psql", dsn])
 
 
-def main(argv: list[str]) -> int:
+def run_commands(
+    name: str, commands: dict[str, Callable[[list[str]], object]], argv: list[str]
+) -> int:
+    """The command line of clinic.cluster, clinic.pooler and clinic.replica."""
     command = argv[1] if len(argv) > 1 else "status"
+    if command not in commands:
+        print(f"usage: python -m clinic.{name} {'|'.join(commands)}", file=sys.stderr)
+        return 2
     try:
-        if command == "up":
-            up()
-        elif command == "stop":
-            stop()
-        elif command == "status":
-            print("running" if is_running(bindir()) else "stopped")
-        elif command == "psql":
-            psql(argv[2] if len(argv) > 2 else DATABASE_NAME)
-        elif command == "log":
-            print(log_file())
-        else:
-            print("usage: python -m clinic.cluster up|stop|status|psql|log", file=sys.stderr)
-            return 2
+        commands[command](argv)
     except ClusterError as exc:
-        print(f"clinic cluster: {exc}", file=sys.stderr)
+        print(f"clinic {name}: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def main(argv: list[str]) -> int:
+    return run_commands("cluster", {
+        "up": lambda _argv: up(),
+        "stop": lambda _argv: stop(),
+        "status": lambda _argv: print("running" if is_running(bindir()) else "stopped"),
+        "psql": lambda argv: psql(argv[2] if len(argv) > 2 else DATABASE_NAME),
+        "log": lambda _argv: print(log_file()),
+    }, argv)  # fmt: skip
 
 
 if __name__ == "__main__":

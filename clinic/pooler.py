@@ -171,21 +171,11 @@ def stop() -> None:
 
 
 def main(argv: list[str]) -> int:
-    command = argv[1] if len(argv) > 1 else "status"
-    try:
-        if command == "up":
-            up()
-        elif command == "stop":
-            stop()
-        elif command == "status":
-            print("running" if is_running() else "stopped")
-        else:
-            print("usage: python -m clinic.pooler up|stop|status", file=sys.stderr)
-            return 2
-    except cluster.ClusterError as exc:
-        print(f"clinic pooler: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return cluster.run_commands("pooler", {
+        "up": lambda _argv: up(),
+        "stop": lambda _argv: stop(),
+        "status": lambda _argv: print("running" if is_running() else "stopped"),
+    }, argv)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -94,33 +94,7 @@ def is_running(bin_path: Path) -> bool:
 
 
 def start(bin_path: Path) -> None:
-    port = replica_port()
-    if cluster.port_in_use(port):
-        raise cluster.ClusterError(f"port {port} is taken by another program")
-    log = log_file()
-    log.touch()
-    if cluster.is_root():
-        shutil.chown(log, "postgres", "postgres")
-    result = cluster.as_server_user(
-        [
-            str(bin_path / "pg_ctl"),
-            "-D",
-            str(replica_dir()),
-            "-l",
-            str(log),
-            "-w",
-            "-t",
-            "60",
-            "-o",
-            f"-p {port}",
-            "start",
-        ],
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        tail = "\n".join(log.read_text().splitlines()[-20:])
-        raise cluster.ClusterError(f"replica start failed:\n{result.stderr}\n{tail}")
+    cluster.start_server(bin_path, replica_dir(), log_file(), replica_port(), "replica")
 
 
 def superuser_dsn(dbname: str = "postgres") -> str:
@@ -224,23 +198,12 @@ def rebuild() -> None:
 
 
 def main(argv: list[str]) -> int:
-    command = argv[1] if len(argv) > 1 else "status"
-    try:
-        if command == "up":
-            up()
-        elif command == "stop":
-            stop()
-        elif command == "rebuild":
-            rebuild()
-        elif command == "status":
-            print("running" if is_running(cluster.bindir()) else "stopped")
-        else:
-            print("usage: python -m clinic.replica up|stop|status|rebuild", file=sys.stderr)
-            return 2
-    except cluster.ClusterError as exc:
-        print(f"clinic replica: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return cluster.run_commands("replica", {
+        "up": lambda _argv: up(),
+        "stop": lambda _argv: stop(),
+        "rebuild": lambda _argv: rebuild(),
+        "status": lambda _argv: print("running" if is_running(cluster.bindir()) else "stopped"),
+    }, argv)  # fmt: skip
 
 
 if __name__ == "__main__":
