@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clinic_db")]
 
 
 def test_administrator_sets_up_mfa_then_signs_in_with_a_code(page, live_url, staff):
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(30_000)
     page.goto(f"{live_url}/accounts/login/")
     screenshot(page, "sign-in")
     sign_in(page, live_url, "t-admin")
@@ -40,7 +40,7 @@ def test_administrator_sets_up_mfa_then_signs_in_with_a_code(page, live_url, sta
 
 
 def test_wrong_code_is_refused_in_the_browser(page, live_url, staff):
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(30_000)
     give_totp(staff["clinician"])
     sign_in(page, live_url, "t-clinician")
     page.wait_for_url("**/account/mfa/verify/**")
@@ -55,7 +55,7 @@ def test_ending_a_session_from_another_browser(browser, live_url, staff):
     try:
         laptop, phone = here.new_page(), there.new_page()
         for p in (laptop, phone):
-            p.set_default_timeout(10_000)
+            p.set_default_timeout(30_000)
             sign_in(p, live_url, "t-clinician")
             p.wait_for_url(f"{live_url}/")
         laptop.goto(f"{live_url}/account/sessions/")
