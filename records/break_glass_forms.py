@@ -9,6 +9,7 @@ from django.contrib.auth import authenticate
 from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from clinic.forms import _clean_code, _code_field
 from records.models import BreakGlassGrant
 
 
@@ -29,9 +30,19 @@ class BreakGlassForm(forms.Form):
     )
     next = forms.CharField(required=False, widget=forms.HiddenInput, max_length=300)
 
-    def __init__(self, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
+    otp_token = _code_field()
+
+    def __init__(
+        self, *args: Any, request: HttpRequest, needs_code: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.request = request
+        if not needs_code:
+            # Re-authentication asks for every factor the user has (the view checks the code).
+            del self.fields["otp_token"]
+
+    def clean_otp_token(self) -> str:
+        return _clean_code(self.cleaned_data["otp_token"])
 
     def clean_next(self) -> str:
         target = self.cleaned_data.get("next") or ""

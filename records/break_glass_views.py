@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
-from clinic import access_log, roles
+from clinic import access_log, mfa, roles
 from clinic.staff import staff_group
 from patients.access import get_patient_for_user
 from records.break_glass import active_grants, break_glass_end, break_glass_start, is_on_care_team
@@ -45,9 +45,21 @@ def start(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
     patient = get_patient_for_user(request, patient_id)
     if is_on_care_team(request.user, patient):
         return render(request, "records/break_glass_not_needed.html", {"patient": patient})
-    form = BreakGlassForm(request.POST or None, request=request, initial=_initial(request))
+    needs_code = mfa.has_device(request.user)
+    if request.method == "POST" and needs_code:
+        mfa.hold_code_checks(request.user)
+    form = BreakGlassForm(
+        request.POST or None, request=request, needs_code=needs_code, initial=_initial(request)
+    )
     existing = active_grants(request.user).filter(patient=patient).first()
     if request.method == "POST" and existing is None:
+        if form.is_valid() and needs_code:
+            if mfa.verify_code(request.user, form.cleaned_data["otp_token"]) is None:
+                if mfa.record_wrong_code(request, request.user):
+                    return mfa.end_partial_sign_in(request)
+                form.add_error("otp_token", "That code did not match.")
+            else:
+                mfa.clear_wrong_codes(request.user)
         if form.is_valid():
             grant = break_glass_start(
                 request=request,

@@ -205,3 +205,29 @@ def test_unknown_patient_is_not_found(client_for, staff):
     unknown = "00000000-0000-4000-8000-000000000000"
     response = client_for(staff["clinician"]).get(f"/break-glass/{unknown}/")
     assert response.status_code == 404
+
+
+@override_settings(OTP_TOTP_THROTTLE_FACTOR=0)  # django-otp's own back-off after a wrong code
+def test_a_clinician_with_mfa_also_gives_a_code(client_for, staff, patient):
+    from tests.conftest import current_code, give_totp
+
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    device = give_totp(staff["clinician"])
+    client = client_for(staff["clinician"])
+    session = client.session  # signed in with the code, as the code step would leave it
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    page = client.get(url(patient))
+    assert b'name="otp_token"' in page.content
+    refused = client.post(url(patient), {**form(), "otp_token": "000000"})
+    assert refused.status_code == 200
+    assert b"That code did not match" in refused.content
+    assert not BreakGlassGrant.objects.using("owner").exists()
+    accepted = client.post(url(patient), {**form(), "otp_token": current_code(device)})
+    assert accepted.status_code == 302
+    assert BreakGlassGrant.objects.using("owner").count() == 1
+
+
+def test_a_clinician_without_mfa_is_not_asked_for_a_code(client_for, staff, patient):
+    assert b'name="otp_token"' not in client_for(staff["clinician"]).get(url(patient)).content
