@@ -209,9 +209,9 @@ def test_unknown_patient_is_not_found(client_for, staff):
 
 @override_settings(OTP_TOTP_THROTTLE_FACTOR=0)  # django-otp's own back-off after a wrong code
 def test_a_clinician_with_mfa_also_gives_a_code(client_for, staff, patient):
-    from tests.conftest import current_code, give_totp
-
     from django_otp import DEVICE_ID_SESSION_KEY
+
+    from tests.conftest import current_code, give_totp
 
     device = give_totp(staff["clinician"])
     client = client_for(staff["clinician"])
