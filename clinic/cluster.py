@@ -133,6 +133,8 @@ def ensure_secrets() -> dict[str, str]:
         "BLIND_INDEX_KEY": lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "PSEUDONYM_KEY": lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "PG_SUPERUSER_PASSWORD": lambda: secrets.token_urlsafe(24),
+        # Names the cluster these secrets belong to (see discard_foreign_cluster).
+        "CLUSTER_ID": lambda: secrets.token_hex(8),
         "DB_OWNER_PASSWORD": lambda: secrets.token_urlsafe(24),
         "DB_WEB_PASSWORD": lambda: secrets.token_urlsafe(24),
         "DB_REPLICATION_PASSWORD": lambda: secrets.token_urlsafe(24),
@@ -494,13 +496,49 @@ def drop_database(dbname: str) -> None:
         )
 
 
+def cluster_id_file() -> Path:
+    return cluster_dir() / "cluster-id"
+
+
+def discard_foreign_cluster(bin_path: Path, values: dict[str, str]) -> None:
+    """A cluster left at this place by an earlier checkout of the same path (as root it lives in
+    /var/lib/clinic-pg/<path hash>, which outlives the checkout) was made with other secrets:
+    its passwords would not match. Stop it and start afresh; its data belonged to that checkout."""
+    if not (data_dir() / "PG_VERSION").exists():
+        return
+    marker = cluster_id_file()
+    if marker.exists() and marker.read_text().strip() == values["CLUSTER_ID"]:
+        return
+    print(f"discarding a cluster left by an earlier checkout in {cluster_dir()}")
+    # Its servers first: the cluster, a standby (replica-data) and a pooler, if still running.
+    for version_file in cluster_dir().glob("*/PG_VERSION"):
+        as_server_user(
+            [str(bin_path / "pg_ctl"), "-D", str(version_file.parent), "-m", "immediate", "-w",
+             "stop"],
+            check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+    pooler_pid = cluster_dir() / "pgbouncer" / "pgbouncer.pid"
+    if pooler_pid.exists():
+        try:
+            os.kill(int(pooler_pid.read_text().strip()), 15)
+        except (OSError, ValueError):
+            pass
+    for child in cluster_dir().iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
 def up() -> None:
     values = ensure_secrets()
     bin_path = ensure_server_packages()
     ensure_layout()
+    discard_foreign_cluster(bin_path, values)
     if not (data_dir() / "PG_VERSION").exists():
         print(f"initialising the clinic's PostgreSQL cluster in {cluster_dir()}")
         initdb(bin_path, values)
+        cluster_id_file().write_text(values["CLUSTER_ID"] + "\n")
     ensure_hba(bin_path)
     if not is_running(bin_path):
         start(bin_path)
