@@ -324,7 +324,8 @@ LOGGING = {
         # Request bodies and SQL parameters must never be logged.
         "django.db.backends": {"level": "WARNING"},
         "django.request": {"level": "ERROR"},
-        "axes": {"level": "WARNING"},
+        # axes logs the typed username of every failure (a mistyped password, say): not here.
+        "axes": {"level": "ERROR"},
     },
 }
 LOGIN_URL_PATH = "/accounts/login/"
