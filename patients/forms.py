@@ -19,7 +19,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from patients.models import PatientIdentity
+from patients.models import DEMOGRAPHIC_FIELDS, PatientIdentity
 
 MAX_AGE_YEARS = 130
 SEARCH_RESULT_LIMIT = 25
@@ -117,16 +117,7 @@ class PatientDemographicsForm(forms.ModelForm):
 
     class Meta:
         model = PatientIdentity
-        fields = [
-            "first_name",
-            "last_name",
-            "date_of_birth",
-            "ssn",
-            "address",
-            "state",
-            "phone",
-            "email",
-        ]
+        fields = list(DEMOGRAPHIC_FIELDS)
         labels = {"date_of_birth": "Date of birth", "ssn": "SSN (optional)"}
         help_texts = {
             "ssn": "###-##-#### or nine digits.",

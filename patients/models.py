@@ -45,6 +45,19 @@ def luhn_check_digit(body: str) -> str:
     return str((10 - total % 10) % 10)
 
 
+# What registration and the demographics edit may set (one list for the form and the service).
+DEMOGRAPHIC_FIELDS = (
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "ssn",
+    "address",
+    "state",
+    "phone",
+    "email",
+)
+
+
 class PatientQuerySet(models.QuerySet["PatientIdentity"]):
     def by_last_name_and_dob(self, last_name: str, dob: Any) -> PatientQuerySet:
         return self.filter(last_name_dob_bidx=last_name_dob_index(last_name, dob))

@@ -18,19 +18,9 @@ from typing import Any
 from django.db import IntegrityError, connections, transaction
 
 from clinic.blind_index import blind_index
-from patients.models import PatientIdentity
+from patients.models import DEMOGRAPHIC_FIELDS, PatientIdentity
 
 MRN_ATTEMPTS = 5
-DEMOGRAPHIC_FIELDS = (
-    "first_name",
-    "last_name",
-    "date_of_birth",
-    "ssn",
-    "address",
-    "state",
-    "phone",
-    "email",
-)
 
 
 class DuplicatePatient(Exception):
