@@ -1,8 +1,9 @@
 """How views reach clinical data (STYLE.md: one helper per model, the database decides again).
 
-- `clinician_may_see_patient` asks PostgreSQL, under the request's role and staff id, the very
+- `get_patient_for_clinician` asks PostgreSQL, under the request's role and staff id, the very
   predicate row-level security applies to `clinical_records` (records/db_grants.py): on the care
-  team today, or an active break-the-glass grant. One source of truth, so the page and the
+  team today, or an active break-the-glass grant. It is a column of the patient's own row, so
+  one statement fetches the patient and decides. One source of truth, so the page and the
   database cannot disagree about who is "theirs".
 - A clinician refused because the patient is not theirs gets `NotOnCareTeam`, which
   `refuse_outside_care_team` turns into a 403 page pointing to break the glass.
@@ -20,7 +21,8 @@ from functools import wraps
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import connection
+from django.db.models import BooleanField
+from django.db.models.expressions import RawSQL
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -30,10 +32,9 @@ from patients.models import PatientIdentity
 from records.db_grants import clinician_may_see
 from records.models import ClinicalRecord
 
-# The RLS predicate, evaluated for one patient id instead of a table row.
-MAY_SEE_SQL = (
-    "SELECT EXISTS (SELECT 1 FROM (SELECT %s::uuid AS patient_id) AS candidate "  # noqa: S608
-    f"WHERE {clinician_may_see('candidate.patient_id')})"
+# The same predicate as a column of the patient's row (in get_patient_for_clinician).
+MAY_SEE_COLUMN = RawSQL(  # noqa: S611 (constant SQL, no input)
+    clinician_may_see('"patient_identities"."patient_id"'), (), output_field=BooleanField()
 )
 REASON_ROLE = "role"
 REASON_NOT_FOUND = "not found"
@@ -55,14 +56,6 @@ class ChartAccess:
     clinical: bool
 
 
-def clinician_may_see_patient(patient_id: uuid.UUID | str) -> bool:
-    """Whether the signed-in clinician's database role may read this patient's records."""
-    with connection.cursor() as cursor:
-        cursor.execute(MAY_SEE_SQL, [str(patient_id)])
-        row = cursor.fetchone()
-    return bool(row and row[0])
-
-
 def _refuse(request: HttpRequest, patient_id: Any, reason: str) -> PermissionDenied:
     access_log.record_refusal(request, patient_id=patient_id, reason=reason)
     return PermissionDenied()
@@ -80,13 +73,14 @@ def get_patient_for_clinician(request: HttpRequest, patient_id: uuid.UUID) -> Pa
     """A patient whose records the signed-in clinician may read and write."""
     if staff_group(request.user) != roles.CLINICIAN:
         raise _refuse(request, patient_id, REASON_ROLE)
-    if not clinician_may_see_patient(patient_id):
-        if not PatientIdentity.objects.filter(pk=patient_id).exists():
-            access_log.record_refusal(request, patient_id=patient_id, reason=REASON_NOT_FOUND)
-            raise Http404
+    patient = PatientIdentity.objects.annotate(may_see=MAY_SEE_COLUMN).filter(pk=patient_id).first()
+    if patient is None:
+        access_log.record_refusal(request, patient_id=patient_id, reason=REASON_NOT_FOUND)
+        raise Http404
+    if not patient.may_see:  # type: ignore[attr-defined]
         access_log.record_refusal(request, patient_id=patient_id, reason=REASON_NOT_ON_CARE_TEAM)
         raise NotOnCareTeam(patient_id)
-    return _existing_patient(request, patient_id)
+    return patient
 
 
 def get_chart_for_user(request: HttpRequest, patient_id: uuid.UUID) -> ChartAccess:

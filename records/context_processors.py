@@ -15,9 +15,9 @@ def break_glass(request: HttpRequest) -> dict[str, object]:
     user = request.user
 
     def grants() -> list:
-        from records.break_glass import active_grants
+        from records.break_glass import banner_grants
 
-        return list(active_grants(user).only("grant_id", "reason_category", "expires_at"))
+        return banner_grants(user)
 
     # Evaluated only by pages that render the banner (not by JSON or redirects).
     return {"break_glass_grants": SimpleLazyObject(grants)}

@@ -140,6 +140,29 @@ def test_no_banner_without_an_active_grant(client_for, staff, patient):
     assert b"break-glass-banner" not in client_for(staff["clinician"]).get("/").content
 
 
+def test_the_banners_query_agrees_with_active_grants(staff, patient):
+    from datetime import timedelta
+
+    from records.break_glass import active_grants, banner_grants
+    from tests.db_helpers import as_role
+
+    clinician = staff["clinician"]
+    now = timezone.now()
+    soon, later = make_grant(clinician, patient, hours=1), make_grant(clinician, patient, hours=3)
+    make_grant(clinician, patient, ended_at=now)
+    make_grant(clinician, patient, hours=-1)  # expired
+    future = make_grant(clinician, patient)
+    BreakGlassGrant.objects.using("owner").filter(pk=future.pk).update(
+        starts_at=now + timedelta(hours=1)  # not yet started
+    )
+    make_grant(staff["clinician2"], patient)  # someone else's
+    with as_role("clinic_clinician", clinician.pk):
+        shown = [(g.grant_id, g.reason_category, g.expires_at) for g in banner_grants(clinician)]
+        expected = [(g.grant_id, g.reason_category, g.expires_at) for g in active_grants(clinician)]
+    assert shown == expected
+    assert [row[0] for row in shown] == [soon.pk, later.pk]
+
+
 def test_ending_early_closes_access_and_is_logged(client_for, staff, patient):
     client = client_for(staff["clinician"])
     client.post(url(patient), form())
