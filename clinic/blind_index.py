@@ -178,6 +178,14 @@ def _norm_last_name_dob(value: str) -> str:
     return f"{_norm_last_name(last)}|{_norm_dob(dob)}"
 
 
+def _norm_username(value: str) -> str:
+    """NFKC, as Django's sign-in form does; otherwise exact (usernames are case-sensitive)."""
+    text = unicodedata.normalize("NFKC", value)
+    if not text:
+        raise ValueError("username is empty")
+    return text
+
+
 _NORMALISERS: dict[str, Callable[[Any], str]] = {
     "last_name": _norm_last_name,
     "dob": _norm_dob,
@@ -185,6 +193,7 @@ _NORMALISERS: dict[str, Callable[[Any], str]] = {
     "mrn": _norm_mrn,
     "phone": _norm_phone,
     "last_name_dob": _norm_last_name_dob,
+    "username": _norm_username,
 }
 
 #: The index kinds this module knows how to normalise.

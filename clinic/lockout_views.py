@@ -1,4 +1,9 @@
-"""Locked-out accounts and addresses (django-axes) and unlocking them."""
+"""Locked-out accounts and addresses (django-axes) and unlocking them.
+
+Axes keeps fingerprints of usernames, not the typed text (clinic/lockout_usernames.py): a
+fingerprint that belongs to an account is shown with its username, any other as "no such
+account". Unlocking posts the fingerprint back.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from clinic import access_log
+from clinic.lockout_usernames import accounts_for
 from clinic.privacy_access import privacy_officer_required
 from clinic.privacy_forms import UnlockForm
 
@@ -41,10 +47,14 @@ def _locked(field: str) -> list[dict]:
 
 @privacy_officer_required
 def lockouts(request: HttpRequest) -> HttpResponse:
+    accounts = _locked("username")
+    names = accounts_for(row["value"] for row in accounts)
+    for row in accounts:
+        row["account"] = names.get(row["value"], "")
     return render(
         request,
         "privacy/lockouts.html",
-        {"accounts": _locked("username"), "addresses": _locked("ip_address")},
+        {"accounts": accounts, "addresses": _locked("ip_address")},
     )
 
 
@@ -57,10 +67,14 @@ def unlock(request: HttpRequest) -> HttpResponse:
         return redirect("privacy:lockouts")
     username, address = form.cleaned_data["username"], form.cleaned_data["ip_address"]
     if username:
+        # `username` is the fingerprint axes stores (the lockouts page posts it back).
         removed = reset(username=username)
-        # The username is not logged (it may be a mistyped name); the account id is.
+        # The typed text is not logged (it may be a mistyped name or a password); the account is.
+        account = accounts_for([username]).get(username)
         user_id = (
-            get_user_model().objects.filter(username=username).values_list("pk", flat=True).first()
+            get_user_model().objects.filter(username=account).values_list("pk", flat=True).first()
+            if account
+            else None
         )
         object_id, reason = (f"user:{user_id}" if user_id else "user:unknown"), "account"
     else:

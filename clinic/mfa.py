@@ -108,7 +108,9 @@ def unlock(user: Any) -> None:
     own failures after a correct password, so the count cannot simply follow axes' rows.)"""
     from axes.utils import reset
 
-    reset(username=user.get_username())
+    from clinic.lockout_usernames import username_key
+
+    reset(username=username_key(user.get_username()))
     clear_wrong_codes(user)
 
 

@@ -211,6 +211,10 @@ AXES_SENSITIVE_PARAMETERS = ["password", "otp_token"]
 # axes stores the POST data of a failed attempt; forms that re-authenticate name their free-text
 # fields here so a wrong password does not copy PHI into axes_accessattempt (break the glass).
 AXES_SENSITIVE_PARAMETERS += ["reason_text", "reason_category", "next"]
+# Axes stores a keyed fingerprint of the typed username, never the text itself (which may be a
+# password typed in the wrong box): clinic/lockout_usernames.py.
+AXES_USERNAME_CALLABLE = "clinic.lockout_usernames.axes_username"
+AXES_SENSITIVE_PARAMETERS += ["username"]
 # Client-supplied X-Forwarded-For is ignored unless this many trusted proxies stand in front.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 
+from clinic.lockout_usernames import username_key
 from tests.conftest import PASSWORD
 from tests.test_signin import sign_in
 
@@ -54,3 +57,39 @@ def test_forwarded_for_header_is_ignored_without_a_trusted_proxy(client, staff):
         client, "t-frontdesk", PASSWORD, REMOTE_ADDR="10.1.1.1", HTTP_X_FORWARDED_FOR="192.0.2.200"
     )
     assert response.status_code == 429
+
+
+def test_axes_keeps_a_fingerprint_of_the_typed_name_not_the_text(client, staff):
+    from axes.models import AccessAttempt, AccessFailureLog
+
+    typed = "Sentinel-password-in-the-name-box"
+    fail(client, typed, 2)
+    stored = [
+        (row.username, getattr(row, "post_data", ""))
+        for model in (AccessAttempt, AccessFailureLog)
+        for row in model.objects.using("owner").all()
+    ]
+    assert stored and all(name == username_key(typed) for name, _form in stored)
+    assert not any(typed in form for _name, form in stored)
+
+
+def test_names_stored_before_fingerprints_are_converted(staff):
+    from axes.models import AccessAttempt
+    from django.apps import apps
+    from django.db import connections
+
+    migration = importlib.import_module("clinic.migrations.0004_axes_username_fingerprints")
+    AccessAttempt.objects.using("owner").create(
+        username="t-legacy-typed", ip_address="10.0.0.5", user_agent="test", http_accept="*/*",
+        path_info="/accounts/login/", get_data="", post_data="username=t-legacy-typed",
+        failures_since_start=3,
+    )  # fmt: skip
+
+    class Editor:
+        connection = connections["owner"]
+
+    migration.fingerprint_usernames(apps, Editor())
+    row = AccessAttempt.objects.using("owner").get()
+    assert row.username == username_key("t-legacy-typed") and row.post_data == ""
+    migration.fingerprint_usernames(apps, Editor())  # idempotent
+    assert AccessAttempt.objects.using("owner").get().username == username_key("t-legacy-typed")
