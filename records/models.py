@@ -118,7 +118,8 @@ class BreakGlassGrant(models.Model):
         db_column="reviewed_by_id",
         related_name="+",
     )
-    review_comment = models.TextField(max_length=2000, blank=True)
+    # The privacy officer's sign-off may quote the clinician's explanation: encrypted too.
+    review_comment = EncryptedTextField(max_length=2000, blank=True)
 
     class Meta:
         db_table = "break_glass_grants"

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
-from django.db import IntegrityError
+from django.db import IntegrityError, connections
 from django.test import Client
 from django.utils import timezone
 
@@ -400,10 +400,29 @@ def test_no_phi_sentinel_in_any_log_error_page_or_plaintext_column(staff, tmp_pa
 
 
 def test_scan_finds_a_planted_plaintext_leak_control(staff):
-    """Control: a sentinel written in plaintext (review comments are not encrypted) is found."""
+    """Control: a sentinel written in plaintext, past the encrypted field, is found."""
     from tests.privacy_helpers import make_grant
 
     patient = make_patient()
-    make_grant(staff["clinician"], patient, review_comment=f"mentions {LAST}")
+    grant = make_grant(staff["clinician"], patient, review_comment="Reviewed.")
+    with connections["owner"].cursor() as cursor:
+        cursor.execute(
+            "UPDATE break_glass_grants SET review_comment = %s WHERE grant_id = %s",
+            [f"mentions {LAST}", grant.pk],
+        )
     found = plaintext_hits_in_tables([LAST])
     assert found == [f"break_glass_grants.review_comment: {LAST.lower()}"]
+
+
+def test_review_comments_are_encrypted(staff):
+    from tests.privacy_helpers import make_grant
+
+    grant = make_grant(staff["clinician"], make_patient(), review_comment=f"mentions {LAST}")
+    assert plaintext_hits_in_tables([LAST]) == []
+    with connections["owner"].cursor() as cursor:
+        cursor.execute(
+            "SELECT review_comment FROM break_glass_grants WHERE grant_id = %s", [grant.pk]
+        )
+        assert cursor.fetchone()[0].startswith("v1:")
+    stored = type(grant).objects.using("owner").get(pk=grant.pk)
+    assert stored.review_comment == f"mentions {LAST}"

@@ -98,7 +98,7 @@ def test_every_model_with_encrypted_fields_is_discovered():
         "mrn",
     )
     assert tables["clinical_records"] == ("notes",)
-    assert tables["break_glass_grants"] == ("reason_text",)
+    assert tables["break_glass_grants"] == ("reason_text", "review_comment")
 
 
 def test_rotation_moves_every_value_to_the_new_key_and_old_key_can_then_go(old_data):
