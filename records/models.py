@@ -81,7 +81,15 @@ class CareTeamMember(models.Model):
 
     class Meta:
         db_table = "care_team"
-        indexes = [models.Index(fields=["staff", "patient"], name="care_team_staff_patient")]
+        indexes = [
+            # Covers the row-level-security policy's panel lookup (records/db_grants.py): an
+            # index-only scan gives a clinician's patients on the care team today.
+            models.Index(
+                fields=["staff", "patient"],
+                include=["starts_on", "ends_on"],
+                name="care_team_staff_panel",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"care team entry {self.pk}"

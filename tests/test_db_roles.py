@@ -168,6 +168,49 @@ def test_policy_is_evaluated_once_per_query(staff, chart):
     assert per_row == []
 
 
+def test_the_policys_two_forms_agree_on_every_kind_of_patient(staff):
+    """The policy's array form and the single-row EXISTS form (records/access.py) must agree:
+    on the team today, team ended, team not started, active grant, ended and expired grants,
+    another clinician's patient, no relation at all."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from records.db_grants import clinician_may_see, clinician_may_see_one
+    from records.models import CareTeamMember
+    from tests.privacy_helpers import make_grant
+
+    clinician, today, now = staff["clinician"], dt.date.today(), timezone.now()
+    patients = {name: make_patient(last_name=f"Testperson{name}") for name in (
+        "team", "ended", "future", "grant", "grant_ended", "grant_expired", "others", "none"
+    )}  # fmt: skip
+    put_on_care_team(clinician, patients["team"])
+    day = dt.timedelta(days=1)
+    for name, starts, ends in (
+        ("ended", today - 9 * day, today - day),
+        ("future", today + day, None),
+    ):
+        CareTeamMember.objects.using("owner").create(
+            staff=clinician, patient=patients[name], starts_on=starts, ends_on=ends, reason="test"
+        )
+    make_grant(clinician, patients["grant"])
+    make_grant(clinician, patients["grant_ended"], ended_at=now)
+    make_grant(clinician, patients["grant_expired"], hours=-1)
+    put_on_care_team(staff["clinician2"], patients["others"])
+    query = (
+        f"SELECT {clinician_may_see('p.patient_id')}, {clinician_may_see_one('p.patient_id')} "  # noqa: S608
+        "FROM patient_identities p WHERE p.patient_id = %s"
+    )
+    seen = {}
+    for name, patient in patients.items():
+        ((by_array, by_exists),) = run_as(
+            "clinic_clinician", query, [patient.pk], user_id=clinician.pk
+        )
+        assert by_array == by_exists, name
+        seen[name] = by_array
+    assert seen == {name: name in ("team", "grant") for name in patients}
+
+
 # --- front desk ------------------------------------------------------------------------------
 def test_front_desk_sees_visit_dates_and_providers(staff, chart):
     rows = run_as("clinic_front_desk", "SELECT visit_date, provider_id FROM clinical_records")
