@@ -45,6 +45,7 @@ ACCESS_LOG_SEARCHED = "access_log_searched"
 ACCESS_REPORT_VIEWED = "access_report_viewed"
 DISCLOSURE_RECORDED = "disclosure_recorded"
 DISCLOSURE_ACCOUNTING = "disclosure_accounting"
+DISCLOSURE_SUSPENDED = "disclosure_suspended"
 
 APPEND_SQL = "SELECT append_access_event(%s, %s, %s, %s, %s, %s, %s, %s)"
 PENDING_ATTR = "_clinic_pending_access_events"

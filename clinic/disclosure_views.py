@@ -1,4 +1,5 @@
-"""Accounting of disclosures (45 CFR 164.528): record a disclosure, print a patient's accounting."""
+"""Accounting of disclosures (45 CFR 164.528): record a disclosure, record a 164.528(a)(2)
+suspension on it, print a patient's accounting."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import uuid
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
@@ -17,7 +18,7 @@ from clinic.privacy_access import (
     get_patient_identity_for_privacy_officer,
     privacy_officer_required,
 )
-from clinic.privacy_forms import DisclosureForm
+from clinic.privacy_forms import DisclosureForm, SuspensionForm
 
 
 @privacy_officer_required
@@ -26,11 +27,9 @@ def disclosure_list(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse
     patient = get_patient_identity_for_privacy_officer(request, patient_id)
     disclosures = Disclosure.objects.filter(patient_id=patient.pk).order_by("-disclosed_on")
     access_log.record(request, access_log.ACCESS_REPORT_VIEWED, patient_id=patient.pk)
-    return render(
-        request,
-        "privacy/disclosure_list.html",
-        {"patient": patient, "disclosures": disclosures},
-    )
+    today = timezone.localdate()
+    rows = [{"disclosure": d, "suspended": d.is_suspended(today)} for d in disclosures]
+    return render(request, "privacy/disclosure_list.html", {"patient": patient, "rows": rows})
 
 
 @sensitive_post_parameters("recipient", "recipient_address", "description", "purpose")
@@ -74,4 +73,52 @@ def disclosure_accounting(request: HttpRequest, patient_id: uuid.UUID) -> HttpRe
             "today": today,
             "years": ACCOUNTING_YEARS,
         },
+    )
+
+
+@sensitive_post_parameters("suspension_statement")
+@sensitive_variables("form")
+@privacy_officer_required
+def disclosure_suspend(
+    request: HttpRequest, patient_id: uuid.UUID, disclosure_id: uuid.UUID
+) -> HttpResponse:
+    """Record (or replace, e.g. when the written statement follows an oral one) the statement
+    that suspends the patient's right to an accounting of this disclosure."""
+    patient = get_patient_identity_for_privacy_officer(request, patient_id)
+    try:
+        disclosure = Disclosure.objects.get(pk=disclosure_id, patient_id=patient.pk)
+    except Disclosure.DoesNotExist:
+        access_log.record_refusal(
+            request, patient_id=patient.pk, object_id=disclosure_id, reason="not found"
+        )
+        raise Http404 from None
+    form = SuspensionForm(request.POST or None, instance=disclosure)
+    if request.method == "POST" and form.is_valid():
+        suspension = form.save(commit=False)
+        suspension.suspension_recorded_by_id = request.user.pk
+        suspension.save(
+            update_fields=[
+                "suspension_kind",
+                "suspension_stated_on",
+                "suspended_until",
+                "suspension_statement",
+                "suspension_recorded_by",
+            ]
+        )
+        access_log.record(
+            request,
+            access_log.DISCLOSURE_SUSPENDED,
+            patient_id=patient.pk,
+            object_id=disclosure.pk,
+            reason=suspension.suspension_kind,
+        )
+        messages.success(
+            request,
+            f"Left out of the accounting until {suspension.suspended_until:%Y-%m-%d}.",
+        )
+        return redirect("privacy:disclosure_list", patient_id=patient.pk)
+    return render(
+        request,
+        "privacy/disclosure_suspend.html",
+        {"patient": patient, "disclosure": disclosure, "form": form},
     )

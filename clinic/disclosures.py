@@ -3,6 +3,12 @@
 Recipient, description and purpose may name people or clinical facts, so they are encrypted.
 The accounting a patient may request covers six years and leaves out the categories that
 164.528(a)(1) excludes (EXCLUDED_CATEGORIES); they are still recorded here for completeness.
+
+Temporary suspension, 164.528(a)(2): a health oversight agency or law enforcement official may
+state that an accounting to the individual would impede its activities. The privacy officer
+records the statement on the disclosure (who made it, written or oral, its date, until when);
+while it is in force the disclosure is left out of the accounting. An oral statement suspends
+for at most 30 days from the statement unless a written one follows (recorded over it).
 """
 
 from __future__ import annotations
@@ -44,6 +50,11 @@ EXCLUDED = [
 CATEGORIES = ACCOUNTABLE + EXCLUDED
 EXCLUDED_CATEGORIES = frozenset(code for code, _label in EXCLUDED)
 ACCOUNTING_YEARS = 6
+# 164.528(a)(2): only disclosures to these may be suspended.
+SUSPENDABLE_CATEGORIES = frozenset({"health_oversight", "law_enforcement"})
+ORAL_SUSPENSION_DAYS = 30
+WRITTEN, ORAL = "written", "oral"
+STATEMENT_KINDS = [(WRITTEN, "Written statement"), (ORAL, "Oral statement (at most 30 days)")]
 
 
 def accounting_period_start(today: date | None = None) -> date:
@@ -59,9 +70,11 @@ class DisclosureQuerySet(models.QuerySet["Disclosure"]):
         self, patient_id: uuid.UUID, today: date | None = None
     ) -> DisclosureQuerySet:
         """What the patient is entitled to see: six years, excluded categories left out."""
+        today = today or timezone.localdate()
         return (
             self.filter(patient_id=patient_id, disclosed_on__gte=accounting_period_start(today))
             .exclude(category__in=EXCLUDED_CATEGORIES)
+            .exclude(suspended_until__gte=today)  # 164.528(a)(2), while in force
             .order_by("-disclosed_on", "-recorded_at")
         )
 
@@ -87,6 +100,20 @@ class Disclosure(models.Model):
         related_name="+",
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
+    # 164.528(a)(2) temporary suspension (blank: none). The statement names an agency or official
+    # and may describe an investigation: encrypted.
+    suspended_until = models.DateField(null=True, blank=True)
+    suspension_kind = models.CharField(max_length=10, choices=STATEMENT_KINDS, blank=True)
+    suspension_stated_on = models.DateField(null=True, blank=True)
+    suspension_statement = EncryptedTextField(max_length=2000, blank=True)
+    suspension_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_column="suspension_recorded_by_id",
+        related_name="+",
+    )
 
     objects = DisclosureQuerySet.as_manager()
 
@@ -100,3 +127,11 @@ class Disclosure(models.Model):
     @property
     def is_excluded(self) -> bool:
         return self.category in EXCLUDED_CATEGORIES
+
+    @property
+    def may_be_suspended(self) -> bool:
+        return self.category in SUSPENDABLE_CATEGORIES
+
+    def is_suspended(self, today: date | None = None) -> bool:
+        today = today or timezone.localdate()
+        return self.suspended_until is not None and self.suspended_until >= today

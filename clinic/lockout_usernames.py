@@ -31,7 +31,7 @@ def username_key(username: str) -> str:
 
 def axes_username(request: HttpRequest | None, credentials: dict[str, Any] | None) -> str | None:
     """AXES_USERNAME_CALLABLE: the fingerprint of the username in the credentials or the form."""
-    field = settings.AXES_USERNAME_FORM_FIELD
+    field = getattr(settings, "AXES_USERNAME_FORM_FIELD", "username")
     if credentials:
         typed = credentials.get(field)
     else:

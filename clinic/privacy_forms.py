@@ -12,7 +12,13 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from clinic import access_log
-from clinic.disclosures import CATEGORIES, Disclosure
+from clinic.disclosures import (
+    CATEGORIES,
+    ORAL,
+    ORAL_SUSPENSION_DAYS,
+    STATEMENT_KINDS,
+    Disclosure,
+)
 from clinic.models import AccessEvent
 
 
@@ -98,6 +104,55 @@ class DisclosureForm(forms.ModelForm):
         if value > timezone.localdate():
             raise forms.ValidationError("A disclosure cannot be in the future.")
         return value
+
+
+class SuspensionForm(forms.ModelForm):
+    """164.528(a)(2): the agency's or official's statement that suspends the accounting."""
+
+    suspension_kind = forms.ChoiceField(label="Statement", choices=STATEMENT_KINDS)
+    suspension_stated_on = forms.DateField(
+        label="Date of the statement", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    suspended_until = forms.DateField(
+        label="Suspended until (inclusive)", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    suspension_statement = forms.CharField(
+        label="Agency or official, and what they stated",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For an oral statement: the identity of the agency or official who made it.",
+    )
+
+    class Meta:
+        model = Disclosure
+        fields = [
+            "suspension_kind",
+            "suspension_stated_on",
+            "suspended_until",
+            "suspension_statement",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if not self.instance.may_be_suspended:
+            raise forms.ValidationError(
+                "Only disclosures to a health oversight agency or a law enforcement official "
+                "can be suspended (164.528(a)(2))."
+            )
+        stated, until = cleaned.get("suspension_stated_on"), cleaned.get("suspended_until")
+        if stated and stated > timezone.localdate():
+            self.add_error("suspension_stated_on", "A statement cannot be in the future.")
+        if stated and until:
+            if until < stated:
+                self.add_error("suspended_until", "The suspension cannot end before the statement.")
+            limit = stated + timedelta(days=ORAL_SUSPENSION_DAYS)
+            if cleaned.get("suspension_kind") == ORAL and until > limit:
+                self.add_error(
+                    "suspended_until",
+                    f"An oral statement suspends for at most {ORAL_SUSPENSION_DAYS} days (until "
+                    f"{limit:%Y-%m-%d}); record the written statement when it arrives.",
+                )
+        return cleaned
 
 
 class UnlockForm(forms.Form):

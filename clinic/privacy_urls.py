@@ -20,6 +20,11 @@ urlpatterns = [
         name="disclosure_create",
     ),
     path(
+        "patients/<uuid:patient_id>/disclosures/<uuid:disclosure_id>/suspend/",
+        disclosure_views.disclosure_suspend,
+        name="disclosure_suspend",
+    ),
+    path(
         "patients/<uuid:patient_id>/disclosures/accounting/",
         disclosure_views.disclosure_accounting,
         name="disclosure_accounting",

@@ -93,6 +93,16 @@ ROLE_GRANTS: dict[str, list[Grant]] = {
         grant("SELECT, DELETE", "axes_accessattempt"),
         grant("SELECT, DELETE", "axes_accessattemptexpiration"),
         grant("SELECT, INSERT", "disclosures"),
+        # 164.528(a)(2): recording a suspension changes only its own columns.
+        grant(
+            "UPDATE",
+            "disclosures",
+            "suspended_until",
+            "suspension_kind",
+            "suspension_stated_on",
+            "suspension_statement",
+            "suspension_recorded_by_id",
+        ),
     ],
     "clinic_admin": [
         grant(ALL_DML, "auth_user"),

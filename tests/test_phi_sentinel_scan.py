@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
@@ -116,6 +117,28 @@ def flow_record_disclosure(ctx: Context) -> None:
         },
     )
     client.get(f"/privacy/patients/{ctx.patient.pk}/disclosures/accounting/")
+
+
+def flow_suspend_a_disclosure(ctx: Context) -> None:
+    """A law-enforcement disclosure whose accounting is suspended: the statement carries PHI."""
+    from clinic.disclosures import Disclosure
+
+    client = ctx.client("privacy")
+    base = f"/privacy/patients/{ctx.patient.pk}/disclosures"
+    client.post(
+        f"{base}/new/",
+        {"disclosed_on": "2026-01-06", "recipient": RECIPIENT, "description": DESCRIPTION,
+         "purpose": REASON, "category": "law_enforcement"},
+    )  # fmt: skip
+    held = Disclosure.objects.using("owner").get(category="law_enforcement")
+    today = timezone.localdate()
+    form = {"suspension_kind": "oral", "suspension_stated_on": today.isoformat(),
+            "suspended_until": (today + timedelta(days=45)).isoformat(),
+            "suspension_statement": f"{RECIPIENT}: {REASON}"}  # fmt: skip
+    ctx.responses.append(client.post(f"{base}/{held.pk}/suspend/", form))  # refused: > 30 days
+    form["suspended_until"] = (today + timedelta(days=30)).isoformat()
+    client.post(f"{base}/{held.pk}/suspend/", form)
+    ctx.responses.append(client.get(f"{base}/"))
 
 
 def flow_invalid_disclosure_is_redisplayed_not_logged(ctx: Context) -> None:
@@ -254,6 +277,7 @@ FLOWS: list[Callable[[Context], None]] = [
     flow_break_glass,
     flow_privacy_officer_reviews_and_reports,
     flow_record_disclosure,
+    flow_suspend_a_disclosure,
     flow_invalid_disclosure_is_redisplayed_not_logged,
     flow_server_error_quoting_phi,
     flow_database_error_quoting_phi,
@@ -385,7 +409,7 @@ def test_no_phi_sentinel_in_any_log_error_page_or_plaintext_column(staff, tmp_pa
     notes = set(ClinicalRecord.objects.using("owner").values_list("notes", flat=True))
     assert notes == {NOTES, VISIT_NOTES}
     assert PatientIdentity.objects.using("owner").filter(state="NH").count() == 1  # edited
-    assert Disclosure.objects.using("owner").get().recipient == RECIPIENT
+    assert {d.recipient for d in Disclosure.objects.using("owner").all()} == {RECIPIENT}
     assert {p.ssn for p in PatientIdentity.objects.using("owner").all()} == {SSN, SECOND_SSN}
 
     assert hits(django_log.text(), sentinels) == [], "Django log output"

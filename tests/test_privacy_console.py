@@ -234,8 +234,8 @@ def test_disclosure_in_the_future_or_without_recipient_is_refused(client_for, st
     assert not Disclosure.objects.using("owner").exists()
 
 
-def record_disclosure(patient, user, category, disclosed_on, purpose):
-    Disclosure(
+def record_disclosure(patient, user, category, disclosed_on, purpose) -> Disclosure:
+    disclosure = Disclosure(
         patient=patient,
         recorded_by=user,
         disclosed_on=disclosed_on,
@@ -243,7 +243,9 @@ def record_disclosure(patient, user, category, disclosed_on, purpose):
         description="Test description",
         purpose=purpose,
         category=category,
-    ).save(using="owner")
+    )
+    disclosure.save(using="owner")
+    return disclosure
 
 
 def test_accounting_covers_six_years_and_leaves_out_excluded_categories(client_for, staff, patient):
@@ -274,6 +276,121 @@ def test_accounting_covers_six_years_and_leaves_out_excluded_categories(client_f
     listing = client_for(officer).get(f"/privacy/patients/{patient.pk}/disclosures/")
     assert b"Testpurpose-treatment_payment_operations" in listing.content  # recorded, marked
     assert b"no (excluded)" in listing.content
+
+
+# --- 164.528(a)(2) temporary suspension ------------------------------------------------------
+
+
+def suspension(kind="written", stated_on=None, days=90, statement="Test Agency, Officer Testname"):
+    stated_on = stated_on or timezone.localdate()
+    return {
+        "suspension_kind": kind,
+        "suspension_stated_on": stated_on.isoformat(),
+        "suspended_until": (stated_on + timedelta(days=days)).isoformat(),
+        "suspension_statement": statement,
+    }
+
+
+def suspend_url(patient, disclosure) -> str:
+    return f"/privacy/patients/{patient.pk}/disclosures/{disclosure.pk}/suspend/"
+
+
+def test_a_suspension_leaves_the_disclosure_out_of_the_accounting_while_in_force(
+    client_for, staff, patient
+):
+    officer = client_for(staff["privacy"])
+    today = timezone.localdate()
+    held = record_disclosure(
+        patient, staff["privacy"], "law_enforcement", today, "Testpurpose-held"
+    )
+    record_disclosure(patient, staff["privacy"], "public_health", today, "Testpurpose-shown")
+    assert officer.get(suspend_url(patient, held)).status_code == 200
+    response = officer.post(suspend_url(patient, held), suspension(days=90))
+    assert response.status_code == 302
+    accounting = f"/privacy/patients/{patient.pk}/disclosures/accounting/"
+    body = officer.get(accounting).content.decode()
+    assert "Testpurpose-shown" in body and "Testpurpose-held" not in body
+    listing = officer.get(f"/privacy/patients/{patient.pk}/disclosures/").content.decode()
+    until = (today + timedelta(days=90)).isoformat()
+    assert f"no: suspended until {until} (written statement)" in listing
+    stored = Disclosure.objects.using("owner").get(pk=held.pk)
+    assert stored.suspension_recorded_by_id == staff["privacy"].pk
+    assert stored.suspension_statement == "Test Agency, Officer Testname"
+    with connections["owner"].cursor() as cursor:
+        cursor.execute(
+            "SELECT suspension_statement FROM disclosures WHERE disclosure_id = %s", [held.pk]
+        )
+        assert "Test Agency" not in cursor.fetchone()[0]
+    (event,) = events(action=access_log.DISCLOSURE_SUSPENDED)
+    assert event.object_id == str(held.pk) and event.reason == "written"
+    # When the suspension ends, the disclosure is accounted for again.
+    Disclosure.objects.using("owner").filter(pk=held.pk).update(
+        suspended_until=today - timedelta(days=1)
+    )
+    assert "Testpurpose-held" in officer.get(accounting).content.decode()
+
+
+def test_an_oral_statement_suspends_for_at_most_30_days_until_the_written_one(
+    client_for, staff, patient
+):
+    officer = client_for(staff["privacy"])
+    held = record_disclosure(
+        patient, staff["privacy"], "health_oversight", timezone.localdate(), "Testpurpose-held"
+    )
+    response = officer.post(suspend_url(patient, held), suspension(kind="oral", days=31))
+    assert response.status_code == 200
+    assert b"An oral statement suspends for at most 30 days" in response.content
+    assert Disclosure.objects.using("owner").get(pk=held.pk).suspended_until is None
+    assert (
+        officer.post(suspend_url(patient, held), suspension(kind="oral", days=30)).status_code
+        == 302
+    )
+    # The written statement arrives and replaces the oral one, for longer.
+    assert officer.post(suspend_url(patient, held), suspension(days=180)).status_code == 302
+    stored = Disclosure.objects.using("owner").get(pk=held.pk)
+    assert stored.suspension_kind == "written"
+    assert stored.suspended_until == timezone.localdate() + timedelta(days=180)
+    assert [e.reason for e in events(action=access_log.DISCLOSURE_SUSPENDED)] == ["oral", "written"]
+
+
+def test_bad_suspensions_are_refused_with_a_message_and_change_nothing(client_for, staff, patient):
+    officer = client_for(staff["privacy"])
+    today = timezone.localdate()
+    shown = record_disclosure(patient, staff["privacy"], "public_health", today, "Testpurpose")
+    response = officer.post(suspend_url(patient, shown), suspension())
+    assert b"Only disclosures to a health oversight agency" in response.content
+    held = record_disclosure(patient, staff["privacy"], "law_enforcement", today, "Testpurpose")
+    tomorrow = today + timedelta(days=1)
+    for form, message in (
+        (suspension(days=-1), b"cannot end before the statement"),
+        (suspension(stated_on=tomorrow), b"A statement cannot be in the future"),
+        ({**suspension(), "suspension_statement": ""}, b"This field is required"),
+    ):
+        response = officer.post(suspend_url(patient, held), form)
+        assert response.status_code == 200 and message in response.content
+    assert not Disclosure.objects.using("owner").filter(suspended_until__isnull=False).exists()
+    assert access_log.DISCLOSURE_SUSPENDED not in actions()
+
+
+def test_suspending_another_patients_disclosure_is_not_found_and_logged(client_for, staff, patient):
+    other = make_patient(last_name="Testother")
+    theirs = record_disclosure(
+        other, staff["privacy"], "law_enforcement", timezone.localdate(), "Testpurpose"
+    )
+    response = client_for(staff["privacy"]).post(suspend_url(patient, theirs), suspension())
+    assert response.status_code == 404
+    assert Disclosure.objects.using("owner").get(pk=theirs.pk).suspended_until is None
+    assert access_log.ACCESS_REFUSED in actions()
+
+
+@pytest.mark.parametrize("persona", ["clinician", "frontdesk", "analyst"])
+def test_only_privacy_officers_may_suspend(client_for, staff, patient, persona):
+    held = record_disclosure(
+        patient, staff["privacy"], "law_enforcement", timezone.localdate(), "Testpurpose"
+    )
+    response = client_for(staff[persona]).post(suspend_url(patient, held), suspension())
+    assert response.status_code == 403
+    assert Disclosure.objects.using("owner").get(pk=held.pk).suspended_until is None
 
 
 # --- break-the-glass review ------------------------------------------------------------------
