@@ -82,8 +82,8 @@ class CareTeamMember(models.Model):
     class Meta:
         db_table = "care_team"
         indexes = [
-            # Covers the row-level-security policy's panel lookup (records/db_grants.py): an
-            # index-only scan gives a clinician's patients on the care team today.
+            # Covers the row-level-security policy's care-team lookup (records/db_grants.py):
+            # "on this clinician's care team today" is an index-only probe.
             models.Index(
                 fields=["staff", "patient"],
                 include=["starts_on", "ends_on"],
