@@ -199,3 +199,53 @@ def test_a_page_that_cannot_decrypt_shows_the_generic_error_page(client_for, sta
 def test_batch_size_must_be_positive():
     with pytest.raises(CommandError):
         rotate(batch_size=0)
+
+
+def test_a_rotation_killed_with_sigkill_leaves_every_row_readable_and_a_rerun_finishes(staff):
+    """The real thing, in a second process: SIGKILL (no cleanup, no exception handler) while
+    batches commit; every row is then readable and entirely on one key, and a re-run ends the
+    job. scripts/reliability.py does the same at 100,000 patients."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    count = 600
+    with OLD_ONLY:
+        for n in range(count):
+            make_patient(ssn=f"900-{n // 10000:02d}-{n % 10000:04d}", first_name=f"Killtest{n}")
+    env = {
+        **os.environ,
+        "FIELD_ENCRYPTION_KEYS": f"{NEW},{OLD}",
+        "CLINIC_DB_NAME": connections["owner"].settings_dict["NAME"],
+    }
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "rotate_field_keys", "--batch-size", "1"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def rotated() -> int:
+        with connections["owner"].cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM patient_identities WHERE ssn LIKE 'v1:new:%%'")
+            return int(cursor.fetchone()[0])
+
+    deadline = time.monotonic() + 120
+    while rotated() < count // 5 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL, "the rotation ended before it could be killed"
+    assert 0 < rotated() < count
+    with connections["owner"].cursor() as cursor:
+        cursor.execute("SELECT first_name, last_name, ssn, mrn FROM patient_identities")
+        rows = cursor.fetchall()
+    assert all(len({value.split(":")[1] for value in row}) == 1 for row in rows)
+    with BOTH:
+        names = {p.first_name for p in PatientIdentity.objects.using("owner").all()}
+        assert {f"Killtest{n}" for n in range(count)} <= names
+        rotate()
+    assert key_ids() == {"new"}
