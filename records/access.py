@@ -1,11 +1,10 @@
 """How views reach clinical data (STYLE.md: one helper per model, the database decides again).
 
-- `get_patient_for_clinician` asks PostgreSQL, under the request's role and staff id, the
-  condition row-level security applies to `clinical_records` (records/db_grants.py, in its
-  single-row form, built from the same two definitions): on the care team today, or an active
-  break-the-glass grant. It is a column of the patient's own row, so one statement fetches the
-  patient and decides. One source of truth, so the page and the database cannot disagree about
-  who is "theirs".
+- `get_patient_for_clinician` asks PostgreSQL, under the request's role and staff id, the very
+  condition row-level security applies to `clinical_records` (records/db_grants.py): on the care
+  team today, or an active break-the-glass grant. It is a column of the patient's own row, so
+  one statement fetches the patient and decides. One source of truth, so the page and the
+  database cannot disagree about who is "theirs".
 - A clinician refused because the patient is not theirs gets `NotOnCareTeam`, which
   `refuse_outside_care_team` turns into a 403 page pointing to break the glass.
 - `get_record_for_user` reads a record through row-level security: a record that is not the
@@ -30,12 +29,12 @@ from django.shortcuts import render
 from clinic import access_log, roles
 from clinic.staff import staff_group
 from patients.models import PatientIdentity
-from records.db_grants import clinician_may_see_one
+from records.db_grants import clinician_may_see
 from records.models import ClinicalRecord
 
 # The same predicate as a column of the patient's row (in get_patient_for_clinician).
 MAY_SEE_COLUMN = RawSQL(  # noqa: S611 (constant SQL, no input)
-    clinician_may_see_one('"patient_identities"."patient_id"'), (), output_field=BooleanField()
+    clinician_may_see('"patient_identities"."patient_id"'), (), output_field=BooleanField()
 )
 REASON_ROLE = "role"
 REASON_NOT_FOUND = "not found"

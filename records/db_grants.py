@@ -7,9 +7,9 @@
   by `clinic_analytics_owner`, so it is subject to RLS like anyone (a view owned by the table
   owner would bypass it) and has exactly the columns it shows.
 - FORCE ROW LEVEL SECURITY: the owner is subject too, through an explicit policy of its own.
-`current_setting` sits in a sub-select and the clinician's patients are gathered into an array,
-so the planner evaluates the policy once per query (InitPlans) and can use `patient_id = ANY
-(array)` as an index condition (docs/benchmarks.md compares it with the earlier forms).
+`current_setting` sits in a sub-select so the planner evaluates it once (an InitPlan), and the
+policy's correlated EXISTS lookups use the covering (staff, patient) index (docs/benchmarks.md
+compares this with the `patient_id IN (...)` and `= ANY (array)` forms).
 """
 
 from __future__ import annotations
@@ -44,29 +44,18 @@ ACTIVE_GRANT = (
 def clinician_may_see(patient_id_column: str) -> str:
     """The SQL condition "the signed-in clinician may see this patient's records": the patient in
     `patient_id_column` is on their care team today, or under an active break-the-glass grant of
-    theirs. This form is the row-level-security policy's.
+    theirs. As correlated EXISTS the planner may probe the care-team index per row (a query
+    touching a few rows, e.g. one patient's visits: an index-only probe of
+    `care_team_staff_panel`) or hash the clinician's panel once (a wide scan).
 
-    The clinician's patients are gathered once per query into an array (an InitPlan: an
-    index-only scan of `care_team_staff_panel` plus their active grants), and the condition is
-    `patient_id = ANY (that array)`. Being a plain comparison on `patient_id`, it can drive an
-    index scan, so the cost of a clinician's list is bounded by their panel, not by the table:
-    at 1M patients and 500 clinicians the whole-table list is 0.74x the explicit query, where
-    per-row EXISTS checks were 2.3-3.0x (they read every recent row and discard the others'). The
-    price is building the array once per query, about 0.15-0.3 ms for a 2,000-patient panel:
-    one patient's visits cost 1.3-1.8x the explicit query (0.56 vs 0.42 ms), and in a
-    10-clinician clinic the whole-table list 1.8x (3.1 vs 1.7 ms). docs/benchmarks.md has both
-    forms at both scales."""
-    return (
-        f"({patient_id_column} = ANY (ARRAY("
-        f"SELECT ct.patient_id FROM care_team ct WHERE {ACTIVE_CARE_TEAM}"
-        f" UNION ALL SELECT bg.patient_id FROM break_glass_grants bg WHERE {ACTIVE_GRANT})))"
-    )
-
-
-def clinician_may_see_one(patient_id_column: str) -> str:
-    """The same condition for a single row (records/access.py asks it of one patient): two index
-    probes, no array to build. tests/test_db_roles.py checks that it agrees with what row-level
-    security shows, for every kind of patient."""
+    Measured alternative (docs/benchmarks.md): `patient_id = ANY (ARRAY(<panel>))` can drive an
+    index scan from the panel, so a list over the whole table reads only the clinician's rows
+    (0.74x the explicit query at 1M patients and 500 clinicians, where this form is 3.0x). But it
+    builds the array on every query, and that cost grows with the panel: one patient's visits
+    took 0.5 / 5 / 10 ms with 2,000 / 10,000 / 20,000 patients on the care team, against
+    0.12-0.19 ms for this form whatever the panel. Big panels are the small clinics the product
+    is for (two clinicians, 20,000 patients), and one patient's visits is the query behind the
+    visit list, so this form is kept."""
     return (
         f"(EXISTS (SELECT 1 FROM care_team ct WHERE {ACTIVE_CARE_TEAM}"
         f" AND ct.patient_id = {patient_id_column})"
@@ -75,7 +64,7 @@ def clinician_may_see_one(patient_id_column: str) -> str:
     )
 
 
-# The row-level security policy's condition (records/access.py asks its single-row form).
+# The row-level security policy's condition (records/access.py asks the same one).
 CLINICIAN_MAY_SEE = clinician_may_see("clinical_records.patient_id")
 
 RECORD_POLICIES = {
