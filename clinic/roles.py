@@ -65,6 +65,9 @@ SIGN_IN_GRANTS: list[Grant] = [
     # "My sessions" and the wrong-code counter (clinic/models.py).
     grant(ALL_DML, "clinic_staffsession"),
     grant(ALL_DML, "clinic_mfafailures"),
+    # The development server (`make run`) checks for unapplied migrations on this connection at
+    # start-up and stops if it cannot read the list. Migration names only: no PHI.
+    grant("SELECT", "django_migrations"),
 ]
 
 # Rights of a signed-in user (every group role inherits them) beyond what sign-in needs; row-level
