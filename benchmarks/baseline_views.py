@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from patients.forms import PatientSearchForm
+from patients.models import mask_phone, mask_ssn
 from records import icd10
 from records.models import ClinicalRecord
 
@@ -43,12 +44,11 @@ class PlainPatient:
 
     @property
     def masked_ssn(self) -> str:
-        return f"***-**-{self.ssn[-4:]}" if self.ssn else "—"
+        return mask_ssn(self.ssn)
 
     @property
     def masked_phone(self) -> str:
-        digits = "".join(c for c in self.phone if c.isdigit())
-        return f"(***) ***-{digits[-4:]}" if digits else "—"
+        return mask_phone(self.phone)
 
 
 def _patients(where: str, params: list) -> list[PlainPatient]:

@@ -58,6 +58,16 @@ DEMOGRAPHIC_FIELDS = (
 )
 
 
+def mask_ssn(ssn: str) -> str:
+    """An SSN as shown by default: ***-**-6789 (DESIGN.md section 4); a dash when there is none."""
+    return f"***-**-{ssn[-4:]}" if ssn else "—"
+
+
+def mask_phone(phone: str) -> str:
+    digits = "".join(c for c in phone if c.isdigit())
+    return f"(***) ***-{digits[-4:]}" if digits else "—"
+
+
 class PatientQuerySet(models.QuerySet["PatientIdentity"]):
     def by_last_name_and_dob(self, last_name: str, dob: Any) -> PatientQuerySet:
         return self.filter(last_name_dob_bidx=last_name_dob_index(last_name, dob))
@@ -119,9 +129,8 @@ class PatientIdentity(models.Model):
 
     @property
     def masked_ssn(self) -> str:
-        return f"***-**-{self.ssn[-4:]}" if self.ssn else "—"
+        return mask_ssn(self.ssn)
 
     @property
     def masked_phone(self) -> str:
-        digits = "".join(c for c in self.phone if c.isdigit())
-        return f"(***) ***-{digits[-4:]}" if digits else "—"
+        return mask_phone(self.phone)
