@@ -30,15 +30,21 @@ from clinic.roles import grant
 STAFF_ID = "(SELECT nullif(current_setting('app.user_id', true), '')::integer)"
 
 
-# Who counts as "the signed-in clinician's patient" (one definition for both forms below).
+def active_grant(staff_id: str) -> str:
+    """SQL: `bg` is a break-the-glass grant of the staff member `staff_id` (an SQL expression or
+    a placeholder) in force now. The policy below and the banner (records/break_glass.py) ask it."""
+    return (
+        f"bg.staff_id = {staff_id}"
+        " AND bg.ended_at IS NULL AND bg.starts_at <= now() AND bg.expires_at > now()"
+    )
+
+
+# The two halves of "the signed-in clinician's patient".
 ACTIVE_CARE_TEAM = (
     f"ct.staff_id = {STAFF_ID}"
     " AND ct.starts_on <= current_date AND (ct.ends_on IS NULL OR ct.ends_on >= current_date)"
 )
-ACTIVE_GRANT = (
-    f"bg.staff_id = {STAFF_ID}"
-    " AND bg.ended_at IS NULL AND bg.starts_at <= now() AND bg.expires_at > now()"
-)
+ACTIVE_GRANT = active_grant(STAFF_ID)
 
 
 def clinician_may_see(patient_id_column: str) -> str:
