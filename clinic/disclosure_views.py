@@ -96,15 +96,7 @@ def disclosure_suspend(
     if request.method == "POST" and form.is_valid():
         suspension = form.save(commit=False)
         suspension.suspension_recorded_by_id = request.user.pk
-        suspension.save(
-            update_fields=[
-                "suspension_kind",
-                "suspension_stated_on",
-                "suspended_until",
-                "suspension_statement",
-                "suspension_recorded_by",
-            ]
-        )
+        suspension.save(update_fields=[*SuspensionForm.Meta.fields, "suspension_recorded_by"])
         access_log.record(
             request,
             access_log.DISCLOSURE_SUSPENDED,
