@@ -368,13 +368,31 @@ def initdb(bin_path: Path, values: dict[str, str]) -> None:
     (data / "pg_hba.conf").write_text(PG_HBA)
 
 
-def is_running(bin_path: Path) -> bool:
-    if not (data_dir() / "PG_VERSION").exists():
+def server_running(bin_path: Path, data: Path) -> bool:
+    """Whether a server runs on the data directory `data` (the cluster, or its standby)."""
+    if not (data / "PG_VERSION").exists():
         return False
     result = as_server_user(
-        [str(bin_path / "pg_ctl"), "-D", str(data_dir()), "status"], capture_output=True
+        [str(bin_path / "pg_ctl"), "-D", str(data), "status"], capture_output=True
     )
     return result.returncode == 0
+
+
+def stop_server(bin_path: Path, data: Path, what: str) -> None:
+    """pg_ctl stop (fast) of a data directory, if its server runs; `what` names it in the output."""
+    if server_running(bin_path, data):
+        as_server_user(
+            [str(bin_path / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        print(f"{what} stopped")
+    else:
+        print(f"{what} not running")
+
+
+def is_running(bin_path: Path) -> bool:
+    return server_running(bin_path, data_dir())
 
 
 def start_server(bin_path: Path, data: Path, log: Path, port: int, what: str) -> None:
@@ -415,16 +433,7 @@ def ensure_hba(bin_path: Path) -> None:
 
 
 def stop() -> None:
-    bin_path = bindir()
-    if is_running(bin_path):
-        as_server_user(
-            [str(bin_path / "pg_ctl"), "-D", str(data_dir()), "-m", "fast", "-w", "stop"],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        print("cluster stopped")
-    else:
-        print("cluster not running")
+    stop_server(bindir(), data_dir(), "cluster")
 
 
 def superuser_dsn(dbname: str = "postgres") -> str:

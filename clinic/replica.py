@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -85,12 +84,7 @@ def base_backup(bin_path: Path, values: dict[str, str]) -> None:
 
 
 def is_running(bin_path: Path) -> bool:
-    if not (replica_dir() / "PG_VERSION").exists():
-        return False
-    result = cluster.as_server_user(
-        [str(bin_path / "pg_ctl"), "-D", str(replica_dir()), "status"], capture_output=True
-    )
-    return result.returncode == 0
+    return cluster.server_running(bin_path, replica_dir())
 
 
 def start(bin_path: Path) -> None:
@@ -178,16 +172,7 @@ def up() -> None:
 
 
 def stop() -> None:
-    bin_path = cluster.bindir()
-    if is_running(bin_path):
-        cluster.as_server_user(
-            [str(bin_path / "pg_ctl"), "-D", str(replica_dir()), "-m", "fast", "-w", "stop"],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        print("replica stopped")
-    else:
-        print("replica not running")
+    cluster.stop_server(cluster.bindir(), replica_dir(), "replica")
 
 
 def rebuild() -> None:
