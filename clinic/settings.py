@@ -51,6 +51,8 @@ if PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("Set ALLOWED_HOSTS in production.")
 
 INSTALLED_APPS = [
+    # First: its runserver (clinic/management/commands/runserver.py) must win over whitenoise's.
+    "clinic",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -62,7 +64,6 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
-    "clinic",
     "patients",
     "records",
     "analytics",

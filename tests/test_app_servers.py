@@ -1,125 +1,43 @@
 """Two app server processes (gunicorn) share sessions through the database: sign in on one,
-carry on on the other; idle timeout and sign-out hold across both."""
+carry on on the other; idle timeout and sign-out hold across both. Persistent connections stay
+bounded by the servers' threads however many requests they serve."""
 
 from __future__ import annotations
 
-import http.cookiejar
-import os
-import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.parse
-import urllib.request
-from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
+from django.db import connections
 from django_session_timeout.middleware import SESSION_TIMEOUT_KEY
 
-from tests.conftest import PASSWORD, TEST_DATABASE
+from tests.server_helpers import (
+    Browser,
+    free_port,
+    start_gunicorn,
+    stop,
+    wait_until_serving,
+    web_connections,
+)
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
-ROOT = Path(__file__).resolve().parent.parent
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+THREADS = 4
 
 
 @pytest.fixture(scope="module")
 def app_servers(django_db_setup):
-    servers = []
-    env = {
-        **os.environ,
-        "CLINIC_DB_NAME": TEST_DATABASE,
-        "DJANGO_SETTINGS_MODULE": "clinic.settings",
-    }
-    for _ in range(2):
-        port = free_port()
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "clinic.wsgi",
-                "-b",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "1",
-                "--threads",
-                "4",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        servers.append((process, f"http://127.0.0.1:{port}"))
-    for process, url in servers:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(url + "/healthz", timeout=2)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("app server did not start") from None
-                time.sleep(0.2)
-    yield [url for _process, url in servers]
-    for process, _url in servers:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-class Browser:
-    """A cookie-keeping client; cookies are per host, so both servers see the same session."""
-
-    def __init__(self):
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(self.jar), NoRedirect
-        )
-
-    def request(self, url: str, data: dict | None = None) -> tuple[int, str, str]:
-        body = urllib.parse.urlencode(data).encode() if data is not None else None
-        request = urllib.request.Request(url, data=body, headers={"Referer": url})
-        try:
-            with self.opener.open(request, timeout=10) as response:
-                return (
-                    response.status,
-                    response.headers.get("Location", ""),
-                    response.read().decode(),
-                )
-        except urllib.error.HTTPError as error:
-            return error.code, error.headers.get("Location", ""), error.read().decode()
-
-    def sign_in(self, base: str, username: str) -> None:
-        _status, _loc, page = self.request(base + "/accounts/login/")
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-        status, location, _ = self.request(
-            base + "/accounts/login/",
-            {"csrfmiddlewaretoken": token, "username": username, "password": PASSWORD},
-        )
-        assert status == 302 and location == "/", status
-
-    def session_key(self) -> str:
-        return next(c.value for c in self.jar if c.name == settings.SESSION_COOKIE_NAME)
-
-    def csrf(self, base: str) -> str:
-        _s, _l, page = self.request(base + "/")
-        return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    """Two servers in the production configuration (gunicorn.conf.py), one worker each."""
+    servers = [(start_gunicorn(port, threads=THREADS), port) for port in (free_port(), free_port())]
+    try:
+        for process, port in servers:
+            wait_until_serving(process, f"http://127.0.0.1:{port}")
+        yield [f"http://127.0.0.1:{port}" for _process, port in servers]
+    finally:
+        for process, _port in servers:
+            stop(process)
 
 
 def test_sign_in_on_one_server_and_carry_on_on_the_other(app_servers, staff):
@@ -155,3 +73,24 @@ def test_sign_out_on_one_server_ends_the_session_on_the_other(app_servers, staff
     assert status == 302
     status, location, _ = browser.request(second + "/")
     assert status == 302 and location.startswith("/accounts/login/")
+
+
+def test_persistent_connections_stay_bounded_by_the_threads(app_servers, staff):
+    """gunicorn keeps its threads, so each keeps one connection (DB_CONN_MAX_AGE) and reuses it:
+    1,000 requests from 8 clients at once open at most one connection per thread."""
+    connections.close_all()  # this process's own connections are not counted
+    browsers = []
+    for _ in range(8):
+        browser = Browser()
+        browser.sign_in(app_servers[0], "t-frontdesk")
+        browsers.append(browser)
+
+    def click(number: int) -> int:
+        base = app_servers[number % 2]
+        path = "/" if number % 3 else "/healthz"
+        return browsers[number % len(browsers)].request(base + path)[0]
+
+    with ThreadPoolExecutor(max_workers=len(browsers)) as pool:
+        statuses = list(pool.map(click, range(1000)))
+    assert statuses.count(200) == 1000, sorted(set(statuses))
+    assert web_connections() <= 2 * THREADS

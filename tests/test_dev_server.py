@@ -1,55 +1,67 @@
 """`make run` ends in `manage.py runserver`: it must start on the web role's connection (its
-start-up check reads the migration list) and serve the sign-in page. The README's first command
-depends on it."""
+start-up check reads the migration list), serve the sign-in page, and keep serving for an hour
+of clicking. The README's first command depends on it."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 from django.db import connections
 
+from clinic import roles
+from tests.conftest import make_staff
+from tests.server_helpers import (
+    Browser,
+    free_port,
+    start_runserver,
+    stop,
+    wait_until_serving,
+    web_connections,
+)
+
 pytestmark = pytest.mark.usefixtures("clinic_db")
 
-ROOT = Path(__file__).resolve().parent.parent
+REQUESTS = 1000
+# The server's own start-up connection plus the request in flight; a leak grows by one per request.
+MOST_CONNECTIONS = 3
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def test_the_development_server_starts_and_serves_the_sign_in_page():
+@pytest.fixture
+def dev_server():
     port = free_port()
-    env = {**os.environ, "CLINIC_DB_NAME": connections["owner"].settings_dict["NAME"]}
-    server = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    # The default DB_CONN_MAX_AGE (60 s) is what `make run` uses; the command must override it.
+    server = start_runserver(port)
+    base = f"http://127.0.0.1:{port}"
     try:
-        status, deadline = None, time.monotonic() + 60
-        while status != 200 and time.monotonic() < deadline and server.poll() is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/") as page:  # noqa: S310
-                    status = page.status
-                    body = page.read()
-            except OSError:
-                time.sleep(0.2)
-        assert status == 200, "the development server did not answer"
-        assert b"csrfmiddlewaretoken" in body
+        wait_until_serving(server, base)
+        yield base
     finally:
-        server.terminate()
-        output, _ = server.communicate(timeout=30)
+        output = stop(server)
     assert "permission denied" not in output.lower()
     assert "Traceback" not in output
+
+
+def test_the_development_server_starts_and_serves_the_sign_in_page(dev_server):
+    with urllib.request.urlopen(f"{dev_server}/accounts/login/") as page:  # noqa: S310
+        assert page.status == 200
+        assert b"csrfmiddlewaretoken" in page.read()
+
+
+def test_a_thousand_requests_leave_no_database_connections_behind(dev_server):
+    """Each request runs in a thread of its own; its database connection must close with it,
+    or a few hundred clicks fill PostgreSQL's connection slots (200) and every page fails."""
+    make_staff("t-clickfast", roles.FRONT_DESK)
+    connections.close_all()  # this process's own connections are not counted
+    browser = Browser()
+    browser.sign_in(dev_server, "t-clickfast")
+    statuses, most = [], 0
+    for number in range(REQUESTS):
+        # The home page runs under the staff member's role; /healthz asks the database too.
+        path = "/" if number % 2 else "/healthz"
+        statuses.append(browser.request(dev_server + path)[0])
+        if number % 50 == 0:
+            most = max(most, web_connections())
+    assert statuses.count(200) == REQUESTS, sorted(set(statuses))
+    assert most <= MOST_CONNECTIONS, f"{most} connections open during the run"
+    assert web_connections() <= MOST_CONNECTIONS

@@ -1,0 +1,146 @@
+"""Shared steps for tests that run the clinic in a real server process (runserver, gunicorn)
+and talk to it over loopback HTTP."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from django.conf import settings
+
+from clinic import cluster
+from tests.conftest import PASSWORD, TEST_DATABASE
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_env(**extra: str) -> dict[str, str]:
+    """The environment of a server process on the test database."""
+    return {
+        **os.environ,
+        "CLINIC_DB_NAME": TEST_DATABASE,
+        "DJANGO_SETTINGS_MODULE": "clinic.settings",
+        **extra,
+    }
+
+
+def start_runserver(port: int, **extra_env: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        cwd=ROOT,
+        env=server_env(**extra_env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def start_gunicorn(port: int, *, threads: int = 4, **extra_env: str) -> subprocess.Popen:
+    """The production configuration (gunicorn.conf.py) with one worker."""
+    env = server_env(
+        GUNICORN_BIND=f"127.0.0.1:{port}",
+        WEB_CONCURRENCY="1",
+        GUNICORN_THREADS=str(threads),
+        GUNICORN_LOG_LEVEL="warning",
+        **extra_env,
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "clinic.wsgi"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_until_serving(process: subprocess.Popen, base: str, timeout: float = 60) -> None:
+    """Until /healthz answers 200 (gunicorn's master parses the ICD-10-CM code set first)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("the server did not start")
+        time.sleep(0.2)
+
+
+def stop(process: subprocess.Popen) -> str:
+    """Stop the server; what it printed (if it was captured)."""
+    process.terminate()
+    output, errors = process.communicate(timeout=30)
+    return (output or "") + (errors or "")
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class Browser:
+    """A cookie-keeping HTTP client; cookies are per host, so several servers on 127.0.0.1 see
+    the same session."""
+
+    def __init__(self):
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.jar), NoRedirect
+        )
+
+    def request(self, url: str, data: dict | None = None) -> tuple[int, str, str]:
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        request = urllib.request.Request(url, data=body, headers={"Referer": url})  # noqa: S310
+        try:
+            with self.opener.open(request, timeout=10) as response:
+                return (
+                    response.status,
+                    response.headers.get("Location", ""),
+                    response.read().decode(),
+                )
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers.get("Location", ""), error.read().decode()
+
+    def sign_in(self, base: str, username: str) -> None:
+        _status, _loc, page = self.request(base + "/accounts/login/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        status, location, _ = self.request(
+            base + "/accounts/login/",
+            {"csrfmiddlewaretoken": token, "username": username, "password": PASSWORD},
+        )
+        assert status == 302 and location == "/", status
+
+    def session_key(self) -> str:
+        return next(c.value for c in self.jar if c.name == settings.SESSION_COOKIE_NAME)
+
+    def csrf(self, base: str) -> str:
+        _s, _l, page = self.request(base + "/")
+        return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+
+
+def web_connections() -> int:
+    """Server connections the web role holds to the test database right now."""
+    with cluster.superuser_connect(TEST_DATABASE) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND usename = 'clinic_web'",
+            [TEST_DATABASE],
+        ).fetchone()
+    return int(row[0])
