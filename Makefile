@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 db: $(STAMP)
-	$(BIN)/python -m clinic.cluster up
+	$(BIN)/python -m localdb.cluster up
 	$(MANAGE) migrate --database owner --noinput
 	$(MANAGE) provision_db
 
@@ -28,8 +28,8 @@ run: db
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy clinic patients records analytics
-	$(BIN)/bandit -q -r clinic patients records analytics -x '*/migrations/*' --severity-level high
+	$(BIN)/mypy clinic patients records analytics localdb
+	$(BIN)/bandit -q -r clinic patients records analytics localdb -x '*/migrations/*' --severity-level high
 	$(BIN)/python scripts/dependency_audit.py
 
 check: db
@@ -41,7 +41,7 @@ POOLED_TESTS ?= tests/test_db_roles.py tests/test_request_context.py tests/test_
 
 test: db lint check
 	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest $(PYTEST_ARGS)
-	$(BIN)/python -m clinic.pooler up
+	$(BIN)/python -m localdb.pooler up
 	CLINIC_DB_VIA_POOLER=1 DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest $(POOLED_TESTS)
 
 # make backup FILE=clinic.dump ; make restore FILE=clinic.dump (into this checkout's cluster)
@@ -52,11 +52,11 @@ restore: db
 	$(MANAGE) restore_db $(FILE)
 
 pooler: db
-	$(BIN)/python -m clinic.pooler up
+	$(BIN)/python -m localdb.pooler up
 
 # A streaming hot standby of the cluster (port + 2); CLINIC_ANALYTICS_ON_REPLICA=1 reads from it.
 replica: db
-	$(BIN)/python -m clinic.replica up
+	$(BIN)/python -m localdb.replica up
 
 # The pooler stress test at length: two app servers, 20,000 interleaved requests.
 stress: db
@@ -64,13 +64,13 @@ stress: db
 		$(BIN)/pytest tests/test_pooler_stress.py -s -q
 
 psql: $(STAMP)
-	@$(BIN)/python -m clinic.cluster up >/dev/null
-	@$(BIN)/python -m clinic.cluster psql
+	@$(BIN)/python -m localdb.cluster up >/dev/null
+	@$(BIN)/python -m localdb.cluster psql
 
 stop: $(STAMP)
-	$(BIN)/python -m clinic.pooler stop
-	$(BIN)/python -m clinic.replica stop
-	$(BIN)/python -m clinic.cluster stop
+	$(BIN)/python -m localdb.pooler stop
+	$(BIN)/python -m localdb.replica stop
+	$(BIN)/python -m localdb.cluster stop
 
 # Security-layer benchmarks in a scratch database (docs/benchmarks.md); full scale:
 # make bench BENCH_ARGS="--scale full"

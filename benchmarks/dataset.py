@@ -241,7 +241,7 @@ def generate_bulk_visits(count: int, providers: list[int], say: Progress, seed: 
     at a time. Run as the cluster superuser with session_replication_role = replica, which
     skips the foreign-key triggers (every id is picked from the tables it refers to)."""
     from analytics.generate import code_sample
-    from clinic import cluster
+    from localdb import cluster
 
     codes = code_sample(seed)
     empty_notes = encrypt_value("", "clinical_records.notes")

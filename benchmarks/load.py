@@ -107,7 +107,7 @@ def set_pgaudit_log(dbname: str, value: str | None) -> None:
     connections pick it up, so the server is restarted after this."""
     from psycopg import sql
 
-    from clinic import cluster
+    from localdb import cluster
 
     with cluster.superuser_connect() as conn:
         if value is None:
@@ -119,7 +119,7 @@ def set_pgaudit_log(dbname: str, value: str | None) -> None:
 
 
 def current_pgaudit_log(dbname: str) -> str:
-    from clinic import cluster
+    from localdb import cluster
 
     with cluster.superuser_connect(dbname) as conn:
         return conn.execute("SHOW pgaudit.log").fetchone()[0]

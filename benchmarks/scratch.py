@@ -20,7 +20,7 @@ def use_database(name: str) -> None:
 def create(name: str) -> None:
     from django.core.management import call_command
 
-    from clinic import cluster
+    from localdb import cluster
 
     if name == cluster.DATABASE_NAME:
         raise SystemExit("Benchmarks never write to the development database.")
@@ -35,7 +35,7 @@ def create(name: str) -> None:
 def drop(name: str) -> None:
     from django.db import connections
 
-    from clinic import cluster
+    from localdb import cluster
 
     for alias in ("default", "owner"):
         connections[alias].close()

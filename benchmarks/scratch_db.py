@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from clinic import cluster
+from localdb import cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "scratch-clinic-pass-2026"

@@ -2,7 +2,7 @@
 
 CLINIC_ENV=production requires every secret to be set and fails loudly otherwise. In development
 (the default) secrets are generated once into .local/secrets.env (ignored by git) and the
-database is the embedded cluster that clinic/cluster.py runs under the checkout.
+database is the embedded cluster that localdb/cluster.py runs under the checkout.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ if CLINIC_ENV not in {"development", "production"}:
 PRODUCTION = CLINIC_ENV == "production"
 
 if not PRODUCTION:
-    from clinic import cluster
+    from localdb import cluster
 
     # Development secrets are generated once; an explicit environment variable still wins.
     for _key, _value in cluster.ensure_secrets().items():
@@ -155,7 +155,7 @@ DATABASES = {
 # named prepared statements do not survive transaction pooling: switch them off there.
 if env.bool("CLINIC_DB_VIA_POOLER", default=False):
     if not PRODUCTION:
-        from clinic import pooler
+        from localdb import pooler
 
         DATABASES["default"]["PORT"] = str(pooler.pooler_port())
     DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
@@ -168,7 +168,7 @@ if env.str("DATABASE_REPLICA_URL", default="") or (
 ):
     DATABASES["replica"] = _database("DATABASE_REPLICA_URL", "clinic_web", "DB_WEB_PASSWORD")
     if not env.str("DATABASE_REPLICA_URL", default=""):
-        from clinic import replica
+        from localdb import replica
 
         DATABASES["replica"]["PORT"] = str(replica.replica_port())
 ANALYTICS_DATABASE = "replica" if "replica" in DATABASES else "default"

@@ -8,7 +8,7 @@ loopback only. Figures go to docs/security-testing.md.
    decrypts; a re-run completes (N patients).
 2. rotate_field_keys under a new first key, SIGKILLed mid-way; every row decrypts with the
    configured keys (old and new); a re-run finishes with every value on the new key.
-3. gunicorn under a load loop (signed-in pages and /healthz) while clinic.cluster stops and
+3. gunicorn under a load loop (signed-in pages and /healthz) while localdb.cluster stops and
    starts PostgreSQL: failures are a bare 500 page or 503 from /healthz (no details), and the
    server answers 200 again without any manual step (CONN_HEALTH_CHECKS).
 """
@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import scratch_db  # noqa: E402
 from benchmarks.brute_force import WebClient, start_server  # noqa: E402
-from clinic import cluster  # noqa: E402
+from localdb import cluster  # noqa: E402
 
 DB = "clinic_reliability"
 ROOT = Path(__file__).resolve().parent.parent

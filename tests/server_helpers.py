@@ -17,7 +17,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from clinic import cluster
+from localdb import cluster
 from tests.conftest import PASSWORD, TEST_DATABASE
 
 ROOT = Path(__file__).resolve().parent.parent

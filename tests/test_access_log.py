@@ -11,9 +11,10 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connections, transaction
 
-from clinic import access_log, cluster, roles
+from clinic import access_log, roles
 from clinic.access_log_chain import chain_head, verify_chain
 from clinic.db_context import apply_context
+from localdb import cluster
 from tests.conftest import PASSWORD, TEST_DATABASE
 from tests.privacy_helpers import actions, make_grant, make_patient
 from tests.test_session_lifetime import age_session, signed_in

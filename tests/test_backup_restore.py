@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from clinic import cluster
+from localdb import cluster
 from tests.conftest import TEST_DATABASE
 from tests.db_helpers import make_patient, make_record, put_on_care_team
 
@@ -38,7 +38,7 @@ def new_cluster(tmp_path_factory):
     shutil.copy(cluster.SECRETS_FILE, local / "secrets.env")
     env = {"CLINIC_LOCAL_DIR": str(local)}
     result = subprocess.run(
-        [sys.executable, "-m", "clinic.cluster", "up"],
+        [sys.executable, "-m", "localdb.cluster", "up"],
         cwd=ROOT,
         env={**os.environ, **env},
         capture_output=True,
@@ -48,7 +48,7 @@ def new_cluster(tmp_path_factory):
     assert result.returncode == 0, result.stderr
     yield env
     subprocess.run(
-        [sys.executable, "-m", "clinic.cluster", "stop"],
+        [sys.executable, "-m", "localdb.cluster", "stop"],
         cwd=ROOT,
         env={**os.environ, **env},
         capture_output=True,

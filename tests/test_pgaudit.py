@@ -14,7 +14,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.db import connections
 
-from clinic import cluster
+from localdb import cluster
 from tests.conftest import TEST_DATABASE, server_log_since, server_log_size
 
 pytestmark = pytest.mark.usefixtures("clinic_db")

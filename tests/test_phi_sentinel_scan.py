@@ -25,10 +25,11 @@ from django.db import IntegrityError, connections
 from django.test import Client
 from django.utils import timezone
 
-from clinic import cluster, roles
+from clinic import roles
 from clinic.blind_index import blind_index
 from clinic.log_filters import RedactPHIFilter
 from clinic.models import Disclosure
+from localdb import cluster
 from patients.models import PatientIdentity
 from records.models import BreakGlassGrant, ClinicalRecord
 from tests.conftest import (

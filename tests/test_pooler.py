@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from clinic import cluster, pooler
+from localdb import cluster, pooler
 from tests.conftest import TEST_DATABASE
 
 pytestmark = pytest.mark.usefixtures("clinic_db")

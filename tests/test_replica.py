@@ -1,7 +1,7 @@
 """Analytics on a streaming read replica: dashboards read the standby as clinic_analyst, through
 the analyst views only, never write there, and show how far behind the primary they are.
 
-The session fixture starts the embedded standby (clinic/replica.py; the test database lives in
+The session fixture starts the embedded standby (localdb/replica.py; the test database lives in
 the same cluster, so the standby carries it too) and adds the `replica` alias the way the
 settings do when CLINIC_ANALYTICS_ON_REPLICA=1. Each test chooses the setting with
 `settings.ANALYTICS_DATABASE` ("replica" or "default").
@@ -23,8 +23,8 @@ from django.db import connections, router, transaction
 
 from analytics import selectors
 from analytics.models import RefreshLog
-from clinic import cluster, replica
 from clinic.db_context import apply_context
+from localdb import cluster, replica
 from tests.analytics_helpers import make_patient, make_visits, refresh
 from tests.conftest import TEST_DATABASE
 

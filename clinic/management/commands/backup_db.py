@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from clinic import backup, cluster
+from localdb import backup, cluster
 
 
 class Command(BaseCommand):

@@ -2,8 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from clinic import backup, cluster
 from clinic.access_log_chain import verify_chain
+from localdb import backup, cluster
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 """The embedded PostgreSQL cluster: one per checkout, TLS, scram, pgaudit.
 
-Run as ``python -m clinic.cluster up|stop|status|psql|superuser-dsn``. It needs only the
+Run as ``python -m localdb.cluster up|stop|status|psql|superuser-dsn``. It needs only the
 standard library, psycopg and ``cryptography`` (for the self-signed CA), so the Makefile can call
 it straight after the virtualenv is built and before Django is configured.
 
@@ -37,7 +37,7 @@ SECRETS_FILE = LOCAL_DIR / "secrets.env"
 DATABASE_NAME = "clinic"
 SUPERUSER = "postgres"
 LOGIN_ROLES = ("clinic_owner", "clinic_web")
-# Streams WAL to the standby (clinic/replica.py); REPLICATION only, no database rights.
+# Streams WAL to the standby (localdb/replica.py); REPLICATION only, no database rights.
 REPLICATION_ROLE = "clinic_replication"
 
 SERVER_SETTINGS = {
@@ -65,7 +65,7 @@ SERVER_SETTINGS = {
     "fsync": "on",
 }
 
-PG_HBA = """# Managed by clinic/cluster.py. TLS only, scram passwords only.
+PG_HBA = """# Managed by localdb/cluster.py. TLS only, scram passwords only.
 hostssl replication clinic_replication 127.0.0.1/32 scram-sha-256
 hostssl all all 127.0.0.1/32 scram-sha-256
 hostssl all all ::1/128 scram-sha-256
@@ -145,7 +145,7 @@ def ensure_secrets() -> dict[str, str]:
             values[key] = make()
             changed = True
     if changed:
-        body = "# Development secrets, generated once by clinic/cluster.py. Never commit.\n"
+        body = "# Development secrets, generated once by localdb/cluster.py. Never commit.\n"
         body += "".join(f"{k}={v}\n" for k, v in values.items())
         SECRETS_FILE.touch(mode=0o600)
         SECRETS_FILE.write_text(body)
@@ -363,7 +363,7 @@ def initdb(bin_path: Path, values: dict[str, str]) -> None:
         raise ClusterError("initdb failed:\n" + result.stderr)
     write_certificates()
     conf = data / "postgresql.conf"
-    extra = "\n# clinic/cluster.py\n" + "".join(f"{k} = {v}\n" for k, v in SERVER_SETTINGS.items())
+    extra = "\n# localdb/cluster.py\n" + "".join(f"{k} = {v}\n" for k, v in SERVER_SETTINGS.items())
     conf.write_text(conf.read_text() + extra)
     (data / "pg_hba.conf").write_text(PG_HBA)
 
@@ -571,7 +571,7 @@ def psql(dbname: str = DATABASE_NAME) -> None:
 def run_commands(
     name: str, commands: dict[str, Callable[[list[str]], object]], argv: list[str]
 ) -> int:
-    """The command line of clinic.cluster, clinic.pooler and clinic.replica."""
+    """The command line of localdb.cluster, localdb.pooler and localdb.replica."""
     command = argv[1] if len(argv) > 1 else "status"
     if command not in commands:
         print(f"usage: python -m clinic.{name} {'|'.join(commands)}", file=sys.stderr)

@@ -1,13 +1,13 @@
 """A streaming hot standby of the embedded cluster, for analytics reads (make replica).
 
-`python -m clinic.replica up|stop|status|rebuild`. The first `up` takes a base backup of the
+`python -m localdb.replica up|stop|status|rebuild`. The first `up` takes a base backup of the
 running primary with `pg_basebackup -R` (over TLS, as the REPLICATION-only role
 `clinic_replication`, password generated into .local/secrets.env) into `.local/pg/replica-data`;
 `-R` writes `standby.signal` and the `primary_conninfo` the standby streams with. The copy brings
 the primary's configuration along: TLS-only pg_hba, the server certificate and key, pgaudit and
 scram, so the replica is reached exactly like the primary, on port cluster port + 2.
 
-As with clinic/cluster.py, as root every server command runs as the `postgres` OS user.
+As with localdb/cluster.py, as root every server command runs as the `postgres` OS user.
 A standby is read-only by construction: every transaction on it is a read-only transaction.
 """
 
@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from clinic import cluster
+from localdb import cluster
 
 
 def replica_dir() -> Path:
@@ -118,7 +118,7 @@ def wait_for_streaming(timeout: float = 60) -> None:
         if time.monotonic() > deadline:
             raise cluster.ClusterError(
                 f"the replica is not streaming; see {log_file()}. If it fell too far behind, "
-                "`python -m clinic.replica rebuild` takes a fresh base backup."
+                "`python -m localdb.replica rebuild` takes a fresh base backup."
             )
         time.sleep(0.2)
 

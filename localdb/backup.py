@@ -16,7 +16,7 @@ from pathlib import Path
 from django.apps import apps
 from django.db import connections
 
-from clinic import cluster
+from localdb import cluster
 
 
 def _libpq_env() -> dict[str, str]:

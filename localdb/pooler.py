@@ -1,6 +1,6 @@
 """PgBouncer in transaction mode in front of the embedded cluster, TLS on both sides.
 
-`python -m clinic.pooler up|stop|status`. Clients (the web connection when CLINIC_DB_VIA_POOLER=1)
+`python -m localdb.pooler up|stop|status`. Clients (the web connection when CLINIC_DB_VIA_POOLER=1)
 connect to it with sslmode=verify-full against the cluster CA; it connects to PostgreSQL over TLS
 verified against the same CA. Transaction pooling is safe for the clinic because the per-request
 context is transaction-local (set_config(..., true)) and psycopg's automatic prepared statements
@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from clinic import cluster
+from localdb import cluster
 
 # Server connections per (database, user) pair: what the web role's requests share.
 DEFAULT_POOL_SIZE = 20
