@@ -28,7 +28,8 @@ from analytics.db_grants import (
     VISITS_ROLLUP,
 )
 from analytics.models import RefreshLog
-from clinic.db_context import WEB_ALIAS, apply_context, database_role_for
+from clinic.db_context import WEB_ALIAS, apply_context
+from clinic.staff import database_role_for
 
 TOP_CODES = 10
 

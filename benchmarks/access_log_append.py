@@ -102,7 +102,7 @@ def main() -> None:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
     django.setup()
-    from clinic.access_log_chain import verify_chain
+    from clinic.access_log.chain import verify_chain
 
     setup_database()
     try:

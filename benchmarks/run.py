@@ -165,7 +165,7 @@ def run_all(
 
 def access_log(events: int) -> list[str]:
     from benchmarks import access_log_append
-    from clinic.access_log_chain import verify_chain
+    from clinic.access_log.chain import verify_chain
 
     access_log_append.run(1, 50)
     one = access_log_append.report("1 writer", *access_log_append.run(1, events // 2))

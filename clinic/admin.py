@@ -16,7 +16,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic import mfa, roles
-from clinic.provisioning import declared_grants
+from clinic.provisioning import declared_grants, discover_steps
 from clinic.staff_sessions import end_sessions
 
 admin.site.site_header = "Clinic administration"
@@ -124,8 +124,7 @@ class ClinicGroupAdmin(BaseGroupAdmin):
         role = roles.GROUP_ROLES.get(group.name)
         if not role:
             return "—"
-        import clinic.provisioning_steps  # noqa: F401  (the apps' declared grants)
-
+        discover_steps()  # the apps' declared grants
         grants = declared_grants().get(role, [])
         rows = sorted(
             (", ".join(g.privileges), g.table, ", ".join(g.columns) or "all columns")

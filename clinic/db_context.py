@@ -16,12 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connections, transaction
 from django.http import HttpRequest, HttpResponse
 
-from clinic import access_log, roles
-from clinic.staff import staff_group
+from clinic import access_log
+from clinic.staff import database_role_for
 
 WEB_ALIAS = "default"
 REFUSED = frozenset({403, 404})
@@ -38,15 +37,6 @@ CONTEXT_SQL = (
 
 class LeakedContextError(RuntimeError):
     """A transaction started with another request's role or staff id still in place."""
-
-
-def database_role_for(user: AbstractBaseUser | AnonymousUser) -> str | None:
-    """The group role of a signed-in user; without exactly one clinic group, the bare signed-in
-    role (their own account rows, no PHI); None for an inactive user (the web role)."""
-    if not user.is_active:
-        return None
-    group = staff_group(user)
-    return roles.GROUP_ROLES[group] if group else roles.SIGNED_IN_ROLE
 
 
 def apply_context(role: str | None, user_id: int | None, alias: str = WEB_ALIAS) -> None:

@@ -1,9 +1,10 @@
 """The application access log: append-only, hash-chained, written only through a function.
 
-Rows are appended by the SECURITY DEFINER function `append_access_event` (clinic/access_log_db.py),
-which serialises writers with an advisory lock, chains each row to the previous one with SHA-256
-and is the only write path the application roles have: they hold EXECUTE on it and no INSERT,
-UPDATE, DELETE or TRUNCATE on the table. No names, search terms or notes are ever stored here.
+Rows are appended by the SECURITY DEFINER function `append_access_event`
+(clinic/access_log/database.py), which serialises writers with an advisory lock, chains each row
+to the previous one with SHA-256 and is the only write path the application roles have: they
+hold EXECUTE on it and no INSERT, UPDATE, DELETE or TRUNCATE on the table. No names, search
+terms or notes are ever stored here.
 """
 
 from __future__ import annotations

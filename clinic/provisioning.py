@@ -3,7 +3,8 @@
 Runs on the owner connection. It reads the current privileges from the catalog, computes the
 difference to the declared table and issues only the GRANT/REVOKE statements that close it, so
 a second run issues nothing and says so. Extra steps (views, row-level security) register
-themselves through `register_step` from the apps that own the tables.
+themselves through `register_step` from the apps that own the tables, in each app's `db_grants`
+module (found by `discover_steps`).
 """
 
 from __future__ import annotations
@@ -259,9 +260,18 @@ def ensure_schema_usage(connection: BaseDatabaseWrapper) -> list[str]:
     return done
 
 
+def discover_steps() -> None:
+    """Import every installed app's `db_grants` module: their `register_step`, `register_view`
+    and `add_role_grants` calls declare the steps (this module imports none of them, so the
+    dependencies run one way: apps -> provisioning)."""
+    from django.utils.module_loading import autodiscover_modules
+
+    autodiscover_modules("db_grants")
+
+
 def provision(alias: str = "owner") -> list[str]:
     """Apply every step in one transaction; return the statements that were needed."""
-    import clinic.provisioning_steps  # noqa: F401  (registers the apps' steps)
+    discover_steps()
 
     connection = connections[alias]
     statements: list[str] = []

@@ -1,4 +1,5 @@
-"""Which of the clinic's groups a staff member belongs to, and access helpers for views."""
+"""Which of the clinic's groups a staff member belongs to, the database role that goes with it,
+and access helpers for views."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
@@ -23,6 +25,15 @@ def staff_group(user: Any) -> str | None:
     group = names[0] if len(names) == 1 else None
     user._clinic_group = group
     return group
+
+
+def database_role_for(user: AbstractBaseUser | AnonymousUser) -> str | None:
+    """The group role of a signed-in user; without exactly one clinic group, the bare signed-in
+    role (their own account rows, no PHI); None for an inactive user (the web role)."""
+    if not user.is_active:
+        return None
+    group = staff_group(user)
+    return roles.GROUP_ROLES[group] if group else roles.SIGNED_IN_ROLE
 
 
 def group_required(*groups: str) -> Callable:

@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connections, transaction
 
 from clinic import access_log, roles
-from clinic.access_log_chain import chain_head, verify_chain
+from clinic.access_log.chain import chain_head, verify_chain
 from clinic.db_context import apply_context
 from localdb import cluster
 from tests.conftest import PASSWORD, TEST_DATABASE

@@ -41,7 +41,7 @@ from django.test import Client
 from django.utils.crypto import get_random_string
 
 from clinic import roles
-from clinic.access_log_chain import verify_chain
+from clinic.access_log.chain import verify_chain
 from localdb import cluster, pooler
 from tests.conftest import TEST_DATABASE, make_staff, sign_in_client
 from tests.records_support import make_patient, make_visit, put_on_care_team

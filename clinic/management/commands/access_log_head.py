@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from clinic.access_log_chain import chain_head
+from clinic.access_log.chain import chain_head
 
 
 class Command(BaseCommand):

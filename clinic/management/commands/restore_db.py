@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from clinic.access_log_chain import verify_chain
+from clinic.access_log.chain import verify_chain
 from localdb import backup, cluster
 
 

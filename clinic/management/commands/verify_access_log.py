@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from clinic.access_log_chain import BATCH_SIZE, anchor_holds, verify_chain
+from clinic.access_log.chain import BATCH_SIZE, anchor_holds, verify_chain
 
 
 class Command(BaseCommand):

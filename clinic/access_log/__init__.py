@@ -1,4 +1,7 @@
-"""Write access-log events from the application (one call per meaningful access).
+"""The access log: recording API and event vocabulary here; the append function and grants the
+database enforces in database.py; the hash-chain check in chain.py.
+
+Write access-log events from the application (one call per meaningful access).
 
 Events are written through `append_access_event` in the request's own transaction, so an access
 without its event cannot commit. A refused access (403/404) rolls the request's work back, so its
@@ -15,6 +18,7 @@ from django.db import connections
 from django.http import HttpRequest
 
 from clinic.client_ip import client_ip
+from clinic.staff import database_role_for
 
 # The vocabulary of events (DESIGN.md section 4).
 SIGN_IN = "sign_in"
@@ -53,8 +57,6 @@ QUEUE_ATTR = "_clinic_held_access_events"
 
 
 def _actor(request: HttpRequest | None) -> tuple[int | None, str, str | None]:
-    from clinic.db_context import database_role_for
-
     if request is None:
         return None, "", None
     user = getattr(request, "user", None)

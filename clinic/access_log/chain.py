@@ -1,4 +1,4 @@
-"""Walk the access log's hash chain and report the first broken link (clinic/access_log_db.py).
+"""Walk the access log's hash chain and report the first broken link (see database.py).
 
 A row is intact when its stored hash equals the hash recomputed from its content and its
 prev_hash equals the hash of the row before it (the first row's prev_hash is the genesis value).
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from django.db import connections
 
-from clinic.access_log_db import GENESIS, VERIFY_QUERY
+from clinic.access_log.database import GENESIS, VERIFY_QUERY
 
 BATCH_SIZE = 10_000
 HEAD_QUERY = "SELECT id, hash, occurred_at FROM access_log ORDER BY id DESC LIMIT 1"
