@@ -1,6 +1,6 @@
 """The clinic's WSGI application with second-factor checks counted (benchmarks.brute_force).
 
-Every call of clinic.mfa.verify_code (one evaluated code) appends "m" to CLINIC_HASH_COUNT_FILE.
+Every call of accounts.mfa.verify_code (one evaluated code) appends "m" to CLINIC_HASH_COUNT_FILE.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from clinic.wsgi import application
 
 
 def _count_code_checks() -> None:
-    from clinic import mfa  # after Django is set up (clinic.wsgi)
+    from accounts import mfa  # after Django is set up (clinic.wsgi)
 
     verify_code = mfa.verify_code
 

@@ -2,4 +2,3 @@
 access log's append function, its grants and the chain's lock (clinic/access_log/database.py)."""
 
 import clinic.access_log.database  # noqa: F401
-import clinic.auth_db_grants  # noqa: F401

@@ -1,6 +1,6 @@
 """Locked-out accounts and addresses (django-axes) and unlocking them.
 
-Axes keeps fingerprints of usernames, not the typed text (clinic/lockout_usernames.py): a
+Axes keeps fingerprints of usernames, not the typed text (accounts/lockout.py): a
 fingerprint that belongs to an account is shown with its username, any other as "no such
 account". Unlocking posts the fingerprint back.
 """
@@ -18,8 +18,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from accounts.lockout import accounts_for
 from clinic import access_log
-from clinic.lockout_usernames import accounts_for
 from clinic.privacy_access import privacy_officer_required
 from clinic.privacy_forms import UnlockForm
 

@@ -38,4 +38,3 @@ class AccessEvent(models.Model):
 
 
 from clinic.disclosures import Disclosure  # noqa: E402,F401  (the disclosures table)
-from clinic.session_models import MfaFailures, StaffSession  # noqa: E402,F401

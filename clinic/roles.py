@@ -71,7 +71,7 @@ SIGN_IN_GRANTS: list[Grant] = [
 ]
 
 # Rights of a signed-in user (every group role inherits them) beyond what sign-in needs; row-level
-# security (clinic/auth_db_grants.py) limits them to the user's own rows.
+# security (accounts/db_grants.py) limits them to the user's own rows.
 SIGNED_IN_GRANTS: list[Grant] = [
     # Verifying a code saves the whole device row (django-otp), enrolment creates and confirms
     # devices, a recovery code is deleted on use.

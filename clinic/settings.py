@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "accounts",
     "patients",
     "records",
     "analytics",
@@ -79,15 +80,15 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "clinic.sessions.SessionLifetimeMiddleware",
+    "accounts.lifetime.SessionLifetimeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
     # Last: everything below runs inside one transaction under the user's database role.
     "clinic.db_context.DatabaseRoleMiddleware",
-    "clinic.staff_sessions.StaffSessionMiddleware",
+    "accounts.sessions.StaffSessionMiddleware",
     # Until the second factor is passed (or set up, where required) nothing else is reachable.
-    "clinic.mfa.MFAGateMiddleware",
+    "accounts.mfa.MFAGateMiddleware",
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -213,8 +214,8 @@ AXES_SENSITIVE_PARAMETERS = ["password", "otp_token"]
 # fields here so a wrong password does not copy PHI into axes_accessattempt (break the glass).
 AXES_SENSITIVE_PARAMETERS += ["reason_text", "reason_category", "next"]
 # Axes stores a keyed fingerprint of the typed username, never the text itself (which may be a
-# password typed in the wrong box): clinic/lockout_usernames.py.
-AXES_USERNAME_CALLABLE = "clinic.lockout_usernames.axes_username"
+# password typed in the wrong box): accounts/lockout.py.
+AXES_USERNAME_CALLABLE = "accounts.lockout.axes_username"
 AXES_SENSITIVE_PARAMETERS += ["username"]
 # Client-supplied X-Forwarded-For is ignored unless this many trusted proxies stand in front.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)

@@ -2,8 +2,9 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from accounts import views as account_views
+from accounts.forms import SignInForm
 from clinic import views
-from clinic.forms import SignInForm
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -17,13 +18,14 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("", include("clinic.session_urls")),
+    path("session/status", account_views.session_status, name="session-status"),
+    path("session/renew", account_views.session_renew, name="session-renew"),
     path("patients/", include("patients.urls")),
     path("", include("records.urls")),
     path("break-glass/", include("records.break_glass_urls")),
     path("analytics/", include("analytics.urls")),
     path("privacy/", include("clinic.privacy_urls")),
-    path("account/", include("clinic.account_urls")),
+    path("account/", include("accounts.urls")),
 ]
 
 handler400 = "clinic.views.bad_request"

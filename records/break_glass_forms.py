@@ -9,7 +9,7 @@ from django.contrib.auth import authenticate
 from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from clinic.forms import _clean_code, _code_field
+from accounts.forms import _clean_code, _code_field
 from records.models import BreakGlassGrant
 
 

@@ -13,7 +13,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
-from clinic import access_log, mfa, roles
+from accounts import mfa
+from clinic import access_log, roles
 from clinic.staff import staff_group
 from patients.access import get_patient_for_user
 from records.break_glass import active_grants, break_glass_end, break_glass_start, is_on_care_team

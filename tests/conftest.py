@@ -20,9 +20,9 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.mfa import mfa_required
 from clinic import roles
 from clinic.management.commands.seed_demo import ensure_groups
-from clinic.mfa import mfa_required
 from localdb import cluster
 
 TEST_DATABASE = os.environ.get("CLINIC_TEST_DB", "test_clinic")  # one per concurrent run

@@ -107,7 +107,7 @@ def test_wrong_password_gives_a_message_no_grant_and_counts_as_a_failed_sign_in(
     assert access_log.SIGN_IN_FAILED in actions()
     from axes.models import AccessAttempt
 
-    from clinic.lockout_usernames import username_key
+    from accounts.lockout import username_key
 
     attempt = AccessAttempt.objects.using("owner").get(username=username_key("t-clinician"))
     assert attempt.failures_since_start == 1

@@ -54,7 +54,7 @@ def test_a_hundred_code_guesses_get_at_most_the_limit_evaluated(server, staff):
     user = make_staff("t-bf-privacy", roles.PRIVACY_OFFICER)
     give_totp(user)
     result = mfa_attack(server, user.username, PASSWORD, guesses=100, addresses=10, burst=20)
-    # Code checks of one user run one at a time (clinic.mfa.hold_code_checks): exactly the limit.
+    # Code checks of one user run one at a time (accounts.mfa.hold_code_checks): exactly the limit.
     assert 1 <= result.evaluated <= settings.MFA_FAILURE_LIMIT
     # 302: the partial sign-in was ended by a concurrent guess (back to the sign-in page); 400:
     # Django's "session deleted before the request completed" for the same race.

@@ -31,7 +31,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from clinic.session_models import StaffSession
+from accounts.models import StaffSession
 from localdb import cluster
 from tests.conftest import TEST_DATABASE, give_totp, sign_in_client
 from tests.records_support import grant_break_glass, make_patient, make_visit, put_on_care_team

@@ -6,7 +6,7 @@ import importlib
 
 import pytest
 
-from clinic.lockout_usernames import username_key
+from accounts.lockout import username_key
 from tests.conftest import PASSWORD
 from tests.test_signin import sign_in
 

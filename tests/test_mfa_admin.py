@@ -13,8 +13,8 @@ from django.db import connections
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clinic import signals
-from clinic.models import StaffSession
+from accounts import signals
+from accounts.models import StaffSession
 from tests.conftest import give_totp
 from tests.test_signin import sign_in
 
@@ -50,7 +50,7 @@ def test_reset_removes_devices_ends_sessions_and_is_signalled(admin_client, staf
 
     signals.mfa_reset.connect(receiver)
     try:
-        with caplog.at_level(logging.INFO, logger="clinic.mfa"):
+        with caplog.at_level(logging.INFO, logger="accounts.mfa"):
             response = run_action(admin_client, "reset_mfa", target)
     finally:
         signals.mfa_reset.disconnect(receiver)

@@ -123,8 +123,8 @@ def test_replacing_the_device_needs_a_recent_re_authentication(client_for, staff
 def test_new_recovery_codes_replace_the_old_ones(client_for, staff):
     from django.db import transaction
 
+    from accounts.mfa import new_recovery_codes
     from clinic.db_context import apply_context
-    from clinic.mfa import new_recovery_codes
 
     client = client_for(staff["privacy"])
     with transaction.atomic(using="default"):  # as the user's own request would

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import User
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
-from clinic.models import MfaFailures
+from accounts.models import MfaFailures
 from tests.conftest import PASSWORD, current_code, give_totp
 from tests.test_signin import sign_in
 
@@ -149,7 +149,7 @@ def test_correct_code_resets_the_wrong_code_count(client, staff):
 
 
 def test_unlock_clears_wrong_codes_and_password_lockout(client, staff):
-    from clinic.mfa import unlock
+    from accounts.mfa import unlock
 
     give_totp(staff["clinician"])
     sign_in(client, "t-clinician")
@@ -196,7 +196,7 @@ def test_code_step_and_sign_in_never_echo_the_code(client, staff):
 def test_code_password_field_is_not_recorded_by_axes(client, staff):
     from axes.models import AccessAttempt
 
-    from clinic.lockout_usernames import username_key
+    from accounts.lockout import username_key
 
     give_totp(staff["clinician"])
     sign_in(client, "t-clinician")

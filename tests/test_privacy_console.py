@@ -12,9 +12,9 @@ from django.db import connections
 from django.test import override_settings
 from django.utils import timezone
 
+from accounts.lockout import username_key
 from clinic import access_log
 from clinic.disclosures import Disclosure
-from clinic.lockout_usernames import username_key
 from records.models import BreakGlassGrant
 from tests.conftest import PASSWORD
 from tests.privacy_helpers import actions, events, make_grant, make_patient, put_on_care_team

@@ -7,7 +7,7 @@ import pytest
 from django.http import HttpResponse
 from django.test import RequestFactory
 
-from clinic.reauth import REAUTHENTICATED_KEY, reauthentication_required
+from accounts.reauth import REAUTHENTICATED_KEY, reauthentication_required
 from tests.conftest import PASSWORD, current_code, give_totp
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
@@ -55,7 +55,7 @@ def test_user_with_a_device_needs_password_and_code(client_for, staff, stale, se
 def test_wrong_password_is_refused_and_counted(client_for, staff, stale):
     from axes.models import AccessAttempt
 
-    from clinic.lockout_usernames import username_key
+    from accounts.lockout import username_key
 
     client = client_for(staff["clinician"])
     response = client.post(REAUTH, {"password": "not-the-password"})

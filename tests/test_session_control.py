@@ -9,8 +9,8 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.test import Client
 
-from clinic.models import StaffSession
-from clinic.staff_sessions import TOUCHED_KEY, user_agent_summary
+from accounts.models import StaffSession
+from accounts.sessions import TOUCHED_KEY, user_agent_summary
 from tests.conftest import PASSWORD
 from tests.test_signin import sign_in
 

@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from django_session_timeout.middleware import SESSION_TIMEOUT_KEY
 
-from clinic.sessions import STARTED_KEY
+from accounts.lifetime import STARTED_KEY
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 

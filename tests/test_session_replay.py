@@ -13,9 +13,9 @@ from django.conf import settings
 from django.test import Client
 from django_session_timeout.middleware import SESSION_TIMEOUT_KEY
 
-from clinic.models import StaffSession
-from clinic.sessions import STARTED_KEY
-from clinic.staff_sessions import end_sessions
+from accounts.lifetime import STARTED_KEY
+from accounts.models import StaffSession
+from accounts.sessions import end_sessions
 from tests.conftest import PASSWORD, current_code, give_totp
 from tests.test_signin import sign_in
 

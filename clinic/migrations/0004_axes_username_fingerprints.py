@@ -1,11 +1,11 @@
 """Replace the typed usernames axes stored before AXES_USERNAME_CALLABLE with their fingerprints
-(clinic/lockout_usernames.py), and drop the copies of the POSTed forms, which held them too."""
+(accounts/lockout.py), and drop the copies of the POSTed forms, which held them too."""
 
 from django.db import migrations
 
 
 def fingerprint_usernames(apps, schema_editor):
-    from clinic.lockout_usernames import PREFIX, username_key
+    from accounts.lockout import PREFIX, username_key
 
     alias = schema_editor.connection.alias
     for name in ("AccessAttempt", "AccessFailureLog"):

@@ -15,9 +15,10 @@ from django.utils.html import format_html_join
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clinic import mfa, roles
+from accounts import mfa
+from accounts.sessions import end_sessions
+from clinic import roles
 from clinic.provisioning import declared_grants, discover_steps
-from clinic.staff_sessions import end_sessions
 
 admin.site.site_header = "Clinic administration"
 admin.site.site_title = "Clinic administration"

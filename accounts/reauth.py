@@ -51,7 +51,7 @@ def _signed_in(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> N
 def _connect() -> None:
     from django.contrib.auth.signals import user_logged_in
 
-    user_logged_in.connect(_signed_in, dispatch_uid="clinic.reauth.signed_in")
+    user_logged_in.connect(_signed_in, dispatch_uid="accounts.reauth.signed_in")
 
 
 _connect()
@@ -63,9 +63,9 @@ def reauthenticate(request: HttpRequest) -> HttpResponse:
     from django.contrib.auth import logout
     from django.shortcuts import render
 
-    from clinic import mfa
-    from clinic.forms import ReauthenticateForm
-    from clinic.redirects import next_url
+    from accounts import mfa
+    from accounts.forms import ReauthenticateForm
+    from accounts.redirects import next_url
 
     user = request.user
     needs_code = mfa.has_device(user)

@@ -1,4 +1,4 @@
-"""Keeping clinic.StaffSession in step with Django's sessions, and ending sessions.
+"""Keeping accounts.StaffSession in step with Django's sessions, and ending sessions.
 
 A row is written at sign-in, its last activity refreshed at most once a minute by the
 middleware (status polling does not count, as for the idle limit), and it is deleted at
@@ -21,9 +21,9 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from accounts.lifetime import NO_RENEW_PATHS
+from accounts.models import StaffSession
 from clinic.client_ip import client_ip
-from clinic.models import StaffSession
-from clinic.sessions import NO_RENEW_PATHS
 
 TOUCHED_KEY = "_clinic_staff_session_touched_at"
 
@@ -102,7 +102,7 @@ def end_sessions(user: Any, *, keep_key: str | None = None, using: str = "defaul
     return len(keys)
 
 
-@receiver(user_logged_in, dispatch_uid="clinic.staff_sessions.signed_in")
+@receiver(user_logged_in, dispatch_uid="accounts.sessions.signed_in")
 def _signed_in(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
     if request is not None and hasattr(request, "session"):
         # A session that is not saved yet has no key: save it so the row can name it.
@@ -111,7 +111,7 @@ def _signed_in(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> N
         record(request, user)
 
 
-@receiver(user_logged_out, dispatch_uid="clinic.staff_sessions.signed_out")
+@receiver(user_logged_out, dispatch_uid="accounts.sessions.signed_out")
 def _signed_out(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
     key = request.session.session_key if request is not None else None
     if key:

@@ -2,7 +2,7 @@
 
 After the password, a user with a TOTP device must pass /account/mfa/verify before any other
 page; a user who must have MFA and has none is held on /account/mfa/setup. Wrong codes count
-per user (clinic.MfaFailures, not reset by a correct password) and as failed sign-ins in axes;
+per user (accounts.MfaFailures, not reset by a correct password) and as failed sign-ins in axes;
 at MFA_FAILURE_LIMIT the partial sign-in ends.
 """
 
@@ -26,8 +26,8 @@ from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.models import MfaFailures
 from clinic import roles
-from clinic.models import MfaFailures
 from clinic.staff import staff_group
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def unlock(user: Any) -> None:
     own failures after a correct password, so the count cannot simply follow axes' rows.)"""
     from axes.utils import reset
 
-    from clinic.lockout_usernames import username_key
+    from accounts.lockout import username_key
 
     reset(username=username_key(user.get_username()))
     clear_wrong_codes(user)
@@ -150,8 +150,8 @@ def remove_devices(user: Any) -> None:
 
 def reset_mfa(*, target: Any, by: Any, sender: Any) -> None:
     """An administrator removes a user's second factor; they set it up again at next sign-in."""
-    from clinic import signals
-    from clinic.staff_sessions import end_sessions
+    from accounts import signals
+    from accounts.sessions import end_sessions
 
     remove_devices(target)
     clear_wrong_codes(target)

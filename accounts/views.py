@@ -1,4 +1,10 @@
-"""TOTP multi-factor authentication: the code step at sign-in, set-up, recovery codes."""
+"""A staff member's own account: the code step at sign-in, MFA set-up and recovery codes,
+password change, "My sessions", and the idle-logout dialog's endpoints.
+
+`session_status` reports the seconds left without renewing the session (the lifetime middleware
+lists its path as no-activity); `session_renew` is the "Stay signed in" button: a POST, so it is
+deliberate and CSRF-checked.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +12,23 @@ from base64 import b32encode
 
 import segno
 from django.contrib import messages
+from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clinic import mfa
-from clinic.forms import CodeForm
-from clinic.reauth import mark_reauthenticated, reauthentication_required
-from clinic.redirects import next_url
-from clinic.staff_sessions import cycle_key
+from accounts import mfa
+from accounts.forms import CodeForm, PasswordChangeForm
+from accounts.lifetime import seconds_left
+from accounts.models import StaffSession
+from accounts.reauth import mark_reauthenticated, reauthentication_required
+from accounts.redirects import next_url
+from accounts.sessions import cycle_key, end_sessions
 
 WRONG_CODE = "That code did not match. Check the time on your phone, or use a recovery code."
 
@@ -113,3 +123,86 @@ def remove(request: HttpRequest) -> HttpResponse:
     mfa.remove_devices(request.user)
     messages.success(request, "Two-step sign-in is off.")
     return redirect("mfa-overview")
+
+
+# --- password -----------------------------------------------------------------------------------
+
+
+@reauthentication_required
+def change_password(request: HttpRequest) -> HttpResponse:
+    form = PasswordChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        old_key = request.session.session_key
+        update_session_auth_hash(request, user)  # this session stays, under a new key
+        StaffSession.objects.filter(session_key=old_key).update(
+            session_key=request.session.session_key
+        )
+        ended = end_sessions(user, keep_key=request.session.session_key)
+        messages.success(
+            request,
+            "Your password has changed."
+            + (f" {ended} other session(s) were signed out." if ended else ""),
+        )
+        return redirect("my-sessions")
+    return render(request, "account/password_change.html", {"form": form})
+
+
+# --- 'My sessions': where a staff member is signed in, and ending any of it -----------------------
+
+
+def get_staff_session_for_user(request: HttpRequest, pk: int) -> StaffSession:
+    """The signed-in user's own session row; anyone else's is not found (404)."""
+    row = StaffSession.objects.filter(pk=pk).first()
+    if row is None or row.user_id != request.user.pk:
+        raise Http404
+    return row
+
+
+@login_required
+def my_sessions(request: HttpRequest) -> HttpResponse:
+    sessions = StaffSession.objects.active_for(request.user)
+    return render(
+        request,
+        "account/sessions.html",
+        {"sessions": sessions, "current_key": request.session.session_key},
+    )
+
+
+@require_POST
+@login_required
+def end_session(request: HttpRequest, pk: int) -> HttpResponse:
+    row = get_staff_session_for_user(request, pk)
+    if row.session_key == request.session.session_key:
+        logout(request)
+        return redirect("login")
+    row.end()
+    messages.success(request, "That session has ended.")
+    return redirect("my-sessions")
+
+
+@require_POST
+@login_required
+def end_other_sessions(request: HttpRequest) -> HttpResponse:
+    ended = end_sessions(request.user, keep_key=request.session.session_key)
+    messages.success(request, f"Ended {ended} other session{'s' if ended != 1 else ''}.")
+    return redirect("my-sessions")
+
+
+# --- the idle-logout warning dialog's endpoints ------------------------------------------------
+
+
+@require_GET
+@never_cache
+def session_status(request: HttpRequest) -> JsonResponse:
+    if not request.user.is_authenticated:
+        return JsonResponse({"signed_in": False, "seconds_left": 0})
+    return JsonResponse({"signed_in": True, "seconds_left": seconds_left(request)})
+
+
+@require_POST
+@never_cache
+def session_renew(request: HttpRequest) -> JsonResponse:
+    if not request.user.is_authenticated:
+        return JsonResponse({"signed_in": False, "seconds_left": 0}, status=401)
+    return JsonResponse({"signed_in": True, "seconds_left": seconds_left(request)})

@@ -46,7 +46,7 @@ def seconds_left(request: HttpRequest) -> int:
 
 def on_expiry(request: HttpRequest, reason: str) -> None:
     """Record the end of a session; the accountability app replaces this hook's receiver."""
-    from clinic import signals
+    from accounts import signals
 
     signals.session_expired.send(sender=SessionLifetimeMiddleware, request=request, reason=reason)
 

@@ -44,7 +44,11 @@ class StaffSession(models.Model):
     objects = StaffSessionQuerySet.as_manager()
 
     class Meta:
-        indexes = [models.Index(fields=["user", "last_seen_at"])]
+        # The table and index kept their names when the model moved here from `clinic`.
+        db_table = "clinic_staffsession"
+        indexes = [
+            models.Index(fields=["user", "last_seen_at"], name="clinic_staf_user_id_91d090_idx")
+        ]
 
     def __str__(self) -> str:
         return f"session {self.pk} of staff {self.user_id}"
@@ -71,6 +75,7 @@ class MfaFailures(models.Model):
     last_failure_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        db_table = "clinic_mfafailures"
         verbose_name_plural = "MFA failures"
 
     def __str__(self) -> str:
