@@ -35,6 +35,3 @@ class AccessEvent(models.Model):
 
     def __str__(self) -> str:
         return f"access event {self.pk}"
-
-
-from clinic.disclosures import Disclosure  # noqa: E402,F401  (the disclosures table)

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "patients",
     "records",
     "analytics",
+    "privacy",
 ]
 
 MIDDLEWARE = [

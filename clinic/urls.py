@@ -24,7 +24,7 @@ urlpatterns = [
     path("", include("records.urls")),
     path("break-glass/", include("records.break_glass_urls")),
     path("analytics/", include("analytics.urls")),
-    path("privacy/", include("clinic.privacy_urls")),
+    path("privacy/", include("privacy.urls")),
     path("account/", include("accounts.urls")),
 ]
 

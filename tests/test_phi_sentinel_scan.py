@@ -28,9 +28,9 @@ from django.utils import timezone
 from clinic import roles
 from clinic.blind_index import blind_index
 from clinic.log_filters import RedactPHIFilter
-from clinic.models import Disclosure
 from localdb import cluster
 from patients.models import PatientIdentity
+from privacy.models import Disclosure
 from records.models import BreakGlassGrant, ClinicalRecord
 from tests.conftest import (
     PASSWORD,
@@ -122,7 +122,7 @@ def flow_record_disclosure(ctx: Context) -> None:
 
 def flow_suspend_a_disclosure(ctx: Context) -> None:
     """A law-enforcement disclosure whose accounting is suspended: the statement carries PHI."""
-    from clinic.disclosures import Disclosure
+    from privacy.models import Disclosure
 
     client = ctx.client("privacy")
     base = f"/privacy/patients/{ctx.patient.pk}/disclosures"

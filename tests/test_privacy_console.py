@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.lockout import username_key
 from clinic import access_log
-from clinic.disclosures import Disclosure
+from privacy.models import Disclosure
 from records.models import BreakGlassGrant
 from tests.conftest import PASSWORD
 from tests.privacy_helpers import actions, events, make_grant, make_patient, put_on_care_team

@@ -12,14 +12,14 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from clinic import access_log
-from clinic.disclosures import (
+from clinic.models import AccessEvent
+from privacy.models import (
     CATEGORIES,
     ORAL,
     ORAL_SUSPENSION_DAYS,
     STATEMENT_KINDS,
     Disclosure,
 )
-from clinic.models import AccessEvent
 
 
 def event_actions() -> list[str]:

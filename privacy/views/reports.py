@@ -16,19 +16,19 @@ from django.views.decorators.http import require_GET, require_POST
 
 from clinic import access_log
 from clinic.models import AccessEvent
-from clinic.privacy_access import (
+from patients.models import PatientIdentity
+from privacy.access import (
     get_patient_identity_for_privacy_officer,
     privacy_officer_required,
 )
-from clinic.privacy_forms import AccessLogSearchForm, MrnLookupForm
-from clinic.privacy_selectors import (
+from privacy.forms import AccessLogSearchForm, MrnLookupForm
+from privacy.selectors import (
     charts_outside_care_team,
     clinic_hours,
     patient_access_rows,
     usernames,
     views_outside_clinic_hours,
 )
-from patients.models import PatientIdentity
 from records.models import BreakGlassGrant
 
 PAGE_SIZE = 50

@@ -20,8 +20,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.lockout import accounts_for
 from clinic import access_log
-from clinic.privacy_access import privacy_officer_required
-from clinic.privacy_forms import UnlockForm
+from privacy.access import privacy_officer_required
+from privacy.forms import UnlockForm
 
 
 def _locked(field: str) -> list[dict]:

@@ -13,12 +13,12 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from clinic import access_log
-from clinic.disclosures import ACCOUNTING_YEARS, Disclosure, accounting_period_start
-from clinic.privacy_access import (
+from privacy.access import (
     get_patient_identity_for_privacy_officer,
     privacy_officer_required,
 )
-from clinic.privacy_forms import DisclosureForm, SuspensionForm
+from privacy.forms import DisclosureForm, SuspensionForm
+from privacy.models import ACCOUNTING_YEARS, Disclosure, accounting_period_start
 
 
 @privacy_officer_required

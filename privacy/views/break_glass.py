@@ -12,8 +12,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_variables
 
 from clinic import access_log
-from clinic.privacy_access import privacy_officer_required
-from clinic.privacy_selectors import usernames
+from privacy.access import privacy_officer_required
+from privacy.selectors import usernames
 from records.break_glass import break_glass_review
 from records.break_glass_forms import BreakGlassReviewForm
 from records.models import BreakGlassGrant
