@@ -21,10 +21,10 @@ from django_session_timeout.middleware import SESSION_TIMEOUT_KEY, SessionTimeou
 
 STARTED_KEY = "_clinic_session_started_at"
 # Requests to these paths never count as activity.
-NO_RENEW_PATHS = frozenset({"/session/status"})
+NO_RENEW_PATHS = frozenset({"/account/session/status"})
 # The warning dialog's endpoints: answered in JSON, never with a redirect to the sign-in page
 # (a script following that redirect would get HTML, not an answer).
-JSON_PATHS = frozenset({"/session/status", "/session/renew"})
+JSON_PATHS = frozenset({"/account/session/status", "/account/session/renew"})
 
 
 def now() -> float:

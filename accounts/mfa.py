@@ -174,7 +174,9 @@ class MFAGateMiddleware:
 
     def open_paths(self) -> frozenset[str]:
         if self._open is None:
-            self._open = _paths("logout", "session-status", "session-renew")
+            self._open = _paths(
+                "accounts:sign-out", "accounts:session-status", "accounts:session-renew"
+            )
         return self._open
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -185,10 +187,10 @@ class MFAGateMiddleware:
         if path in self.open_paths():
             return self.get_response(request)
         if has_device(user):
-            target = reverse("mfa-verify")
+            target = reverse("accounts:mfa-verify")
         elif mfa_required(user):
-            target = reverse("mfa-setup")
-            if path in _paths("mfa-setup", "reauthenticate"):
+            target = reverse("accounts:mfa-setup")
+            if path in _paths("accounts:mfa-setup", "accounts:reauthenticate"):
                 return self.get_response(request)
         else:
             return self.get_response(request)

@@ -37,7 +37,7 @@ def reauthentication_required(view: Callable[..., HttpResponse]) -> Callable[...
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not recently_reauthenticated(request):
             query = urlencode({"next": request.get_full_path()})
-            return redirect(f"{reverse('reauthenticate')}?{query}")
+            return redirect(f"{reverse('accounts:reauthenticate')}?{query}")
         return view(request, *args, **kwargs)
 
     return wrapped
@@ -87,4 +87,4 @@ def reauthenticate(request: HttpRequest) -> HttpResponse:
         elif getattr(request, "axes_locked_out", False):
             # Too many wrong passwords: axes answers with its lockout page; the session ends.
             logout(request)
-    return render(request, "account/reauthenticate.html", {"form": form})
+    return render(request, "accounts/reauthenticate.html", {"form": form})

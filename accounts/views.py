@@ -55,7 +55,7 @@ def verify(request: HttpRequest) -> HttpResponse:
         if mfa.record_wrong_code(request, user):
             return mfa.end_partial_sign_in(request)
         form.add_error("otp_token", WRONG_CODE)
-    return render(request, "account/mfa_verify.html", {"form": form})
+    return render(request, "accounts/mfa_verify.html", {"form": form})
 
 
 @login_required
@@ -63,7 +63,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     user = request.user
     return render(
         request,
-        "account/mfa_overview.html",
+        "accounts/mfa_overview.html",
         {
             "device": TOTPDevice.objects.filter(user=user, confirmed=True).first(),
             "codes_left": mfa.recovery_codes_left(user),
@@ -84,12 +84,12 @@ def setup(request: HttpRequest) -> HttpResponse:
             cycle_key(request)
             otp_login(request, device)
             mark_reauthenticated(request)
-            return render(request, "account/mfa_recovery_codes.html", {"codes": codes})
+            return render(request, "accounts/mfa_recovery_codes.html", {"codes": codes})
         form.add_error("otp_token", "That code did not match. Scan the code again and retry.")
     key = b32encode(device.bin_key).decode()
     return render(
         request,
-        "account/mfa_setup.html",
+        "accounts/mfa_setup.html",
         {
             "form": form,
             "qr_data_uri": segno.make(device.config_url, error="m").svg_data_uri(scale=5, border=2),
@@ -105,12 +105,12 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
     """GET: how many are left. POST: a fresh set of ten, shown once (the old ones stop working)."""
     user = request.user
     if not mfa.has_device(user):
-        return redirect("mfa-setup")
+        return redirect("accounts:mfa-setup")
     if request.method == "POST":
         codes = mfa.new_recovery_codes(user)
-        return render(request, "account/mfa_recovery_codes.html", {"codes": codes})
+        return render(request, "accounts/mfa_recovery_codes.html", {"codes": codes})
     return render(
-        request, "account/mfa_recovery_codes_left.html", {"left": mfa.recovery_codes_left(user)}
+        request, "accounts/mfa_recovery_codes_left.html", {"left": mfa.recovery_codes_left(user)}
     )
 
 
@@ -122,7 +122,7 @@ def remove(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     mfa.remove_devices(request.user)
     messages.success(request, "Two-step sign-in is off.")
-    return redirect("mfa-overview")
+    return redirect("accounts:mfa-overview")
 
 
 # --- password -----------------------------------------------------------------------------------
@@ -144,8 +144,8 @@ def change_password(request: HttpRequest) -> HttpResponse:
             "Your password has changed."
             + (f" {ended} other session(s) were signed out." if ended else ""),
         )
-        return redirect("my-sessions")
-    return render(request, "account/password_change.html", {"form": form})
+        return redirect("accounts:my-sessions")
+    return render(request, "accounts/password_change.html", {"form": form})
 
 
 # --- 'My sessions': where a staff member is signed in, and ending any of it -----------------------
@@ -164,7 +164,7 @@ def my_sessions(request: HttpRequest) -> HttpResponse:
     sessions = StaffSession.objects.active_for(request.user)
     return render(
         request,
-        "account/sessions.html",
+        "accounts/sessions.html",
         {"sessions": sessions, "current_key": request.session.session_key},
     )
 
@@ -175,10 +175,10 @@ def end_session(request: HttpRequest, pk: int) -> HttpResponse:
     row = get_staff_session_for_user(request, pk)
     if row.session_key == request.session.session_key:
         logout(request)
-        return redirect("login")
+        return redirect("accounts:sign-in")
     row.end()
     messages.success(request, "That session has ended.")
-    return redirect("my-sessions")
+    return redirect("accounts:my-sessions")
 
 
 @require_POST
@@ -186,7 +186,7 @@ def end_session(request: HttpRequest, pk: int) -> HttpResponse:
 def end_other_sessions(request: HttpRequest) -> HttpResponse:
     ended = end_sessions(request.user, keep_key=request.session.session_key)
     messages.success(request, f"Ended {ended} other session{'s' if ended != 1 else ''}.")
-    return redirect("my-sessions")
+    return redirect("accounts:my-sessions")
 
 
 # --- the idle-logout warning dialog's endpoints ------------------------------------------------

@@ -152,9 +152,9 @@ class WebClient:
 
     def sign_in(self, username: str, password: str) -> tuple[int, str]:
         self.cookies.clear()
-        self.open_page("/accounts/login/")
+        self.open_page("/account/sign-in/")
         status, location, _ = self.request(
-            "POST", "/accounts/login/", {"username": username, "password": password}
+            "POST", "/account/sign-in/", {"username": username, "password": password}
         )
         return status, location
 
@@ -206,14 +206,14 @@ def password_attack(
     """Wrong passwords for one account, from `addresses` client addresses."""
     clients = [WebClient(server.port, address(n)) for n in range(addresses)]
     for client in clients:
-        client.open_page("/accounts/login/")
+        client.open_page("/account/sign-in/")
     before = server.counts()["verify"] + server.counts()["encode"]
 
     def guess(client: WebClient, n: int) -> int:
         headers = {"X-Forwarded-For": f"198.51.100.{n % 250 + 1}"} if rotate_forwarded_for else {}
         status, _, _ = client.request(
             "POST",
-            "/accounts/login/",
+            "/account/sign-in/",
             {"username": username, "password": f"wrong-guess-{n:05d}"},
             headers,
         )
@@ -265,7 +265,7 @@ def mfa_attack(
         code = f"{(n * 7919 + 13) % 1_000_000:06d}"
         probe = WebClient(server.port, client.source, cookies, token)
         status, location, _ = probe.request("POST", "/account/mfa/verify/", {"otp_token": code})
-        if status == 429 or location.startswith("/accounts/login/"):
+        if status == 429 or location.startswith("/account/sign-in/"):
             with locks[id(client)]:
                 client.cookies.pop("sessionid", None)
         return status
@@ -284,12 +284,12 @@ def mfa_attack(
 def spray_with_forwarded_for(server: Server, *, usernames: int) -> Counter:
     """One source address, a different username and X-Forwarded-For per wrong password."""
     client = WebClient(server.port, address(200))
-    client.open_page("/accounts/login/")
+    client.open_page("/account/sign-in/")
     statuses: Counter = Counter()
     for n in range(usernames):
         status, _, _ = client.request(
             "POST",
-            "/accounts/login/",
+            "/account/sign-in/",
             {"username": f"spray-{n}", "password": "wrong-guess"},
             {"X-Forwarded-For": f"203.0.113.{n + 1}"},
         )

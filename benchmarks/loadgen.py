@@ -41,7 +41,7 @@ def get(port: int, path: str, cookie: str) -> tuple[int, bytes]:
 def sign_in(port: int, username: str, password: str) -> bool:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
-        conn.request("GET", "/accounts/login/")
+        conn.request("GET", "/account/sign-in/")
         response = conn.getresponse()
         body = response.read()
         cookie = response.getheader("Set-Cookie", "").split(";")[0]
@@ -53,12 +53,12 @@ def sign_in(port: int, username: str, password: str) -> bool:
         )
         conn.request(
             "POST",
-            "/accounts/login/",
+            "/account/sign-in/",
             body=form,
             headers={
                 "Cookie": cookie,
                 "Content-Type": "application/x-www-form-urlencoded",
-                "Referer": f"http://127.0.0.1:{port}/accounts/login/",
+                "Referer": f"http://127.0.0.1:{port}/account/sign-in/",
             },
         )
         response = conn.getresponse()

@@ -1,31 +1,23 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from accounts import views as account_views
-from accounts.forms import SignInForm
 from clinic import views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(
-            authentication_form=SignInForm, redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("session/status", account_views.session_status, name="session-status"),
-    path("session/renew", account_views.session_renew, name="session-renew"),
+    path("account/", include("accounts.urls")),
     path("patients/", include("patients.urls")),
     path("", include("records.urls")),
     path("break-glass/", include("records.break_glass_urls")),
     path("analytics/", include("analytics.urls")),
     path("privacy/", include("privacy.urls")),
-    path("account/", include("accounts.urls")),
+    # Earlier addresses (bookmarks, open tabs, scripts) keep working: 308 keeps the method.
+    path("accounts/login/", views.moved_to("accounts:sign-in")),
+    path("accounts/logout/", views.moved_to("accounts:sign-out")),
+    path("session/status", views.moved_to("accounts:session-status")),
+    path("session/renew", views.moved_to("accounts:session-renew")),
 ]
 
 handler400 = "clinic.views.bad_request"

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib.auth.decorators import login_required
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseRedirectBase
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -38,6 +42,24 @@ def healthz(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"status": "ok"})
     except Exception:  # the reason stays out of the response
         return JsonResponse({"status": "unavailable"}, status=503)
+
+
+class PermanentRedirect(HttpResponseRedirectBase):
+    # Django's own answers 301, after which browsers turn a POST (sign-out) into a GET.
+    status_code = 308
+
+
+def moved_to(pattern_name: str) -> Callable[[HttpRequest], HttpResponse]:
+    """A view that sends an earlier address to its new one, keeping the method (308) and the
+    query string (e.g. ?next=, a path the app produced itself)."""
+
+    def moved(request: HttpRequest) -> HttpResponse:
+        target = reverse(pattern_name)
+        query = request.META.get("QUERY_STRING", "")
+        return PermanentRedirect(f"{target}?{query}" if query else target)
+
+    moved.__name__ = f"moved_to_{pattern_name.replace(':', '_').replace('-', '_')}"
+    return moved
 
 
 def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -36,10 +36,10 @@ def normalised(page: str, username: str) -> str:
 
 def attempt(port: int, source: str, username: str, password: str) -> tuple[float, int, str]:
     client = WebClient(port, source)
-    client.open_page("/accounts/login/")
+    client.open_page("/account/sign-in/")
     started = time.perf_counter()
     status, _location, page = client.request(
-        "POST", "/accounts/login/", {"username": username, "password": password}
+        "POST", "/account/sign-in/", {"username": username, "password": password}
     )
     return time.perf_counter() - started, status, normalised(page, username)
 

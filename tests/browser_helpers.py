@@ -11,7 +11,7 @@ SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
 
 def sign_in(page, live_url: str, username: str, password: str = PASSWORD) -> None:
-    page.goto(f"{live_url}/accounts/login/")
+    page.goto(f"{live_url}/account/sign-in/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("button[type=submit]")

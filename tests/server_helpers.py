@@ -120,10 +120,10 @@ class Browser:
             return error.code, error.headers.get("Location", ""), error.read().decode()
 
     def sign_in(self, base: str, username: str) -> None:
-        _status, _loc, page = self.request(base + "/accounts/login/")
+        _status, _loc, page = self.request(base + "/account/sign-in/")
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
         status, location, _ = self.request(
-            base + "/accounts/login/",
+            base + "/account/sign-in/",
             {"csrfmiddlewaretoken": token, "username": username, "password": PASSWORD},
         )
         assert status == 302 and location == "/", status

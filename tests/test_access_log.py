@@ -38,7 +38,7 @@ def flow_sign_in_failed(client, client_for, staff, patient):
 
 def flow_sign_out(client, client_for, staff, patient):
     sign_in(client, "t-clinician")
-    client.post("/accounts/logout/")
+    client.post("/account/sign-out/")
 
 
 def flow_idle_logout(client, client_for, staff, patient):

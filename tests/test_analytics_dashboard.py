@@ -80,7 +80,7 @@ def test_other_roles_get_403_on_dashboards_and_export(client_for, staff, persona
 def test_anonymous_visitor_is_sent_to_sign_in(client, clinic_db):
     response = client.get(DASHBOARD)
     assert response.status_code == 302
-    assert "/accounts/login/" in response["Location"]
+    assert "/account/sign-in/" in response["Location"]
 
 
 def _bands_in_test_state() -> dict[str, int]:

@@ -60,7 +60,7 @@ def test_idle_timeout_holds_across_servers(app_servers, staff):
     status, location, _ = browser.request(second + "/")
     assert status == 302 and location.endswith("expired=idle")
     status, location, _ = browser.request(first + "/")
-    assert status == 302 and location.startswith("/accounts/login/")
+    assert status == 302 and location.startswith("/account/sign-in/")
 
 
 def test_sign_out_on_one_server_ends_the_session_on_the_other(app_servers, staff):
@@ -68,11 +68,11 @@ def test_sign_out_on_one_server_ends_the_session_on_the_other(app_servers, staff
     browser = Browser()
     browser.sign_in(first, "t-analyst")
     status, _l, _p = browser.request(
-        first + "/accounts/logout/", {"csrfmiddlewaretoken": browser.csrf(first)}
+        first + "/account/sign-out/", {"csrfmiddlewaretoken": browser.csrf(first)}
     )
     assert status == 302
     status, location, _ = browser.request(second + "/")
-    assert status == 302 and location.startswith("/accounts/login/")
+    assert status == 302 and location.startswith("/account/sign-in/")
 
 
 def test_persistent_connections_stay_bounded_by_the_threads(app_servers, staff):

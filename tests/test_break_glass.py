@@ -223,7 +223,7 @@ def test_other_roles_are_refused_and_logged(client_for, staff, patient, persona)
 def test_anonymous_visitor_is_sent_to_sign_in(client, patient):
     response = client.get(url(patient))
     assert response.status_code == 302
-    assert "/accounts/login/" in response["Location"]
+    assert "/account/sign-in/" in response["Location"]
 
 
 def test_unknown_patient_is_not_found(client_for, staff):

@@ -16,7 +16,7 @@ def test_dashboard_renders_svg_charts_in_chromium(page, live_url, staff):
     refresh()
     problems: list[str] = []
     page.on("console", lambda message: problems.append(message.text))
-    page.goto(f"{live_url}/accounts/login/")
+    page.goto(f"{live_url}/account/sign-in/")
     page.fill("#id_username", "t-analyst")
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")

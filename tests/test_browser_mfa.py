@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clinic_db")]
 
 def test_administrator_sets_up_mfa_then_signs_in_with_a_code(page, live_url, staff):
     page.set_default_timeout(30_000)
-    page.goto(f"{live_url}/accounts/login/")
+    page.goto(f"{live_url}/account/sign-in/")
     screenshot(page, "sign-in")
     sign_in(page, live_url, "t-admin")
     page.wait_for_url("**/account/mfa/setup/**")
@@ -27,7 +27,7 @@ def test_administrator_sets_up_mfa_then_signs_in_with_a_code(page, live_url, sta
     page.click("text=I have saved them")
     page.wait_for_url(f"{live_url}/")
     page.click("text=Sign out")
-    page.wait_for_url("**/accounts/login/")
+    page.wait_for_url("**/account/sign-in/")
 
     sign_in(page, live_url, "t-admin")
     page.wait_for_url("**/account/mfa/verify/**")
@@ -66,7 +66,7 @@ def test_ending_a_session_from_another_browser(browser, live_url, staff):
         laptop.wait_for_url("**/account/sessions/")
         assert laptop.locator("tr.staff-session").count() == 1
         phone.goto(f"{live_url}/")
-        assert "/accounts/login/" in phone.url
+        assert "/account/sign-in/" in phone.url
     finally:
         here.close()
         there.close()

@@ -41,12 +41,12 @@ def test_warning_appears_and_stay_signed_in_renews(page, live_url, staff):
 def test_expiry_replaces_the_page_with_sign_in_and_polling_never_renews(page, live_url, staff):
     signed_in_page(page, live_url)
     # No activity: only the script's status polling, which must not keep the session alive.
-    page.wait_for_url("**/accounts/login/?expired=idle", timeout=15_000)
+    page.wait_for_url("**/account/sign-in/?expired=idle", timeout=15_000)
     assert page.locator("h1").inner_text() == "Sign in"
     assert "after a period of inactivity" in page.content()
     assert "Front desk" not in page.content()
     page.goto(f"{live_url}/")
-    assert "/accounts/login/" in page.url
+    assert "/account/sign-in/" in page.url
 
 
 def test_tabs_agree_on_renewal_and_sign_out(context, live_url, staff):
@@ -60,5 +60,5 @@ def test_tabs_agree_on_renewal_and_sign_out(context, live_url, staff):
     first.click("#session-stay")
     second.locator("#session-warning").wait_for(state="hidden")
     first.click("text=Sign out")
-    second.wait_for_url("**/accounts/login/?expired=signed-out")
+    second.wait_for_url("**/account/sign-in/?expired=signed-out")
     assert "Front desk" not in second.content()

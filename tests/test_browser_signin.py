@@ -11,20 +11,20 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clinic_db")]
 
 def test_sign_in_and_out_in_chromium(page, live_url, staff):
     page.goto(f"{live_url}/")
-    assert "/accounts/login/" in page.url
+    assert "/account/sign-in/" in page.url
     page.fill("#id_username", "t-frontdesk")
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_url}/")
     assert page.locator("h1").inner_text() == "Front desk"
     page.click("text=Sign out")
-    page.wait_for_url("**/accounts/login/")
+    page.wait_for_url("**/account/sign-in/")
     page.goto(f"{live_url}/")
-    assert "/accounts/login/" in page.url
+    assert "/account/sign-in/" in page.url
 
 
 def test_wrong_password_shows_a_message_in_chromium(page, live_url, staff):
-    page.goto(f"{live_url}/accounts/login/")
+    page.goto(f"{live_url}/account/sign-in/")
     page.fill("#id_username", "t-frontdesk")
     page.fill("#id_password", "not-the-password")
     page.click("button[type=submit]")

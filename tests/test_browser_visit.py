@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clinic_db")]
 
 
 def sign_in(page, live_url: str, username: str) -> None:
-    page.goto(f"{live_url}/accounts/login/")
+    page.goto(f"{live_url}/account/sign-in/")
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
@@ -41,7 +41,7 @@ def test_care_team_then_visit_with_icd10_suggestion_in_chromium(page, live_url, 
     page.wait_for_selector("text=Clinician added to the care team.")
     assert "current" in page.locator("table").inner_text()
     page.click("text=Sign out")
-    page.wait_for_url("**/accounts/login/")
+    page.wait_for_url("**/account/sign-in/")
 
     sign_in(page, live_url, "t-clinician")
     page.click("text=My patients")

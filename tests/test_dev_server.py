@@ -43,7 +43,7 @@ def dev_server():
 
 
 def test_the_development_server_starts_and_serves_the_sign_in_page(dev_server):
-    with urllib.request.urlopen(f"{dev_server}/accounts/login/") as page:  # noqa: S310
+    with urllib.request.urlopen(f"{dev_server}/account/sign-in/") as page:  # noqa: S310
         assert page.status == 200
         assert b"csrfmiddlewaretoken" in page.read()
 

@@ -49,7 +49,7 @@ CASES = {"count": 0}
 # Paths that would end the fuzzing client's own session, and Django's admin (Django's own forms,
 # covered by Django's test suite; the clinic's admin changes are tested in test_admin_site.py).
 SKIPPED_PREFIXES = ("/admin/", "/static/")
-ENDS_OWN_SESSION = ("/accounts/logout/", "/account/sessions/")
+ENDS_OWN_SESSION = ("/account/sign-out/", "/account/sessions/")
 
 NASTY = [
     "<script>alert(1)</script>",
@@ -210,7 +210,7 @@ class Persona:
 
     def after(self, response) -> None:
         ended = response.status_code == 429 or response.get("Location", "").startswith(
-            "/accounts/login/"
+            "/account/sign-in/"
         )
         if ended and self.name != "anonymous":
             self.client = None
@@ -427,7 +427,7 @@ def test_no_input_causes_an_error_a_reflection_or_a_half_save(world, persona):
 def test_login_form_is_fuzzed_too(world):
     """The sign-in form is reached by the anonymous persona above; this pins that it is found."""
     _pages, targets = discover(world, "anonymous")
-    assert any(t.path == "/accounts/login/" for t in targets)
+    assert any(t.path == "/account/sign-in/" for t in targets)
 
 
 @pytest.mark.parametrize(

@@ -81,7 +81,7 @@ def test_names_stored_before_fingerprints_are_converted(staff):
     migration = importlib.import_module("clinic.migrations.0004_axes_username_fingerprints")
     AccessAttempt.objects.using("owner").create(
         username="t-legacy-typed", ip_address="10.0.0.5", user_agent="test", http_accept="*/*",
-        path_info="/accounts/login/", get_data="", post_data="username=t-legacy-typed",
+        path_info="/account/sign-in/", get_data="", post_data="username=t-legacy-typed",
         failures_since_start=3,
     )  # fmt: skip
 

@@ -52,7 +52,7 @@ def test_other_roles_may_sign_in_without_mfa(client, staff, persona):
 def test_setting_makes_mfa_required_for_all_staff(client, staff, settings):
     settings.MFA_REQUIRED_FOR_ALL = True
     for persona in ["t-frontdesk", "t-outsider"]:
-        client.post("/accounts/logout/")
+        client.post("/account/sign-out/")
         sign_in(client, persona)
         assert client.get("/")["Location"].startswith(SETUP)
 
@@ -152,4 +152,4 @@ def test_outsider_sees_mfa_off_and_may_set_it_up(client_for, staff):
 
 
 def test_anonymous_visitor_cannot_reach_setup(client):
-    assert client.get(SETUP)["Location"].startswith("/accounts/login/")
+    assert client.get(SETUP)["Location"].startswith("/account/sign-in/")

@@ -75,7 +75,7 @@ def test_a_code_cannot_be_used_twice(client, staff):
     code = current_code(device)
     sign_in(client, "t-clinician")
     assert client.post(VERIFY, {"otp_token": code}).status_code == 302
-    client.post("/accounts/logout/")
+    client.post("/account/sign-out/")
     sign_in(client, "t-clinician")
     response = client.post(VERIFY, {"otp_token": code})
     assert response.status_code == 200
@@ -87,7 +87,7 @@ def test_recovery_code_signs_in_once(client, staff):
     code = recovery_code(staff["clinician"])
     sign_in(client, "t-clinician")
     assert client.post(VERIFY, {"otp_token": code.upper()}).status_code == 302
-    client.post("/accounts/logout/")
+    client.post("/account/sign-out/")
     sign_in(client, "t-clinician")
     assert client.post(VERIFY, {"otp_token": code}).status_code == 200
     assert not StaticToken.objects.using("owner").filter(token=code).exists()
@@ -113,7 +113,7 @@ def test_fifth_wrong_code_ends_the_partial_sign_in(client, staff):
     # Signed out: even the right code now leads to the sign-in page.
     after = client.post(VERIFY, {"otp_token": current_code(device)})
     assert after.status_code == 302
-    assert after["Location"].startswith("/accounts/login/")
+    assert after["Location"].startswith("/account/sign-in/")
 
 
 def test_wrong_codes_lock_the_password_sign_in_like_wrong_passwords(client, staff):
@@ -132,7 +132,7 @@ def test_signing_in_again_does_not_reset_the_wrong_code_count(client, staff, set
         sign_in(client, "t-clinician")
         client.post(VERIFY, {"otp_token": "000000"})
         client.post(VERIFY, {"otp_token": "000000"})
-        client.post("/accounts/logout/")
+        client.post("/account/sign-out/")
     sign_in(client, "t-clinician")
     assert client.post(VERIFY, {"otp_token": "000000"}).status_code == 429
     sign_in(client, "t-clinician")
@@ -176,14 +176,14 @@ def test_outsider_with_a_device_gets_the_code_step_too(client, staff):
 def test_anonymous_visitor_cannot_use_the_code_step(client):
     response = client.get(VERIFY)
     assert response.status_code == 302
-    assert response["Location"].startswith("/accounts/login/")
+    assert response["Location"].startswith("/account/sign-in/")
 
 
 def test_sign_out_and_session_status_stay_open_during_the_code_step(client, staff):
     give_totp(staff["clinician"])
     sign_in(client, "t-clinician")
-    assert client.get("/session/status").json()["signed_in"] is True
-    assert client.post("/accounts/logout/").status_code == 302
+    assert client.get("/account/session/status").json()["signed_in"] is True
+    assert client.post("/account/sign-out/").status_code == 302
 
 
 def test_code_step_and_sign_in_never_echo_the_code(client, staff):

@@ -10,7 +10,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clinic_db")]
 
 
 def test_front_desk_registers_a_patient_and_finds_them_by_search(page, live_url, staff):
-    page.goto(f"{live_url}/accounts/login/")
+    page.goto(f"{live_url}/account/sign-in/")
     page.fill("#id_username", "t-frontdesk")
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")

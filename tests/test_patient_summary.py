@@ -116,4 +116,4 @@ def test_unknown_patient_is_not_found_and_logged(client_for, staff, persona):
 def test_anonymous_visitor_is_sent_to_sign_in(client, patient):
     response = client.get(detail_url(patient.pk))
     assert response.status_code == 302
-    assert response["Location"].startswith("/accounts/login/")
+    assert response["Location"].startswith("/account/sign-in/")

@@ -79,7 +79,7 @@ def test_privacy_officer_opens_every_page(client_for, staff, patient):
 
 def test_anonymous_visitor_is_sent_to_sign_in(client):
     response = client.get("/privacy/")
-    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert response.status_code == 302 and "/account/sign-in/" in response["Location"]
 
 
 def test_home_links_to_the_console(client_for, staff):

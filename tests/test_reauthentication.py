@@ -79,7 +79,7 @@ def test_too_many_wrong_codes_end_the_session(client_for, staff, stale):
     for _ in range(5):
         response = client.post(REAUTH, {"password": PASSWORD, "otp_token": "000000"})
     assert response.status_code == 429
-    assert client.get("/")["Location"].startswith("/accounts/login/")
+    assert client.get("/")["Location"].startswith("/account/sign-in/")
 
 
 def test_re_authentication_does_not_redirect_off_site(client_for, staff):
@@ -109,4 +109,4 @@ def test_outsider_can_re_authenticate_for_their_own_account(client_for, staff, s
 
 
 def test_anonymous_visitor_is_sent_to_sign_in(client):
-    assert client.get(REAUTH)["Location"].startswith("/accounts/login/")
+    assert client.get(REAUTH)["Location"].startswith("/account/sign-in/")

@@ -91,7 +91,7 @@ def test_user_in_two_groups_gets_no_phi_role(client, staff):
 def test_anonymous_requests_run_without_a_transaction_or_role(client):
     probe = ContextProbe()
     with connections["default"].execute_wrapper(probe):
-        client.get("/accounts/login/")
+        client.get("/account/sign-in/")
     assert probe.statements == 0
     assert idle_state()[0] == "clinic_web"
 

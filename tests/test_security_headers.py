@@ -77,7 +77,7 @@ def assert_hardened(response):
 @pytest.mark.parametrize(
     "path",
     [
-        "/accounts/login/",
+        "/account/sign-in/",
         "/healthz",
         "/no-such-page/",
         "/static/css/clinic.css",
@@ -137,6 +137,6 @@ def test_server_error_page_is_hardened_and_reveals_nothing(client_for, staff, mo
 
 @HTTPS
 def test_plain_http_is_redirected_to_https(client):
-    response = client.get("/accounts/login/")
+    response = client.get("/account/sign-in/")
     assert response.status_code == 301
     assert response["Location"].startswith("https://")

@@ -69,7 +69,7 @@ def test_ending_another_session_signs_that_browser_out(staff):
 def test_ending_this_session_signs_out(staff):
     client = browser("t-clinician")
     row = StaffSession.objects.get(session_key=client.session.session_key)
-    assert client.post(f"{SESSIONS}{row.pk}/end/")["Location"] == "/accounts/login/"
+    assert client.post(f"{SESSIONS}{row.pk}/end/")["Location"] == "/account/sign-in/"
     assert client.get("/").status_code == 302
 
 
@@ -99,7 +99,7 @@ def test_end_all_other_sessions(staff):
 def test_sign_out_removes_the_row(staff):
     client = browser("t-clinician")
     key = client.session.session_key
-    client.post("/accounts/logout/")
+    client.post("/account/sign-out/")
     assert not StaffSession.objects.filter(session_key=key).exists()
 
 
@@ -111,7 +111,7 @@ def test_activity_is_recorded_at_most_once_a_minute_and_polling_never(staff):
     session = client.session
     session[TOUCHED_KEY] = time.time() - 61
     session.save()
-    client.get("/session/status")
+    client.get("/account/session/status")
     assert StaffSession.objects.get(pk=row.pk).last_seen_at == row.last_seen_at
     client.get("/")
     assert StaffSession.objects.get(pk=row.pk).last_seen_at > row.last_seen_at
@@ -173,7 +173,7 @@ def test_deactivating_a_user_ends_all_their_sessions(staff):
 
 
 def test_anonymous_visitor_cannot_see_sessions(client):
-    assert client.get(SESSIONS)["Location"].startswith("/accounts/login/")
+    assert client.get(SESSIONS)["Location"].startswith("/account/sign-in/")
 
 
 @pytest.mark.parametrize(

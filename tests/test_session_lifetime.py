@@ -30,7 +30,7 @@ def test_idle_session_is_signed_out(client_for, staff):
     age_session(client, idle=settings.SESSION_IDLE_SECONDS + 1)
     response = client.get("/")
     assert response.status_code == 302
-    assert response["Location"] == "/accounts/login/?expired=idle"
+    assert response["Location"] == "/account/sign-in/?expired=idle"
     assert client.get("/").status_code == 302  # the session is gone, not just redirected
 
 
@@ -46,31 +46,31 @@ def test_absolute_lifetime_ends_an_active_session(client_for, staff):
     client = signed_in(client_for, staff["clinician"])
     age_session(client, absolute=settings.SESSION_ABSOLUTE_SECONDS + 1)
     response = client.get("/")
-    assert response["Location"] == "/accounts/login/?expired=absolute"
+    assert response["Location"] == "/account/sign-in/?expired=absolute"
 
 
 def test_status_polling_does_not_renew_the_session(client_for, staff):
     client = signed_in(client_for, staff["clinician"])
     age_session(client, idle=settings.SESSION_IDLE_SECONDS - 40)
-    left = client.get("/session/status").json()["seconds_left"]
+    left = client.get("/account/session/status").json()["seconds_left"]
     assert 35 <= left <= 40
-    assert client.get("/session/status").json()["seconds_left"] <= left
+    assert client.get("/account/session/status").json()["seconds_left"] <= left
 
 
 def test_stay_signed_in_renews_the_session(client_for, staff):
     client = signed_in(client_for, staff["clinician"])
     age_session(client, idle=settings.SESSION_IDLE_SECONDS - 40)
-    renewed = client.post("/session/renew").json()["seconds_left"]
+    renewed = client.post("/account/session/renew").json()["seconds_left"]
     assert renewed >= settings.SESSION_IDLE_SECONDS - 2
 
 
 def test_renew_needs_post(client_for, staff):
     client = signed_in(client_for, staff["clinician"])
-    assert client.get("/session/renew").status_code == 405
+    assert client.get("/account/session/renew").status_code == 405
 
 
 def test_expired_session_says_why_on_the_sign_in_page(client):
-    response = client.get("/accounts/login/?expired=idle")
+    response = client.get("/account/sign-in/?expired=idle")
     assert b"after a period of inactivity" in response.content
 
 
@@ -79,16 +79,16 @@ def test_expired_status_answers_json_not_a_redirect(client_for, staff):
     # page would hand it HTML and leave the page (and its PHI) on screen.
     client = signed_in(client_for, staff["clinician"])
     age_session(client, idle=settings.SESSION_IDLE_SECONDS + 1)
-    response = client.get("/session/status")
+    response = client.get("/account/session/status")
     assert response.status_code == 200
     assert response.json() == {"signed_in": False, "seconds_left": 0, "reason": "idle"}
     assert client.get("/").status_code == 302
 
 
 def test_status_for_an_outsider_works_too(client_for, staff):
-    assert client_for(staff["outsider"]).get("/session/status").json()["signed_in"] is True
+    assert client_for(staff["outsider"]).get("/account/session/status").json()["signed_in"] is True
 
 
 def test_sign_in_page_explains_a_sign_out_in_another_tab(client):
-    response = client.get("/accounts/login/?expired=signed-out")
+    response = client.get("/account/sign-in/?expired=signed-out")
     assert b"in another tab or window" in response.content

@@ -45,7 +45,7 @@ def assert_refused(cookie: str) -> None:
     attacker.cookies[COOKIE] = cookie
     response = attacker.get("/")
     assert response.status_code == 302
-    assert response["Location"].startswith("/accounts/login/")
+    assert response["Location"].startswith("/account/sign-in/")
 
 
 def test_a_copied_cookie_works_while_the_session_lives(staff):
@@ -56,7 +56,7 @@ def test_a_copied_cookie_works_while_the_session_lives(staff):
 def test_cookie_replayed_after_sign_out_is_refused(staff):
     client = signed_in_browser("t-clinician")
     cookie = stolen(client)
-    assert client.post("/accounts/logout/").status_code == 302
+    assert client.post("/account/sign-out/").status_code == 302
     assert_refused(cookie)
 
 
@@ -121,7 +121,7 @@ def test_cookie_replayed_after_ending_it_in_my_sessions_is_refused(staff):
 def test_a_cookie_planted_before_sign_in_is_not_signed_in_afterwards(staff):
     """Session fixation: the key the attacker planted is not the one that gets signed in."""
     client = Client()
-    client.get("/accounts/login/")
+    client.get("/account/sign-in/")
     client.session.save()
     planted = stolen(client)
     assert sign_in(client, "t-clinician").status_code == 302

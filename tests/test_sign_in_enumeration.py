@@ -14,7 +14,7 @@ from clinic import roles
 from tests.conftest import make_staff
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
-LOGIN = "/accounts/login/"
+LOGIN = "/account/sign-in/"
 TOKEN = re.compile(rb'value="[A-Za-z0-9]{64}"')
 
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 from tests.conftest import PASSWORD, make_staff
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
-LOGIN = "/accounts/login/"
+LOGIN = "/account/sign-in/"
 
 
 def sign_in(client, username: str, password: str = PASSWORD, **extra):
@@ -61,8 +61,8 @@ def test_wrong_password_unknown_and_inactive_users_get_the_same_answer(client, s
 
 def test_sign_out_needs_post_and_ends_the_session(client, staff):
     sign_in(client, "t-analyst")
-    assert client.get("/accounts/logout/").status_code == 405
-    response = client.post("/accounts/logout/")
+    assert client.get("/account/sign-out/").status_code == 405
+    response = client.post("/account/sign-out/")
     assert response.status_code == 302
     assert client.get("/").status_code == 302
 
@@ -110,3 +110,26 @@ def test_healthz_answers_ok(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("/accounts/login/", "/account/sign-in/"),
+        ("/accounts/logout/", "/account/sign-out/"),
+        ("/session/status", "/account/session/status"),
+        ("/session/renew", "/account/session/renew"),
+    ],
+)
+def test_earlier_account_addresses_redirect_keeping_the_method(client, old, new):
+    for method in (client.get, client.post):
+        response = method(f"{old}?next=/patients/")
+        assert response.status_code == 308  # a POST (sign-out) stays a POST
+        assert response["Location"] == f"{new}?next=/patients/"
+
+
+def test_sign_out_through_the_earlier_address_ends_the_session(client, staff):
+    sign_in(client, "t-frontdesk")
+    response = client.post("/accounts/logout/", follow=True)
+    assert response.redirect_chain[0] == ("/account/sign-out/", 308)
+    assert client.get("/").status_code == 302  # signed out: home sends to sign-in

@@ -83,4 +83,4 @@ def test_unknown_record_is_not_found(client_for, staff):
 
 
 def test_anonymous_visitor_is_sent_to_sign_in(client, visit):
-    assert client.get(detail(visit))["Location"].startswith("/accounts/login/")
+    assert client.get(detail(visit))["Location"].startswith("/account/sign-in/")

@@ -117,7 +117,7 @@ def test_anonymous_visitor_is_sent_to_sign_in(client, chart):
     patient, _visit = chart
     response = client.get(url(patient))
     assert response.status_code == 302
-    assert response["Location"].startswith("/accounts/login/")
+    assert response["Location"].startswith("/account/sign-in/")
 
 
 def test_unknown_patient_is_not_found_and_logged(client_for, staff):

@@ -56,7 +56,7 @@ def review(request: HttpRequest, grant_id: uuid.UUID) -> HttpResponse:
             comment=form.cleaned_data["comment"],
         )
         messages.success(request, "Review recorded.")
-        return redirect("privacy:break_glass_queue")
+        return redirect("privacy:break-glass-queue")
     names = usernames([grant.staff_id, grant.reviewed_by_id])
     return render(
         request,

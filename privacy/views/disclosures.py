@@ -52,7 +52,7 @@ def disclosure_create(request: HttpRequest, patient_id: uuid.UUID) -> HttpRespon
                 reason=disclosure.category,
             )
         messages.success(request, "Disclosure recorded.")
-        return redirect("privacy:disclosure_list", patient_id=patient.pk)
+        return redirect("privacy:disclosure-list", patient_id=patient.pk)
     return render(request, "privacy/disclosure_form.html", {"patient": patient, "form": form})
 
 
@@ -108,7 +108,7 @@ def disclosure_suspend(
             request,
             f"Left out of the accounting until {suspension.suspended_until:%Y-%m-%d}.",
         )
-        return redirect("privacy:disclosure_list", patient_id=patient.pk)
+        return redirect("privacy:disclosure-list", patient_id=patient.pk)
     return render(
         request,
         "privacy/disclosure_suspend.html",

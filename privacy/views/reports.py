@@ -138,7 +138,7 @@ def patient_find(request: HttpRequest) -> HttpResponse:
         )
         patient_id = next(iter(found), None)
         if patient_id is not None:
-            return redirect("privacy:patient_report", patient_id=patient_id)
+            return redirect("privacy:patient-report", patient_id=patient_id)
     messages.error(request, "No patient has that medical record number.")
     return redirect("privacy:console")
 

@@ -1,5 +1,5 @@
 /* Idle-logout warning. The server is the authority on time left: this script only asks
-   (GET /session/status never renews the session) and, on "Stay signed in", POSTs /session/renew.
+   (GET /account/session/status never renews the session) and, on "Stay signed in", POSTs /account/session/renew.
    At expiry the page is blanked and replaced by the sign-in page so no PHI stays on screen.
    Tabs share events over BroadcastChannel: signing out or renewing in one tab reaches all. */
 (function () {
@@ -126,7 +126,7 @@
       } else if (event.data.type === "renewed") { poll(); }
     };
   }
-  document.querySelectorAll("form[action$='/accounts/logout/']").forEach(function (form) {
+  document.querySelectorAll("form[action$='/account/sign-out/']").forEach(function (form) {
     form.addEventListener("submit", function () {
       if (channel) { channel.postMessage({ type: "signed-out" }); }
     });
