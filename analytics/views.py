@@ -10,7 +10,7 @@ from analytics import dashboard, selectors
 from analytics.export import MAX_ROWS, ExportTooLarge, export_rows, write_csv
 from analytics.forms import VisitFilterForm
 from clinic import access_log, roles
-from clinic.staff import group_required
+from clinic.access import group_required
 
 
 def _filter_form(data, providers: dict[int, str]) -> VisitFilterForm:

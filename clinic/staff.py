@@ -3,14 +3,9 @@ and access helpers for views."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
 
 from clinic import roles
 
@@ -34,19 +29,3 @@ def database_role_for(user: AbstractBaseUser | AnonymousUser) -> str | None:
         return None
     group = staff_group(user)
     return roles.GROUP_ROLES[group] if group else roles.SIGNED_IN_ROLE
-
-
-def group_required(*groups: str) -> Callable:
-    """Signed in and in one of `groups`, else 403 (the refusal is logged by the 403 handler)."""
-
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-        @login_required
-        @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if staff_group(request.user) not in groups:
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator

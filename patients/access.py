@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import uuid
 
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 
-from clinic import access_log, roles
-from clinic.staff import staff_group
+from clinic import roles
+from clinic.access import not_found, require_group
 from patients.models import PatientIdentity
 
 READERS = frozenset({roles.FRONT_DESK, roles.CLINICIAN})
@@ -23,10 +22,7 @@ def require_patient_role(
     request: HttpRequest, *, write: bool = False, patient_id: uuid.UUID | str | None = None
 ) -> None:
     """403 (logged) unless the user's role may read (or, with write, edit) patient identities."""
-    group = staff_group(request.user)
-    if group not in (EDITORS if write else READERS):
-        access_log.record_refusal(request, patient_id=patient_id, reason="role")
-        raise PermissionDenied
+    require_group(request, EDITORS if write else READERS, patient_id=patient_id)
 
 
 def get_patient_for_user(
@@ -36,5 +32,4 @@ def get_patient_for_user(
     try:
         return PatientIdentity.objects.get(pk=patient_id)
     except PatientIdentity.DoesNotExist:
-        access_log.record_refusal(request, patient_id=patient_id, reason="not found")
-        raise Http404 from None
+        raise not_found(request, patient_id=patient_id) from None

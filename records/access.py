@@ -9,7 +9,7 @@
   `refuse_outside_care_team` turns into a 403 page pointing to break the glass.
 - `get_record_for_user` reads a record through row-level security: a record that is not the
   clinician's simply does not exist for them (404), whatever URL they craft.
-Every refusal is queued for the access log (clinic/access_log.record_refusal).
+Every refusal goes through clinic/access.py (logged, 403 or 404).
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from clinic import access_log, roles
+from clinic.access import REASON_NOT_FOUND, not_found, refuse, require_group
 from clinic.staff import staff_group
 from patients.models import PatientIdentity
 from records.db_grants import clinician_may_see
@@ -36,8 +36,6 @@ from records.models import ClinicalRecord
 MAY_SEE_COLUMN = RawSQL(  # noqa: S611 (constant SQL, no input)
     clinician_may_see('"patient_identities"."patient_id"'), (), output_field=BooleanField()
 )
-REASON_ROLE = "role"
-REASON_NOT_FOUND = "not found"
 REASON_NOT_ON_CARE_TEAM = "not on care team"
 
 
@@ -56,27 +54,19 @@ class ChartAccess:
     clinical: bool
 
 
-def _refuse(request: HttpRequest, patient_id: Any, reason: str) -> PermissionDenied:
-    access_log.record_refusal(request, patient_id=patient_id, reason=reason)
-    return PermissionDenied()
-
-
 def _existing_patient(request: HttpRequest, patient_id: uuid.UUID) -> PatientIdentity:
     try:
         return PatientIdentity.objects.get(pk=patient_id)
     except PatientIdentity.DoesNotExist:
-        access_log.record_refusal(request, patient_id=patient_id, reason=REASON_NOT_FOUND)
-        raise Http404 from None
+        raise not_found(request, patient_id=patient_id) from None
 
 
 def get_patient_for_clinician(request: HttpRequest, patient_id: uuid.UUID) -> PatientIdentity:
     """A patient whose records the signed-in clinician may read and write."""
-    if staff_group(request.user) != roles.CLINICIAN:
-        raise _refuse(request, patient_id, REASON_ROLE)
+    require_group(request, {roles.CLINICIAN}, patient_id=patient_id)
     patient = PatientIdentity.objects.annotate(may_see=MAY_SEE_COLUMN).filter(pk=patient_id).first()
     if patient is None:
-        access_log.record_refusal(request, patient_id=patient_id, reason=REASON_NOT_FOUND)
-        raise Http404
+        raise not_found(request, patient_id=patient_id)
     if not patient.may_see:  # type: ignore[attr-defined]
         access_log.record_refusal(request, patient_id=patient_id, reason=REASON_NOT_ON_CARE_TEAM)
         raise NotOnCareTeam(patient_id)
@@ -91,22 +81,19 @@ def get_chart_for_user(request: HttpRequest, patient_id: uuid.UUID) -> ChartAcce
         return ChartAccess(_existing_patient(request, patient_id), clinical=False)
     if group == roles.CLINICIAN:
         return ChartAccess(get_patient_for_clinician(request, patient_id), clinical=True)
-    raise _refuse(request, patient_id, REASON_ROLE)
+    raise refuse(request, patient_id=patient_id)
 
 
 def get_record_for_user(request: HttpRequest, record_id: uuid.UUID) -> ClinicalRecord:
     """One clinical record, full (notes included), for a clinician who may see it."""
-    if staff_group(request.user) != roles.CLINICIAN:
-        access_log.record_refusal(request, object_id=record_id, reason=REASON_ROLE)
-        raise PermissionDenied
+    require_group(request, {roles.CLINICIAN}, object_id=record_id)
     try:
         # Row-level security filters this query: another clinician's patient is "not found".
         return ClinicalRecord.objects.select_related("patient", "provider").get(pk=record_id)
     except ClinicalRecord.DoesNotExist:
-        access_log.record_refusal(
+        raise not_found(
             request, object_id=record_id, reason=f"{REASON_NOT_FOUND} or {REASON_NOT_ON_CARE_TEAM}"
-        )
-        raise Http404 from None
+        ) from None
 
 
 def refuse_outside_care_team(

@@ -7,42 +7,34 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from accounts import mfa
-from clinic import access_log, roles
-from clinic.staff import staff_group
+from clinic import roles
+from clinic.access import not_found, require_group
 from patients.access import get_patient_for_user
 from records.break_glass import active_grants, break_glass_end, break_glass_start, is_on_care_team
 from records.break_glass_forms import BreakGlassForm
 from records.models import BreakGlassGrant
 
 
-def _require_clinician(request: HttpRequest, patient_id: object = None) -> None:
-    if staff_group(request.user) != roles.CLINICIAN:
-        access_log.record_refusal(request, patient_id=patient_id, reason="role")
-        raise PermissionDenied
-
-
 def get_break_glass_grant_for_user(request: HttpRequest, grant_id: uuid.UUID) -> BreakGlassGrant:
     """A clinician's own grant; anyone else's is 'not found' (and the attempt is logged)."""
-    _require_clinician(request)
+    require_group(request, {roles.CLINICIAN}, object_id=grant_id)
     try:
         return BreakGlassGrant.objects.get(pk=grant_id, staff_id=request.user.pk)
     except BreakGlassGrant.DoesNotExist:
-        access_log.record_refusal(request, object_id=grant_id, reason="not found")
-        raise Http404 from None
+        raise not_found(request, object_id=grant_id) from None
 
 
 @sensitive_post_parameters("password", "reason_text")
 @sensitive_variables("form")
 @login_required
 def start(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
-    _require_clinician(request, patient_id)
+    require_group(request, {roles.CLINICIAN}, patient_id=patient_id)
     patient = get_patient_for_user(request, patient_id)
     if is_on_care_team(request.user, patient):
         return render(request, "records/break_glass_not_needed.html", {"patient": patient})

@@ -10,14 +10,14 @@ from __future__ import annotations
 import uuid
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from clinic import access_log, roles
-from clinic.staff import group_required, staff_group
+from clinic.access import group_required, refuse
+from clinic.staff import staff_group
 from patients.access import get_patient_for_user
 from patients.models import PatientIdentity
 from records.access import get_patient_for_clinician, refuse_outside_care_team
@@ -71,8 +71,7 @@ def _care_team_page(
 def care_team(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
     if staff_group(request.user) == roles.CLINICIAN:
         if request.method != "GET":
-            access_log.record_refusal(request, patient_id=patient_id, reason="read-only")
-            raise PermissionDenied
+            raise refuse(request, patient_id=patient_id, reason="read-only")
         patient = get_patient_for_clinician(request, patient_id)
         access_log.record(request, access_log.CHART_VIEWED, patient_id=patient.pk)
         return _care_team_page(request, patient, None, None)

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
 from clinic import roles
-from clinic.staff import group_required
+from clinic.access import group_required
 from records import icd10
 
 MAX_RESULTS = 15

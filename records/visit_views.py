@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from clinic import access_log, roles
-from clinic.staff import group_required
+from clinic.access import group_required
 from records import icd10
 from records.access import (
     get_chart_for_user,

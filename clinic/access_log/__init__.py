@@ -137,7 +137,9 @@ def record_refusal(
 
 
 def flush_refusals(request: HttpRequest, status: int) -> None:
-    events = getattr(request, PENDING_ATTR, None) or [{"object_id": request.path[:64]}]
+    # A refusal nobody explained (an unknown address, a 403 from elsewhere) is recorded without
+    # an object: the request's path is text the user typed and may hold a name.
+    events = getattr(request, PENDING_ATTR, None) or [{}]
     for event in events:
         record(
             request,

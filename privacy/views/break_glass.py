@@ -7,11 +7,11 @@ import uuid
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import F
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_variables
 
-from clinic import access_log
+from clinic.access import not_found
 from privacy.access import privacy_officer_required
 from privacy.selectors import usernames
 from records.break_glass import break_glass_review
@@ -25,8 +25,7 @@ def get_break_glass_grant_for_review(request: HttpRequest, grant_id: uuid.UUID) 
     try:
         return BreakGlassGrant.objects.get(pk=grant_id)
     except BreakGlassGrant.DoesNotExist:
-        access_log.record_refusal(request, object_id=grant_id, reason="not found")
-        raise Http404 from None
+        raise not_found(request, object_id=grant_id) from None
 
 
 @privacy_officer_required

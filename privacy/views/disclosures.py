@@ -7,12 +7,13 @@ import uuid
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from clinic import access_log
+from clinic.access import not_found
 from privacy.access import (
     get_patient_identity_for_privacy_officer,
     privacy_officer_required,
@@ -88,10 +89,7 @@ def disclosure_suspend(
     try:
         disclosure = Disclosure.objects.get(pk=disclosure_id, patient_id=patient.pk)
     except Disclosure.DoesNotExist:
-        access_log.record_refusal(
-            request, patient_id=patient.pk, object_id=disclosure_id, reason="not found"
-        )
-        raise Http404 from None
+        raise not_found(request, patient_id=patient.pk, object_id=disclosure_id) from None
     form = SuspensionForm(request.POST or None, instance=disclosure)
     if request.method == "POST" and form.is_valid():
         suspension = form.save(commit=False)
