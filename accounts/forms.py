@@ -59,32 +59,53 @@ class CodeForm(forms.Form):
 
 
 class ReauthenticateForm(forms.Form):
-    """The password again, and a code when the user has a device (the view checks the code)."""
+    """Every factor the user has, again: the password, and a code when they have a device.
+
+    Used on its own (re-authentication before sensitive account changes) and extended by break
+    the glass. The factors are checked last, only when every other field is valid, so an
+    incomplete form never counts a failure nor spends a one-time code. A wrong password counts
+    in axes like one at sign-in; a wrong code goes through the one wrong-code flow
+    (accounts.mfa.check_code). When the wrong-code limit is reached, `locked` is set and the
+    view ends the sign-in. The view holds the code checks (mfa.hold_code_checks) first.
+    """
 
     password = forms.CharField(
         strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
     )
     otp_token = _code_field()
 
-    def __init__(self, *args, user, request, needs_code: bool, **kwargs):
+    def __init__(self, *args, request, needs_code: bool, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.user = user
         self.request = request
+        self.user = user or request.user
+        self.locked = False
         if not needs_code:
             del self.fields["otp_token"]
 
     def clean_otp_token(self) -> str:
         return _clean_code(self.cleaned_data["otp_token"])
 
-    def clean_password(self) -> str:
+    def clean(self) -> dict:
+        cleaned = super().clean() or {}
+        if self.errors:
+            return cleaned
         from django.contrib.auth import authenticate
 
-        password = self.cleaned_data["password"]
+        from accounts import mfa
+
         # Through the backends, so axes counts a wrong password here like one at sign-in.
-        user = authenticate(self.request, username=self.user.get_username(), password=password)
+        user = authenticate(
+            self.request, username=self.user.get_username(), password=cleaned["password"]
+        )
         if user is None or user.pk != self.user.pk:
-            raise forms.ValidationError("That password is not correct.")
-        return password
+            self.add_error("password", "That password is not correct.")
+            return cleaned
+        if "otp_token" in self.fields:
+            check = mfa.check_code(self.request, self.user, cleaned["otp_token"])
+            self.locked = check.locked
+            if not check.accepted:
+                self.add_error("otp_token", mfa.WRONG_CODE)
+        return cleaned
 
 
 class PasswordChangeForm(SetPasswordForm):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -57,6 +58,30 @@ def verify_code(user: Any, code: str) -> Device | None:
             if device.verify_token(code):
                 return device
     return None
+
+
+WRONG_CODE = "That code did not match. Check the time on your phone, or use a recovery code."
+
+
+@dataclass(frozen=True)
+class CodeCheck:
+    device: Device | None  # the device that accepted the code, or None
+    locked: bool  # the wrong-code limit is reached: the caller ends the sign-in
+
+    @property
+    def accepted(self) -> bool:
+        return self.device is not None
+
+
+def check_code(request: HttpRequest, user: Any, code: str) -> CodeCheck:
+    """The one wrong-code flow, for the code step at sign-in, re-authentication and break the
+    glass (call `hold_code_checks` first, in the same transaction): a right code clears the
+    count; a wrong one is counted here and in axes, and at the limit `locked` is set."""
+    device = verify_code(user, code)
+    if device is not None:
+        clear_wrong_codes(user)
+        return CodeCheck(device, locked=False)
+    return CodeCheck(None, locked=record_wrong_code(request, user))
 
 
 def failures(user: Any) -> int:

@@ -76,15 +76,11 @@ def reauthenticate(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST":
         if form.is_valid():
-            code = form.cleaned_data.get("otp_token", "")
-            if not needs_code or mfa.verify_code(user, code) is not None:
-                mfa.clear_wrong_codes(user)
-                mark_reauthenticated(request)
-                return redirect(next_url(request))
-            if mfa.record_wrong_code(request, user):
-                return mfa.end_partial_sign_in(request)
-            form.add_error("otp_token", "That code did not match.")
-        elif getattr(request, "axes_locked_out", False):
+            mark_reauthenticated(request)
+            return redirect(next_url(request))
+        if form.locked:
+            return mfa.end_partial_sign_in(request)
+        if getattr(request, "axes_locked_out", False):
             # Too many wrong passwords: axes answers with its lockout page; the session ends.
             logout(request)
     return render(request, "accounts/reauthenticate.html", {"form": form})

@@ -30,8 +30,6 @@ from accounts.reauth import mark_reauthenticated, reauthentication_required
 from accounts.redirects import next_url
 from accounts.sessions import cycle_key, end_sessions
 
-WRONG_CODE = "That code did not match. Check the time on your phone, or use a recovery code."
-
 
 @login_required
 def verify(request: HttpRequest) -> HttpResponse:
@@ -45,16 +43,15 @@ def verify(request: HttpRequest) -> HttpResponse:
         return mfa.end_partial_sign_in(request)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        device = mfa.verify_code(user, form.cleaned_data["otp_token"])
-        if device is not None:
+        check = mfa.check_code(request, user, form.cleaned_data["otp_token"])
+        if check.device is not None:
             cycle_key(request)  # a new key for the fully signed-in session
-            otp_login(request, device)
-            mfa.clear_wrong_codes(user)
+            otp_login(request, check.device)
             mark_reauthenticated(request)
             return redirect(next_url(request))
-        if mfa.record_wrong_code(request, user):
+        if check.locked:
             return mfa.end_partial_sign_in(request)
-        form.add_error("otp_token", WRONG_CODE)
+        form.add_error("otp_token", mfa.WRONG_CODE)
     return render(request, "accounts/mfa_verify.html", {"form": form})
 
 

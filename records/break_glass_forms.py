@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib.auth import authenticate
-from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from accounts.forms import _clean_code, _code_field
+from accounts.forms import ReauthenticateForm
 from records.models import BreakGlassGrant
 
 
-class BreakGlassForm(forms.Form):
+class BreakGlassForm(ReauthenticateForm):
+    """Re-authentication (every factor the clinician has, checked by ReauthenticateForm) plus
+    the reason for the emergency access."""
+
     password = forms.CharField(
         label="Your password",
         strip=False,
@@ -30,19 +31,7 @@ class BreakGlassForm(forms.Form):
     )
     next = forms.CharField(required=False, widget=forms.HiddenInput, max_length=300)
 
-    otp_token = _code_field()
-
-    def __init__(
-        self, *args: Any, request: HttpRequest, needs_code: bool = False, **kwargs: Any
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self.request = request
-        if not needs_code:
-            # Re-authentication asks for every factor the user has (the view checks the code).
-            del self.fields["otp_token"]
-
-    def clean_otp_token(self) -> str:
-        return _clean_code(self.cleaned_data["otp_token"])
+    field_order = ["password", "reason_category", "reason_text", "next", "otp_token"]
 
     def clean_next(self) -> str:
         target = self.cleaned_data.get("next") or ""
@@ -52,19 +41,11 @@ class BreakGlassForm(forms.Form):
         return target if safe else ""
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        if cleaned.get("reason_category") == "other" and not cleaned.get("reason_text", "").strip():
+        # The reason first: the factors are checked only once everything else is valid.
+        category = self.cleaned_data.get("reason_category")
+        if category == "other" and not self.cleaned_data.get("reason_text", "").strip():
             self.add_error("reason_text", "Explain the reason when you choose “Other”.")
-        password = cleaned.get("password")
-        if password and not self.errors:
-            # Through the authentication backends: axes counts a wrong password as a failed
-            # sign-in, and locks the account after the usual number of failures.
-            user = authenticate(
-                self.request, username=self.request.user.get_username(), password=password
-            )
-            if user is None or user.pk != self.request.user.pk:
-                self.add_error("password", "That password is not correct.")
-        return cleaned
+        return super().clean()
 
 
 class BreakGlassReviewForm(forms.Form):

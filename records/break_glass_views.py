@@ -46,13 +46,6 @@ def start(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
     )
     existing = active_grants(request.user).filter(patient=patient).first()
     if request.method == "POST" and existing is None:
-        if form.is_valid() and needs_code:
-            if mfa.verify_code(request.user, form.cleaned_data["otp_token"]) is None:
-                if mfa.record_wrong_code(request, request.user):
-                    return mfa.end_partial_sign_in(request)
-                form.add_error("otp_token", "That code did not match.")
-            else:
-                mfa.clear_wrong_codes(request.user)
         if form.is_valid():
             grant = break_glass_start(
                 request=request,
@@ -67,6 +60,8 @@ def start(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
                 f"{timezone.localtime(grant.expires_at):%H:%M}. This access will be reviewed.",
             )
             return redirect(form.cleaned_data["next"] or "home")
+        if form.locked:
+            return mfa.end_partial_sign_in(request)
         if getattr(request, "axes_locked_out", False):
             # Too many wrong passwords: the account is locked, so the session ends as well.
             logout(request)
