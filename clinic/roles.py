@@ -123,7 +123,3 @@ ROLE_GRANTS: dict[str, list[Grant]] = {
         grant(ALL_DML, "axes_accessattemptexpiration"),
     ],
 }
-
-
-def role_for_group(group_name: str) -> str | None:
-    return GROUP_ROLES.get(group_name)

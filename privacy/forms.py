@@ -23,7 +23,7 @@ from privacy.models import (
 
 
 def event_actions() -> list[str]:
-    """The access-log vocabulary, read from clinic/access_log.py so new events appear here."""
+    """The access-log vocabulary, read from clinic/access_log so new events appear here."""
     return sorted(
         value
         for name, value in vars(access_log).items()

@@ -119,7 +119,7 @@ add_role_grants(
     [
         grant("SELECT", "break_glass_grants"),
         grant("UPDATE", "break_glass_grants", "reviewed_at", "reviewed_by_id", "review_comment"),
-        # Flags "charts viewed outside the care team" (clinic/privacy_flags.py).
+        # Flags "charts viewed outside the care team" (privacy/selectors.py).
         grant("SELECT", "care_team"),
     ],
 )

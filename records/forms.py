@@ -63,11 +63,6 @@ class VisitForm(forms.Form):
             )
         return icd10.dotted(code)
 
-    @property
-    def diagnosis_description(self) -> str:
-        code = self.cleaned_data.get("diagnosis_code") if hasattr(self, "cleaned_data") else None
-        return icd10.description(code) if code else ""
-
 
 class VisitEditForm(VisitForm):
     """The visit form plus the version it was read at (optimistic locking)."""

@@ -90,3 +90,22 @@ def test_passwords_hash_with_argon2_and_need_twelve_characters():
     assert settings.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
     lengths = [v.get("OPTIONS", {}).get("min_length") for v in settings.AUTH_PASSWORD_VALIDATORS]
     assert 12 in lengths
+
+
+def test_clinic_hours_are_checked_at_start_up():
+    for bad in ("19-07", "7-25", "seven-19", "0719"):
+        result = manage("check", env={**PRODUCTION_ENV, "CLINIC_HOURS": bad})
+        assert result.returncode != 0, bad
+        assert "CLINIC_HOURS must be" in result.stderr
+    assert manage("check", env={**PRODUCTION_ENV, "CLINIC_HOURS": "00-24"}).returncode == 0
+
+
+def test_development_settings_only_read_their_secrets(tmp_path):
+    """Importing the settings writes nothing: without the secrets `make db` generates, they
+    stop with a hint instead of creating keys behind the developer's back."""
+    empty = tmp_path / "local"
+    empty.mkdir()
+    result = manage("check", env={"CLINIC_LOCAL_DIR": str(empty)})
+    assert result.returncode != 0
+    assert "make db" in result.stderr
+    assert list(empty.iterdir()) == []
