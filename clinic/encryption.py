@@ -315,3 +315,27 @@ class EncryptedDateField(EncryptedFieldMixin, models.DateField):  # type: ignore
 
     def _from_plaintext(self, text: str) -> date:
         return date.fromisoformat(text)
+
+
+@dataclass
+class DecryptReport:
+    values: int
+    columns: int
+
+
+def check_encrypted_columns(using: str = "owner") -> DecryptReport:
+    """Decrypt every stored value of every encrypted column (after a restore, a key change);
+    raises DecryptionError at the first value the configured keys cannot read."""
+    from django.apps import apps
+
+    values = columns = 0
+    for model in apps.get_models():
+        fields = [f for f in model._meta.fields if isinstance(f, EncryptedFieldMixin)]
+        if not fields:
+            continue
+        columns += len(fields)
+        names = [f.name for f in fields]
+        rows = model._default_manager.using(using).values_list(*names)
+        for row in rows.iterator(chunk_size=2000):
+            values += sum(1 for value in row if value is not None)
+    return DecryptReport(values=values, columns=columns)

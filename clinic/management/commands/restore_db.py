@@ -1,8 +1,13 @@
+import time
 from pathlib import Path
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
 
 from clinic.access_log.chain import verify_chain
+from clinic.encryption import check_encrypted_columns
+from clinic.provisioning import ensure_roles, provision
 from localdb import backup, cluster
 
 
@@ -17,9 +22,17 @@ class Command(BaseCommand):
         parser.add_argument("--database", default=cluster.DATABASE_NAME)
 
     def handle(self, *args, **options):
-        seconds = backup.restore(options["file"], options["database"])
+        started = time.monotonic()
+        backup.recreate_database(options["database"])
+        # Roles first: they are cluster-wide, and the dump grants to them.
+        ensure_roles(connections["owner"])
+        backup.load(options["file"], options["database"])
+        connections["owner"].close()
+        provision()
+        call_command("refresh_analytics", stdout=self.stdout)
+        seconds = time.monotonic() - started
         self.stdout.write(f"restore_db: restored {options['database']} in {seconds:.1f} s")
-        report = backup.check_encrypted_columns()
+        report = check_encrypted_columns()
         self.stdout.write(
             f"restore_db: {report.values} encrypted values in {report.columns} "
             "columns decrypt with the configured keys"
