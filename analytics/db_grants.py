@@ -24,6 +24,7 @@ from psycopg import sql
 
 import records.db_grants  # noqa: F401  (its analyst view is declared first)
 from clinic import roles
+from clinic.clinic_time import CLINIC_TODAY
 from clinic.provisioning import add_role_grants, register_step, register_view
 from clinic.roles import grant
 
@@ -93,7 +94,7 @@ LEFT JOIN {CHAPTERS_TABLE} c ON c.code = {NORMALISED_CODE}
 GROUP BY 1, 2, 3, 4
 """
 
-_AGE_NOW = "(extract(year FROM current_date)::integer - p.birth_year)"
+_AGE_NOW = f"(extract(year FROM {CLINIC_TODAY})::integer - p.birth_year)"
 PATIENTS_ROLLUP_SQL = f"""
 SELECT {age_band_sql(_AGE_NOW)} AS age_band,
        coalesce(nullif(p.state, ''), '') AS state,

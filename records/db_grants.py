@@ -17,6 +17,7 @@ from __future__ import annotations
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from clinic import roles
+from clinic.clinic_time import CLINIC_TODAY
 from clinic.provisioning import (
     add_role_grants,
     ensure_membership,
@@ -40,9 +41,10 @@ def active_grant(staff_id: str) -> str:
 
 
 # The two halves of "the signed-in clinician's patient".
+# Dates are the clinic's (clinic/clinic_time.py), not the database session's UTC date.
 ACTIVE_CARE_TEAM = (
-    f"ct.staff_id = {STAFF_ID}"
-    " AND ct.starts_on <= current_date AND (ct.ends_on IS NULL OR ct.ends_on >= current_date)"
+    f"ct.staff_id = {STAFF_ID} AND ct.starts_on <= {CLINIC_TODAY}"
+    f" AND (ct.ends_on IS NULL OR ct.ends_on >= {CLINIC_TODAY})"
 )
 ACTIVE_GRANT = active_grant(STAFF_ID)
 
