@@ -152,6 +152,17 @@ def _database(url_var: str, role: str, password_var: str) -> dict:
     return db
 
 
+# Limits of the web connections, sent with every connection: a role-level default (an injected
+# `ALTER ROLE clinic_web SET statement_timeout = '1ms'` outlives the session) cannot override
+# them. Through PgBouncer, which drops startup options, the pooler sets the same on each server
+# connection (localdb/pooler.py; docs/deployment.md for a managed pooler).
+WEB_CONNECTION_LIMITS = {
+    "statement_timeout": env.int("DB_STATEMENT_TIMEOUT_MS", default=60_000),
+    "lock_timeout": env.int("DB_LOCK_TIMEOUT_MS", default=10_000),
+    "idle_in_transaction_session_timeout": env.int("DB_IDLE_IN_TRANSACTION_MS", default=60_000),
+}
+_WEB_OPTIONS = " ".join(f"-c {name}={value}" for name, value in WEB_CONNECTION_LIMITS.items())
+
 DATABASES = {
     "default": _database("DATABASE_URL", "clinic_web", "DB_WEB_PASSWORD"),
     "owner": _database("DATABASE_OWNER_URL", "clinic_owner", "DB_OWNER_PASSWORD"),
@@ -177,6 +188,9 @@ if env.str("DATABASE_REPLICA_URL", default="") or (
 
         DATABASES["replica"]["PORT"] = str(replica.replica_port())
 ANALYTICS_DATABASE = "replica" if "replica" in DATABASES else "default"
+for _alias in ("default", "replica"):
+    if _alias in DATABASES:
+        DATABASES[_alias]["OPTIONS"]["options"] = _WEB_OPTIONS
 for _alias in DATABASES:
     DATABASES[_alias]["NAME"] = env.str("CLINIC_DB_NAME", default=DATABASES[_alias]["NAME"])
 DATABASE_ROUTERS = ["clinic.db_router.OwnerMigratesRouter", "clinic.db_router.AnalyticsReadRouter"]

@@ -49,7 +49,8 @@ SERVER_SETTINGS = {
     "ssl_cert_file": "'server.crt'",
     "ssl_key_file": "'server.key'",
     "ssl_ca_file": "'ca.crt'",
-    "ssl_min_protocol_version": "'TLSv1.2'",
+    # TLS 1.3 only: every suite is AEAD (1.2 would also offer CBC/SHA-1 suites).
+    "ssl_min_protocol_version": "'TLSv1.3'",
     "password_encryption": "'scram-sha-256'",
     "shared_preload_libraries": "'pgaudit'",
     "pgaudit.log": "'all, -misc'",
@@ -362,10 +363,24 @@ def initdb(bin_path: Path, values: dict[str, str]) -> None:
     if result.returncode != 0:
         raise ClusterError("initdb failed:\n" + result.stderr)
     write_certificates()
-    conf = data / "postgresql.conf"
-    extra = "\n# localdb/cluster.py\n" + "".join(f"{k} = {v}\n" for k, v in SERVER_SETTINGS.items())
-    conf.write_text(conf.read_text() + extra)
+    write_server_settings(data)
     (data / "pg_hba.conf").write_text(PG_HBA)
+
+
+SETTINGS_MARK = "\n# localdb/cluster.py\n"
+
+
+def write_server_settings(data: Path) -> bool:
+    """Bring postgresql.conf's block of SERVER_SETTINGS up to date; True if it changed (an
+    existing cluster then restarts, so a checkout made before a setting changed gets it too)."""
+    conf = data / "postgresql.conf"
+    text = conf.read_text()
+    base = text.split(SETTINGS_MARK, 1)[0]
+    wanted = base + SETTINGS_MARK + "".join(f"{k} = {v}\n" for k, v in SERVER_SETTINGS.items())
+    if text == wanted:
+        return False
+    conf.write_text(wanted)
+    return True
 
 
 def server_running(bin_path: Path, data: Path) -> bool:
@@ -401,6 +416,8 @@ def start_server(bin_path: Path, data: Path, log: Path, port: int, what: str) ->
     if port_in_use(port):
         raise ClusterError(f"port {port} is taken by another program")
     log.touch()
+    # Statements, roles and staff ids: readable by the server's OS user alone.
+    os.chmod(log, 0o600)
     if is_root():
         shutil.chown(log, "postgres", "postgres")
     result = as_server_user(
@@ -473,6 +490,13 @@ def ensure_database(dbname: str, values: dict[str, str]) -> None:
         # New databases (the test database too) get pgaudit from the template.
         with superuser_connect("template1") as template:
             template.execute("CREATE EXTENSION IF NOT EXISTS pgaudit")
+        # The application's logins reach the clinic's databases only (granted one by one).
+        for other in ("postgres", "template1"):
+            conn.execute(
+                sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(
+                    sql.Identifier(other)
+                )
+            )
         create_database(conn, dbname)
 
 
@@ -484,10 +508,18 @@ def create_database(conn, dbname: str) -> None:
             sql.SQL("CREATE DATABASE {} OWNER clinic_owner").format(sql.Identifier(dbname))
         )
     conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(dbname)))
+    # The web login connects and nothing more (no TEMP tables); the owner also needs TEMP
+    # (analytics' bulk generation).
     conn.execute(
-        sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO clinic_owner, clinic_web").format(
+        sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO clinic_owner").format(
             sql.Identifier(dbname)
         )
+    )
+    conn.execute(
+        sql.SQL("GRANT CONNECT ON DATABASE {} TO clinic_web").format(sql.Identifier(dbname))
+    )
+    conn.execute(
+        sql.SQL("REVOKE TEMPORARY ON DATABASE {} FROM clinic_web").format(sql.Identifier(dbname))
     )
     with superuser_connect(dbname) as db:
         db.execute("CREATE EXTENSION IF NOT EXISTS pgaudit")
@@ -549,6 +581,10 @@ def up() -> None:
         initdb(bin_path, values)
         cluster_id_file().write_text(values["CLUSTER_ID"] + "\n")
     ensure_hba(bin_path)
+    settings_changed = write_server_settings(data_dir())
+    if settings_changed and is_running(bin_path):
+        print("server settings changed: restarting the cluster")
+        stop()
     if not is_running(bin_path):
         start(bin_path)
     deadline = time.monotonic() + 30
@@ -574,7 +610,7 @@ def run_commands(
     """The command line of localdb.cluster, localdb.pooler and localdb.replica."""
     command = argv[1] if len(argv) > 1 else "status"
     if command not in commands:
-        print(f"usage: python -m clinic.{name} {'|'.join(commands)}", file=sys.stderr)
+        print(f"usage: python -m localdb.{name} {'|'.join(commands)}", file=sys.stderr)
         return 2
     try:
         commands[command](argv)

@@ -40,6 +40,24 @@ def binary() -> str:
     return path
 
 
+# The web connections' limits, from the same variables and defaults as
+# clinic/settings.py WEB_CONNECTION_LIMITS (tests/test_db_hardening.py checks they agree through
+# the pooler). Set on each server connection: the pooler drops the startup options that carry
+# them on a direct connection.
+CONNECTION_LIMITS = {
+    "statement_timeout": ("DB_STATEMENT_TIMEOUT_MS", 60_000),
+    "lock_timeout": ("DB_LOCK_TIMEOUT_MS", 10_000),
+    "idle_in_transaction_session_timeout": ("DB_IDLE_IN_TRANSACTION_MS", 60_000),
+}
+
+
+def connect_query() -> str:
+    return "; ".join(
+        f"SET {name} = {int(os.environ.get(variable, default))}"
+        for name, (variable, default) in CONNECTION_LIMITS.items()
+    )
+
+
 def write_config() -> Path:
     secrets = cluster.ensure_secrets()
     directory = pooler_dir()
@@ -54,7 +72,7 @@ def write_config() -> Path:
     ini = directory / "pgbouncer.ini"
     ini.write_text(
         f"""[databases]
-* = host=127.0.0.1 port={cluster.cluster_port()}
+* = host=127.0.0.1 port={cluster.cluster_port()} connect_query='{connect_query()}'
 
 [pgbouncer]
 listen_addr = 127.0.0.1
@@ -72,10 +90,10 @@ ignore_startup_parameters = extra_float_digits,options
 client_tls_sslmode = require
 client_tls_cert_file = {data / "server.crt"}
 client_tls_key_file = {directory / "client-side.key"}
-client_tls_protocols = tlsv1.2,tlsv1.3
+client_tls_protocols = tlsv1.3
 server_tls_sslmode = verify-full
 server_tls_ca_file = {data / "ca.crt"}
-server_tls_protocols = tlsv1.2,tlsv1.3
+server_tls_protocols = tlsv1.3
 logfile = {directory / "pgbouncer.log"}
 pidfile = {directory / "pgbouncer.pid"}
 log_connections = 0

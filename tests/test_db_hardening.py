@@ -1,0 +1,78 @@
+"""Hardening around the grants, proven with the attacker's SQL on the web login's connection:
+it reaches the clinic's database only, makes no TEMP tables, cannot loosen its own limits for
+later sessions, speaks TLS 1.3 only; the server log is private. Also run through PgBouncer
+(Makefile POOLED_TESTS): the pooler applies the same limits."""
+
+from __future__ import annotations
+
+import stat
+
+import psycopg
+import pytest
+from django.conf import settings
+from django.db import DatabaseError, connections, transaction
+
+from localdb import cluster
+from tests.conftest import TEST_DATABASE
+
+pytestmark = pytest.mark.usefixtures("clinic_db")
+
+
+def web_dsn(**overrides: str) -> dict[str, str]:
+    db = settings.DATABASES["default"]
+    return {
+        "host": db["HOST"],
+        "port": str(db["PORT"]),
+        "user": db["USER"],
+        "password": db["PASSWORD"],
+        "dbname": TEST_DATABASE,
+        "sslmode": "verify-full",
+        "sslrootcert": db["OPTIONS"]["sslrootcert"],
+        **overrides,
+    }
+
+
+@pytest.mark.parametrize("dbname", ["postgres", "template1"])
+def test_the_web_login_reaches_no_other_database(dbname):
+    with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+        psycopg.connect(**web_dsn(dbname=dbname)).close()
+
+
+def test_the_web_login_makes_no_temp_tables():
+    with pytest.raises(DatabaseError, match="permission denied to create temporary tables"):
+        with transaction.atomic(), connections["default"].cursor() as cursor:
+            cursor.execute("CREATE TEMP TABLE probe (id integer)")
+
+
+def test_a_role_default_set_by_injected_sql_does_not_reach_later_connections():
+    limits = settings.WEB_CONNECTION_LIMITS
+    try:
+        with connections["default"].cursor() as cursor:
+            # As an injected statement would: it may succeed (a role may set its own defaults).
+            for name in limits:
+                try:
+                    cursor.execute(f"ALTER ROLE clinic_web SET {name} = 1")
+                except DatabaseError:
+                    pass
+        connections["default"].close()
+        with connections["default"].cursor() as cursor:
+            for name, value in limits.items():
+                cursor.execute("SELECT setting, unit FROM pg_settings WHERE name = %s", [name])
+                assert cursor.fetchone() == (str(value), "ms"), name
+    finally:
+        with cluster.superuser_connect() as conn:
+            conn.execute("ALTER ROLE clinic_web RESET ALL")
+        connections["default"].close()
+
+
+def test_tls_below_1_3_is_refused():
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(**web_dsn(ssl_max_protocol_version="TLSv1.2")).close()
+    with psycopg.connect(**web_dsn()) as conn:
+        row = conn.execute("SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        assert row.fetchone() == ("TLSv1.3",)
+
+
+def test_the_server_log_is_private():
+    mode = stat.S_IMODE(cluster.log_file().stat().st_mode)
+    assert mode & 0o077 == 0, oct(mode)
