@@ -22,7 +22,10 @@ def records_visible_as(role: str, staff_id: int, patient_id) -> int:
             return int(cursor.fetchone()[0])
 
 
-def events(**filters) -> list[AccessEvent]:
+def events(action: str | None = None, **filters) -> list[AccessEvent]:
+    """Access-log events in the order they were written, of one action if given."""
+    if action:
+        filters["action"] = action
     return list(AccessEvent.objects.using("owner").filter(**filters).order_by("id"))
 
 

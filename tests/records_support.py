@@ -1,21 +1,14 @@
-"""Helpers for the clinical-records tests: access-log events and stored rows, read through the
-owner connection (the test's web connection has no role). Their data comes from tests.factories."""
+"""Helpers for the clinical-records tests: stored rows, read through the owner connection (the
+test's web connection has no role). Their data comes from tests.factories, their access-log
+events are read with tests.privacy_helpers.events."""
 
 from __future__ import annotations
 
 from django.db import connections
 
-from clinic.models import AccessEvent
 from records.models import ClinicalRecord
 
 OWNER = "owner"
-
-
-def events(action: str | None = None, **filters) -> list[AccessEvent]:
-    queryset = AccessEvent.objects.using(OWNER).order_by("id")
-    if action:
-        queryset = queryset.filter(action=action)
-    return list(queryset.filter(**filters))
 
 
 def raw_record_row(record_id) -> tuple:

@@ -15,7 +15,7 @@ from clinic import access_log
 from clinic.db_context import apply_context
 from records.models import CareTeamMember
 from tests.factories import CareTeamMemberFactory, ClinicalRecordFactory, PatientFactory
-from tests.records_support import events
+from tests.privacy_helpers import events
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 

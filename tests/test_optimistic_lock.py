@@ -12,7 +12,8 @@ from django.urls import reverse
 from clinic import access_log
 from records.services import RecordConflict, record_update
 from tests.factories import CareTeamMemberFactory, ClinicalRecordFactory, PatientFactory
-from tests.records_support import events, raw_record_row
+from tests.privacy_helpers import events
+from tests.records_support import raw_record_row
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 

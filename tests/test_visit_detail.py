@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from clinic import access_log
 from tests.factories import FAKE_NOTE, CareTeamMemberFactory, ClinicalRecordFactory, PatientFactory
-from tests.records_support import events
+from tests.privacy_helpers import events
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 

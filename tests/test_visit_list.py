@@ -17,7 +17,7 @@ from tests.factories import (
     ClinicalRecordFactory,
     PatientFactory,
 )
-from tests.records_support import events
+from tests.privacy_helpers import events
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 

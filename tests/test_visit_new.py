@@ -12,7 +12,8 @@ from django.utils import timezone
 from clinic import access_log
 from records.models import ClinicalRecord
 from tests.factories import BreakGlassGrantFactory, CareTeamMemberFactory, PatientFactory
-from tests.records_support import events, raw_record_row, record_count
+from tests.privacy_helpers import events
+from tests.records_support import raw_record_row, record_count
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 NOTE = "Fake note: sentinel-new-visit-42, follow up in two weeks."
