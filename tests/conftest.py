@@ -13,7 +13,6 @@ from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
 from django.db import connections
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -24,9 +23,10 @@ from accounts.mfa import mfa_required
 from clinic import roles
 from clinic.management.commands.seed_demo import ensure_groups
 from localdb import cluster
+from patients.models import PatientIdentity
+from tests.factories import PASSWORD, PatientFactory, StaffFactory, TOTPDeviceFactory
 
 TEST_DATABASE = os.environ.get("CLINIC_TEST_DB", "test_clinic")  # one per concurrent run
-PASSWORD = "correct-horse-battery-staple-42"
 KEEP_TABLES = {"django_migrations", "django_content_type", "auth_permission", "auth_group"}
 
 
@@ -93,23 +93,12 @@ def clinic_db(django_db_setup, django_db_blocker) -> Iterator[None]:
         django_db_blocker.restore()
 
 
-_HASHES: dict[str, str] = {}
-
-
 def make_staff(
     username: str, group: str | None, *, password: str = PASSWORD, is_active: bool = True
 ) -> User:
-    if password not in _HASHES:
-        _HASHES[password] = make_password(password)
-    user = User.objects.db_manager("owner").create(
-        username=username,
-        password=_HASHES[password],
-        is_active=is_active,
-        is_staff=group == roles.ADMINISTRATOR,
+    return StaffFactory(
+        username=username, group=group, plain_password=password, is_active=is_active
     )
-    if group:
-        user.groups.set([ensure_groups()[group]])
-    return user
 
 
 @pytest.fixture
@@ -126,13 +115,16 @@ def staff(clinic_db) -> dict[str, User]:
     }
 
 
+@pytest.fixture
+def patient(clinic_db) -> PatientIdentity:
+    """One patient with the factory's defaults (modules that need more define their own)."""
+    return PatientFactory()
+
+
 def give_totp(user: User) -> TOTPDevice:
     """A confirmed TOTP device for `user` (the one they have, if any)."""
     device = TOTPDevice.objects.using("owner").filter(user=user, confirmed=True).first()
-    if device is None:
-        device = TOTPDevice(user=user, name="Test authenticator", confirmed=True)
-        device.save(using="owner")
-    return device
+    return device or TOTPDeviceFactory(user=user)
 
 
 def current_code(device: TOTPDevice, offset_steps: int = 0) -> str:

@@ -1,34 +1,16 @@
-"""Helpers shared by the patient test modules: fake patients, raw rows, access-log events.
+"""Helpers shared by the patient test modules: counts, raw rows, access-log events.
 
-Everything is written and read through the owner connection (the test's 'default' connection
-is clinic_web with no role). All data is obviously fake.
+Everything is read through the owner connection (the test's 'default' connection is clinic_web
+with no role). The patients themselves come from tests.factories.
 """
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django.db import connections
 
 from patients.models import PatientIdentity
-
-
-def make_patient(**overrides: Any) -> PatientIdentity:
-    values: dict[str, Any] = {
-        "first_name": "Alex",
-        "last_name": "Testperson",
-        "date_of_birth": date(1980, 4, 30),
-        "ssn": "900-00-0001",
-        "address": "1 Example Street, Testville",
-        "state": "MA",
-        "phone": "202-555-0100",
-        "email": "alex@example.test",
-    }
-    values.update(overrides)
-    patient = PatientIdentity(**values)
-    patient.save(using="owner")
-    return patient
 
 
 def patient_count() -> int:

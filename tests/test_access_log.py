@@ -16,7 +16,8 @@ from clinic.access_log.chain import chain_head, verify_chain
 from clinic.db_context import apply_context
 from localdb import cluster
 from tests.conftest import PASSWORD, TEST_DATABASE
-from tests.privacy_helpers import actions, make_grant, make_patient
+from tests.factories import BreakGlassGrantFactory, PatientFactory
+from tests.privacy_helpers import actions
 from tests.test_session_lifetime import age_session, signed_in
 from tests.test_signin import sign_in
 
@@ -74,12 +75,12 @@ def flow_break_glass_started(client, client_for, staff, patient):
 
 
 def flow_break_glass_ended(client, client_for, staff, patient):
-    grant = make_grant(staff["clinician"], patient)
+    grant = BreakGlassGrantFactory(staff=staff["clinician"], patient=patient)
     client_for(staff["clinician"]).post(f"/break-glass/grants/{grant.pk}/end/")
 
 
 def flow_break_glass_reviewed(client, client_for, staff, patient):
-    grant = make_grant(staff["clinician"], patient)
+    grant = BreakGlassGrantFactory(staff=staff["clinician"], patient=patient)
     client_for(staff["privacy"]).post(f"/privacy/break-glass/{grant.pk}/", {"comment": "Fine."})
 
 
@@ -134,7 +135,7 @@ FLOWS = [
 
 @pytest.mark.parametrize("action,flow", FLOWS, ids=[a for a, _ in FLOWS])
 def test_flow_writes_its_event_and_the_chain_verifies(client, client_for, staff, action, flow):
-    patient = make_patient()
+    patient = PatientFactory()
     flow(client, client_for, staff, patient)
     assert action in actions()
     assert verify_chain().ok

@@ -8,7 +8,8 @@ import pytest
 from django.db import connections, transaction
 
 from clinic.db_context import apply_context
-from tests.analytics_helpers import make_patient, make_visits, refresh
+from tests.analytics_helpers import refresh
+from tests.factories import ClinicalRecordFactory, PatientFactory, this_month
 
 DASHBOARD = "/analytics/"
 EXPORT = "/analytics/export/"
@@ -27,9 +28,14 @@ def cells(panel_html: str) -> dict[str, str]:
 
 @pytest.fixture
 def visits(staff):
-    patient = make_patient(1980)
-    make_visits(patient, staff["clinician"], 5)
-    make_visits(patient, staff["clinician2"], 20, code="J069")
+    patient = PatientFactory(sentinel=True, birth_year=1980, state="CA")
+    visit = {"patient": patient, "sentinel": True, "visit_date": this_month()}
+    ClinicalRecordFactory.create_batch(
+        5, provider=staff["clinician"], diagnosis_code="E119", **visit
+    )
+    ClinicalRecordFactory.create_batch(
+        20, provider=staff["clinician2"], diagnosis_code="J069", **visit
+    )
     refresh()
     return patient
 
@@ -97,7 +103,7 @@ def test_age_bands_collapse_ninety_and_over(staff):
 
     year = datetime.date.today().year
     for age in (89, 90, 91, 104):
-        make_patient(year - age, state="ZZ")
+        PatientFactory(sentinel=True, birth_year=year - age, state="ZZ")
     refresh()
     bands = _bands_in_test_state()
     assert bands == {"75-89": 1, "90+": 3}

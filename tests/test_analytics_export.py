@@ -11,7 +11,8 @@ import pytest
 from django.db import connections
 
 from analytics.export import pseudonym
-from tests.analytics_helpers import NOTE_SENTINEL, SENTINELS, make_patient, make_visits, refresh
+from tests.analytics_helpers import refresh
+from tests.factories import NOTE_SENTINEL, SENTINELS, ClinicalRecordFactory, PatientFactory
 
 EXPORT = "/analytics/export/"
 
@@ -19,10 +20,15 @@ EXPORT = "/analytics/export/"
 @pytest.fixture
 def exported(client_for, staff):
     year = datetime.date.today().year
-    young = make_patient(1980, state="CA")
-    old = make_patient(year - 95, state="NY", last_name="Testpersonold")
-    make_visits(young, staff["clinician"], 3, visit_date=datetime.date(year, 1, 17))
-    make_visits(old, staff["clinician"], 2, visit_date=datetime.date(year, 1, 18))
+    young = PatientFactory(sentinel=True, birth_year=1980, state="CA")
+    old = PatientFactory(sentinel=True, birth_year=year - 95, state="NY", last_name="Testpersonold")
+    visit = {"provider": staff["clinician"], "diagnosis_code": "E119", "sentinel": True}
+    ClinicalRecordFactory.create_batch(
+        3, patient=young, visit_date=datetime.date(year, 1, 17), **visit
+    )
+    ClinicalRecordFactory.create_batch(
+        2, patient=old, visit_date=datetime.date(year, 1, 18), **visit
+    )
     refresh()
     response = client_for(staff["analyst"]).post(
         EXPORT, {"start": f"{year}-01", "end": f"{year}-01"}

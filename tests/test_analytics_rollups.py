@@ -8,7 +8,7 @@ from io import StringIO
 from django.core.management import call_command
 from django.db import connections, transaction
 
-from tests.analytics_helpers import make_patient, make_visits
+from tests.factories import ClinicalRecordFactory, PatientFactory
 
 
 def _owner_rows(query: str) -> list[tuple]:
@@ -21,10 +21,14 @@ def _owner_rows(query: str) -> list[tuple]:
 def test_refresh_makes_rollups_equal_to_the_base_table(staff):
     today = datetime.date.today().replace(day=1)
     last_year = today.replace(year=today.year - 1)
-    first, second = make_patient(1970, "CA"), make_patient(2001, "TX")
-    make_visits(first, staff["clinician"], 4, code="E119", visit_date=today)
-    make_visits(first, staff["clinician2"], 3, code="J069", visit_date=last_year)
-    make_visits(second, staff["clinician"], 12, code="I10", visit_date=today)
+    first = PatientFactory(sentinel=True, birth_year=1970, state="CA")
+    second = PatientFactory(sentinel=True, birth_year=2001, state="TX")
+    visits = ClinicalRecordFactory.create_batch
+    visits(4, patient=first, provider=staff["clinician"], diagnosis_code="E119", visit_date=today)
+    visits(
+        3, patient=first, provider=staff["clinician2"], diagnosis_code="J069", visit_date=last_year
+    )
+    visits(12, patient=second, provider=staff["clinician"], diagnosis_code="I10", visit_date=today)
     out = StringIO()
     call_command("refresh_analytics", stdout=out)
     assert "[1/4]" in out.getvalue() and "refreshed in" in out.getvalue()
@@ -47,7 +51,7 @@ def test_refresh_makes_rollups_equal_to_the_base_table(staff):
     ]
 
     # New visits show up after the next refresh, and each run is logged.
-    make_visits(second, staff["clinician"], 1, code="I10", visit_date=today)
+    visits(1, patient=second, provider=staff["clinician"], diagnosis_code="I10", visit_date=today)
     call_command("refresh_analytics", stdout=StringIO())
     assert _owner_rows("SELECT sum(visits) FROM analytics_visits_rollup") == [(20,)]
     with connections["owner"].cursor() as cursor:

@@ -13,7 +13,7 @@ import pytest
 
 from localdb import cluster
 from tests.conftest import TEST_DATABASE
-from tests.db_helpers import make_patient, make_record, put_on_care_team
+from tests.factories import CareTeamMemberFactory, ClinicalRecordFactory, PatientFactory
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,9 +61,9 @@ def new_cluster(tmp_path_factory):
 def test_dump_restores_into_a_new_cluster_readable_and_verified(
     staff, client_for, tmp_path, new_cluster
 ):
-    patient = make_patient("Testrestore", ssn="900-55-0001")
-    put_on_care_team(staff["clinician"], patient)
-    make_record(patient, staff["clinician"], notes="fake restore note")
+    patient = PatientFactory(last_name="Testrestore", ssn="900-55-0001")
+    CareTeamMemberFactory(staff=staff["clinician"], patient=patient)
+    ClinicalRecordFactory(patient=patient, provider=staff["clinician"], notes="fake restore note")
     client = client_for(staff["clinician"])
     assert client.get(f"/patients/{patient.pk}/").status_code == 200
     assert client.get(f"/patients/{patient.pk}/visits/").status_code == 200
@@ -100,7 +100,7 @@ def test_dump_restores_into_a_new_cluster_readable_and_verified(
 
 
 def test_restore_with_the_wrong_key_fails_loudly(staff, tmp_path, new_cluster):
-    make_patient("Testwrongkey")
+    PatientFactory(last_name="Testwrongkey")
     dump_file = tmp_path / "clinic.dump"
     assert manage("backup_db", str(dump_file), "--database", TEST_DATABASE).returncode == 0
     wrong = "k9:" + "B" * 43 + "="

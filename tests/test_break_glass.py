@@ -9,15 +9,13 @@ from django.utils import timezone
 from clinic import access_log
 from records.models import BreakGlassGrant
 from tests.conftest import PASSWORD
-from tests.privacy_helpers import (
-    actions,
-    events,
-    make_grant,
-    make_patient,
-    make_record,
-    put_on_care_team,
-    records_visible_as,
+from tests.factories import (
+    BreakGlassGrantFactory,
+    CareTeamMemberFactory,
+    ClinicalRecordFactory,
+    PatientFactory,
 )
+from tests.privacy_helpers import actions, events, records_visible_as
 from tests.test_signin import sign_in
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
@@ -25,10 +23,10 @@ pytestmark = pytest.mark.usefixtures("clinic_db")
 
 @pytest.fixture
 def patient(staff):
-    patient = make_patient()
-    put_on_care_team(staff["clinician2"], patient)
-    make_record(patient, staff["clinician2"])
-    make_record(patient, staff["clinician2"])
+    patient = PatientFactory()
+    CareTeamMemberFactory(staff=staff["clinician2"], patient=patient)
+    ClinicalRecordFactory(patient=patient, provider=staff["clinician2"])
+    ClinicalRecordFactory(patient=patient, provider=staff["clinician2"])
     return patient
 
 
@@ -70,7 +68,7 @@ def test_grant_is_time_boxed_by_setting(client_for, staff, patient):
 
 
 def test_expired_grant_no_longer_opens_records(staff, patient):
-    grant = make_grant(staff["clinician"], patient)
+    grant = BreakGlassGrantFactory(staff=staff["clinician"], patient=patient)
     assert records_visible_as("clinic_clinician", staff["clinician"].pk, patient.pk) == 2
     BreakGlassGrant.objects.using("owner").filter(pk=grant.pk).update(expires_at=timezone.now())
     assert records_visible_as("clinic_clinician", staff["clinician"].pk, patient.pk) == 0
@@ -138,7 +136,7 @@ def test_banner_shows_on_every_page_while_the_grant_lasts(client_for, staff, pat
 
 
 def test_no_banner_without_an_active_grant(client_for, staff, patient):
-    make_grant(staff["clinician"], patient, ended_at=timezone.now())
+    BreakGlassGrantFactory(staff=staff["clinician"], patient=patient, ended_at=timezone.now())
     assert b"break-glass-banner" not in client_for(staff["clinician"]).get("/").content
 
 
@@ -150,14 +148,17 @@ def test_the_banners_query_agrees_with_active_grants(staff, patient):
 
     clinician = staff["clinician"]
     now = timezone.now()
-    soon, later = make_grant(clinician, patient, hours=1), make_grant(clinician, patient, hours=3)
-    make_grant(clinician, patient, ended_at=now)
-    make_grant(clinician, patient, hours=-1)  # expired
-    future = make_grant(clinician, patient)
+    soon, later = (
+        BreakGlassGrantFactory(staff=clinician, patient=patient, hours=1),
+        BreakGlassGrantFactory(staff=clinician, patient=patient, hours=3),
+    )
+    BreakGlassGrantFactory(staff=clinician, patient=patient, ended_at=now)
+    BreakGlassGrantFactory(staff=clinician, patient=patient, hours=-1)  # expired
+    future = BreakGlassGrantFactory(staff=clinician, patient=patient)
     BreakGlassGrant.objects.using("owner").filter(pk=future.pk).update(
         starts_at=now + timedelta(hours=1)  # not yet started
     )
-    make_grant(staff["clinician2"], patient)  # someone else's
+    BreakGlassGrantFactory(staff=staff["clinician2"], patient=patient)  # someone else's
     with as_role("clinic_clinician", clinician.pk):
         shown = [(g.grant_id, g.reason_category, g.expires_at) for g in banner_grants(clinician)]
         expected = [(g.grant_id, g.reason_category, g.expires_at) for g in active_grants(clinician)]
@@ -179,7 +180,7 @@ def test_ending_early_closes_access_and_is_logged(client_for, staff, patient):
 
 
 def test_clinician_cannot_end_someone_elses_grant(client_for, staff, patient):
-    grant = make_grant(staff["clinician2"], patient)
+    grant = BreakGlassGrantFactory(staff=staff["clinician2"], patient=patient)
     response = client_for(staff["clinician"]).post(f"/break-glass/grants/{grant.pk}/end/")
     assert response.status_code == 404
     assert BreakGlassGrant.objects.using("owner").get().ended_at is None

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import pytest
 
-from tests.analytics_helpers import make_patient, make_visits, refresh
+from tests.analytics_helpers import refresh
 from tests.conftest import PASSWORD
+from tests.factories import ClinicalRecordFactory, PatientFactory, this_month
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clinic_db")]
 
 
 def test_dashboard_renders_svg_charts_in_chromium(page, live_url, staff):
-    patient = make_patient(1980)
-    make_visits(patient, staff["clinician"], 30)
+    patient = PatientFactory(sentinel=True, birth_year=1980, state="CA")
+    ClinicalRecordFactory.create_batch(
+        30,
+        patient=patient,
+        provider=staff["clinician"],
+        diagnosis_code="E119",
+        visit_date=this_month(),
+        sentinel=True,
+    )
     refresh()
     problems: list[str] = []
     page.on("console", lambda message: problems.append(message.text))

@@ -10,7 +10,7 @@ import pytest
 
 from records.models import ClinicalRecord
 from tests.conftest import PASSWORD
-from tests.records_support import make_patient
+from tests.factories import PatientFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clinic_db")]
 
@@ -24,7 +24,7 @@ def sign_in(page, live_url: str, username: str) -> None:
 
 
 def test_care_team_then_visit_with_icd10_suggestion_in_chromium(page, live_url, staff):
-    patient = make_patient(first="Robin", last="Testperson")
+    patient = PatientFactory(first_name="Robin", last_name="Testperson")
     csp_errors: list[str] = []
     page.on(
         "console",

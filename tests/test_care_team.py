@@ -14,14 +14,10 @@ from django.utils import timezone
 from clinic import access_log
 from clinic.db_context import apply_context
 from records.models import CareTeamMember
-from tests.records_support import events, make_patient, make_visit, put_on_care_team
+from tests.factories import CareTeamMemberFactory, ClinicalRecordFactory, PatientFactory
+from tests.privacy_helpers import events
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
-
-
-@pytest.fixture
-def patient(staff):
-    return make_patient()
 
 
 def url(patient) -> str:
@@ -81,7 +77,7 @@ def test_front_desk_adds_a_clinician_who_then_has_access(client_for, staff, pati
 def test_front_desk_ends_an_assignment_and_access_stops_now(client_for, staff, patient):
     from django.test import Client
 
-    member = put_on_care_team(staff["clinician"], patient)
+    member = CareTeamMemberFactory(staff=staff["clinician"], patient=patient)
     clinician = Client()
     clinician.force_login(staff["clinician"])
     assert clinician.get(visits(patient)).status_code == 200
@@ -119,14 +115,14 @@ def test_non_clinician_cannot_be_put_on_a_care_team(client_for, staff, patient):
 
 
 def test_clinician_already_on_the_team_is_not_added_twice(client_for, staff, patient):
-    put_on_care_team(staff["clinician"], patient)
+    CareTeamMemberFactory(staff=staff["clinician"], patient=patient)
     response = client_for(staff["frontdesk"]).post(url(patient), add(staff["clinician"]))
     assert b"already on the care team" in response.content
     assert len(members()) == 1
 
 
 def test_treating_clinician_sees_the_care_team_read_only(client_for, staff, patient):
-    put_on_care_team(staff["clinician"], patient, reason="cardiology consult")
+    CareTeamMemberFactory(staff=staff["clinician"], patient=patient, reason="cardiology consult")
     response = client_for(staff["clinician"]).get(url(patient))
     assert response.status_code == 200
     body = response.content.decode()
@@ -136,7 +132,7 @@ def test_treating_clinician_sees_the_care_team_read_only(client_for, staff, pati
 
 
 def test_clinicians_cannot_change_care_teams(client_for, staff, patient):
-    member = put_on_care_team(staff["clinician"], patient)
+    member = CareTeamMemberFactory(staff=staff["clinician"], patient=patient)
     client = client_for(staff["clinician"])
     assert client.post(url(patient), add(staff["clinician"])).status_code == 403
     assert client.post(end_url(patient), {"member": member.pk}).status_code == 403
@@ -177,18 +173,18 @@ def test_other_roles_are_refused(client_for, staff, patient, persona):
 
 
 def test_my_patients_lists_current_care_team_patients(client_for, staff):
-    mine = make_patient(first="Robin", last="Testperson")
-    ended = make_patient(first="Sam", last="Exampleson", ssn="900-00-0002")
-    other = make_patient(first="Kim", last="Otherperson", ssn="900-00-0003")
-    put_on_care_team(staff["clinician"], mine)
-    put_on_care_team(
-        staff["clinician"],
-        ended,
+    mine = PatientFactory(first_name="Robin", last_name="Testperson")
+    ended = PatientFactory(first_name="Sam", last_name="Exampleson", ssn="900-00-0002")
+    other = PatientFactory(first_name="Kim", last_name="Otherperson", ssn="900-00-0003")
+    CareTeamMemberFactory(staff=staff["clinician"], patient=mine)
+    CareTeamMemberFactory(
+        staff=staff["clinician"],
+        patient=ended,
         starts_on=datetime.date(2020, 1, 1),
         ends_on=datetime.date(2020, 12, 31),
     )
-    put_on_care_team(staff["clinician2"], other)
-    make_visit(mine, staff["clinician"])
+    CareTeamMemberFactory(staff=staff["clinician2"], patient=other)
+    ClinicalRecordFactory(patient=mine, provider=staff["clinician"])
     response = client_for(staff["clinician"]).get(reverse("records:my-patients"))
     assert response.status_code == 200
     body = response.content.decode()

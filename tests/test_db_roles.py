@@ -7,7 +7,13 @@ import pytest
 from django.db import connections, transaction
 from django.db.utils import DatabaseError, ProgrammingError
 
-from tests.db_helpers import as_role, make_patient, make_record, put_on_care_team, run_as
+from tests.db_helpers import as_role, run_as
+from tests.factories import (
+    BreakGlassGrantFactory,
+    CareTeamMemberFactory,
+    ClinicalRecordFactory,
+    PatientFactory,
+)
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 
@@ -23,15 +29,15 @@ PHI_TABLES = [
 @pytest.fixture
 def chart(staff):
     """A patient of `clinician` with one record, and a patient of `clinician2` with one."""
-    mine = make_patient("Testmine")
-    theirs = make_patient("Testtheirs")
-    put_on_care_team(staff["clinician"], mine)
-    put_on_care_team(staff["clinician2"], theirs)
+    mine = PatientFactory(last_name="Testmine")
+    theirs = PatientFactory(last_name="Testtheirs")
+    CareTeamMemberFactory(staff=staff["clinician"], patient=mine)
+    CareTeamMemberFactory(staff=staff["clinician2"], patient=theirs)
     return {
         "mine": mine,
         "theirs": theirs,
-        "my_record": make_record(mine, staff["clinician"]),
-        "their_record": make_record(theirs, staff["clinician2"]),
+        "my_record": ClinicalRecordFactory(patient=mine, provider=staff["clinician"]),
+        "their_record": ClinicalRecordFactory(patient=theirs, provider=staff["clinician2"]),
     }
 
 
@@ -178,26 +184,24 @@ def test_the_pages_check_agrees_with_row_level_security_on_every_kind_of_patient
     from django.utils import timezone
 
     from records.access import MAY_SEE_COLUMN
-    from records.models import CareTeamMember
-    from tests.privacy_helpers import make_grant
 
     clinician, today, now = staff["clinician"], dt.date.today(), timezone.now()
-    patients = {name: make_patient(last_name=f"Testperson{name}") for name in (
+    patients = {name: PatientFactory(last_name=f"Testperson{name}") for name in (
         "team", "ended", "future", "grant", "grant_ended", "grant_expired", "others", "none"
     )}  # fmt: skip
     for patient in patients.values():
-        make_record(patient, staff["clinician2"])
-    put_on_care_team(clinician, patients["team"])
+        ClinicalRecordFactory(patient=patient, provider=staff["clinician2"])
+    CareTeamMemberFactory(staff=clinician, patient=patients["team"])
     day = dt.timedelta(days=1)
     spans = {"ended": (today - 9 * day, today - day), "future": (today + day, None)}
     for name, (starts, ends) in spans.items():
-        CareTeamMember.objects.using("owner").create(
+        CareTeamMemberFactory(
             staff=clinician, patient=patients[name], starts_on=starts, ends_on=ends, reason="test"
         )
-    make_grant(clinician, patients["grant"])
-    make_grant(clinician, patients["grant_ended"], ended_at=now)
-    make_grant(clinician, patients["grant_expired"], hours=-1)
-    put_on_care_team(staff["clinician2"], patients["others"])
+    BreakGlassGrantFactory(staff=clinician, patient=patients["grant"])
+    BreakGlassGrantFactory(staff=clinician, patient=patients["grant_ended"], ended_at=now)
+    BreakGlassGrantFactory(staff=clinician, patient=patients["grant_expired"], hours=-1)
+    CareTeamMemberFactory(staff=staff["clinician2"], patient=patients["others"])
     check = f"SELECT {MAY_SEE_COLUMN.sql} FROM patient_identities WHERE patient_id = %s"  # noqa: S608
     records = "SELECT count(*) FROM clinical_records WHERE patient_id = %s"
     seen = {}

@@ -9,7 +9,8 @@ from django.urls import reverse
 
 from clinic.encryption import current_key_id, decrypt_value
 from patients.models import PatientIdentity
-from tests.patient_support import make_patient, raw_patient_row
+from tests.factories import PatientFactory
+from tests.patient_support import raw_patient_row
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 ENCRYPTED = ("first_name", "last_name", "date_of_birth", "ssn", "address", "phone", "email", "mrn")
@@ -33,7 +34,7 @@ def all_raw_text() -> str:
 
 
 def test_identifiers_are_stored_as_ciphertext_with_a_key_id(staff):
-    patient = make_patient()
+    patient = PatientFactory()
     row = raw_patient_row(patient.pk)
     for column in ENCRYPTED:
         stored = row[column]
@@ -47,8 +48,8 @@ def test_identifiers_are_stored_as_ciphertext_with_a_key_id(staff):
 
 
 def test_equal_values_give_different_ciphertexts_but_equal_blind_indexes(staff):
-    first = raw_patient_row(make_patient(ssn="900-00-0001").pk)
-    second = raw_patient_row(make_patient(ssn="").pk)
+    first = raw_patient_row(PatientFactory(ssn="900-00-0001").pk)
+    second = raw_patient_row(PatientFactory(ssn="").pk)
     for column in ("first_name", "last_name", "date_of_birth", "address", "phone", "email"):
         assert first[column] != second[column], column
     assert first["last_name_dob_bidx"] == second["last_name_dob_bidx"]
@@ -58,7 +59,7 @@ def test_equal_values_give_different_ciphertexts_but_equal_blind_indexes(staff):
 
 
 def test_blind_indexes_are_keyed_hashes_not_the_values(staff):
-    row = raw_patient_row(make_patient().pk)
+    row = raw_patient_row(PatientFactory().pk)
     for column in ("last_name_dob_bidx", "ssn_bidx", "mrn_bidx", "phone_bidx"):
         assert len(row[column]) == 32 and int(row[column], 16) >= 0
     assert "900000001" not in row["ssn_bidx"]
@@ -67,7 +68,7 @@ def test_blind_indexes_are_keyed_hashes_not_the_values(staff):
 def test_a_ciphertext_moved_to_another_column_does_not_decrypt(staff):
     from clinic.encryption import DecryptionError
 
-    row = raw_patient_row(make_patient().pk)
+    row = raw_patient_row(PatientFactory().pk)
     with pytest.raises(DecryptionError):
         decrypt_value(row["ssn"], "patient_identities.phone")
 

@@ -34,7 +34,12 @@ from hypothesis import strategies as st
 from accounts.models import StaffSession
 from localdb import cluster
 from tests.conftest import TEST_DATABASE, give_totp, sign_in_client
-from tests.records_support import grant_break_glass, make_patient, make_visit, put_on_care_team
+from tests.factories import (
+    BreakGlassGrantFactory,
+    CareTeamMemberFactory,
+    ClinicalRecordFactory,
+    PatientFactory,
+)
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 
@@ -170,11 +175,11 @@ def fuzzed_param(converter_value: str) -> st.SearchStrategy[str]:
 
 @pytest.fixture
 def world(staff) -> World:
-    patient = make_patient(ssn="900-00-0042", phone="555-0142")
-    put_on_care_team(staff["clinician"], patient)
-    visit = make_visit(patient, staff["clinician"])
-    other = make_patient(first="Sam", ssn="900-00-0043", phone="555-0143")
-    grant = grant_break_glass(staff["clinician2"], other)
+    patient = PatientFactory(ssn="900-00-0042", phone="555-0142")
+    CareTeamMemberFactory(staff=staff["clinician"], patient=patient)
+    visit = ClinicalRecordFactory(patient=patient, provider=staff["clinician"])
+    other = PatientFactory(first_name="Sam", ssn="900-00-0043", phone="555-0143")
+    grant = BreakGlassGrantFactory(staff=staff["clinician2"], patient=other)
     partial = staff["privacy"]
     give_totp(partial)
     return World(

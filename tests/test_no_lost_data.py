@@ -19,7 +19,7 @@ from patients.models import PatientIdentity
 from records import visit_views
 from records.models import ClinicalRecord
 from tests.conftest import sign_in_client
-from tests.records_support import make_patient, make_visit, put_on_care_team
+from tests.factories import CareTeamMemberFactory, ClinicalRecordFactory, PatientFactory
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 
@@ -37,10 +37,12 @@ def counts() -> tuple[int, int, int]:
 
 
 def test_two_editors_saving_at_the_same_moment_lose_nothing(staff):
-    patient = make_patient()
-    put_on_care_team(staff["clinician"], patient)
-    put_on_care_team(staff["clinician2"], patient)
-    visit = make_visit(patient, staff["clinician"], diagnosis_code="J06.9")
+    patient = PatientFactory()
+    CareTeamMemberFactory(staff=staff["clinician"], patient=patient)
+    CareTeamMemberFactory(staff=staff["clinician2"], patient=patient)
+    visit = ClinicalRecordFactory(
+        patient=patient, provider=staff["clinician"], diagnosis_code="J06.9"
+    )
     url = f"/visits/{visit.pk}/edit/"
     editors = {"clinician": "I10", "clinician2": "E11.9"}
     clients = {name: sign_in_client(Client(), staff[name]) for name in editors}
@@ -109,8 +111,8 @@ def test_registration_failing_after_its_first_write_keeps_nothing(staff, monkeyp
 
 def test_a_visit_saved_but_not_logged_is_not_kept(staff, monkeypatch):
     """The record is written, then the access-log event fails: neither stays."""
-    patient = make_patient()
-    put_on_care_team(staff["clinician"], patient)
+    patient = PatientFactory()
+    CareTeamMemberFactory(staff=staff["clinician"], patient=patient)
     written = []
 
     class FailingLog:

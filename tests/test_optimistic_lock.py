@@ -11,23 +11,21 @@ from django.urls import reverse
 
 from clinic import access_log
 from records.services import RecordConflict, record_update
-from tests.records_support import (
-    events,
-    make_patient,
-    make_visit,
-    put_on_care_team,
-    raw_record_row,
-)
+from tests.factories import CareTeamMemberFactory, ClinicalRecordFactory, PatientFactory
+from tests.privacy_helpers import events
+from tests.records_support import raw_record_row
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 
 
 @pytest.fixture
 def visit(staff):
-    patient = make_patient()
-    put_on_care_team(staff["clinician"], patient)
-    put_on_care_team(staff["clinician2"], patient)
-    return make_visit(patient, staff["clinician"], diagnosis_code="J06.9")
+    patient = PatientFactory()
+    CareTeamMemberFactory(staff=staff["clinician"], patient=patient)
+    CareTeamMemberFactory(staff=staff["clinician2"], patient=patient)
+    return ClinicalRecordFactory(
+        patient=patient, provider=staff["clinician"], diagnosis_code="J06.9"
+    )
 
 
 def edit(visit) -> str:

@@ -11,7 +11,8 @@ from django.urls import reverse
 from clinic import access_log
 from patients.models import PatientIdentity
 from patients.services import patient_update_demographics
-from tests.patient_support import access_events, access_log_text, make_patient, raw_patient_row
+from tests.factories import PatientFactory
+from tests.patient_support import access_events, access_log_text, raw_patient_row
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 FORM = {
@@ -24,11 +25,6 @@ FORM = {
     "phone": "202-555-0100",
     "email": "alex@example.test",
 }
-
-
-@pytest.fixture
-def patient(staff):
-    return make_patient()
 
 
 def edit_url(patient_id) -> str:
@@ -104,7 +100,7 @@ def test_bad_input_changes_nothing(client_for, staff, patient, field, value):
 
 
 def test_ssn_of_another_patient_is_refused_with_a_link(client_for, staff, patient):
-    other = make_patient(ssn="900-00-0002", first_name="Other")
+    other = PatientFactory(ssn="900-00-0002", first_name="Other")
     before = raw_patient_row(patient.pk)
     response = client_for(staff["frontdesk"]).post(
         edit_url(patient.pk), {**FORM, "ssn": "900000002"}

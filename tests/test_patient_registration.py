@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from clinic import access_log
 from patients.models import PatientIdentity
-from tests.patient_support import access_events, access_log_text, make_patient, patient_count
+from tests.factories import PatientFactory
+from tests.patient_support import access_events, access_log_text, patient_count
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 URL = reverse("patients:register")
@@ -123,7 +124,7 @@ def test_a_birth_date_of_today_and_of_almost_130_years_are_accepted(client_for, 
 
 
 def test_known_ssn_links_to_the_existing_patient_and_saves_nothing(client_for, staff):
-    existing = make_patient(ssn="900-00-0001", first_name="Other")
+    existing = PatientFactory(ssn="900-00-0001", first_name="Other")
     response = post(client_for(staff["frontdesk"]), ssn="900 00 0001".replace(" ", "-"))
     assert response.status_code == 200
     assert b"already registered" in response.content

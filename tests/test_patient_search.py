@@ -9,7 +9,8 @@ import pytest
 from django.urls import reverse
 
 from clinic import access_log
-from tests.patient_support import access_events, access_log_text, make_patient
+from tests.factories import PatientFactory
+from tests.patient_support import access_events, access_log_text
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 URL = reverse("patients:search")
@@ -21,7 +22,7 @@ def search(client, **data):
 
 @pytest.fixture
 def patient(staff):
-    return make_patient(
+    return PatientFactory(
         last_name="O'Brien",
         ssn="900-00-0001",
         phone="(202) 555-0143",
@@ -48,7 +49,7 @@ def test_last_name_and_birth_date_search_normalises_the_name(client_for, staff, 
 
 
 def test_lower_case_name_finds_the_mixed_case_patient(client_for, staff):
-    lower = make_patient(last_name="o'brien", ssn="900-00-0002", date_of_birth=date(1975, 1, 2))
+    lower = PatientFactory(last_name="o'brien", ssn="900-00-0002", date_of_birth=date(1975, 1, 2))
     response = search(
         client_for(staff["clinician"]),
         mode="last_name_dob",
@@ -173,6 +174,6 @@ def test_anonymous_visitor_is_sent_to_sign_in_without_the_terms(client, staff):
 
 def test_search_result_limit_keeps_the_page_small(client_for, staff):
     for n in range(27):
-        make_patient(ssn="", phone="202-555-0177", first_name=f"Same{n}", mrn="", pk=uuid.uuid4())
+        PatientFactory(ssn="", phone="202-555-0177", first_name=f"Same{n}", mrn="", pk=uuid.uuid4())
     response = search(client_for(staff["frontdesk"]), mode="phone", phone="202-555-0177")
     assert len(response.context["results"]) == 25

@@ -9,14 +9,15 @@ import pytest
 from django.urls import reverse
 
 from clinic import access_log
-from tests.patient_support import access_events, make_patient
+from tests.factories import PatientFactory
+from tests.patient_support import access_events
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 
 
 @pytest.fixture
 def patient(staff):
-    return make_patient(ssn="900-12-3456", phone="202-555-0142", date_of_birth=date(1981, 6, 15))
+    return PatientFactory(ssn="900-12-3456", phone="202-555-0142", date_of_birth=date(1981, 6, 15))
 
 
 def detail_url(patient_id) -> str:

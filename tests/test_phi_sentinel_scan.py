@@ -40,7 +40,12 @@ from tests.conftest import (
     server_log_size,
     sign_in_client,
 )
-from tests.privacy_helpers import make_patient, make_record, put_on_care_team
+from tests.factories import (
+    BreakGlassGrantFactory,
+    CareTeamMemberFactory,
+    ClinicalRecordFactory,
+    PatientFactory,
+)
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 
@@ -69,8 +74,8 @@ class Context:
 
 def flow_register_patient_and_record(ctx: Context) -> None:
     """Front-desk registration and a clinical note, through the owner ORM (pages elsewhere)."""
-    put_on_care_team(ctx.staff["clinician2"], ctx.patient)
-    make_record(ctx.patient, ctx.staff["clinician2"], notes=NOTES)
+    CareTeamMemberFactory(staff=ctx.staff["clinician2"], patient=ctx.patient)
+    ClinicalRecordFactory(patient=ctx.patient, provider=ctx.staff["clinician2"], notes=NOTES)
 
 
 def flow_break_glass_wrong_password(ctx: Context) -> None:
@@ -385,7 +390,7 @@ def plaintext_hits_in_tables(sentinels: list[str]) -> list[str]:
 
 def test_no_phi_sentinel_in_any_log_error_page_or_plaintext_column(staff, tmp_path, capsys):
     offset = server_log_size()
-    patient = make_patient(
+    patient = PatientFactory(
         first_name=FIRST, last_name=LAST, ssn=SSN, phone=PHONE, email=EMAIL, address=ADDRESS
     )
     sentinels = [FIRST, LAST, SSN, PHONE, EMAIL, ADDRESS, NOTES, REASON, RECIPIENT, DESCRIPTION]
@@ -426,10 +431,10 @@ def test_no_phi_sentinel_in_any_log_error_page_or_plaintext_column(staff, tmp_pa
 
 def test_scan_finds_a_planted_plaintext_leak_control(staff):
     """Control: a sentinel written in plaintext, past the encrypted field, is found."""
-    from tests.privacy_helpers import make_grant
-
-    patient = make_patient()
-    grant = make_grant(staff["clinician"], patient, review_comment="Reviewed.")
+    patient = PatientFactory()
+    grant = BreakGlassGrantFactory(
+        staff=staff["clinician"], patient=patient, review_comment="Reviewed."
+    )
     with connections["owner"].cursor() as cursor:
         cursor.execute(
             "UPDATE break_glass_grants SET review_comment = %s WHERE grant_id = %s",
@@ -440,9 +445,9 @@ def test_scan_finds_a_planted_plaintext_leak_control(staff):
 
 
 def test_review_comments_are_encrypted(staff):
-    from tests.privacy_helpers import make_grant
-
-    grant = make_grant(staff["clinician"], make_patient(), review_comment=f"mentions {LAST}")
+    grant = BreakGlassGrantFactory(
+        staff=staff["clinician"], patient=PatientFactory(), review_comment=f"mentions {LAST}"
+    )
     assert plaintext_hits_in_tables([LAST]) == []
     with connections["owner"].cursor() as cursor:
         cursor.execute(

@@ -44,7 +44,7 @@ from clinic import roles
 from clinic.access_log.chain import verify_chain
 from localdb import cluster, pooler
 from tests.conftest import TEST_DATABASE, make_staff, sign_in_client
-from tests.records_support import make_patient, make_visit, put_on_care_team
+from tests.factories import CareTeamMemberFactory, ClinicalRecordFactory, PatientFactory
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 ROOT = Path(__file__).resolve().parent.parent
@@ -162,12 +162,12 @@ def build_world() -> list[Persona]:
     for letter, clinician in clinicians.items():
         for suffix in PATIENTS_PER_CLINICIAN:
             last_name = f"Testperson-{letter}{suffix}"
-            patient = make_patient(first=f"Stress{letter}{suffix}", last=last_name)
-            put_on_care_team(clinician, patient)
+            patient = PatientFactory(first_name=f"Stress{letter}{suffix}", last_name=last_name)
+            CareTeamMemberFactory(staff=clinician, patient=patient)
             for day in (3, 17):
-                visit = make_visit(
-                    patient,
-                    clinician,
+                visit = ClinicalRecordFactory(
+                    patient=patient,
+                    provider=clinician,
                     diagnosis_code=CLINICIAN_CODE,
                     visit_date=datetime.date(2024, 5, day),
                 )

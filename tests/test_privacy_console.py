@@ -17,7 +17,13 @@ from clinic import access_log
 from privacy.models import Disclosure
 from records.models import BreakGlassGrant
 from tests.conftest import PASSWORD
-from tests.privacy_helpers import actions, events, make_grant, make_patient, put_on_care_team
+from tests.factories import (
+    BreakGlassGrantFactory,
+    CareTeamMemberFactory,
+    DisclosureFactory,
+    PatientFactory,
+)
+from tests.privacy_helpers import actions, events
 from tests.test_signin import sign_in
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
@@ -31,11 +37,6 @@ def append(staff_id, action, patient_id=None, role="clinic_clinician"):
             access_log.APPEND_SQL,
             [staff_id, role, action, str(patient_id) if patient_id else None, "", None, "ok", ""],
         )
-
-
-@pytest.fixture
-def patient():
-    return make_patient()
 
 
 def console_urls(patient, grant) -> list[str]:
@@ -59,7 +60,7 @@ def console_urls(patient, grant) -> list[str]:
 def test_everyone_but_the_privacy_officer_is_refused_and_logged(
     client_for, staff, patient, persona
 ):
-    grant = make_grant(staff["clinician"], patient)
+    grant = BreakGlassGrantFactory(staff=staff["clinician"], patient=patient)
     client = client_for(staff[persona])
     urls = console_urls(patient, grant)
     for url in urls:
@@ -71,7 +72,7 @@ def test_everyone_but_the_privacy_officer_is_refused_and_logged(
 
 
 def test_privacy_officer_opens_every_page(client_for, staff, patient):
-    grant = make_grant(staff["clinician"], patient)
+    grant = BreakGlassGrantFactory(staff=staff["clinician"], patient=patient)
     client = client_for(staff["privacy"])
     for url in console_urls(patient, grant):
         assert client.get(url).status_code == 200, url
@@ -90,7 +91,7 @@ def test_home_links_to_the_console(client_for, staff):
 
 
 def test_search_filters_by_staff_patient_action_and_dates(client_for, staff, patient):
-    other = make_patient(last_name="Testother")
+    other = PatientFactory(last_name="Testother")
     append(staff["clinician"].pk, access_log.CHART_VIEWED, patient.pk)
     append(staff["clinician"].pk, access_log.CHART_VIEWED, other.pk)
     append(staff["clinician2"].pk, access_log.RECORD_VIEWED, patient.pk)
@@ -160,8 +161,10 @@ def test_find_patient_by_mrn_is_posted_and_leads_to_the_report(client_for, staff
 
 
 def test_report_shows_who_accessed_when_and_why(client_for, staff, patient):
-    put_on_care_team(staff["clinician2"], patient)
-    make_grant(staff["clinician"], patient, reason_text="Testcovering night shift")
+    CareTeamMemberFactory(staff=staff["clinician2"], patient=patient)
+    BreakGlassGrantFactory(
+        staff=staff["clinician"], patient=patient, reason_text="Testcovering night shift"
+    )
     append(staff["clinician"].pk, access_log.CHART_VIEWED, patient.pk)
     append(staff["clinician2"].pk, access_log.RECORD_VIEWED, patient.pk)
     append(staff["frontdesk"].pk, access_log.CHART_VIEWED, patient.pk, role="clinic_front_desk")
@@ -234,36 +237,48 @@ def test_disclosure_in_the_future_or_without_recipient_is_refused(client_for, st
     assert not Disclosure.objects.using("owner").exists()
 
 
-def record_disclosure(patient, user, category, disclosed_on, purpose) -> Disclosure:
-    disclosure = Disclosure(
-        patient=patient,
-        recorded_by=user,
-        disclosed_on=disclosed_on,
-        recipient="Test recipient",
-        description="Test description",
-        purpose=purpose,
-        category=category,
-    )
-    disclosure.save(using="owner")
-    return disclosure
-
-
 def test_accounting_covers_six_years_and_leaves_out_excluded_categories(client_for, staff, patient):
     today = timezone.localdate()
     officer = staff["privacy"]
-    record_disclosure(patient, officer, "public_health", today, "Testpurpose-included")
-    record_disclosure(
-        patient, officer, "law_enforcement", date(today.year - 5, 6, 1), "Testpurpose-old"
+    DisclosureFactory(
+        patient=patient,
+        recorded_by=officer,
+        category="public_health",
+        disclosed_on=today,
+        purpose="Testpurpose-included",
     )
-    record_disclosure(
-        patient, officer, "judicial", date(today.year - 7, 1, 1), "Testpurpose-tooold"
+    DisclosureFactory(
+        patient=patient,
+        recorded_by=officer,
+        category="law_enforcement",
+        disclosed_on=date(today.year - 5, 6, 1),
+        purpose="Testpurpose-old",
+    )
+    DisclosureFactory(
+        patient=patient,
+        recorded_by=officer,
+        category="judicial",
+        disclosed_on=date(today.year - 7, 1, 1),
+        purpose="Testpurpose-tooold",
     )
     for category in ("treatment_payment_operations", "to_individual", "authorization",
                      "facility_directory", "national_security", "correctional_custody",
                      "limited_data_set", "incidental"):  # fmt: skip
-        record_disclosure(patient, officer, category, today, f"Testpurpose-{category}")
-    other = make_patient(last_name="Testother")
-    record_disclosure(other, officer, "public_health", today, "Testpurpose-otherpatient")
+        DisclosureFactory(
+            patient=patient,
+            recorded_by=officer,
+            category=category,
+            disclosed_on=today,
+            purpose=f"Testpurpose-{category}",
+        )
+    other = PatientFactory(last_name="Testother")
+    DisclosureFactory(
+        patient=other,
+        recorded_by=officer,
+        category="public_health",
+        disclosed_on=today,
+        purpose="Testpurpose-otherpatient",
+    )
     response = client_for(officer).get(f"/privacy/patients/{patient.pk}/disclosures/accounting/")
     body = response.content.decode()
     assert "Testpurpose-included" in body and "Testpurpose-old" in body
@@ -300,10 +315,20 @@ def test_a_suspension_leaves_the_disclosure_out_of_the_accounting_while_in_force
 ):
     officer = client_for(staff["privacy"])
     today = timezone.localdate()
-    held = record_disclosure(
-        patient, staff["privacy"], "law_enforcement", today, "Testpurpose-held"
+    held = DisclosureFactory(
+        patient=patient,
+        recorded_by=staff["privacy"],
+        category="law_enforcement",
+        disclosed_on=today,
+        purpose="Testpurpose-held",
     )
-    record_disclosure(patient, staff["privacy"], "public_health", today, "Testpurpose-shown")
+    DisclosureFactory(
+        patient=patient,
+        recorded_by=staff["privacy"],
+        category="public_health",
+        disclosed_on=today,
+        purpose="Testpurpose-shown",
+    )
     assert officer.get(suspend_url(patient, held)).status_code == 200
     response = officer.post(suspend_url(patient, held), suspension(days=90))
     assert response.status_code == 302
@@ -334,8 +359,12 @@ def test_an_oral_statement_suspends_for_at_most_30_days_until_the_written_one(
     client_for, staff, patient
 ):
     officer = client_for(staff["privacy"])
-    held = record_disclosure(
-        patient, staff["privacy"], "health_oversight", timezone.localdate(), "Testpurpose-held"
+    held = DisclosureFactory(
+        patient=patient,
+        recorded_by=staff["privacy"],
+        category="health_oversight",
+        disclosed_on=timezone.localdate(),
+        purpose="Testpurpose-held",
     )
     response = officer.post(suspend_url(patient, held), suspension(kind="oral", days=31))
     assert response.status_code == 200
@@ -356,10 +385,22 @@ def test_an_oral_statement_suspends_for_at_most_30_days_until_the_written_one(
 def test_bad_suspensions_are_refused_with_a_message_and_change_nothing(client_for, staff, patient):
     officer = client_for(staff["privacy"])
     today = timezone.localdate()
-    shown = record_disclosure(patient, staff["privacy"], "public_health", today, "Testpurpose")
+    shown = DisclosureFactory(
+        patient=patient,
+        recorded_by=staff["privacy"],
+        category="public_health",
+        disclosed_on=today,
+        purpose="Testpurpose",
+    )
     response = officer.post(suspend_url(patient, shown), suspension())
     assert b"Only disclosures to a health oversight agency" in response.content
-    held = record_disclosure(patient, staff["privacy"], "law_enforcement", today, "Testpurpose")
+    held = DisclosureFactory(
+        patient=patient,
+        recorded_by=staff["privacy"],
+        category="law_enforcement",
+        disclosed_on=today,
+        purpose="Testpurpose",
+    )
     tomorrow = today + timedelta(days=1)
     for form, message in (
         (suspension(days=-1), b"cannot end before the statement"),
@@ -373,9 +414,13 @@ def test_bad_suspensions_are_refused_with_a_message_and_change_nothing(client_fo
 
 
 def test_suspending_another_patients_disclosure_is_not_found_and_logged(client_for, staff, patient):
-    other = make_patient(last_name="Testother")
-    theirs = record_disclosure(
-        other, staff["privacy"], "law_enforcement", timezone.localdate(), "Testpurpose"
+    other = PatientFactory(last_name="Testother")
+    theirs = DisclosureFactory(
+        patient=other,
+        recorded_by=staff["privacy"],
+        category="law_enforcement",
+        disclosed_on=timezone.localdate(),
+        purpose="Testpurpose",
     )
     response = client_for(staff["privacy"]).post(suspend_url(patient, theirs), suspension())
     assert response.status_code == 404
@@ -385,8 +430,12 @@ def test_suspending_another_patients_disclosure_is_not_found_and_logged(client_f
 
 @pytest.mark.parametrize("persona", ["clinician", "frontdesk", "analyst"])
 def test_only_privacy_officers_may_suspend(client_for, staff, patient, persona):
-    held = record_disclosure(
-        patient, staff["privacy"], "law_enforcement", timezone.localdate(), "Testpurpose"
+    held = DisclosureFactory(
+        patient=patient,
+        recorded_by=staff["privacy"],
+        category="law_enforcement",
+        disclosed_on=timezone.localdate(),
+        purpose="Testpurpose",
     )
     response = client_for(staff[persona]).post(suspend_url(patient, held), suspension())
     assert response.status_code == 403
@@ -397,8 +446,10 @@ def test_only_privacy_officers_may_suspend(client_for, staff, patient, persona):
 
 
 def test_queue_lists_unreviewed_grants_first(client_for, staff, patient):
-    reviewed = make_grant(staff["clinician"], patient, reviewed_at=timezone.now())
-    waiting = make_grant(staff["clinician2"], patient)
+    reviewed = BreakGlassGrantFactory(
+        staff=staff["clinician"], patient=patient, reviewed_at=timezone.now()
+    )
+    waiting = BreakGlassGrantFactory(staff=staff["clinician2"], patient=patient)
     response = client_for(staff["privacy"]).get("/privacy/break-glass/")
     order = [grant.pk for grant, _name in response.context["rows"]]
     assert order == [waiting.pk, reviewed.pk]
@@ -406,7 +457,9 @@ def test_queue_lists_unreviewed_grants_first(client_for, staff, patient):
 
 
 def test_sign_off_records_the_review_and_logs_it(client_for, staff, patient):
-    grant = make_grant(staff["clinician"], patient, reason_text="Testreason")
+    grant = BreakGlassGrantFactory(
+        staff=staff["clinician"], patient=patient, reason_text="Testreason"
+    )
     client = client_for(staff["privacy"])
     page = client.get(f"/privacy/break-glass/{grant.pk}/")
     assert b"Testreason" in page.content
@@ -496,13 +549,13 @@ def test_unlock_needs_an_account_or_address(client_for, staff):
 
 @override_settings(PRIVACY_FLAG_OUTSIDE_CARE_TEAM=3)
 def test_flags_clinician_viewing_many_charts_outside_their_care_team(client_for, staff):
-    mine = make_patient(last_name="Testmine")
-    put_on_care_team(staff["clinician2"], mine)
+    mine = PatientFactory(last_name="Testmine")
+    CareTeamMemberFactory(staff=staff["clinician2"], patient=mine)
     for n in range(3):
-        append(staff["clinician"].pk, access_log.CHART_VIEWED, make_patient(last_name=f"T{n}").pk)
+        append(staff["clinician"].pk, access_log.CHART_VIEWED, PatientFactory(last_name=f"T{n}").pk)
     for _ in range(5):
         append(staff["clinician2"].pk, access_log.RECORD_VIEWED, mine.pk)
-    append(staff["clinician2"].pk, access_log.CHART_VIEWED, make_patient(last_name="Tx").pk)
+    append(staff["clinician2"].pk, access_log.CHART_VIEWED, PatientFactory(last_name="Tx").pk)
     response = client_for(staff["privacy"]).get("/privacy/flags/")
     flagged = [(f.username, f.patients) for f in response.context["outside_care_team"]]
     assert flagged == [("t-clinician", 3)]

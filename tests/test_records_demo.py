@@ -11,7 +11,8 @@ from django.utils import timezone
 from records import icd10
 from records.demo import seed_visits_and_care_teams
 from records.models import CareTeamMember, ClinicalRecord
-from tests.records_support import OWNER, make_patient, raw_record_row
+from tests.factories import PatientFactory
+from tests.records_support import OWNER, raw_record_row
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 
@@ -35,7 +36,7 @@ def snapshot():
 
 def test_demo_visits_are_valid_deterministic_and_idempotent(staff):
     for number in range(6):
-        make_patient(first=f"Demo{number}", ssn=f"900-00-{number + 10:04d}")
+        PatientFactory(first_name=f"Demo{number}", ssn=f"900-00-{number + 10:04d}")
     options = {"seed": 7, "visits_per_patient": 2}
     command = Command()
     stats = seed_visits_and_care_teams(command, staff, options)

@@ -25,8 +25,9 @@ from analytics import selectors
 from analytics.models import RefreshLog
 from clinic.db_context import apply_context
 from localdb import cluster, replica
-from tests.analytics_helpers import make_patient, make_visits, refresh
+from tests.analytics_helpers import refresh
 from tests.conftest import TEST_DATABASE
+from tests.factories import ClinicalRecordFactory, PatientFactory, this_month
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,8 +59,15 @@ def on_replica(replica_alias, settings):
 
 
 def visits_on_primary(staff, count: int = 12) -> None:
-    patient = make_patient(1980)
-    make_visits(patient, staff["clinician"], count)
+    patient = PatientFactory(sentinel=True, birth_year=1980, state="CA")
+    ClinicalRecordFactory.create_batch(
+        count,
+        patient=patient,
+        provider=staff["clinician"],
+        diagnosis_code="E119",
+        visit_date=this_month(),
+        sentinel=True,
+    )
     refresh()
 
 

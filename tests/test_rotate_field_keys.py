@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import os
-from datetime import date, timedelta
+from datetime import date
 from io import StringIO
 
 import pytest
@@ -15,13 +15,12 @@ from django.core.management import CommandError, call_command
 from django.db import connections
 from django.test import override_settings
 from django.urls import reverse
-from django.utils import timezone
 
 from clinic.encryption import DecryptionError, decrypt_value
 from patients.management.commands import rotate_field_keys
 from patients.models import PatientIdentity
 from records.models import BreakGlassGrant, ClinicalRecord
-from tests.patient_support import make_patient
+from tests.factories import BreakGlassGrantFactory, ClinicalRecordFactory, PatientFactory
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 
@@ -66,22 +65,22 @@ def old_data(staff):
     """Three patients, a visit note and a break-the-glass reason, all under the old key."""
     with OLD_ONLY:
         patients = [
-            make_patient(ssn=f"900-00-000{n}", first_name=f"Rotation{n}") for n in range(1, 4)
+            PatientFactory(ssn=f"900-00-000{n}", first_name=f"Rotation{n}") for n in range(1, 4)
         ]
-        ClinicalRecord(
+        ClinicalRecordFactory(
             patient=patients[0],
             provider=staff["clinician"],
             diagnosis_code="J06.9",
             notes="Fake note for a rotation test.",
             visit_date=date(2024, 1, 2),
-        ).save(using="owner")
-        BreakGlassGrant(
+        )
+        BreakGlassGrantFactory(
             staff=staff["clinician2"],
             patient=patients[1],
             reason_category="other",
             reason_text="Fake reason for a rotation test.",
-            expires_at=timezone.now() + timedelta(hours=1),
-        ).save(using="owner")
+            hours=1,
+        )
     return patients
 
 
@@ -214,7 +213,7 @@ def test_a_rotation_killed_with_sigkill_leaves_every_row_readable_and_a_rerun_fi
     count = 600
     with OLD_ONLY:
         for n in range(count):
-            make_patient(ssn=f"900-{n // 10000:02d}-{n % 10000:04d}", first_name=f"Killtest{n}")
+            PatientFactory(ssn=f"900-{n // 10000:02d}-{n % 10000:04d}", first_name=f"Killtest{n}")
     env = {
         **os.environ,
         "FIELD_ENCRYPTION_KEYS": f"{NEW},{OLD}",

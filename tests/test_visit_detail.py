@@ -9,16 +9,17 @@ import pytest
 from django.urls import reverse
 
 from clinic import access_log
-from tests.records_support import FAKE_NOTE, events, make_patient, make_visit, put_on_care_team
+from tests.factories import FAKE_NOTE, CareTeamMemberFactory, ClinicalRecordFactory, PatientFactory
+from tests.privacy_helpers import events
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 
 
 @pytest.fixture
 def visit(staff):
-    patient = make_patient()
-    put_on_care_team(staff["clinician"], patient)
-    return make_visit(patient, staff["clinician"], diagnosis_code="I10")
+    patient = PatientFactory()
+    CareTeamMemberFactory(staff=staff["clinician"], patient=patient)
+    return ClinicalRecordFactory(patient=patient, provider=staff["clinician"], diagnosis_code="I10")
 
 
 def detail(visit) -> str:

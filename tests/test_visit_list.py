@@ -10,23 +10,25 @@ import pytest
 from django.urls import reverse
 
 from clinic import access_log
-from tests.records_support import (
+from tests.factories import (
     FAKE_NOTE,
-    events,
-    grant_break_glass,
-    make_patient,
-    make_visit,
-    put_on_care_team,
+    BreakGlassGrantFactory,
+    CareTeamMemberFactory,
+    ClinicalRecordFactory,
+    PatientFactory,
 )
+from tests.privacy_helpers import events
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 
 
 @pytest.fixture
 def chart(staff):
-    patient = make_patient()
-    put_on_care_team(staff["clinician"], patient)
-    visit = make_visit(patient, staff["clinician"], diagnosis_code="E11.9")
+    patient = PatientFactory()
+    CareTeamMemberFactory(staff=staff["clinician"], patient=patient)
+    visit = ClinicalRecordFactory(
+        patient=patient, provider=staff["clinician"], diagnosis_code="E11.9"
+    )
     return patient, visit
 
 
@@ -84,17 +86,17 @@ def test_clinician_not_on_care_team_gets_refusal_with_break_glass_link(client_fo
 
 def test_clinician_with_break_glass_grant_sees_the_list(client_for, staff, chart):
     patient, _visit = chart
-    grant_break_glass(staff["clinician2"], patient)
+    BreakGlassGrantFactory(staff=staff["clinician2"], patient=patient)
     response = client_for(staff["clinician2"]).get(url(patient))
     assert response.status_code == 200
     assert b"E11.9" in response.content
 
 
 def test_ended_care_team_assignment_no_longer_gives_access(client_for, staff):
-    patient = make_patient()
-    put_on_care_team(
-        staff["clinician"],
-        patient,
+    patient = PatientFactory()
+    CareTeamMemberFactory(
+        staff=staff["clinician"],
+        patient=patient,
         starts_on=datetime.date(2020, 1, 1),
         ends_on=datetime.date(2021, 1, 1),
     )

@@ -11,14 +11,9 @@ from django.utils import timezone
 
 from clinic import access_log
 from records.models import ClinicalRecord
-from tests.records_support import (
-    events,
-    grant_break_glass,
-    make_patient,
-    put_on_care_team,
-    raw_record_row,
-    record_count,
-)
+from tests.factories import BreakGlassGrantFactory, CareTeamMemberFactory, PatientFactory
+from tests.privacy_helpers import events
+from tests.records_support import raw_record_row, record_count
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 NOTE = "Fake note: sentinel-new-visit-42, follow up in two weeks."
@@ -26,8 +21,8 @@ NOTE = "Fake note: sentinel-new-visit-42, follow up in two weeks."
 
 @pytest.fixture
 def patient(staff):
-    patient = make_patient(date_of_birth=datetime.date(1990, 6, 1))
-    put_on_care_team(staff["clinician"], patient)
+    patient = PatientFactory(date_of_birth=datetime.date(1990, 6, 1))
+    CareTeamMemberFactory(staff=staff["clinician"], patient=patient)
     return patient
 
 
@@ -112,7 +107,7 @@ def test_clinician_not_on_care_team_is_refused_and_nothing_saved(client_for, sta
 
 
 def test_break_glass_grant_lets_a_clinician_record_a_visit(client_for, staff, patient):
-    grant_break_glass(staff["clinician2"], patient)
+    BreakGlassGrantFactory(staff=staff["clinician2"], patient=patient)
     response = client_for(staff["clinician2"]).post(url(patient), valid())
     assert response.status_code == 302
     assert ClinicalRecord.objects.using("owner").get().provider_id == staff["clinician2"].pk

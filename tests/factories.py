@@ -1,0 +1,184 @@
+"""Test data: one factory_boy factory per model the tests fill, all values obviously fake.
+
+Every factory writes through the owner connection (`Meta.database = "owner"`): the web connection
+('default') logs in as clinic_web under a group role and may not insert. Rows are committed and
+the `clinic_db` fixture deletes them after each test.
+
+Defaults are fixed values, not random ones, so that tests can assert on what they stored:
+- a patient is Alex Testperson, born 1980-04-30, SSN 900-00-0001, in MA (`birth_year=` moves
+  the birth date to another year; `sentinel=True` plants the analytics tests' identifiers);
+- a visit is J06.9 on 2024-03-04 with FAKE_NOTE (`sentinel=True`: NOTE_SENTINEL);
+- a care-team entry starts today, for "primary care";
+- a break-the-glass grant is for an emergency, starts now and lasts `hours=4`;
+- a disclosure to "Test recipient" is for public health, today.
+Staff and patients needed only as the other end of a relation are made by sub-factories.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import factory
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import User
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from factory.django import DjangoModelFactory
+
+from clinic import roles
+from clinic.management.commands.seed_demo import ensure_groups
+from patients.models import PatientIdentity
+from privacy.models import Disclosure
+from records.models import BreakGlassGrant, CareTeamMember, ClinicalRecord
+
+OWNER = "owner"
+PASSWORD = "correct-horse-battery-staple-42"
+FAKE_NOTE = "Fake note: sentinel-note-7f3a, patient reports feeling fine."
+
+# Identifiers planted in the analytics tests' patients and notes: none may reach an export.
+SENTINELS = {
+    "first_name": "Sentinelfirst",
+    "last_name": "Testperson",
+    "ssn": "900-00-0001",
+    "address": "1 Sentinelstreet, Springfield",
+    "phone": "555-0100",
+    "email": "sentinel@example.test",
+}
+NOTE_SENTINEL = "Sentinelnote free text"
+
+_PASSWORD_HASHES: dict[str, str] = {}
+
+
+def password_hash(password: str) -> str:
+    """The stored form of `password`, hashed once per test run (the hasher is slow on purpose)."""
+    if password not in _PASSWORD_HASHES:
+        _PASSWORD_HASHES[password] = make_password(password)
+    return _PASSWORD_HASHES[password]
+
+
+def this_month() -> datetime.date:
+    """The first day of the current month: inside the analytics dashboards' default range."""
+    return datetime.date.today().replace(day=1)
+
+
+class StaffFactory(DjangoModelFactory):
+    """A staff account in one clinic group (`group=`, a clinic.roles name; None for no group)."""
+
+    class Meta:
+        model = User
+        database = OWNER
+
+    class Params:
+        plain_password = PASSWORD
+
+    username = factory.Sequence(lambda n: f"t-staff{n}")
+    password = factory.LazyAttribute(lambda o: password_hash(o.plain_password))
+    is_active = True
+    is_staff = factory.LazyAttribute(lambda o: o.group == roles.ADMINISTRATOR)
+    group = None
+
+    @classmethod
+    def _build(cls, model_class, *args, group=None, **kwargs):
+        return super()._build(model_class, *args, **kwargs)
+
+    @classmethod
+    def _create(cls, model_class, *args, group=None, **kwargs):
+        user = super()._create(model_class, *args, **kwargs)
+        if group:
+            user.groups.set([ensure_groups()[group]])
+        return user
+
+
+class TOTPDeviceFactory(DjangoModelFactory):
+    """A confirmed authenticator app (django-otp generates the key)."""
+
+    class Meta:
+        model = TOTPDevice
+        database = OWNER
+
+    user = factory.SubFactory(StaffFactory)
+    name = "Test authenticator"
+    confirmed = True
+
+
+class PatientFactory(DjangoModelFactory):
+    class Meta:
+        model = PatientIdentity
+        database = OWNER
+
+    class Params:
+        # The plaintext year is derived from the birth date on save; de-identified analytics
+        # use only the year.
+        birth_year = 1980
+        sentinel = factory.Trait(**SENTINELS)
+
+    first_name = "Alex"
+    last_name = "Testperson"
+    date_of_birth = factory.LazyAttribute(lambda o: datetime.date(o.birth_year, 4, 30))
+    ssn = "900-00-0001"
+    address = "1 Example Street, Testville"
+    state = "MA"
+    phone = "202-555-0100"
+    email = "alex@example.test"
+
+
+class ClinicalRecordFactory(DjangoModelFactory):
+    """A visit."""
+
+    class Meta:
+        model = ClinicalRecord
+        database = OWNER
+
+    class Params:
+        sentinel = factory.Trait(notes=NOTE_SENTINEL)
+
+    patient = factory.SubFactory(PatientFactory)
+    provider = factory.SubFactory(StaffFactory, group=roles.CLINICIAN)
+    diagnosis_code = "J06.9"
+    notes = FAKE_NOTE
+    visit_date = datetime.date(2024, 3, 4)
+
+
+class CareTeamMemberFactory(DjangoModelFactory):
+    """An assignment to a patient's care team; starts today (the model's default)."""
+
+    class Meta:
+        model = CareTeamMember
+        database = OWNER
+
+    staff = factory.SubFactory(StaffFactory, group=roles.CLINICIAN)
+    patient = factory.SubFactory(PatientFactory)
+    reason = "primary care"
+
+
+class BreakGlassGrantFactory(DjangoModelFactory):
+    """Emergency access, active from now for `hours` (a negative number: already expired)."""
+
+    class Meta:
+        model = BreakGlassGrant
+        database = OWNER
+
+    class Params:
+        hours = 4
+
+    staff = factory.SubFactory(StaffFactory, group=roles.CLINICIAN)
+    patient = factory.SubFactory(PatientFactory)
+    reason_category = "emergency"
+    starts_at = factory.LazyFunction(timezone.now)
+    expires_at = factory.LazyAttribute(lambda o: o.starts_at + datetime.timedelta(hours=o.hours))
+
+
+class DisclosureFactory(DjangoModelFactory):
+    """A disclosure recorded by a privacy officer (an accounting entry, 45 CFR 164.528)."""
+
+    class Meta:
+        model = Disclosure
+        database = OWNER
+
+    patient = factory.SubFactory(PatientFactory)
+    recorded_by = factory.SubFactory(StaffFactory, group=roles.PRIVACY_OFFICER)
+    disclosed_on = factory.LazyFunction(timezone.localdate)
+    recipient = "Test recipient"
+    description = "Test description"
+    purpose = "Test purpose"
+    category = "public_health"
