@@ -11,7 +11,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from accounts.models import MfaFailures
 from records.models import BreakGlassGrant
 from tests.conftest import PASSWORD, current_code, give_totp
-from tests.privacy_helpers import make_patient
+from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 
@@ -45,7 +45,7 @@ def test_wrong_codes_count_once_across_re_authentication_and_break_the_glass(
     clinician_with_code, staff
 ):
     client, _device = clinician_with_code
-    patient = make_patient()
+    patient = PatientFactory()
     limit = settings.MFA_FAILURE_LIMIT
     for number in range(1, limit - 1):
         page = client.post(
@@ -67,7 +67,7 @@ def test_an_incomplete_break_the_glass_form_neither_counts_nor_spends_the_code(
     clinician_with_code, staff
 ):
     client, device = clinician_with_code
-    patient = make_patient()
+    patient = PatientFactory()
     code = current_code(device)
     # "Other" without an explanation: refused for that alone, the code is not looked at.
     page = client.post(f"/break-glass/{patient.pk}/", break_glass_form(code, category="other"))
