@@ -1,10 +1,10 @@
 """Row-level security on sign-in tables: a signed-in user changes only their own password and
 second-factor devices, even through raw SQL on the web connection.
 
-Sign-in itself runs before anyone is known (no app.user_id), so the web role keeps what it needs
-then: reading users and the session's device, and updating `last_login` (its column grant is
-the only UPDATE it holds on auth_user). Administrators manage everyone's rows. These tables are
-not FORCEd: the owner (migrations, provisioning) stays outside the policies.
+Sign-in itself runs before anyone is known (no verified staff identity), so the web role keeps
+what it needs then: reading users and the session's device, and updating `last_login` (its
+column grant is the only UPDATE it holds on auth_user). Administrators manage everyone's rows.
+These tables are not FORCEd: the owner (migrations, provisioning) stays outside the policies.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from clinic.provisioning import ensure_policies, ensure_row_level_security, register_step
+from clinic.staff_identity import STAFF_ID
 
-STAFF_ID = "(SELECT nullif(current_setting('app.user_id', true), '')::integer)"
 ADMIN_ALL = "AS PERMISSIVE FOR ALL TO clinic_admin USING (true) WITH CHECK (true)"
 
 AUTH_POLICIES: dict[str, dict[str, str]] = {

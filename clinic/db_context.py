@@ -3,7 +3,7 @@
 Everything the view does runs in one transaction that starts with a single statement:
 
     SELECT set_config('role', <group role>, true),
-           set_config('app.user_id', <staff id>, true),
+           set_config('app.staff_token', <signed staff id and role>, true),
            set_config('application_name', 'staff:<id>', true)
 
 `set_config(..., true)` is SET LOCAL with bind parameters (SET LOCAL takes none), so the values
@@ -19,8 +19,9 @@ from collections.abc import Callable
 from django.db import connections, transaction
 from django.http import HttpRequest, HttpResponse
 
-from clinic import access_log
+from clinic import access_log, roles
 from clinic.staff import database_role_for
+from clinic.staff_identity import mint
 
 WEB_ALIAS = "default"
 REFUSED = frozenset({403, 404})
@@ -29,8 +30,8 @@ ROLLED_BACK = frozenset({400, 403, 404})
 # (PostgreSQL evaluates a plain target list left to right): a connection that arrives with a role
 # or staff id already set (a pooler or driver bug) is refused instead of served.
 CONTEXT_SQL = (
-    "SELECT current_user = session_user AND coalesce(current_setting('app.user_id', true), '')"
-    " = '', set_config('role', %s, true), set_config('app.user_id', %s, true), "
+    "SELECT current_user = session_user AND coalesce(current_setting('app.staff_token', true), '')"
+    " = '', set_config('role', %s, true), set_config('app.staff_token', %s, true), "
     "set_config('application_name', %s, true)"
 )
 
@@ -49,7 +50,7 @@ def apply_context(role: str | None, user_id: int | None, alias: str = WEB_ALIAS)
             CONTEXT_SQL,
             [
                 role or "none",  # 'none': the login role itself, which holds no PHI rights
-                "" if user_id is None else str(user_id),
+                "" if user_id is None else mint(user_id, role or roles.WEB_ROLE),
                 "staff:-" if user_id is None else f"staff:{user_id}",
             ],
         )

@@ -1,6 +1,8 @@
 """The core's own database objects, found by provisioning like every app's `db_grants`: the
-clinic's date (clinic/clinic_time.py) and the access log's append function, its grants and the
-chain's lock (clinic/access_log/database.py)."""
+verified staff identity (clinic/staff_identity.py), the clinic's date (clinic/clinic_time.py),
+and the access log's append function, its grants and the chain's lock
+(clinic/access_log/database.py)."""
 
 import clinic.access_log.database  # noqa: F401
 import clinic.clinic_time  # noqa: F401
+import clinic.staff_identity  # noqa: F401

@@ -303,8 +303,10 @@ CONTENT_SECURITY_POLICY = {
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 BLIND_INDEX_KEY = env.str("BLIND_INDEX_KEY", default="")
 PSEUDONYM_KEY = env.str("PSEUDONYM_KEY", default="")
+# Signs the staff identity each request hands the database (clinic/staff_identity.py).
+STAFF_TOKEN_KEY = env.str("STAFF_TOKEN_KEY", default="")
 if PRODUCTION:
-    for _name in ("FIELD_ENCRYPTION_KEYS", "BLIND_INDEX_KEY", "PSEUDONYM_KEY"):
+    for _name in ("FIELD_ENCRYPTION_KEYS", "BLIND_INDEX_KEY", "PSEUDONYM_KEY", "STAFF_TOKEN_KEY"):
         _required(_name)
 
 # --- static, i18n ------------------------------------------------------------------------------

@@ -133,6 +133,7 @@ def ensure_secrets() -> dict[str, str]:
         ),
         "BLIND_INDEX_KEY": lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "PSEUDONYM_KEY": lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "STAFF_TOKEN_KEY": lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "PG_SUPERUSER_PASSWORD": lambda: secrets.token_urlsafe(24),
         # Names the cluster these secrets belong to (see discard_foreign_cluster).
         "CLUSTER_ID": lambda: secrets.token_hex(8),

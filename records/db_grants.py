@@ -7,7 +7,8 @@
   by `clinic_analytics_owner`, so it is subject to RLS like anyone (a view owned by the table
   owner would bypass it) and has exactly the columns it shows.
 - FORCE ROW LEVEL SECURITY: the owner is subject too, through an explicit policy of its own.
-`current_setting` sits in a sub-select so the planner evaluates it once (an InitPlan), and the
+The verified staff id (clinic/staff_identity.py) sits in a sub-select so the planner evaluates it
+once (an InitPlan), and the
 policy's correlated EXISTS lookups use the covering (staff, patient) index (docs/benchmarks.md
 compares this with the `patient_id IN (...)` and `= ANY (array)` forms).
 """
@@ -27,8 +28,7 @@ from clinic.provisioning import (
     register_view,
 )
 from clinic.roles import grant
-
-STAFF_ID = "(SELECT nullif(current_setting('app.user_id', true), '')::integer)"
+from clinic.staff_identity import STAFF_ID
 
 
 def active_grant(staff_id: str) -> str:

@@ -27,7 +27,13 @@ from patients.models import PatientIdentity
 from tests.factories import PASSWORD, PatientFactory, StaffFactory, TOTPDeviceFactory
 
 TEST_DATABASE = os.environ.get("CLINIC_TEST_DB", "test_clinic")  # one per concurrent run
-KEEP_TABLES = {"django_migrations", "django_content_type", "auth_permission", "auth_group"}
+KEEP_TABLES = {
+    "django_migrations",
+    "django_content_type",
+    "auth_permission",
+    "auth_group",
+    "staff_token_key",  # written by provisioning, like the roles and policies
+}
 
 
 @pytest.fixture(scope="session")

@@ -48,12 +48,12 @@ def test_transaction_local_context_does_not_survive_in_the_pool(pooler_up, staff
         with first.transaction():
             first.execute(
                 "SELECT set_config('role', 'clinic_clinician', true), "
-                "set_config('app.user_id', %s, true)",
+                "set_config('app.staff_token', %s, true)",
                 [uid],
             )
     # A new client, handed whichever server connection the pool has.
     with psycopg.connect(dsn(), prepare_threshold=None) as second:
         row = second.execute(
-            "SELECT current_user, coalesce(current_setting('app.user_id', true), '')"
+            "SELECT current_user, coalesce(current_setting('app.staff_token', true), '')"
         ).fetchone()
     assert row == ("clinic_web", "")

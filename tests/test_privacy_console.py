@@ -8,12 +8,13 @@ import io
 from datetime import date, timedelta
 
 import pytest
-from django.db import connections
+from django.db import connections, transaction
 from django.test import override_settings
 from django.utils import timezone
 
 from accounts.lockout import username_key
 from clinic import access_log
+from clinic.staff_identity import set_token
 from privacy.models import Disclosure
 from records.models import BreakGlassGrant
 from tests.conftest import PASSWORD
@@ -32,10 +33,12 @@ UNKNOWN = "00000000-0000-4000-8000-000000000000"
 
 
 def append(staff_id, action, patient_id=None, role="clinic_clinician"):
-    with connections["owner"].cursor() as cursor:
+    """An event by `staff_id` acting as `role`, named to the database as a request would."""
+    with transaction.atomic(using="owner"), connections["owner"].cursor() as cursor:
+        set_token("owner", staff_id, role)
         cursor.execute(
             access_log.APPEND_SQL,
-            [staff_id, role, action, str(patient_id) if patient_id else None, "", None, "ok", ""],
+            [action, str(patient_id) if patient_id else None, "", None, "ok", ""],
         )
 
 

@@ -9,9 +9,7 @@ from clinic.db_context import CONTEXT_SQL
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 
-PROBE = (
-    "SELECT current_user, current_setting('app.user_id', true), current_setting('application_name')"
-)
+PROBE = "SELECT current_user, clinic_staff_id()::text, current_setting('application_name')"
 
 
 class ContextProbe:
@@ -113,7 +111,7 @@ def test_a_connection_arriving_with_a_leaked_context_is_refused(staff):
     from clinic.db_context import LeakedContextError, apply_context
 
     with connections["default"].cursor() as cursor:
-        cursor.execute("SELECT set_config('app.user_id', '999', false)")  # session-level leak
+        cursor.execute("SELECT set_config('app.staff_token', '999', false)")  # session-level leak
     try:
         with pytest.raises(LeakedContextError):
             with transaction.atomic(using="default"):

@@ -22,6 +22,7 @@ PRODUCTION_ENV = {
     "FIELD_ENCRYPTION_KEYS": "k1:" + "A" * 43 + "=",
     "BLIND_INDEX_KEY": "B" * 43 + "=",
     "PSEUDONYM_KEY": "C" * 43 + "=",
+    "STAFF_TOKEN_KEY": "D" * 43 + "=",
 }
 
 

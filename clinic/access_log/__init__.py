@@ -14,11 +14,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.db import connections
+from django.db import connections, transaction
 from django.http import HttpRequest
 
 from clinic.client_ip import client_ip
 from clinic.staff import database_role_for
+from clinic.staff_identity import set_token
 
 # The vocabulary of events (DESIGN.md section 4).
 SIGN_IN = "sign_in"
@@ -51,7 +52,8 @@ DISCLOSURE_RECORDED = "disclosure_recorded"
 DISCLOSURE_ACCOUNTING = "disclosure_accounting"
 DISCLOSURE_SUSPENDED = "disclosure_suspended"
 
-APPEND_SQL = "SELECT append_access_event(%s, %s, %s, %s, %s, %s, %s, %s)"
+# The database takes the author from the verified staff identity (clinic/staff_identity.py).
+APPEND_SQL = "SELECT append_access_event(%s, %s, %s, %s, %s, %s)"
 PENDING_ATTR = "_clinic_pending_access_events"
 QUEUE_ATTR = "_clinic_held_access_events"
 
@@ -83,11 +85,9 @@ def record(
     at the start of a view would queue every concurrent request behind this one's rendering.
     """
     actor_id, role, ip = _actor(request)
-    if staff_id is not None:
-        actor_id = staff_id
+    if staff_id is not None and staff_id != actor_id:
+        actor_id, role = staff_id, _role_of(staff_id, using)
     params = [
-        actor_id,
-        role,
         action,
         str(patient_id) if patient_id else None,
         str(object_id or ""),
@@ -97,13 +97,30 @@ def record(
     ]
     queue = getattr(request, QUEUE_ATTR, None) if using == "default" else None
     if queue is not None:
+        # Written in the request's transaction, under the signed-in user's verified identity.
+        if actor_id != getattr(request.user, "pk", None):
+            raise ValueError("a request's held events are the signed-in user's own")
         queue.append(params)
         return
-    _append(using, [params])
+    _append(using, [params], author=(actor_id, role))
 
 
-def _append(using: str, rows: list[list[Any]]) -> None:
-    with connections[using].cursor() as cursor:
+def _role_of(staff_id: int, using: str) -> str:
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.using(using).filter(pk=staff_id).first()
+    return (database_role_for(user) if user else None) or "clinic_web"
+
+
+def _append(
+    using: str, rows: list[list[Any]], author: tuple[int | None, str] | None = None
+) -> None:
+    """Append `rows`. With an `author` (outside a request's own context: sign-in, commands),
+    first name them to the database in this transaction; without a staff id, the event is
+    anonymous."""
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
+        if author is not None and author[0] is not None:
+            set_token(using, author[0], author[1])
         for params in rows:
             cursor.execute(APPEND_SQL, params)
 

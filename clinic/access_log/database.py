@@ -15,7 +15,9 @@ from clinic import roles
 from clinic.provisioning import _execute, _fingerprint, register_step
 
 GENESIS = "0" * 64
-APPEND_SIGNATURE = "append_access_event(integer, text, text, uuid, text, inet, text, text)"
+APPEND_SIGNATURE = "append_access_event(text, uuid, text, inet, text, text)"
+# The earlier form took the staff id and role as arguments: anyone could write in anyone's name.
+OLD_APPEND_SIGNATURE = "append_access_event(integer, text, text, uuid, text, inet, text, text)"
 CANONICAL = """concat_ws('|', e.id::text,
     to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'),
     coalesce(e.staff_id::text, ''), e.role, e.action, coalesce(e.patient_id::text, ''),
@@ -23,8 +25,8 @@ CANONICAL = """concat_ws('|', e.id::text,
 
 APPEND_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION append_access_event(
-    p_staff_id integer, p_role text, p_action text, p_patient_id uuid, p_object_id text,
-    p_client_ip inet, p_outcome text, p_reason text)
+    p_action text, p_patient_id uuid, p_object_id text, p_client_ip inet, p_outcome text,
+    p_reason text)
 RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
 DECLARE
@@ -36,8 +38,9 @@ BEGIN
     e.prev_hash := coalesce(e.prev_hash, '{GENESIS}');
     e.id := nextval(pg_get_serial_sequence('access_log', 'id'));
     e.occurred_at := clock_timestamp();
-    e.staff_id := p_staff_id;
-    e.role := left(coalesce(p_role, ''), 40);
+    -- Who and as what: the verified staff identity (clinic/staff_identity.py), never an argument.
+    SELECT v.staff_id, v.role INTO e.staff_id, e.role FROM clinic_verified_staff() v;
+    e.role := left(coalesce(e.role, 'anonymous'), 40);
     e.action := left(p_action, 40);
     e.patient_id := p_patient_id;
     e.object_id := left(coalesce(p_object_id, ''), 64);
@@ -75,6 +78,7 @@ def access_log_objects(connection: BaseDatabaseWrapper) -> list[str]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT obj_description('access_log'::regclass, 'pg_class')")
         if cursor.fetchone()[0] != mark:
+            _execute(cursor, done, f"DROP FUNCTION IF EXISTS {OLD_APPEND_SIGNATURE}")
             _execute(cursor, done, APPEND_FUNCTION)
             _execute(cursor, done, REFUSE_CHANGES_FUNCTION)
             _execute(cursor, done, "DROP TRIGGER IF EXISTS access_log_append_only ON access_log")
@@ -84,7 +88,8 @@ def access_log_objects(connection: BaseDatabaseWrapper) -> list[str]:
             )
         cursor.execute(
             "SELECT p.proacl IS NULL OR EXISTS (SELECT 1 FROM aclexplode(p.proacl) a "
-            "WHERE a.grantee = 0) FROM pg_proc p WHERE p.proname = 'append_access_event'"
+            "WHERE a.grantee = 0) FROM pg_proc p WHERE p.oid = %s::regprocedure",
+            [APPEND_SIGNATURE],
         )
         if cursor.fetchone()[0]:
             _execute(

@@ -1,0 +1,148 @@
+"""A staff identity the database can verify: SQL run on the connection cannot choose it.
+
+Per request, inside its transaction, the app sets `app.staff_token` to
+
+    <staff id>.<database role>.<expiry, epoch seconds>.<HMAC-SHA256 of the three, hex>
+
+keyed with STAFF_TOKEN_KEY, which the app holds in memory (trusted) and provisioning copies into
+`staff_token_key`, a table only its owner (clinic_owner, which no request logs in as) may read.
+`clinic_staff_id()` and `clinic_staff_role()`, SECURITY DEFINER functions owned by the same
+role, check the token and return the verified values, or NULL for no token, a forged or an
+expired one. Row-level security, "recorded by" checks and the access-log function use them,
+never a setting SQL could choose: an injected `set_config('app.staff_token', ...)` can only
+produce a token that does not verify. Policies ask `(SELECT clinic_staff_id())`, which the
+planner evaluates once per query (an InitPlan).
+
+The token is transaction-local (set_config(..., true)): it vanishes at COMMIT/ROLLBACK, so it
+never reaches the next request on a pooled connection, and an attacker inside a request can read
+only the token of the user whose request it is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+
+from django.conf import settings
+from django.db.backends.base.base import BaseDatabaseWrapper
+from psycopg import sql
+
+from clinic.blind_index import decode_base64_key
+from clinic.provisioning import _execute, _fingerprint, register_step
+
+# What policies and functions write for "the signed-in staff member" and "their role".
+STAFF_ID = "(SELECT clinic_staff_id())"
+STAFF_ROLE = "(SELECT clinic_staff_role())"
+SETTING = "app.staff_token"
+# Long enough for the slowest request; a token never outlives its transaction anyway.
+LIFETIME_SECONDS = 15 * 60
+
+
+def set_token(alias: str, staff_id: int, role: str) -> None:
+    """Name `staff_id` (acting as `role`) in the current transaction of `alias`."""
+    from django.db import connections
+
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, %s, true)", [SETTING, mint(staff_id, role)])
+
+
+def token_key() -> bytes:
+    key = decode_base64_key(settings.STAFF_TOKEN_KEY)
+    if len(key) < 32:
+        raise ValueError("STAFF_TOKEN_KEY must hold at least 32 bytes")
+    return key
+
+
+def mint(staff_id: int, role: str, *, now: float | None = None) -> str:
+    """The token for `staff_id` acting as database role `role`."""
+    expiry = int(now if now is not None else time.time()) + LIFETIME_SECONDS
+    message = f"{int(staff_id)}.{role}.{expiry}"
+    mac = hmac.new(token_key(), message.encode(), hashlib.sha256).hexdigest()
+    return f"{message}.{mac}"
+
+
+KEY_TABLE = """
+CREATE TABLE IF NOT EXISTS staff_token_key (
+    id integer PRIMARY KEY CHECK (id = 1),
+    key bytea NOT NULL CHECK (octet_length(key) >= 32)
+)"""
+
+# One parse and one HMAC; role names are [a-z_], ids and expiries digits.
+VERIFY_FUNCTION = """
+CREATE OR REPLACE FUNCTION clinic_verified_staff() RETURNS TABLE (staff_id integer, role text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $fn$
+DECLARE
+    token text := current_setting('app.staff_token', true);
+    parts text[];
+    secret bytea;
+BEGIN
+    IF token IS NULL OR token !~ '^[0-9]{1,10}\\.[a-z_]{1,63}\\.[0-9]{1,12}\\.[0-9a-f]{64}$' THEN
+        RETURN;
+    END IF;
+    parts := string_to_array(token, '.');
+    IF parts[3]::bigint < extract(epoch FROM statement_timestamp()) THEN
+        RETURN;
+    END IF;
+    SELECT k.key INTO secret FROM staff_token_key k WHERE k.id = 1;
+    IF secret IS NULL OR encode(
+        hmac(convert_to(parts[1] || '.' || parts[2] || '.' || parts[3], 'UTF8'), secret, 'sha256'),
+        'hex') <> parts[4] THEN
+        RETURN;
+    END IF;
+    staff_id := parts[1]::integer;
+    role := parts[2];
+    RETURN NEXT;
+END
+$fn$"""
+
+ID_FUNCTION = """
+CREATE OR REPLACE FUNCTION clinic_staff_id() RETURNS integer
+LANGUAGE sql STABLE SET search_path = pg_catalog, public AS
+$fn$ SELECT staff_id FROM clinic_verified_staff() $fn$"""
+
+ROLE_FUNCTION = """
+CREATE OR REPLACE FUNCTION clinic_staff_role() RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, public AS
+$fn$ SELECT role FROM clinic_verified_staff() $fn$"""
+
+
+@register_step(order=0)
+def staff_identity_objects(connection: BaseDatabaseWrapper) -> list[str]:
+    """pgcrypto, the key table (its key kept equal to settings), the verifying functions."""
+    done: list[str] = []
+    key = token_key()
+    functions = VERIFY_FUNCTION + ID_FUNCTION + ROLE_FUNCTION
+    mark = _fingerprint(functions)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pgcrypto'")
+        if cursor.fetchone() is None:
+            _execute(cursor, done, "CREATE EXTENSION IF NOT EXISTS pgcrypto")
+        cursor.execute("SELECT to_regclass('staff_token_key') IS NOT NULL")
+        if not cursor.fetchone()[0]:
+            _execute(cursor, done, KEY_TABLE)
+            _execute(cursor, done, "REVOKE ALL ON TABLE staff_token_key FROM PUBLIC")
+        cursor.execute("SELECT key FROM staff_token_key WHERE id = 1")
+        row = cursor.fetchone()
+        if row is None or bytes(row[0]) != key:
+            # The key itself stays out of the returned statements (they are printed).
+            cursor.execute(
+                "INSERT INTO staff_token_key (id, key) VALUES (1, %s) "
+                "ON CONFLICT (id) DO UPDATE SET key = EXCLUDED.key",
+                [key],
+            )
+            done.append("-- staff_token_key set from STAFF_TOKEN_KEY")
+        cursor.execute(
+            "SELECT obj_description(to_regprocedure('clinic_verified_staff()'), 'pg_proc')"
+        )
+        if cursor.fetchone()[0] != mark:
+            for statement in (VERIFY_FUNCTION, ID_FUNCTION, ROLE_FUNCTION):
+                _execute(cursor, done, statement)
+            _execute(
+                cursor,
+                done,
+                sql.SQL("COMMENT ON FUNCTION clinic_verified_staff() IS {}").format(
+                    sql.Literal(mark)
+                ),
+            )
+    return done
