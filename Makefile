@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 db: $(STAMP)
+	mkdir -p staticfiles  # WhiteNoise warns about a missing STATIC_ROOT even in development
 	$(BIN)/python -m localdb.cluster up
 	$(MANAGE) migrate --database owner --noinput
 	$(MANAGE) provision_db

@@ -98,7 +98,7 @@ def record(
     queue = getattr(request, QUEUE_ATTR, None) if using == "default" else None
     if queue is not None:
         # Written in the request's transaction, under the signed-in user's verified identity.
-        if actor_id != getattr(request.user, "pk", None):
+        if actor_id != getattr(getattr(request, "user", None), "pk", None):
             raise ValueError("a request's held events are the signed-in user's own")
         queue.append(params)
         return
