@@ -68,43 +68,34 @@ CREATE TABLE IF NOT EXISTS staff_token_key (
     key bytea NOT NULL CHECK (octet_length(key) >= 32)
 )"""
 
-# One parse and one HMAC; role names are [a-z_], ids and expiries digits.
-VERIFY_FUNCTION = """
-CREATE OR REPLACE FUNCTION clinic_verified_staff() RETURNS TABLE (staff_id integer, role text)
+# One parse and one HMAC. The MAC is checked before any field is trusted (it covers all three),
+# so no pattern match is needed: a regular expression cost 17 us of the 26 us per call measured.
+VERIFY_TEMPLATE = """
+CREATE OR REPLACE FUNCTION {name}() RETURNS {returns}
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $fn$
 DECLARE
-    token text := current_setting('app.staff_token', true);
-    parts text[];
+    parts text[] := string_to_array(current_setting('app.staff_token', true), '.');
     secret bytea;
 BEGIN
-    IF token IS NULL OR token !~ '^[0-9]{1,10}\\.[a-z_]{1,63}\\.[0-9]{1,12}\\.[0-9a-f]{64}$' THEN
-        RETURN;
-    END IF;
-    parts := string_to_array(token, '.');
-    IF parts[3]::bigint < extract(epoch FROM statement_timestamp()) THEN
-        RETURN;
+    IF array_length(parts, 1) IS DISTINCT FROM 4 THEN
+        RETURN NULL;
     END IF;
     SELECT k.key INTO secret FROM staff_token_key k WHERE k.id = 1;
-    IF secret IS NULL OR encode(
-        hmac(convert_to(parts[1] || '.' || parts[2] || '.' || parts[3], 'UTF8'), secret, 'sha256'),
-        'hex') <> parts[4] THEN
-        RETURN;
+    IF encode(hmac(convert_to(parts[1] || '.' || parts[2] || '.' || parts[3], 'UTF8'), secret,
+              'sha256'), 'hex') IS DISTINCT FROM parts[4] THEN
+        RETURN NULL;
     END IF;
-    staff_id := parts[1]::integer;
-    role := parts[2];
-    RETURN NEXT;
+    -- Authentic: the app minted it, so the fields have their form.
+    IF parts[3]::bigint < extract(epoch FROM statement_timestamp()) THEN
+        RETURN NULL;
+    END IF;
+    RETURN {value};
 END
 $fn$"""
-
-ID_FUNCTION = """
-CREATE OR REPLACE FUNCTION clinic_staff_id() RETURNS integer
-LANGUAGE sql STABLE SET search_path = pg_catalog, public AS
-$fn$ SELECT staff_id FROM clinic_verified_staff() $fn$"""
-
-ROLE_FUNCTION = """
-CREATE OR REPLACE FUNCTION clinic_staff_role() RETURNS text
-LANGUAGE sql STABLE SET search_path = pg_catalog, public AS
-$fn$ SELECT role FROM clinic_verified_staff() $fn$"""
+ID_FUNCTION = VERIFY_TEMPLATE.format(
+    name="clinic_staff_id", returns="integer", value="parts[1]::integer"
+)
+ROLE_FUNCTION = VERIFY_TEMPLATE.format(name="clinic_staff_role", returns="text", value="parts[2]")
 
 
 @register_step(order=0)
@@ -112,7 +103,7 @@ def staff_identity_objects(connection: BaseDatabaseWrapper) -> list[str]:
     """pgcrypto, the key table (its key kept equal to settings), the verifying functions."""
     done: list[str] = []
     key = token_key()
-    functions = VERIFY_FUNCTION + ID_FUNCTION + ROLE_FUNCTION
+    functions = ID_FUNCTION + ROLE_FUNCTION
     mark = _fingerprint(functions)
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pgcrypto'")
@@ -132,17 +123,15 @@ def staff_identity_objects(connection: BaseDatabaseWrapper) -> list[str]:
                 [key],
             )
             done.append("-- staff_token_key set from STAFF_TOKEN_KEY")
-        cursor.execute(
-            "SELECT obj_description(to_regprocedure('clinic_verified_staff()'), 'pg_proc')"
-        )
+        cursor.execute("SELECT obj_description(to_regprocedure('clinic_staff_id()'), 'pg_proc')")
         if cursor.fetchone()[0] != mark:
-            for statement in (VERIFY_FUNCTION, ID_FUNCTION, ROLE_FUNCTION):
+            for statement in (ID_FUNCTION, ROLE_FUNCTION):
                 _execute(cursor, done, statement)
+            # An earlier form: one set-returning function behind both (slower per call).
+            _execute(cursor, done, "DROP FUNCTION IF EXISTS clinic_verified_staff()")
             _execute(
                 cursor,
                 done,
-                sql.SQL("COMMENT ON FUNCTION clinic_verified_staff() IS {}").format(
-                    sql.Literal(mark)
-                ),
+                sql.SQL("COMMENT ON FUNCTION clinic_staff_id() IS {}").format(sql.Literal(mark)),
             )
     return done

@@ -9,18 +9,10 @@ import re
 import pytest
 
 from records.models import ClinicalRecord
-from tests.conftest import PASSWORD
+from tests.browser_helpers import sign_in
 from tests.factories import PatientFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clinic_db")]
-
-
-def sign_in(page, live_url: str, username: str) -> None:
-    page.goto(f"{live_url}/account/sign-in/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_url}/")
 
 
 def test_care_team_then_visit_with_icd10_suggestion_in_chromium(page, live_url, staff):
@@ -34,6 +26,8 @@ def test_care_team_then_visit_with_icd10_suggestion_in_chromium(page, live_url, 
     )
 
     sign_in(page, live_url, "t-frontdesk")
+
+    page.wait_for_url(f"{live_url}/")
     page.goto(f"{live_url}/patients/{patient.pk}/care-team/")
     page.select_option("#id_staff", str(staff["clinician"].pk))
     page.fill("#id_reason", "primary care")
@@ -44,6 +38,8 @@ def test_care_team_then_visit_with_icd10_suggestion_in_chromium(page, live_url, 
     page.wait_for_url("**/account/sign-in/")
 
     sign_in(page, live_url, "t-clinician")
+
+    page.wait_for_url(f"{live_url}/")
     page.click("text=My patients")
     page.click(f"a[href='/patients/{patient.pk}/visits/']")
     page.click("text=Record a visit")

@@ -23,9 +23,6 @@ import datetime
 import http.client
 import os
 import random
-import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse
@@ -45,6 +42,7 @@ from clinic.access_log.chain import verify_chain
 from localdb import cluster, pooler
 from tests.conftest import TEST_DATABASE, make_staff, sign_in_client
 from tests.factories import CareTeamMemberFactory, ClinicalRecordFactory, PatientFactory
+from tests.server_helpers import free_port, start_gunicorn, stop, wait_until_serving
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,63 +64,24 @@ NEW_VISIT_FORM = urllib.parse.urlencode(
 )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_app_server(conn_max_age: int) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "CLINIC_DB_NAME": TEST_DATABASE,
-        "CLINIC_DB_VIA_POOLER": "1",
-        "DB_CONN_MAX_AGE": str(conn_max_age),
-        "DJANGO_SETTINGS_MODULE": "clinic.settings",
-        # The production configuration (gunicorn.conf.py), one worker of six threads each.
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "1",
-        "GUNICORN_THREADS": "6",
-        "GUNICORN_LOG_LEVEL": "warning",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "clinic.wsgi"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    return process, port
-
-
-def wait_until_serving(process: subprocess.Popen, port: int) -> None:
-    deadline = time.monotonic() + 60  # the master parses the ICD-10-CM code set first
-    while True:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError("app server did not start")
-        time.sleep(0.2)
-
-
 @pytest.fixture(scope="module")
 def pooled_app_servers(django_db_setup):
     pooler.up()  # starts it, or restarts it if its configuration changed
-    servers = [start_app_server(conn_max_age) for conn_max_age in (0, 60)]
+    servers = []
+    for conn_max_age in (0, 60):
+        port = free_port()
+        # The production configuration (gunicorn.conf.py), one worker of six threads.
+        process = start_gunicorn(
+            port, threads=6, CLINIC_DB_VIA_POOLER="1", DB_CONN_MAX_AGE=str(conn_max_age)
+        )
+        servers.append((process, port))
     try:
         for process, port in servers:
-            wait_until_serving(process, port)
+            wait_until_serving(process, f"http://127.0.0.1:{port}")
         yield [port for _process, port in servers]
     finally:
         for process, _port in servers:
-            process.terminate()
-            process.wait(timeout=10)
+            stop(process)
 
 
 @dataclass

@@ -39,7 +39,8 @@ BEGIN
     e.id := nextval(pg_get_serial_sequence('access_log', 'id'));
     e.occurred_at := clock_timestamp();
     -- Who and as what: the verified staff identity (clinic/staff_identity.py), never an argument.
-    SELECT v.staff_id, v.role INTO e.staff_id, e.role FROM clinic_verified_staff() v;
+    e.staff_id := clinic_staff_id();
+    e.role := CASE WHEN e.staff_id IS NULL THEN NULL ELSE clinic_staff_role() END;
     e.role := left(coalesce(e.role, 'anonymous'), 40);
     e.action := left(p_action, 40);
     e.patient_id := p_patient_id;
