@@ -6,3 +6,6 @@ and the access log's append function, its grants and the chain's lock
 import clinic.access_log.database  # noqa: F401
 import clinic.clinic_time  # noqa: F401
 import clinic.staff_identity  # noqa: F401
+from clinic.role_gate import gate
+
+gate("access_log")

@@ -6,7 +6,11 @@ administrators get nothing: no row, no column.
 """
 
 from clinic.provisioning import add_role_grants
+from clinic.role_gate import gate
 from clinic.roles import grant
+
+# Only a request whose verified role is the group may use the group's rights (clinic/role_gate.py).
+gate("patient_identities")
 
 add_role_grants("clinic_front_desk", [grant("SELECT, INSERT, UPDATE", "patient_identities")])
 add_role_grants("clinic_clinician", [grant("SELECT", "patient_identities")])

@@ -27,6 +27,7 @@ from clinic.provisioning import (
     register_step,
     register_view,
 )
+from clinic.role_gate import gate, gate_policies
 from clinic.roles import grant
 from clinic.staff_identity import STAFF_ID
 
@@ -150,13 +151,14 @@ def records_security(connection: BaseDatabaseWrapper) -> list[str]:
         ("break_glass_grants", BREAK_GLASS_POLICIES),
     ):
         done += ensure_row_level_security(connection, table)
-        done += ensure_policies(connection, table, policies)
+        done += ensure_policies(connection, table, {**policies, **gate_policies(table)})
     done += ensure_membership(connection, roles.ANALYTICS_VIEW_OWNER, roles.OWNER_ROLE)
     done += _analytics_owner_may_create(connection)
     return done
 
 
 register_view(ANALYST_VIEW, ANALYST_VIEW_SQL, roles.ANALYTICS_VIEW_OWNER)
+gate("care_team")
 
 
 def _analytics_owner_may_create(connection: BaseDatabaseWrapper) -> list[str]:

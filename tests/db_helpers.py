@@ -8,12 +8,17 @@ from django.db import connections, transaction
 
 from clinic.db_context import apply_context
 
+# A request always has a signed-in staff member; tests that do not care who it is act as this
+# one (no care team, no grants), so the role's rules apply as to any member of the group.
+SOMEONE = 999_999
+
 
 @contextmanager
 def as_role(role: str | None, user_id: int | None = None):
-    """A cursor on the web connection inside a transaction switched to `role` (rolled back)."""
+    """A cursor on the web connection inside a transaction switched to `role`, with a verified
+    identity of that role (rolled back). `role=None`: the bare web login, as before sign-in."""
     with transaction.atomic(using="default"):
-        apply_context(role, user_id)
+        apply_context(role, user_id if user_id is not None or role is None else SOMEONE)
         with connections["default"].cursor() as cursor:
             yield cursor
         transaction.set_rollback(True, using="default")

@@ -1,0 +1,71 @@
+"""A group role's rights are usable only by a request whose verified role is that group.
+
+The web login is a member of every group role (it switches per request), so SQL injected into
+one user's request could `SET ROLE` to another group. Every table that holds PHI carries a
+RESTRICTIVE policy, for each group role with rights on it, that compares the role in force with
+the role in the request's verified staff token (clinic/staff_identity.py): an analyst's request
+that switches to the clinician role, or a request before sign-in that switches to the front
+desk, then sees no row and may write none. Restrictive policies AND with the permissive ones,
+so a group's own rules (care team, break the glass) still decide within its role.
+
+Apps name their gated tables with `gate(table)` in their `db_grants`; tables whose app declares
+its own policies merge `gate_policies(table)` into them (ensure_policies drops undeclared ones).
+"""
+
+from __future__ import annotations
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from clinic import roles
+from clinic.provisioning import (
+    declared_grants,
+    ensure_policies,
+    ensure_row_level_security,
+    register_step,
+)
+from clinic.staff_identity import STAFF_ROLE
+
+# Tables gated here whose apps declare no policies of their own.
+_GATED: list[str] = []
+
+
+def gate(*tables: str) -> None:
+    _GATED.extend(tables)
+
+
+def _roles_granted(table: str) -> list[str]:
+    return sorted(
+        role for role, grants in declared_grants().items() if any(g.table == table for g in grants)
+    )
+
+
+def gate_policies(table: str) -> dict[str, str]:
+    groups = [role for role in _roles_granted(table) if role in roles.GROUP_ROLES.values()]
+    if not groups:
+        return {}
+    check = f"({STAFF_ROLE} = current_user)"
+    return {
+        "role_gate": f"AS RESTRICTIVE FOR ALL TO {', '.join(groups)} "
+        f"USING {check} WITH CHECK {check}"
+    }
+
+
+def _plain_policies(table: str) -> dict[str, str]:
+    """Row-level security changes nothing else on these tables: every role keeps what its
+    grants give it (the grants stay the only rule there), and the gate is added."""
+    policies = {
+        f"granted_{role}": f"AS PERMISSIVE FOR ALL TO {role} USING (true) WITH CHECK (true)"
+        for role in _roles_granted(table)
+    }
+    return {**policies, **gate_policies(table)}
+
+
+@register_step(order=15)
+def role_gates(connection: BaseDatabaseWrapper) -> list[str]:
+    done: list[str] = []
+    for table in _GATED:
+        # Not FORCEd: the owner (migrations, the SECURITY DEFINER access-log function) is not
+        # a group role and stays outside.
+        done += ensure_row_level_security(connection, table, force=False)
+        done += ensure_policies(connection, table, _plain_policies(table))
+    return done
