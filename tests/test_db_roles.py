@@ -123,7 +123,8 @@ def test_clinician_cannot_insert_for_another_clinicians_patient(staff, chart):
 
 
 def test_clinician_cannot_write_as_another_provider(staff, chart):
-    with pytest.raises(ProgrammingError, match="row-level security"):
+    # The write check (records/db_checks.py) refuses it first; row-level security would too.
+    with pytest.raises(DatabaseError, match="recorded by its provider"):
         run_as(
             "clinic_clinician",
             "INSERT INTO clinical_records (record_id, patient_id, provider_id, diagnosis_code,"

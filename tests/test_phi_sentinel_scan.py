@@ -430,7 +430,9 @@ def test_no_phi_sentinel_in_any_log_error_page_or_plaintext_column(staff, tmp_pa
 
 
 def test_scan_finds_a_planted_plaintext_leak_control(staff):
-    """Control: a sentinel written in plaintext, past the encrypted field, is found."""
+    """Control: a sentinel written in plaintext, past the encrypted field, is found. The database
+    refuses text that is not shaped like ciphertext (clinic/db_checks.py), so the leak is
+    planted in that shape: the form check cannot tell, the scan does."""
     patient = PatientFactory()
     grant = BreakGlassGrantFactory(
         staff=staff["clinician"], patient=patient, review_comment="Reviewed."
@@ -438,7 +440,7 @@ def test_scan_finds_a_planted_plaintext_leak_control(staff):
     with connections["owner"].cursor() as cursor:
         cursor.execute(
             "UPDATE break_glass_grants SET review_comment = %s WHERE grant_id = %s",
-            [f"mentions {LAST}", grant.pk],
+            [f"v1:k1:mentions-{LAST}-" + "x" * 38, grant.pk],
         )
     found = plaintext_hits_in_tables([LAST])
     assert found == [f"break_glass_grants.review_comment: {LAST.lower()}"]

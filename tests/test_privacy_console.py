@@ -476,6 +476,20 @@ def test_sign_off_records_the_review_and_logs_it(client_for, staff, patient):
     assert event.object_id == str(grant.pk) and event.patient_id == patient.pk
 
 
+def test_a_review_is_final(client_for, staff, patient):
+    grant = BreakGlassGrantFactory(staff=staff["clinician"], patient=patient)
+    client = client_for(staff["privacy"])
+    assert (
+        client.post(f"/privacy/break-glass/{grant.pk}/", {"comment": "First."}).status_code == 302
+    )
+    second = client.post(f"/privacy/break-glass/{grant.pk}/", {"comment": "Second."})
+    assert second.status_code == 409
+    assert b"A review is final" in second.content
+    grant.refresh_from_db(using="owner")
+    assert grant.review_comment == "First."
+    assert len(events(action=access_log.BREAK_GLASS_REVIEWED)) == 1
+
+
 def test_unknown_grant_is_not_found(client_for, staff):
     assert client_for(staff["privacy"]).get(f"/privacy/break-glass/{UNKNOWN}/").status_code == 404
 

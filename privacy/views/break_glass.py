@@ -47,7 +47,12 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 def review(request: HttpRequest, grant_id: uuid.UUID) -> HttpResponse:
     grant = get_break_glass_grant_for_review(request, grant_id)
     form = BreakGlassReviewForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    status = 200
+    if request.method == "POST" and grant.reviewed_at is not None:
+        # A review is final; the database refuses a second one as well (records/db_checks.py).
+        messages.error(request, "This access has already been reviewed. A review is final.")
+        status = 409
+    elif request.method == "POST" and form.is_valid():
         break_glass_review(
             request=request,
             grant=grant,
@@ -66,4 +71,5 @@ def review(request: HttpRequest, grant_id: uuid.UUID) -> HttpResponse:
             "staff_name": names.get(grant.staff_id, "—"),
             "reviewer_name": names.get(grant.reviewed_by_id or 0, "—"),
         },
+        status=status,
     )

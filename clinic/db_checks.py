@@ -1,0 +1,126 @@
+"""Forms every stored value must have, checked by the database on every write (whoever writes):
+each encrypted column holds `v1:<key id>:<base64url of nonce, ciphertext and tag>` (or NULL),
+never plaintext; each blind-index column holds 32 lowercase hex digits (or NULL).
+
+Found from the models (every EncryptedFieldMixin field, every `*_bidx` column), so a new
+encrypted column is checked without a line here. The constraints are the database's own (Django
+does not track them); provisioning adds them NOT VALID, validates them, and marks each with a
+hash of its condition, so a changed condition is replaced and a second run changes nothing.
+A form check cannot tell ciphertext from text shaped like it: it stops plaintext written by
+mistake or by hand, and the PHI scan (tests/test_phi_sentinel_scan.py) looks for the rest.
+"""
+
+from __future__ import annotations
+
+from django.apps import apps
+from django.db.backends.base.base import BaseDatabaseWrapper
+from psycopg import sql
+
+from clinic.encryption import FORMAT_VERSION, EncryptedFieldMixin
+from clinic.provisioning import _execute, _fingerprint, register_step
+
+# 12-byte nonce + 16-byte tag at least: 28 bytes, 38 base64url characters.
+CIPHERTEXT = f"^{FORMAT_VERSION}:[A-Za-z0-9_-]{{1,32}}:[A-Za-z0-9_-]{{38,}}$"
+DIGEST = "^[0-9a-f]{32}$"
+
+
+def stored_form_checks() -> dict[tuple[str, str], str]:
+    """(table, constraint name) -> condition, for every encrypted and blind-index column."""
+    checks: dict[tuple[str, str], str] = {}
+    for model in apps.get_models():
+        if model._meta.proxy or not model._meta.managed:
+            continue
+        table = model._meta.db_table
+        for field in model._meta.concrete_fields:
+            column = field.column or ""
+            if isinstance(field, EncryptedFieldMixin):
+                pattern = CIPHERTEXT
+            elif column.endswith("_bidx"):
+                pattern = DIGEST
+            else:
+                continue
+            condition = f"{column} IS NULL OR {column} ~ '{pattern}'"
+            checks[(table, f"{table}_{column}_form")] = condition
+    return checks
+
+
+def ensure_check(
+    connection: BaseDatabaseWrapper, table: str, name: str, condition: str
+) -> list[str]:
+    """A CHECK constraint `name` on `table` with `condition`, idempotently (marked by a hash)."""
+    done: list[str] = []
+    mark = _fingerprint(condition)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT obj_description(c.oid, 'pg_constraint') FROM pg_constraint c "
+            "WHERE c.conrelid = %s::regclass AND c.conname = %s",
+            [table, name],
+        )
+        row = cursor.fetchone()
+        if row is not None and row[0] == mark:
+            return done
+        names = {"table": sql.Identifier(table), "name": sql.Identifier(name)}
+        if row is not None:
+            _execute(
+                cursor, done, sql.SQL("ALTER TABLE {table} DROP CONSTRAINT {name}").format(**names)
+            )
+        _execute(
+            cursor,
+            done,
+            sql.SQL(
+                "ALTER TABLE {table} ADD CONSTRAINT {name} CHECK ({condition}) NOT VALID"
+            ).format(condition=sql.SQL(condition), **names),
+        )
+        _execute(
+            cursor, done, sql.SQL("ALTER TABLE {table} VALIDATE CONSTRAINT {name}").format(**names)
+        )
+        _execute(
+            cursor,
+            done,
+            sql.SQL("COMMENT ON CONSTRAINT {name} ON {table} IS {mark}").format(
+                mark=sql.Literal(mark), **names
+            ),
+        )
+    return done
+
+
+def ensure_trigger_function(
+    connection: BaseDatabaseWrapper, function: str, body: str, table: str, trigger: str, events: str
+) -> list[str]:
+    """`body` is the CREATE OR REPLACE FUNCTION statement of `function`(); a BEFORE `events`
+    trigger `trigger` on `table` runs it FOR EACH ROW. Marked by a hash of both."""
+    done: list[str] = []
+    mark = _fingerprint(body + events)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT obj_description(to_regprocedure(%s), 'pg_proc')", [f"{function}()"])
+        if cursor.fetchone()[0] == mark:
+            return done
+        _execute(cursor, done, body)
+        names = {"table": sql.Identifier(table), "trigger": sql.Identifier(trigger)}
+        _execute(
+            cursor, done, sql.SQL("DROP TRIGGER IF EXISTS {trigger} ON {table}").format(**names)
+        )
+        _execute(
+            cursor,
+            done,
+            sql.SQL(
+                "CREATE TRIGGER {trigger} BEFORE " + events + " ON {table} "
+                "FOR EACH ROW EXECUTE FUNCTION {function}()"
+            ).format(function=sql.Identifier(function), **names),
+        )
+        _execute(
+            cursor,
+            done,
+            sql.SQL("COMMENT ON FUNCTION {function}() IS {mark}").format(
+                function=sql.Identifier(function), mark=sql.Literal(mark)
+            ),
+        )
+    return done
+
+
+@register_step(order=30)
+def stored_forms(connection: BaseDatabaseWrapper) -> list[str]:
+    done: list[str] = []
+    for (table, name), condition in sorted(stored_form_checks().items()):
+        done += ensure_check(connection, table, name, condition)
+    return done

@@ -1,0 +1,138 @@
+"""What the database checks on every write to the clinical tables, whoever writes through the
+application's roles (the owner's maintenance, such as key rotation and demo data, excepted):
+
+- a visit: recorded by its provider (the verified caller), dated no later than the clinic's
+  today, a diagnosis code shaped like ICD-10-CM; its patient, provider and creation time never
+  change, and every change raises its version by exactly one (optimistic locking, made a rule);
+- a break-the-glass grant: the caller's own, starting now, lasting at most BREAK_GLASS_HOURS,
+  with a known reason; its terms never change; it ends once, not in the future, and never
+  reopens; its review is signed by the verified reviewer, once.
+
+Checking that a diagnosis code exists in the code set (not only its shape) needs the code set in
+the database; it is checked by the application (records/icd10.py) for now.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from clinic import roles
+from clinic.db_checks import ensure_trigger_function
+from clinic.provisioning import register_step
+from records.models import BreakGlassGrant
+
+REFUSE = "RAISE EXCEPTION USING ERRCODE = 'check_violation', MESSAGE ="
+
+RECORD_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION clinical_records_check_write() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, public AS $fn$
+BEGIN
+    IF current_user = '{roles.OWNER_ROLE}' THEN
+        RETURN NEW;
+    END IF;
+    IF NEW.visit_date > clinic_today() THEN
+        {REFUSE} 'a visit cannot be dated in the future';
+    END IF;
+    IF NEW.diagnosis_code !~ '^[A-Z][0-9][0-9A-Z](\\.?[0-9A-Z]{{1,4}})?$' THEN
+        {REFUSE} 'not an ICD-10-CM code';
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.provider_id IS DISTINCT FROM clinic_staff_id() THEN
+            {REFUSE} 'a visit is recorded by its provider';
+        END IF;
+        IF NEW.version <> 1 THEN
+            {REFUSE} 'a new visit starts at version 1';
+        END IF;
+    ELSE
+        IF (NEW.record_id, NEW.patient_id, NEW.provider_id, NEW.created_at)
+           IS DISTINCT FROM (OLD.record_id, OLD.patient_id, OLD.provider_id, OLD.created_at) THEN
+            {REFUSE} 'the patient, provider and creation time of a visit never change';
+        END IF;
+        IF NEW.version IS DISTINCT FROM OLD.version + 1 THEN
+            {REFUSE} 'every change raises the version by one';
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$fn$"""
+
+
+def grant_function() -> str:
+    reasons = ", ".join(f"'{code}'" for code, _label in BreakGlassGrant.REASONS)
+    hours = int(settings.BREAK_GLASS_HOURS)
+    return f"""
+CREATE OR REPLACE FUNCTION break_glass_grants_check_write() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, public AS $fn$
+BEGIN
+    IF current_user = '{roles.OWNER_ROLE}' THEN
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.staff_id IS DISTINCT FROM clinic_staff_id() THEN
+            {REFUSE} 'a grant is the caller''s own';
+        END IF;
+        IF NEW.starts_at NOT BETWEEN now() - interval '5 minutes' AND now() + interval '1 minute'
+        THEN
+            {REFUSE} 'a grant starts now';
+        END IF;
+        IF NEW.expires_at <= NEW.starts_at
+           OR NEW.expires_at > NEW.starts_at + make_interval(hours => {hours}) THEN
+            {REFUSE} 'a grant lasts at most {hours} hours';
+        END IF;
+        IF NEW.reason_category NOT IN ({reasons}) THEN
+            {REFUSE} 'unknown reason';
+        END IF;
+        IF NEW.ended_at IS NOT NULL OR NEW.reviewed_at IS NOT NULL
+           OR NEW.reviewed_by_id IS NOT NULL THEN
+            {REFUSE} 'a new grant is neither ended nor reviewed';
+        END IF;
+        RETURN NEW;
+    END IF;
+    IF (NEW.grant_id, NEW.staff_id, NEW.patient_id, NEW.reason_category, NEW.reason_text,
+        NEW.starts_at, NEW.expires_at)
+       IS DISTINCT FROM (OLD.grant_id, OLD.staff_id, OLD.patient_id, OLD.reason_category,
+        OLD.reason_text, OLD.starts_at, OLD.expires_at) THEN
+        {REFUSE} 'the terms of a grant never change';
+    END IF;
+    IF OLD.ended_at IS NOT NULL AND NEW.ended_at IS DISTINCT FROM OLD.ended_at THEN
+        {REFUSE} 'an ended grant stays ended';
+    END IF;
+    IF OLD.ended_at IS NULL AND NEW.ended_at IS NOT NULL
+       AND (NEW.ended_at < NEW.starts_at OR NEW.ended_at > now() + interval '1 minute') THEN
+        {REFUSE} 'a grant ends now';
+    END IF;
+    IF OLD.reviewed_at IS NOT NULL
+       AND (NEW.reviewed_at, NEW.reviewed_by_id, NEW.review_comment)
+           IS DISTINCT FROM (OLD.reviewed_at, OLD.reviewed_by_id, OLD.review_comment) THEN
+        {REFUSE} 'a review is final';
+    END IF;
+    IF OLD.reviewed_at IS NULL AND NEW.reviewed_by_id IS NOT NULL
+       AND NEW.reviewed_by_id IS DISTINCT FROM clinic_staff_id() THEN
+        {REFUSE} 'a review is signed by its reviewer';
+    END IF;
+    RETURN NEW;
+END
+$fn$"""
+
+
+@register_step(order=40)
+def clinical_write_checks(connection: BaseDatabaseWrapper) -> list[str]:
+    return [
+        *ensure_trigger_function(
+            connection,
+            "clinical_records_check_write",
+            RECORD_FUNCTION,
+            "clinical_records",
+            "clinical_records_check_write",
+            "INSERT OR UPDATE",
+        ),
+        *ensure_trigger_function(
+            connection,
+            "break_glass_grants_check_write",
+            grant_function(),
+            "break_glass_grants",
+            "break_glass_grants_check_write",
+            "INSERT OR UPDATE",
+        ),
+    ]
