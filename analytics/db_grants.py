@@ -23,6 +23,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg import sql
 
 import records.db_grants  # noqa: F401  (its analyst view is declared first)
+from analytics.pseudonyms import PSEUDONYM_HEX_DIGITS, pseudonym_key_bytes
 from clinic import roles
 from clinic.clinic_time import CLINIC_TODAY
 from clinic.provisioning import add_role_grants, register_step, register_view
@@ -115,8 +116,14 @@ WHERE EXISTS (
 """
 
 _AGE_AT_VISIT = f"({VISIT_YEAR} - p.birth_year)"
+# The export's patient key is a keyed pseudonym computed here, so no analyst relation carries a
+# key shared with another one (clinical_records_analyst has the real patient_id): HMAC-SHA256 of
+# the id's 16 bytes under PSEUDONYM_KEY, first PSEUDONYM_HEX_DIGITS hex digits (the same value
+# analytics/export.py `pseudonym` computes). The key table is readable by the view's owner only.
+PSEUDONYM_KEY_TABLE = "analytics_pseudonym_key"
 DEIDENTIFIED_VIEW_SQL = f"""
-SELECT r.patient_id,
+SELECT left(encode(hmac(uuid_send(r.patient_id), k.key, 'sha256'), 'hex'),
+            {PSEUDONYM_HEX_DIGITS}) AS patient_pseudonym,
        {VISIT_YEAR} AS visit_year,
        CASE WHEN {_AGE_AT_VISIT} IS NULL OR {_AGE_AT_VISIT} < 0 THEN ''
             WHEN {_AGE_AT_VISIT} >= 90 THEN '{OVER_89}'
@@ -127,6 +134,7 @@ SELECT r.patient_id,
        r.provider_id
 FROM clinical_records_analyst r
 JOIN patient_identities p ON p.patient_id = r.patient_id
+CROSS JOIN {PSEUDONYM_KEY_TABLE} k
 LEFT JOIN {CHAPTERS_TABLE} c ON c.code = {NORMALISED_CODE}
 """
 
@@ -148,6 +156,7 @@ add_role_grants(
     OWNER,
     [
         grant("SELECT", CHAPTERS_TABLE),
+        grant("SELECT", PSEUDONYM_KEY_TABLE),
         grant("SELECT", "patient_identities", "patient_id", "birth_year", "state"),
         grant("SELECT", "auth_user", "id", "first_name", "last_name"),
         grant("SELECT", "auth_user_groups", "user_id", "group_id"),
@@ -205,6 +214,34 @@ def rollup_indexes(connection: BaseDatabaseWrapper) -> list[str]:
                 cursor.execute(text)
                 cursor.execute("RESET ROLE")
                 done.append(text)
+    return done
+
+
+@register_step(order=50)
+def pseudonym_key(connection: BaseDatabaseWrapper) -> list[str]:
+    """The key table (one row, equal to settings.PSEUDONYM_KEY), before the views that read it."""
+    done: list[str] = []
+    key = pseudonym_key_bytes()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [PSEUDONYM_KEY_TABLE])
+        if not cursor.fetchone()[0]:
+            for statement in (
+                f"CREATE TABLE {PSEUDONYM_KEY_TABLE} (id integer PRIMARY KEY CHECK (id = 1),"
+                " key bytea NOT NULL CHECK (octet_length(key) >= 32))",
+                f"REVOKE ALL ON TABLE {PSEUDONYM_KEY_TABLE} FROM PUBLIC",
+            ):
+                cursor.execute(statement)
+                done.append(statement)
+        cursor.execute(f"SELECT key FROM {PSEUDONYM_KEY_TABLE} WHERE id = 1")  # noqa: S608
+        row = cursor.fetchone()
+        if row is None or bytes(row[0]) != key:
+            # The key itself stays out of the returned statements (they are printed).
+            cursor.execute(
+                f"INSERT INTO {PSEUDONYM_KEY_TABLE} (id, key) VALUES (1, %s) "  # noqa: S608
+                "ON CONFLICT (id) DO UPDATE SET key = EXCLUDED.key",
+                [key],
+            )
+            done.append(f"-- {PSEUDONYM_KEY_TABLE} set from PSEUDONYM_KEY")
     return done
 
 

@@ -32,7 +32,9 @@ KEEP_TABLES = {
     "django_content_type",
     "auth_permission",
     "auth_group",
-    "staff_token_key",  # written by provisioning, like the roles and policies
+    # Written by provisioning, like the roles and policies.
+    "staff_token_key",
+    "analytics_pseudonym_key",
 }
 
 

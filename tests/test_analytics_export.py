@@ -10,7 +10,7 @@ import re
 import pytest
 from django.db import connections
 
-from analytics.export import pseudonym
+from analytics.pseudonyms import pseudonym
 from tests.analytics_helpers import refresh
 from tests.factories import NOTE_SENTINEL, SENTINELS, ClinicalRecordFactory, PatientFactory
 

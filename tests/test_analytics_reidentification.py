@@ -1,0 +1,63 @@
+"""No two analyst relations share a patient key: the de-identified visits carry a keyed
+pseudonym computed in the database, not the patient id that clinical_records_analyst (a limited
+data set: patient id and full visit date) carries, so the two cannot be joined to put an age and
+a state on a dated visit. Run as the analyst's role, as an injected statement would."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import DatabaseError
+
+from analytics.pseudonyms import pseudonym
+from clinic import roles
+from tests.db_helpers import run_as
+from tests.factories import ClinicalRecordFactory, PatientFactory
+
+pytestmark = pytest.mark.usefixtures("clinic_db")
+ANALYST = roles.GROUP_ROLES[roles.ANALYST]
+
+
+@pytest.fixture
+def visits(staff):
+    patients = [PatientFactory(), PatientFactory(birth_year=1950)]
+    for patient in patients:
+        ClinicalRecordFactory(patient=patient, provider=staff["clinician"])
+    return patients
+
+
+def test_the_deidentified_visits_carry_no_patient_id(visits):
+    columns = {
+        row[0]
+        for row in run_as(
+            ANALYST,
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = 'analytics_visits_deidentified'",
+        )
+    }
+    assert "patient_pseudonym" in columns and "patient_id" not in columns
+
+
+def test_no_join_links_the_two_relations(visits):
+    ids = {
+        str(row[0]) for row in run_as(ANALYST, "SELECT patient_id FROM clinical_records_analyst")
+    }
+    keys = {
+        row[0]
+        for row in run_as(ANALYST, "SELECT patient_pseudonym FROM analytics_visits_deidentified")
+    }
+    assert len(ids) == len(keys) == 2
+    assert not ids & keys
+    assert all(key not in patient_id.replace("-", "") for key in keys for patient_id in ids)
+
+
+def test_the_database_pseudonym_is_the_applications(visits):
+    keys = {
+        row[0]
+        for row in run_as(ANALYST, "SELECT patient_pseudonym FROM analytics_visits_deidentified")
+    }
+    assert keys == {pseudonym(patient.pk) for patient in visits}
+
+
+def test_the_analyst_cannot_read_the_pseudonym_key():
+    with pytest.raises(DatabaseError, match="permission denied"):
+        run_as(ANALYST, "SELECT key FROM analytics_pseudonym_key")
