@@ -41,6 +41,8 @@ def web_connection():
         password=db["PASSWORD"],
         sslmode=db["OPTIONS"].get("sslmode", "prefer"),
         sslrootcert=db["OPTIONS"].get("sslrootcert"),
+        # The web connection's own limits and settings (no JIT), as a request would have.
+        options=db["OPTIONS"].get("options", ""),
         autocommit=True,
     )
 

@@ -161,7 +161,14 @@ WEB_CONNECTION_LIMITS = {
     "lock_timeout": env.int("DB_LOCK_TIMEOUT_MS", default=10_000),
     "idle_in_transaction_session_timeout": env.int("DB_IDLE_IN_TRANSACTION_MS", default=60_000),
 }
-_WEB_OPTIONS = " ".join(f"-c {name}={value}" for name, value in WEB_CONNECTION_LIMITS.items())
+# The pages' queries are short; JIT compilation (tens of ms) triggers when row-level security's
+# sub-plans push a plan's estimated cost past jit_above_cost, and then costs more than it saves
+# (docs/benchmarks.md: the panel list 23.8 ms with it).
+WEB_CONNECTION_SETTINGS = {"jit": "off"}
+_WEB_OPTIONS = " ".join(
+    f"-c {name}={value}"
+    for name, value in {**WEB_CONNECTION_LIMITS, **WEB_CONNECTION_SETTINGS}.items()
+)
 
 DATABASES = {
     "default": _database("DATABASE_URL", "clinic_web", "DB_WEB_PASSWORD"),

@@ -52,10 +52,12 @@ CONNECTION_LIMITS = {
 
 
 def connect_query() -> str:
-    return "; ".join(
+    limits = [
         f"SET {name} = {int(os.environ.get(variable, default))}"
         for name, (variable, default) in CONNECTION_LIMITS.items()
-    )
+    ]
+    # As clinic/settings.py WEB_CONNECTION_SETTINGS.
+    return "; ".join([*limits, "SET jit = off"])
 
 
 def write_config() -> Path:

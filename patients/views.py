@@ -11,12 +11,14 @@ from __future__ import annotations
 import uuid
 
 from django.contrib.auth.decorators import login_required
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
-from clinic import access_log
+from clinic import access_log, roles
+from clinic.access import refuse
 from clinic.staff import staff_group
 from patients.access import EDITORS, get_patient_for_user, require_patient_role
 from patients.forms import PatientDemographicsForm, PatientSearchForm, RevealIdentifierForm
@@ -109,10 +111,23 @@ def reveal(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
     if not form.is_valid():
         return _render_summary(request, patient, status=400)
     identifier = form.cleaned_data["identifier"]
+    if staff_group(request.user) == roles.CLINICIAN and not clinician_may_see(patient.pk):
+        # Clinicians reveal identifiers of their care team's patients (or under a grant).
+        raise refuse(request, patient_id=patient.pk, reason="not on care team")
     access_log.record(
         request, access_log.IDENTIFIER_REVEALED, patient_id=patient.pk, reason=identifier
     )
     return _render_summary(request, patient, revealed=identifier)
+
+
+DEMOGRAPHICS_FORM = "demographics_form"
+
+
+def clinician_may_see(patient_id: uuid.UUID) -> bool:
+    """The database's answer (records' row-level security condition, as a function)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT clinic_clinician_may_see(%s)", [patient_id])
+        return bool(cursor.fetchone()[0])
 
 
 def _render_summary(
@@ -160,6 +175,14 @@ def edit(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
                 return redirect("patients:detail", patient_id=patient.pk)
     else:
         form = PatientDemographicsForm(instance=patient)
+    # The form shows the full identifiers (SSN, date of birth, phone...) the summary masks:
+    # opening it is a reveal, logged like one (no values, only what was shown).
+    access_log.record(
+        request,
+        access_log.IDENTIFIER_REVEALED,
+        patient_id=patient.pk,
+        reason=DEMOGRAPHICS_FORM,
+    )
     return render(
         request,
         "patients/edit.html",

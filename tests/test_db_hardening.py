@@ -49,7 +49,7 @@ def test_a_role_default_set_by_injected_sql_does_not_reach_later_connections():
     try:
         with connections["default"].cursor() as cursor:
             # As an injected statement would: it may succeed (a role may set its own defaults).
-            for name in limits:
+            for name in [*limits, "jit"]:
                 try:
                     cursor.execute(f"ALTER ROLE clinic_web SET {name} = 1")
                 except DatabaseError:
@@ -59,6 +59,9 @@ def test_a_role_default_set_by_injected_sql_does_not_reach_later_connections():
             for name, value in limits.items():
                 cursor.execute("SELECT setting, unit FROM pg_settings WHERE name = %s", [name])
                 assert cursor.fetchone() == (str(value), "ms"), name
+            for name, value in settings.WEB_CONNECTION_SETTINGS.items():
+                cursor.execute("SELECT current_setting(%s)", [name])
+                assert cursor.fetchone()[0] == value, name
     finally:
         with cluster.superuser_connect() as conn:
             conn.execute("ALTER ROLE clinic_web RESET ALL")

@@ -145,3 +145,13 @@ def test_unknown_patient_edit_is_not_found(client_for, staff):
     missing = uuid.uuid4()
     assert client_for(staff["frontdesk"]).get(edit_url(missing)).status_code == 404
     assert [e["reason"] for e in access_events(access_log.ACCESS_REFUSED)] == ["not found"]
+
+
+def test_opening_the_form_is_a_logged_reveal(client_for, staff, patient):
+    """The form shows the full SSN, date of birth and phone the summary masks."""
+    page = client_for(staff["frontdesk"]).get(edit_url(patient.pk))
+    assert b"900-00-0001" in page.content  # the identifier really is on the page
+    events = access_events(access_log.IDENTIFIER_REVEALED)
+    assert [(e["patient_id"], e["reason"], e["staff_id"]) for e in events] == [
+        (patient.pk, "demographics_form", staff["frontdesk"].pk)
+    ]

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from clinic import access_log
-from tests.factories import PatientFactory
+from tests.factories import BreakGlassGrantFactory, CareTeamMemberFactory, PatientFactory
 from tests.patient_support import access_events
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
@@ -62,12 +62,26 @@ def test_reveal_ssn_shows_it_in_full_and_logs_an_event(client_for, staff, patien
 
 
 def test_reveal_date_of_birth_shows_only_that(client_for, staff, patient):
+    CareTeamMemberFactory(staff=staff["clinician"], patient=patient)
     response = client_for(staff["clinician"]).post(reveal_url(patient.pk), {"identifier": "dob"})
     body = response.content.decode()
     assert "1981-06-15" in body
     assert "900-12-3456" not in body
     events = access_events(access_log.IDENTIFIER_REVEALED)
     assert [(e["reason"], e["staff_id"]) for e in events] == [("dob", staff["clinician"].pk)]
+
+
+def test_a_clinician_reveals_only_for_their_care_team_or_under_a_grant(client_for, staff, patient):
+    client = client_for(staff["clinician"])
+    refused = client.post(reveal_url(patient.pk), {"identifier": "ssn"})
+    assert refused.status_code == 403
+    assert b"900-12-3456" not in refused.content
+    assert access_events(access_log.IDENTIFIER_REVEALED) == []
+    [event] = access_events(access_log.ACCESS_REFUSED)
+    assert (event["patient_id"], event["reason"]) == (patient.pk, "not on care team")
+    BreakGlassGrantFactory(staff=staff["clinician"], patient=patient)
+    allowed = client.post(reveal_url(patient.pk), {"identifier": "ssn"})
+    assert allowed.status_code == 200 and b"900-12-3456" in allowed.content
 
 
 def test_reveal_by_get_is_refused(client_for, staff, patient):
