@@ -16,6 +16,7 @@ from django.apps import apps
 from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg import sql
 
+from clinic import roles
 from clinic.encryption import FORMAT_VERSION, EncryptedFieldMixin
 from clinic.provisioning import _execute, _fingerprint, register_step
 
@@ -82,6 +83,27 @@ def ensure_check(
             ),
         )
     return done
+
+
+# How a write check refuses: a check violation with a message that names the rule, no values.
+REFUSE = "RAISE EXCEPTION USING ERRCODE = 'check_violation', MESSAGE ="
+
+
+def check_function(name: str, body: str) -> str:
+    """The CREATE statement of a row trigger function `name` that runs `body` (plpgsql, ending
+    each refused case with REFUSE) for every role but the owner, whose maintenance (migrations,
+    key rotation, demo data) is exempt."""
+    return f"""
+CREATE OR REPLACE FUNCTION {name}() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, public AS $fn$
+BEGIN
+    IF current_user = '{roles.OWNER_ROLE}' THEN
+        RETURN NEW;
+    END IF;
+{body}
+    RETURN NEW;
+END
+$fn$"""
 
 
 def ensure_trigger_function(

@@ -6,19 +6,12 @@ from __future__ import annotations
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from clinic import roles
-from clinic.db_checks import ensure_trigger_function
+from clinic.db_checks import REFUSE, check_function, ensure_trigger_function
 from clinic.provisioning import register_step
 
-REFUSE = "RAISE EXCEPTION USING ERRCODE = 'check_violation', MESSAGE ="
-
-DISCLOSURE_FUNCTION = f"""
-CREATE OR REPLACE FUNCTION disclosures_check_write() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, public AS $fn$
-BEGIN
-    IF current_user = '{roles.OWNER_ROLE}' THEN
-        RETURN NEW;
-    END IF;
+DISCLOSURE_FUNCTION = check_function(
+    "disclosures_check_write",
+    f"""
     IF TG_OP = 'INSERT' AND NEW.recorded_by_id IS DISTINCT FROM clinic_staff_id() THEN
         {REFUSE} 'a disclosure is recorded by the caller';
     END IF;
@@ -29,10 +22,8 @@ BEGIN
             OLD.suspension_statement)
        AND NEW.suspension_recorded_by_id IS DISTINCT FROM clinic_staff_id() THEN
         {REFUSE} 'a suspension is recorded by the caller';
-    END IF;
-    RETURN NEW;
-END
-$fn$"""
+    END IF;""",
+)
 
 
 @register_step(order=40)

@@ -17,20 +17,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from clinic import roles
-from clinic.db_checks import ensure_trigger_function
+from clinic.db_checks import REFUSE, check_function, ensure_trigger_function
 from clinic.provisioning import register_step
 from records.models import BreakGlassGrant
 
-REFUSE = "RAISE EXCEPTION USING ERRCODE = 'check_violation', MESSAGE ="
-
-RECORD_FUNCTION = f"""
-CREATE OR REPLACE FUNCTION clinical_records_check_write() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, public AS $fn$
-BEGIN
-    IF current_user = '{roles.OWNER_ROLE}' THEN
-        RETURN NEW;
-    END IF;
+RECORD_FUNCTION = check_function(
+    "clinical_records_check_write",
+    f"""
     IF NEW.visit_date > clinic_today() THEN
         {REFUSE} 'a visit cannot be dated in the future';
     END IF;
@@ -52,22 +45,16 @@ BEGIN
         IF NEW.version IS DISTINCT FROM OLD.version + 1 THEN
             {REFUSE} 'every change raises the version by one';
         END IF;
-    END IF;
-    RETURN NEW;
-END
-$fn$"""
+    END IF;""",
+)
 
 
 def grant_function() -> str:
     reasons = ", ".join(f"'{code}'" for code, _label in BreakGlassGrant.REASONS)
     hours = int(settings.BREAK_GLASS_HOURS)
-    return f"""
-CREATE OR REPLACE FUNCTION break_glass_grants_check_write() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, public AS $fn$
-BEGIN
-    IF current_user = '{roles.OWNER_ROLE}' THEN
-        RETURN NEW;
-    END IF;
+    return check_function(
+        "break_glass_grants_check_write",
+        f"""
     IF TG_OP = 'INSERT' THEN
         IF NEW.staff_id IS DISTINCT FROM clinic_staff_id() THEN
             {REFUSE} 'a grant is the caller''s own';
@@ -110,10 +97,8 @@ BEGIN
     IF OLD.reviewed_at IS NULL AND NEW.reviewed_by_id IS NOT NULL
        AND NEW.reviewed_by_id IS DISTINCT FROM clinic_staff_id() THEN
         {REFUSE} 'a review is signed by its reviewer';
-    END IF;
-    RETURN NEW;
-END
-$fn$"""
+    END IF;""",
+    )
 
 
 @register_step(order=40)
