@@ -6,6 +6,8 @@ from clinic import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico on their own: answered, so no page view logs a refusal.
+    path("favicon.ico", views.favicon),
     path("admin/", admin.site.urls),
     path("account/", include("accounts.urls")),
     path("patients/", include("patients.urls")),

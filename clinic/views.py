@@ -9,6 +9,7 @@ from django.db import connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseRedirectBase
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -47,6 +48,10 @@ def healthz(request: HttpRequest) -> HttpResponse:
 class PermanentRedirect(HttpResponseRedirectBase):
     # Django's own answers 301, after which browsers turn a POST (sign-out) into a GET.
     status_code = 308
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    return PermanentRedirect(static("img/favicon.svg"))
 
 
 def moved_to(pattern_name: str) -> Callable[[HttpRequest], HttpResponse]:

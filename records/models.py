@@ -74,7 +74,8 @@ class CareTeamMember(models.Model):
     )
     starts_on = models.DateField(default=timezone.localdate)
     ends_on = models.DateField(null=True, blank=True)
-    reason = models.CharField(max_length=200, blank=True)
+    # Free text ("covering for Dr ...", "follow-up of ..."): encrypted like every free text.
+    reason = EncryptedTextField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = CareTeamQuerySet.as_manager()

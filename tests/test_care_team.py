@@ -131,6 +131,15 @@ def test_treating_clinician_sees_the_care_team_read_only(client_for, staff, pati
     assert end_url(patient) not in body
 
 
+def test_the_reason_is_stored_encrypted(client_for, staff, patient):
+    client_for(staff["frontdesk"]).post(url(patient), add(staff["clinician"], reason="Testreason"))
+    with connections["owner"].cursor() as cursor:
+        cursor.execute("SELECT reason FROM care_team")
+        [(stored,)] = cursor.fetchall()
+    assert stored.startswith("v1:") and "Testreason" not in stored
+    assert CareTeamMember.objects.using("owner").get().reason == "Testreason"
+
+
 def test_clinicians_cannot_change_care_teams(client_for, staff, patient):
     member = CareTeamMemberFactory(staff=staff["clinician"], patient=patient)
     client = client_for(staff["clinician"])

@@ -57,3 +57,13 @@ def test_an_outsider_without_a_group_is_refused_and_logged(client_for, staff):
     assert client.get("/analytics/").status_code == 403
     [event] = refusals()
     assert event.staff_id == staff["outsider"].pk and event.reason == "role"
+
+
+def test_the_browsers_favicon_request_is_answered_not_refused(client_for, staff):
+    client = client_for(staff["clinician"])
+    page = client.get("/")
+    assert b'rel="icon"' in page.content
+    response = client.get("/favicon.ico")
+    assert response.status_code == 308 and response["Location"].endswith("favicon.svg")
+    assert client.get(response["Location"]).status_code == 200
+    assert refusals() == []
