@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import connections, transaction
 from django.http import HttpRequest, HttpResponse
 
@@ -29,10 +30,19 @@ ROLLED_BACK = frozenset({400, 403, 404})
 # The first column reads the state the transaction arrived in, before the set_config calls
 # (PostgreSQL evaluates a plain target list left to right): a connection that arrives with a role
 # or staff id already set (a pooler or driver bug) is refused instead of served.
+# The web connection's limits again, transaction-local: through a transaction pooler a server
+# connection may carry another client's session-level SET or RESET ALL (or a role default set
+# by injected SQL), and the startup options that set them on a direct connection are dropped.
+# Constants from settings (integers and "off"), never input.
+_LIMITS = {
+    **{name: str(int(value)) for name, value in settings.WEB_CONNECTION_LIMITS.items()},
+    **settings.WEB_CONNECTION_SETTINGS,
+}
 CONTEXT_SQL = (
     "SELECT current_user = session_user AND coalesce(current_setting('app.staff_token', true), '')"
     " = '', set_config('role', %s, true), set_config('app.staff_token', %s, true), "
     "set_config('application_name', %s, true)"
+    + "".join(f", set_config('{name}', '{value}', true)" for name, value in _LIMITS.items())
 )
 
 
