@@ -26,7 +26,7 @@ import records.db_grants  # noqa: F401  (its analyst view is declared first)
 from analytics.pseudonyms import PSEUDONYM_HEX_DIGITS, pseudonym_key_bytes
 from clinic import roles
 from clinic.clinic_time import CLINIC_TODAY
-from clinic.provisioning import add_role_grants, register_step, register_view
+from clinic.provisioning import add_role_grants, ensure_key_table, register_step, register_view
 from clinic.roles import grant
 
 OWNER = roles.ANALYTICS_VIEW_OWNER
@@ -220,29 +220,7 @@ def rollup_indexes(connection: BaseDatabaseWrapper) -> list[str]:
 @register_step(order=50)
 def pseudonym_key(connection: BaseDatabaseWrapper) -> list[str]:
     """The key table (one row, equal to settings.PSEUDONYM_KEY), before the views that read it."""
-    done: list[str] = []
-    key = pseudonym_key_bytes()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [PSEUDONYM_KEY_TABLE])
-        if not cursor.fetchone()[0]:
-            for statement in (
-                f"CREATE TABLE {PSEUDONYM_KEY_TABLE} (id integer PRIMARY KEY CHECK (id = 1),"
-                " key bytea NOT NULL CHECK (octet_length(key) >= 32))",
-                f"REVOKE ALL ON TABLE {PSEUDONYM_KEY_TABLE} FROM PUBLIC",
-            ):
-                cursor.execute(statement)
-                done.append(statement)
-        cursor.execute(f"SELECT key FROM {PSEUDONYM_KEY_TABLE} WHERE id = 1")  # noqa: S608
-        row = cursor.fetchone()
-        if row is None or bytes(row[0]) != key:
-            # The key itself stays out of the returned statements (they are printed).
-            cursor.execute(
-                f"INSERT INTO {PSEUDONYM_KEY_TABLE} (id, key) VALUES (1, %s) "  # noqa: S608
-                "ON CONFLICT (id) DO UPDATE SET key = EXCLUDED.key",
-                [key],
-            )
-            done.append(f"-- {PSEUDONYM_KEY_TABLE} set from PSEUDONYM_KEY")
-    return done
+    return ensure_key_table(connection, PSEUDONYM_KEY_TABLE, pseudonym_key_bytes())
 
 
 @register_step(order=50)

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg import sql
 
-from clinic.provisioning import _execute, _fingerprint, register_step
+from clinic.provisioning import ensure_functions, register_step
 
 # What policies and checks write for "today, in the clinic".
 CLINIC_TODAY = "(SELECT clinic_today())"
@@ -33,16 +33,6 @@ def function_sql(zone: str) -> sql.Composed:
 @register_step(order=1)
 def clinic_today_function(connection: BaseDatabaseWrapper) -> list[str]:
     """Before every step whose policies use it."""
-    done: list[str] = []
     with connection.cursor() as cursor:
         text = function_sql(settings.TIME_ZONE).as_string(cursor.connection)
-        mark = _fingerprint(text)
-        cursor.execute(
-            "SELECT obj_description(p.oid, 'pg_proc') FROM pg_proc p "
-            "WHERE p.proname = 'clinic_today' AND p.pronamespace = 'public'::regnamespace"
-        )
-        row = cursor.fetchone()
-        if row is None or row[0] != mark:
-            _execute(cursor, done, text)
-            _execute(cursor, done, f"COMMENT ON FUNCTION clinic_today() IS '{mark}'")
-    return done
+    return ensure_functions(connection, "clinic_today()", [text])

@@ -18,7 +18,7 @@ from psycopg import sql
 
 from clinic import roles
 from clinic.encryption import FORMAT_VERSION, EncryptedFieldMixin
-from clinic.provisioning import _execute, _fingerprint, register_step
+from clinic.provisioning import _execute, _fingerprint, ensure_functions, register_step
 
 # 12-byte nonce + 16-byte tag at least: 28 bytes, 38 base64url characters.
 CIPHERTEXT = f"^{FORMAT_VERSION}:[A-Za-z0-9_-]{{1,32}}:[A-Za-z0-9_-]{{38,}}$"
@@ -110,34 +110,26 @@ def ensure_trigger_function(
     connection: BaseDatabaseWrapper, function: str, body: str, table: str, trigger: str, events: str
 ) -> list[str]:
     """`body` is the CREATE OR REPLACE FUNCTION statement of `function`(); a BEFORE `events`
-    trigger `trigger` on `table` runs it FOR EACH ROW. Marked by a hash of both."""
-    done: list[str] = []
-    mark = _fingerprint(body + events)
+    trigger `trigger` on `table` runs it FOR EACH ROW."""
+    names = {
+        "table": sql.Identifier(table),
+        "trigger": sql.Identifier(trigger),
+        "function": sql.Identifier(function),
+    }
     with connection.cursor() as cursor:
-        cursor.execute("SELECT obj_description(to_regprocedure(%s), 'pg_proc')", [f"{function}()"])
-        if cursor.fetchone()[0] == mark:
-            return done
-        _execute(cursor, done, body)
-        names = {"table": sql.Identifier(table), "trigger": sql.Identifier(trigger)}
-        _execute(
-            cursor, done, sql.SQL("DROP TRIGGER IF EXISTS {trigger} ON {table}").format(**names)
-        )
-        _execute(
-            cursor,
-            done,
+        statements = [
+            body,
+            sql.SQL("DROP TRIGGER IF EXISTS {trigger} ON {table}")
+            .format(**names)
+            .as_string(cursor.connection),
             sql.SQL(
                 "CREATE TRIGGER {trigger} BEFORE " + events + " ON {table} "
                 "FOR EACH ROW EXECUTE FUNCTION {function}()"
-            ).format(function=sql.Identifier(function), **names),
-        )
-        _execute(
-            cursor,
-            done,
-            sql.SQL("COMMENT ON FUNCTION {function}() IS {mark}").format(
-                function=sql.Identifier(function), mark=sql.Literal(mark)
-            ),
-        )
-    return done
+            )
+            .format(**names)
+            .as_string(cursor.connection),
+        ]
+    return ensure_functions(connection, f"{function}()", statements)
 
 
 @register_step(order=30)

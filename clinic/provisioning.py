@@ -426,3 +426,57 @@ def ensure_membership(connection: BaseDatabaseWrapper, role: str, member: str) -
                 sql.SQL("GRANT {} TO {}").format(sql.Identifier(role), sql.Identifier(member)),
             )
     return done
+
+
+def ensure_functions(
+    connection: BaseDatabaseWrapper, signature: str, statements: list[str]
+) -> list[str]:
+    """Run `statements` (CREATE OR REPLACE FUNCTION ... and what goes with it) unless the
+    function `signature` (e.g. "clinic_today()") already carries their fingerprint; then mark it.
+    A second run with the same statements changes nothing."""
+    done: list[str] = []
+    mark = _fingerprint("\n".join(statements))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT obj_description(to_regprocedure(%s), 'pg_proc')", [signature])
+        if cursor.fetchone()[0] == mark:
+            return done
+        for statement in statements:
+            _execute(cursor, done, statement)
+        _execute(
+            cursor,
+            done,
+            sql.SQL("COMMENT ON FUNCTION {} IS {}").format(sql.SQL(signature), sql.Literal(mark)),
+        )
+    return done
+
+
+def ensure_key_table(connection: BaseDatabaseWrapper, table: str, key: bytes) -> list[str]:
+    """A one-row table holding `key` (a secret from settings a SECURITY DEFINER function or a
+    view's owner needs in the database), readable by its owner and whoever is granted it only.
+    The key itself never appears in the returned statements (they are printed)."""
+    done: list[str] = []
+    name = sql.Identifier(table)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [table])
+        if not cursor.fetchone()[0]:
+            _execute(
+                cursor,
+                done,
+                sql.SQL(
+                    "CREATE TABLE {} (id integer PRIMARY KEY CHECK (id = 1),"
+                    " key bytea NOT NULL CHECK (octet_length(key) >= 32))"
+                ).format(name),
+            )
+            _execute(cursor, done, sql.SQL("REVOKE ALL ON TABLE {} FROM PUBLIC").format(name))
+        cursor.execute(sql.SQL("SELECT key FROM {} WHERE id = 1").format(name))
+        row = cursor.fetchone()
+        if row is None or bytes(row[0]) != key:
+            cursor.execute(
+                sql.SQL(
+                    "INSERT INTO {} (id, key) VALUES (1, %s) "
+                    "ON CONFLICT (id) DO UPDATE SET key = EXCLUDED.key"
+                ).format(name),
+                [key],
+            )
+            done.append(f"-- {table}: key set from settings")
+    return done

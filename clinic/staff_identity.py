@@ -26,10 +26,9 @@ import time
 
 from django.conf import settings
 from django.db.backends.base.base import BaseDatabaseWrapper
-from psycopg import sql
 
 from clinic.blind_index import decode_base64_key
-from clinic.provisioning import _execute, _fingerprint, register_step
+from clinic.provisioning import _execute, ensure_functions, ensure_key_table, register_step
 
 # What policies and functions write for "the signed-in staff member" and "their role".
 STAFF_ID = "(SELECT clinic_staff_id())"
@@ -62,11 +61,7 @@ def mint(staff_id: int, role: str, *, now: float | None = None) -> str:
     return f"{message}.{mac}"
 
 
-KEY_TABLE = """
-CREATE TABLE IF NOT EXISTS staff_token_key (
-    id integer PRIMARY KEY CHECK (id = 1),
-    key bytea NOT NULL CHECK (octet_length(key) >= 32)
-)"""
+KEY_TABLE = "staff_token_key"
 
 # One parse and one HMAC. The MAC is checked before any field is trusted (it covers all three),
 # so no pattern match is needed: a regular expression cost 17 us of the 26 us per call measured.
@@ -102,36 +97,15 @@ ROLE_FUNCTION = VERIFY_TEMPLATE.format(name="clinic_staff_role", returns="text",
 def staff_identity_objects(connection: BaseDatabaseWrapper) -> list[str]:
     """pgcrypto, the key table (its key kept equal to settings), the verifying functions."""
     done: list[str] = []
-    key = token_key()
-    functions = ID_FUNCTION + ROLE_FUNCTION
-    mark = _fingerprint(functions)
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pgcrypto'")
         if cursor.fetchone() is None:
             _execute(cursor, done, "CREATE EXTENSION IF NOT EXISTS pgcrypto")
-        cursor.execute("SELECT to_regclass('staff_token_key') IS NOT NULL")
-        if not cursor.fetchone()[0]:
-            _execute(cursor, done, KEY_TABLE)
-            _execute(cursor, done, "REVOKE ALL ON TABLE staff_token_key FROM PUBLIC")
-        cursor.execute("SELECT key FROM staff_token_key WHERE id = 1")
-        row = cursor.fetchone()
-        if row is None or bytes(row[0]) != key:
-            # The key itself stays out of the returned statements (they are printed).
-            cursor.execute(
-                "INSERT INTO staff_token_key (id, key) VALUES (1, %s) "
-                "ON CONFLICT (id) DO UPDATE SET key = EXCLUDED.key",
-                [key],
-            )
-            done.append("-- staff_token_key set from STAFF_TOKEN_KEY")
-        cursor.execute("SELECT obj_description(to_regprocedure('clinic_staff_id()'), 'pg_proc')")
-        if cursor.fetchone()[0] != mark:
-            for statement in (ID_FUNCTION, ROLE_FUNCTION):
-                _execute(cursor, done, statement)
-            # An earlier form: one set-returning function behind both (slower per call).
-            _execute(cursor, done, "DROP FUNCTION IF EXISTS clinic_verified_staff()")
-            _execute(
-                cursor,
-                done,
-                sql.SQL("COMMENT ON FUNCTION clinic_staff_id() IS {}").format(sql.Literal(mark)),
-            )
+    done += ensure_key_table(connection, KEY_TABLE, token_key())
+    # The earlier form, one set-returning function behind both, was slower per call.
+    done += ensure_functions(
+        connection,
+        "clinic_staff_id()",
+        [ID_FUNCTION, ROLE_FUNCTION, "DROP FUNCTION IF EXISTS clinic_verified_staff()"],
+    )
     return done

@@ -20,9 +20,8 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from clinic import roles
 from clinic.clinic_time import CLINIC_TODAY
 from clinic.provisioning import (
-    _execute,
-    _fingerprint,
     add_role_grants,
+    ensure_functions,
     ensure_membership,
     ensure_policies,
     ensure_row_level_security,
@@ -156,7 +155,7 @@ def records_security(connection: BaseDatabaseWrapper) -> list[str]:
         done += ensure_policies(connection, table, {**policies, **gate_policies(table)})
     done += ensure_membership(connection, roles.ANALYTICS_VIEW_OWNER, roles.OWNER_ROLE)
     done += _analytics_owner_may_create(connection)
-    done += _may_see_function(connection)
+    done += ensure_functions(connection, "clinic_clinician_may_see(uuid)", [MAY_SEE_FUNCTION])
     return done
 
 
@@ -168,21 +167,6 @@ MAY_SEE_FUNCTION = (
     "LANGUAGE sql STABLE SET search_path = pg_catalog, public AS "
     f"$fn$ SELECT {clinician_may_see('p_patient_id')} $fn$"
 )
-
-
-def _may_see_function(connection: BaseDatabaseWrapper) -> list[str]:
-    done: list[str] = []
-    mark = _fingerprint(MAY_SEE_FUNCTION)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT obj_description(to_regprocedure('clinic_clinician_may_see(uuid)'), 'pg_proc')"
-        )
-        if cursor.fetchone()[0] != mark:
-            _execute(cursor, done, MAY_SEE_FUNCTION)
-            _execute(
-                cursor, done, f"COMMENT ON FUNCTION clinic_clinician_may_see(uuid) IS '{mark}'"
-            )
-    return done
 
 
 register_view(ANALYST_VIEW, ANALYST_VIEW_SQL, roles.ANALYTICS_VIEW_OWNER)
