@@ -146,7 +146,7 @@ def generate_visits(
                 SELECT gen_random_uuid(), p.patient_id,
                        (%s::integer[])[1 + floor(random() * %s)::integer],
                        (%s::text[])[1 + floor(power(random(), 3) * %s)::integer],
-                       %s, current_date - floor(random() * %s)::integer, 1, now(), now()
+                       %s, clinic_today() - floor(random() * %s)::integer, 1, now(), now()
                 FROM (SELECT 1 + floor(random() * %s)::bigint AS n
                       FROM generate_series(1, %s)) pick
                 JOIN bulk_patients p ON p.n = pick.n

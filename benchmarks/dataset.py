@@ -172,7 +172,7 @@ def assign_care_teams(providers: list[int]) -> None:
             """
             INSERT INTO care_team (staff_id, patient_id, starts_on, ends_on, reason, created_at)
             SELECT (%s::integer[])[1 + (row_number() OVER () %% %s)], patient_id,
-                   current_date - 365, NULL, %s, now()
+                   clinic_today() - 365, NULL, %s, now()
             FROM patient_identities
             """,
             # One ciphertext of "" for every bench assignment (the column is encrypted).
@@ -230,7 +230,7 @@ INSERT INTO clinical_records (record_id, patient_id, provider_id, diagnosis_code
 SELECT gen_random_uuid(), p.patient_id,
        (%(providers)s::integer[])[1 + floor(random() * %(np)s)::int],
        (%(codes)s::text[])[1 + floor(power(random(), 3) * %(nc)s)::int], %(notes)s,
-       current_date - floor(random() * 1095)::int, 1, now(), now()
+       clinic_today() - floor(random() * 1095)::int, 1, now(), now()
 FROM (SELECT patient_id FROM patient_identities ORDER BY patient_id
       LIMIT %(limit)s OFFSET %(offset)s) p
 CROSS JOIN generate_series(1, %(per_patient)s)

@@ -131,11 +131,12 @@ CLINICIAN_PATIENT = (
 )
 CLINICIAN_PANEL = (
     "SELECT record_id, patient_id, diagnosis_code, visit_date FROM clinical_records "
-    "WHERE visit_date >= current_date - 30 ORDER BY visit_date DESC, record_id LIMIT 50"
+    "WHERE visit_date >= (SELECT clinic_today()) - 30 ORDER BY visit_date DESC, record_id LIMIT 50"
 )
 CARE_TEAM = (
     " AND patient_id IN (SELECT ct.patient_id FROM care_team ct WHERE ct.staff_id = %s"
-    " AND ct.starts_on <= current_date AND (ct.ends_on IS NULL OR ct.ends_on >= current_date))"
+    " AND ct.starts_on <= (SELECT clinic_today())"
+    " AND (ct.ends_on IS NULL OR ct.ends_on >= (SELECT clinic_today())))"
 )
 
 

@@ -58,6 +58,7 @@ def test_the_database_pseudonym_is_the_applications(visits):
     assert keys == {pseudonym(patient.pk) for patient in visits}
 
 
-def test_the_analyst_cannot_read_the_pseudonym_key():
+@pytest.mark.parametrize("role", [None, *roles.GROUP_ROLES.values(), roles.SIGNED_IN_ROLE])
+def test_no_application_role_reads_the_pseudonym_key(role):
     with pytest.raises(DatabaseError, match="permission denied"):
-        run_as(ANALYST, "SELECT key FROM analytics_pseudonym_key")
+        run_as(role, "SELECT key FROM analytics_pseudonym_key")
