@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from clinic.provisioning import ensure_policies, ensure_row_level_security, register_step
+from clinic.role_gate import gate_policies, gates_itself
 from clinic.staff_identity import STAFF_ID
 
 ADMIN_ALL = "AS PERMISSIVE FOR ALL TO clinic_admin USING (true) WITH CHECK (true)"
@@ -47,10 +48,13 @@ AUTH_POLICIES: dict[str, dict[str, str]] = {
 }
 
 
+gates_itself(*AUTH_POLICIES)
+
+
 @register_step(order=5)
 def sign_in_tables_security(connection: BaseDatabaseWrapper) -> list[str]:
     done: list[str] = []
     for table, policies in AUTH_POLICIES.items():
         done += ensure_row_level_security(connection, table, force=False)
-        done += ensure_policies(connection, table, policies)
+        done += ensure_policies(connection, table, {**policies, **gate_policies(table)})
     return done

@@ -1,15 +1,20 @@
 """A group role's rights are usable only by a request whose verified role is that group.
 
 The web login is a member of every group role (it switches per request), so SQL injected into
-one user's request could `SET ROLE` to another group. Every table that holds PHI carries a
-RESTRICTIVE policy, for each group role with rights on it, that compares the role in force with
-the role in the request's verified staff token (clinic/staff_identity.py): an analyst's request
-that switches to the clinician role, or a request before sign-in that switches to the front
-desk, then sees no row and may write none. Restrictive policies AND with the permissive ones,
-so a group's own rules (care team, break the glass) still decide within its role.
+one user's request could `SET ROLE` to another group. Every table on which a group role holds a
+right (PHI, and as much the user, group and MFA tables the administrator manages, or the
+lockouts the privacy officer clears) carries a RESTRICTIVE policy, for each such group role,
+that compares the role in force with the role in the request's verified staff token
+(clinic/staff_identity.py): an analyst's request that switches to the administrator's role, or
+a request before sign-in that switches to the front desk, then sees no row and may write none.
+Restrictive policies AND with the permissive ones, so a group's own rules (care team, break the
+glass) still decide within its role.
 
-Apps name their gated tables with `gate(table)` in their `db_grants`; tables whose app declares
-its own policies merge `gate_policies(table)` into them (ensure_policies drops undeclared ones).
+Every such table is gated here, from the declared grants, with permissive policies that keep
+each role's grants as they are; a table whose app declares its own policies is named with
+`gates_itself(table)` and merges `gate_policies(table)` into them (ensure_policies drops
+undeclared ones). Views cannot carry row-level security: the analyst's relations are gated in
+their own definition (analytics/db_grants.py).
 """
 
 from __future__ import annotations
@@ -25,12 +30,25 @@ from clinic.provisioning import (
 )
 from clinic.staff_identity import STAFF_ROLE
 
-# Tables gated here whose apps declare no policies of their own.
-_GATED: list[str] = []
+# Tables whose app declares its own policies (and merges gate_policies into them).
+_SELF_GATED: set[str] = set()
 
 
-def gate(*tables: str) -> None:
-    _GATED.extend(tables)
+def gates_itself(*tables: str) -> None:
+    _SELF_GATED.update(tables)
+
+
+def group_granted_tables() -> list[str]:
+    """Every relation a group role holds a right on, by the declared grants."""
+    group_roles = set(roles.GROUP_ROLES.values())
+    return sorted(
+        {
+            g.table
+            for role, grants in declared_grants().items()
+            if role in group_roles
+            for g in grants
+        }
+    )
 
 
 def _roles_granted(table: str) -> list[str]:
@@ -63,7 +81,15 @@ def _plain_policies(table: str) -> dict[str, str]:
 @register_step(order=15)
 def role_gates(connection: BaseDatabaseWrapper) -> list[str]:
     done: list[str] = []
-    for table in _GATED:
+    with connection.cursor() as cursor:
+        # Plain and partitioned tables; views are gated in their definition.
+        cursor.execute(
+            "SELECT relname FROM pg_class WHERE relname = ANY(%s) AND relkind IN ('r', 'p') "
+            "AND relnamespace = 'public'::regnamespace",
+            [group_granted_tables()],
+        )
+        tables = sorted({name for (name,) in cursor.fetchall()} - _SELF_GATED)
+    for table in tables:
         # Not FORCEd: the owner (migrations, the SECURITY DEFINER access-log function) is not
         # a group role and stays outside.
         done += ensure_row_level_security(connection, table, force=False)

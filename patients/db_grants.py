@@ -6,12 +6,10 @@ administrators get nothing: no row, no column.
 """
 
 from clinic.provisioning import add_role_grants
-from clinic.role_gate import gate
 from clinic.roles import grant
 
-# Only a request whose verified role is the group may use the group's rights (clinic/role_gate.py).
-gate("patient_identities")
-
+# Only a request whose verified role is the group may use the group's rights: gated, like every
+# table a group role holds a right on, by clinic/role_gate.py.
 add_role_grants("clinic_front_desk", [grant("SELECT, INSERT, UPDATE", "patient_identities")])
 add_role_grants("clinic_clinician", [grant("SELECT", "patient_identities")])
 # The privacy officer sees whose access report or accounting of disclosures it is: the name and

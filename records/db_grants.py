@@ -28,7 +28,7 @@ from clinic.provisioning import (
     register_step,
     register_view,
 )
-from clinic.role_gate import gate, gate_policies
+from clinic.role_gate import gate_policies, gates_itself
 from clinic.roles import grant
 from clinic.staff_identity import STAFF_ID
 
@@ -170,7 +170,7 @@ MAY_SEE_FUNCTION = (
 
 
 register_view(ANALYST_VIEW, ANALYST_VIEW_SQL, roles.ANALYTICS_VIEW_OWNER)
-gate("care_team")
+gates_itself("clinical_records", "break_glass_grants")
 
 
 def _analytics_owner_may_create(connection: BaseDatabaseWrapper) -> list[str]:

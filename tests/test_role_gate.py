@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.contrib.auth.models import Group, User
 from django.db import DatabaseError, connections, transaction
 
 from clinic import access_log, roles
@@ -88,9 +89,11 @@ def test_switching_to_another_groups_role_reads_nothing(staff, clinic, who, targ
 
 
 def inject_as(user, role: str, statement: str, params: list) -> int:
-    """Rows changed by `statement` run after switching `user`'s request to `role`."""
+    """Rows changed by `statement` run after switching `user`'s request (None: before sign-in)
+    to `role`."""
     with transaction.atomic(using="default"):
-        apply_context(database_role_for(user), user.pk)
+        if user is not None:
+            apply_context(database_role_for(user), user.pk)
         with connections["default"].cursor() as cursor:
             cursor.execute("SELECT set_config('role', %s, true)", [role])
             cursor.execute(statement, params)
@@ -118,3 +121,74 @@ def test_a_clinician_switched_to_front_desk_changes_no_patient(staff, clinic):
     )
     assert changed == 0
     assert PatientIdentity.objects.using("owner").get(pk=clinic.pk).state == "MA"
+
+
+def group_granted_relations() -> dict[str, list[str]]:
+    """From the catalog, not the declaration: each group role's tables (any privilege)."""
+    with connections["owner"].cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT grantee, table_name FROM information_schema.role_table_grants "
+            "WHERE grantee = ANY(%s) UNION SELECT DISTINCT grantee, table_name "
+            "FROM information_schema.role_column_grants WHERE grantee = ANY(%s)",
+            [list(ROLE.values())] * 2,
+        )
+        found: dict[str, list[str]] = {}
+        for role, table in cursor.fetchall():
+            found.setdefault(role, []).append(table)
+    return {role: sorted(tables) for role, tables in found.items()}
+
+
+def test_every_table_a_group_role_holds_a_right_on_is_gated(staff, clinic):
+    """Each group's tables, rights read from the catalog: the administrator's users, groups and
+    MFA devices, the privacy officer's lockouts as much as PHI. Every other group's request, and
+    a request before sign-in, that switches to the role reads no row of any of them."""
+    relations = group_granted_relations()
+    assert "auth_user_groups" in relations[ROLE[roles.ADMINISTRATOR]]
+    assert "axes_accessattempt" in relations[ROLE[roles.PRIVACY_OFFICER]]
+    with connections["owner"].cursor() as cursor:
+        cursor.execute("SELECT relname FROM pg_class WHERE relkind IN ('v', 'm')")
+        views = {name for (name,) in cursor.fetchall()}
+    for target_group, target in ROLE.items():
+        tables = [t for t in relations.get(target, []) if t not in views]
+        for who in ("frontdesk", "clinician", "analyst", "privacy", "admin", None):
+            user = staff[who] if who else None
+            if user is not None and database_role_for(user) == target:
+                continue
+            with transaction.atomic(using="default"):
+                if user is not None:
+                    apply_context(database_role_for(user), user.pk)
+                with connections["default"].cursor() as cursor:
+                    cursor.execute("SELECT set_config('role', %s, true)", [target])
+                    for table in tables:
+                        with transaction.atomic(using="default"):
+                            try:
+                                cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608
+                                seen = cursor.fetchone()[0]
+                            except DatabaseError:
+                                seen = 0  # a column grant only: no row readable as a whole
+                        assert seen == 0, (who, target_group, table)
+                transaction.set_rollback(True, using="default")
+
+
+@pytest.mark.parametrize("who", ["analyst", "clinician", "frontdesk", "privacy", None])
+def test_no_request_borrows_the_administrators_role_to_take_over_an_account(staff, who):
+    """Switched to the administrator's role, no other request changes a password, joins a
+    group or removes a colleague's second factor."""
+    victim, attacker = staff["privacy"], staff[who] if who else None
+    stored = User.objects.using("owner").get(pk=victim.pk).password
+    clinicians = Group.objects.using("owner").get(name=roles.CLINICIAN)
+    attempts = [
+        ("UPDATE auth_user SET password = 'x', is_superuser = true WHERE id = %s", [victim.pk]),
+        ("DELETE FROM otp_totp_totpdevice WHERE user_id = %s", [victim.pk]),
+        ("UPDATE auth_user_groups SET group_id = %s", [clinicians.pk]),
+    ]
+    for statement, params in attempts:
+        assert inject_as(attacker, ROLE[roles.ADMINISTRATOR], statement, params) == 0
+    with pytest.raises(DatabaseError, match="row-level security"):
+        inject_as(
+            attacker,
+            ROLE[roles.ADMINISTRATOR],
+            "INSERT INTO auth_user_groups (user_id, group_id) VALUES (%s, %s)",
+            [victim.pk, clinicians.pk],
+        )
+    assert User.objects.using("owner").get(pk=victim.pk).password == stored
