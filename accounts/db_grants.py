@@ -11,9 +11,16 @@ from __future__ import annotations
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from clinic.provisioning import ensure_policies, ensure_row_level_security, register_step
+from accounts.session_store import DIGEST_SQL
+from clinic import roles
+from clinic.provisioning import (
+    ensure_functions,
+    ensure_policies,
+    ensure_row_level_security,
+    register_step,
+)
 from clinic.role_gate import gate_policies, gates_itself
-from clinic.staff_identity import STAFF_ID
+from clinic.staff_identity import STAFF_ID, STAFF_ROLE
 
 ADMIN_ALL = "AS PERMISSIVE FOR ALL TO clinic_admin USING (true) WITH CHECK (true)"
 
@@ -38,6 +45,22 @@ AUTH_POLICIES: dict[str, dict[str, str]] = {
         f"WITH CHECK (user_id = {STAFF_ID})",
         "admin_manages": ADMIN_ALL,
     },
+    # "My sessions": a signed-in user's own rows; a row names a session by its digest only.
+    # Sign-in writes the new session's row under a token naming the user who has just proved
+    # their password (accounts/sessions.py); before that the web login sees no row.
+    "clinic_staffsession": {
+        "sign_in_records": f"AS PERMISSIVE FOR ALL TO clinic_web USING (user_id = {STAFF_ID}) "
+        f"WITH CHECK (user_id = {STAFF_ID})",
+        "own_sessions": f"AS PERMISSIVE FOR ALL TO clinic_signed_in USING (user_id = {STAFF_ID}) "
+        f"WITH CHECK (user_id = {STAFF_ID})",
+        "admin_manages": ADMIN_ALL,
+    },
+    # The wrong-code counter: counted in the user's own (password-only) session.
+    "clinic_mfafailures": {
+        "own_counter": f"AS PERMISSIVE FOR ALL TO clinic_signed_in USING (user_id = {STAFF_ID}) "
+        f"WITH CHECK (user_id = {STAFF_ID})",
+        "admin_manages": ADMIN_ALL,
+    },
     "otp_static_statictoken": {
         "own_tokens": "AS PERMISSIVE FOR ALL TO clinic_signed_in USING (device_id IN "
         f"(SELECT id FROM otp_static_staticdevice WHERE user_id = {STAFF_ID})) "
@@ -57,4 +80,91 @@ def sign_in_tables_security(connection: BaseDatabaseWrapper) -> list[str]:
     for table, policies in AUTH_POLICIES.items():
         done += ensure_row_level_security(connection, table, force=False)
         done += ensure_policies(connection, table, {**policies, **gate_policies(table)})
+    return done
+
+
+# --- sessions: only through these functions (accounts/session_store.py) ------------------------
+_DIGEST = DIGEST_SQL.format(key="p_key")
+_MAY_END = (
+    f"(s.user_id = {STAFF_ID} OR {STAFF_ROLE} = 'clinic_admin' OR session_user = current_user)"
+)
+_DEFINER = "SECURITY DEFINER SET search_path = pg_catalog, public"
+SESSION_FUNCTIONS: dict[str, str] = {
+    "clinic_session_load(text)": f"""
+CREATE OR REPLACE FUNCTION clinic_session_load(p_key text) RETURNS text
+LANGUAGE sql STABLE {_DEFINER} AS $fn$
+    SELECT d.session_data FROM django_session d
+    WHERE d.session_key = {_DIGEST} AND d.expire_date > statement_timestamp()
+$fn$""",
+    "clinic_session_exists(text)": f"""
+CREATE OR REPLACE FUNCTION clinic_session_exists(p_key text) RETURNS boolean
+LANGUAGE sql STABLE {_DEFINER} AS $fn$
+    SELECT EXISTS (SELECT 1 FROM django_session d WHERE d.session_key = {_DIGEST})
+$fn$""",
+    "clinic_session_save(text,text,timestamp with time zone,boolean)": f"""
+CREATE OR REPLACE FUNCTION clinic_session_save(
+    p_key text, p_data text, p_expire timestamptz, p_create boolean) RETURNS boolean
+LANGUAGE plpgsql VOLATILE {_DEFINER} AS $fn$
+DECLARE
+    changed integer;
+BEGIN
+    IF p_create THEN
+        INSERT INTO django_session (session_key, session_data, expire_date)
+        VALUES ({_DIGEST}, p_data, p_expire) ON CONFLICT (session_key) DO NOTHING;
+    ELSE
+        UPDATE django_session SET session_data = p_data, expire_date = p_expire
+        WHERE session_key = {_DIGEST};
+    END IF;
+    GET DIAGNOSTICS changed = ROW_COUNT;
+    RETURN changed = 1;
+END
+$fn$""",
+    "clinic_session_delete(text)": f"""
+CREATE OR REPLACE FUNCTION clinic_session_delete(p_key text) RETURNS void
+LANGUAGE sql VOLATILE {_DEFINER} AS $fn$
+    DELETE FROM django_session WHERE session_key = {_DIGEST}
+$fn$""",
+    "clinic_sessions_clear_expired()": f"""
+CREATE OR REPLACE FUNCTION clinic_sessions_clear_expired() RETURNS integer
+LANGUAGE sql VOLATILE {_DEFINER} AS $fn$
+    WITH gone AS (DELETE FROM django_session WHERE expire_date < statement_timestamp()
+                  RETURNING 1)
+    SELECT count(*)::integer FROM gone
+$fn$""",
+    "clinic_sessions_live(text[])": f"""
+CREATE OR REPLACE FUNCTION clinic_sessions_live(p_digests text[]) RETURNS SETOF text
+LANGUAGE sql STABLE {_DEFINER} AS $fn$
+    SELECT d.session_key FROM django_session d
+    WHERE d.session_key = ANY(p_digests) AND d.expire_date > statement_timestamp()
+$fn$""",
+    # Ending a session by its digest: only the caller's own sessions, any for the
+    # administrator's verified role, and anything for the owner's own maintenance.
+    "clinic_sessions_end(text[])": f"""
+CREATE OR REPLACE FUNCTION clinic_sessions_end(p_digests text[]) RETURNS integer
+LANGUAGE sql VOLATILE {_DEFINER} AS $fn$
+    WITH gone AS (
+        DELETE FROM django_session d WHERE d.session_key = ANY(p_digests) AND EXISTS (
+            SELECT 1 FROM clinic_staffsession s
+            WHERE s.session_key = d.session_key AND {_MAY_END})
+        RETURNING 1)
+    SELECT count(*)::integer FROM gone
+$fn$""",
+}
+SESSION_CALLERS = (roles.WEB_ROLE, roles.SIGNED_IN_ROLE)
+
+
+@register_step(order=6)
+def session_functions(connection: BaseDatabaseWrapper) -> list[str]:
+    done: list[str] = []
+    callers = ", ".join(SESSION_CALLERS)
+    for signature, body in SESSION_FUNCTIONS.items():
+        done += ensure_functions(
+            connection,
+            signature,
+            [
+                body,
+                f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC",
+                f"GRANT EXECUTE ON FUNCTION {signature} TO {callers}",
+            ],
+        )
     return done

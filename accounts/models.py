@@ -12,17 +12,16 @@ from django.utils import timezone
 class StaffSessionQuerySet(models.QuerySet):
     def active_for(self, user) -> StaffSessionQuerySet:
         """The user's sessions that can still be used: not idle past the limit, not expired."""
-        from django.contrib.sessions.models import Session
+        from accounts.session_store import live_digests
 
         now = timezone.now()
         # last_seen_at is written at most once a minute, hence the slack.
         idle_cutoff = now - timedelta(
             seconds=settings.SESSION_IDLE_SECONDS + settings.STAFF_SESSION_TOUCH_SECONDS
         )
-        live_keys = Session.objects.filter(expire_date__gt=now).values("session_key")
-        return self.filter(
-            user=user, last_seen_at__gt=idle_cutoff, session_key__in=live_keys
-        ).order_by("-last_seen_at")
+        recent = self.filter(user=user, last_seen_at__gt=idle_cutoff)
+        live = live_digests(list(recent.values_list("session_key", flat=True)), using=self.db)
+        return recent.filter(session_key__in=live).order_by("-last_seen_at")
 
 
 class StaffSession(models.Model):
@@ -32,6 +31,7 @@ class StaffSession(models.Model):
     written at sign-in, touched at most once a minute, and deleted at sign-out.
     """
 
+    # The digest of the session's key (accounts/session_store.py), never the key itself.
     session_key = models.CharField(max_length=40, unique=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_sessions"
@@ -55,9 +55,9 @@ class StaffSession(models.Model):
 
     def end(self) -> None:
         """Delete the Django session (the browser is signed out at its next request) and this."""
-        from django.contrib.sessions.models import Session
+        from accounts.session_store import end_by_digest
 
-        Session.objects.filter(session_key=self.session_key).delete()
+        end_by_digest([self.session_key], using=self._state.db or "default")
         self.delete()
 
 

@@ -3,7 +3,8 @@
 A row is written at sign-in, its last activity refreshed at most once a minute by the
 middleware (status polling does not count, as for the idle limit), and it is deleted at
 sign-out. Ending a session deletes Django's session row, so that browser is signed out at its
-next request.
+next request. Rows name sessions by the digest of their key, as Django's session table does
+here (accounts/session_store.py): neither holds a key that signs anyone in.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.db import connections, transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
@@ -23,7 +25,9 @@ from django.utils import timezone
 
 from accounts.lifetime import NO_RENEW_PATHS
 from accounts.models import StaffSession
+from accounts.session_store import digest, end_by_digest
 from clinic.client_ip import client_ip
+from clinic.staff_identity import SETTING, set_token
 
 TOUCHED_KEY = "_clinic_staff_session_touched_at"
 
@@ -60,46 +64,49 @@ def _ip_or_none(value: str) -> str | None:
         return None
 
 
-def record(request: HttpRequest, user: Any) -> StaffSession | None:
-    """Create or refresh the row for the request's (already saved) session."""
+def record(request: HttpRequest, user: Any) -> None:
+    """Write (at sign-in) or refresh the row for the request's (already saved) session.
+
+    The database lets each user write only their own rows (accounts/db_grants.py)."""
     key = request.session.session_key
     if not key:
-        return None
+        return
     now = timezone.now()
     seen = {
-        "user": user,
         "last_seen_at": now,
         "ip_address": _ip_or_none(client_ip(request)),
         "user_agent": user_agent_summary(request.META.get("HTTP_USER_AGENT", ""))[:100],
     }
-    row, _ = StaffSession.objects.update_or_create(
-        session_key=key, defaults=seen, create_defaults={**seen, "created_at": now}
-    )
+    rows = StaffSession.objects.filter(session_key=digest(key), user=user)
+    if not rows.update(**seen):
+        StaffSession.objects.create(session_key=digest(key), user=user, created_at=now, **seen)
     request.session[TOUCHED_KEY] = time.time()
-    return row
+
+
+def move_row(old_key: str | None, request: HttpRequest) -> None:
+    """After the session got a new key, its row names the new one."""
+    new_key = request.session.session_key
+    if old_key and new_key:
+        StaffSession.objects.filter(session_key=digest(old_key)).update(session_key=digest(new_key))
 
 
 def cycle_key(request: HttpRequest) -> None:
     """Give the session a new key (after a privilege change) and move its row along."""
     old_key = request.session.session_key
     request.session.cycle_key()
-    if old_key:
-        StaffSession.objects.filter(session_key=old_key).update(
-            session_key=request.session.session_key
-        )
+    move_row(old_key, request)
 
 
 def end_sessions(user: Any, *, keep_key: str | None = None, using: str = "default") -> int:
-    """End every session of `user` (except `keep_key`); returns how many were ended."""
-    from django.contrib.sessions.models import Session
-
+    """End every session of `user` (except the one whose key is `keep_key`); returns how many
+    were ended."""
     rows = StaffSession.objects.using(using).filter(user=user)
     if keep_key:
-        rows = rows.exclude(session_key=keep_key)
-    keys = list(rows.values_list("session_key", flat=True))
-    Session.objects.using(using).filter(session_key__in=keys).delete()
+        rows = rows.exclude(session_key=digest(keep_key))
+    digests = list(rows.values_list("session_key", flat=True))
+    end_by_digest(digests, using=using)
     rows.delete()
-    return len(keys)
+    return len(digests)
 
 
 @receiver(user_logged_in, dispatch_uid="accounts.sessions.signed_in")
@@ -108,14 +115,34 @@ def _signed_in(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> N
         # A session that is not saved yet has no key: save it so the row can name it.
         if not request.session.session_key:
             request.session.save()
-        record(request, user)
+        with transaction.atomic(using="default"):
+            _name_the_user(user)
+            record(request, user)
+
+
+def _name_the_user(user: Any) -> None:
+    """Sign-in, and sign-out by the idle or absolute limit, run before the request has a
+    verified identity (it is anonymous, or not yet switched): name the user whose session this
+    is, for this transaction only, so the database lets the web login write that user's own
+    session row and nobody else's. The app mints the token (for the user who has just proved
+    their password, or the session's own user); SQL cannot. A transaction that already names
+    someone is left as it is."""
+    with connections["default"].cursor() as cursor:
+        cursor.execute(
+            "SELECT current_user, coalesce(current_setting(%s, true), '') = ''", [SETTING]
+        )
+        role, unnamed = cursor.fetchone()
+    if unnamed:
+        set_token("default", user.pk, role)
 
 
 @receiver(user_logged_out, dispatch_uid="accounts.sessions.signed_out")
 def _signed_out(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
     key = request.session.session_key if request is not None else None
-    if key:
-        StaffSession.objects.filter(session_key=key).delete()
+    if key and user is not None:
+        with transaction.atomic(using="default"):
+            _name_the_user(user)
+            StaffSession.objects.filter(session_key=digest(key)).delete()
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="clinic.deactivated")

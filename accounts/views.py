@@ -28,7 +28,8 @@ from accounts.lifetime import seconds_left
 from accounts.models import StaffSession
 from accounts.reauth import mark_reauthenticated, reauthentication_required
 from accounts.redirects import next_url
-from accounts.sessions import cycle_key, end_sessions
+from accounts.session_store import digest
+from accounts.sessions import cycle_key, end_sessions, move_row
 
 
 @login_required
@@ -132,9 +133,7 @@ def change_password(request: HttpRequest) -> HttpResponse:
         user = form.save()
         old_key = request.session.session_key
         update_session_auth_hash(request, user)  # this session stays, under a new key
-        StaffSession.objects.filter(session_key=old_key).update(
-            session_key=request.session.session_key
-        )
+        move_row(old_key, request)
         ended = end_sessions(user, keep_key=request.session.session_key)
         messages.success(
             request,
@@ -162,7 +161,7 @@ def my_sessions(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/sessions.html",
-        {"sessions": sessions, "current_key": request.session.session_key},
+        {"sessions": sessions, "current_key": digest(request.session.session_key or "")},
     )
 
 
@@ -170,7 +169,7 @@ def my_sessions(request: HttpRequest) -> HttpResponse:
 @login_required
 def end_session(request: HttpRequest, pk: int) -> HttpResponse:
     row = get_staff_session_for_user(request, pk)
-    if row.session_key == request.session.session_key:
+    if row.session_key == digest(request.session.session_key or ""):
         logout(request)
         return redirect("accounts:sign-in")
     row.end()

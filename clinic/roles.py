@@ -54,7 +54,7 @@ SIGN_IN_GRANTS: list[Grant] = [
     grant("SELECT", "auth_group_permissions"),
     grant("SELECT", "auth_user_user_permissions"),
     grant("SELECT", "django_content_type"),
-    grant(ALL_DML, "django_session"),
+    # django_session: no grant at all; only the functions of accounts/session_store.py.
     grant(ALL_DML, "axes_accessattempt"),
     grant(ALL_DML, "axes_accessfailurelog"),
     grant(ALL_DML, "axes_accesslog"),
@@ -62,9 +62,9 @@ SIGN_IN_GRANTS: list[Grant] = [
     # Before the code step, django-otp's middleware loads the session's device.
     grant("SELECT", "otp_totp_totpdevice"),
     grant("SELECT", "otp_static_staticdevice"),
-    # "My sessions" and the wrong-code counter (clinic/models.py).
+    # Sign-in and sign-out write the session's row ("My sessions", accounts/models.py), under
+    # a token naming the session's user (accounts/sessions.py): its own rows only.
     grant(ALL_DML, "clinic_staffsession"),
-    grant(ALL_DML, "clinic_mfafailures"),
     # The development server (`make run`) checks for unapplied migrations on this connection at
     # start-up and stops if it cannot read the list. Migration names only: no PHI.
     grant("SELECT", "django_migrations"),
@@ -78,6 +78,9 @@ SIGNED_IN_GRANTS: list[Grant] = [
     grant(ALL_DML, "otp_totp_totpdevice"),
     grant(ALL_DML, "otp_static_staticdevice"),
     grant(ALL_DML, "otp_static_statictoken"),
+    # "My sessions" and the wrong-code counter (accounts/models.py), own rows only.
+    grant(ALL_DML, "clinic_staffsession"),
+    grant(ALL_DML, "clinic_mfafailures"),
     # Changing one's own password (saved with update_fields, so only this column).
     grant("UPDATE", "auth_user", "password"),
 ]

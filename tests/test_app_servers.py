@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.conf import settings
-from django.contrib.sessions.backends.db import SessionStore
 from django.db import connections
 from django_session_timeout.middleware import SESSION_TIMEOUT_KEY
 
+from accounts.session_store import SessionStore
 from tests.server_helpers import (
     Browser,
     free_port,

@@ -61,7 +61,7 @@ def test_behind_a_tls_proxy_the_forwarded_scheme_counts_and_sessions_stay_in_the
     assert proxied["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
     assert proxied["SECURE_SSL_REDIRECT"] is True
     assert proxied["TRUSTED_PROXY_COUNT"] == 1
-    assert proxied["SESSION_ENGINE"] == "django.contrib.sessions.backends.db"
+    assert proxied["SESSION_ENGINE"] == "accounts.session_store"  # database sessions, by digest
     assert proxied["ANALYTICS_DATABASE"] == "replica"
     assert proxied["replica_options"]["sslmode"] == "verify-full"
     assert proxied["replica_options"]["server_side_binding"] is True

@@ -74,7 +74,7 @@ def test_admin_ends_all_sessions_of_a_user(admin_client, staff):
         sign_in(b, "t-clinician")
     run_action(admin_client, "end_all_sessions", staff["clinician"])
     assert all(b.get("/").status_code == 302 for b in browsers)
-    assert not StaffSession.objects.filter(user=staff["clinician"]).exists()
+    assert not StaffSession.objects.using("owner").filter(user=staff["clinician"]).exists()
 
 
 def test_admin_unlocks_a_locked_user(admin_client, staff):

@@ -10,6 +10,7 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 
 from accounts.models import StaffSession
+from accounts.session_store import digest
 from accounts.sessions import TOUCHED_KEY, user_agent_summary
 from tests.conftest import PASSWORD
 from tests.test_signin import sign_in
@@ -31,7 +32,7 @@ def browser(username: str, user_agent: str = FIREFOX, ip: str = "10.1.1.1") -> C
 
 def test_sign_in_records_the_session_with_device_and_address(staff):
     client = browser("t-clinician", CHROME_MAC, "10.2.3.4")
-    row = StaffSession.objects.get(session_key=client.session.session_key)
+    row = StaffSession.objects.using("owner").get(session_key=digest(client.session.session_key))
     assert row.user == staff["clinician"]
     assert row.user_agent == "Chrome on macOS"
     assert row.ip_address == "10.2.3.4"
@@ -58,24 +59,24 @@ def test_my_sessions_shows_only_my_own(staff):
 def test_ending_another_session_signs_that_browser_out(staff):
     other = browser("t-clinician", CHROME_MAC)
     client = browser("t-clinician", FIREFOX)
-    row = StaffSession.objects.get(session_key=other.session.session_key)
+    row = StaffSession.objects.using("owner").get(session_key=digest(other.session.session_key))
     response = client.post(f"{SESSIONS}{row.pk}/end/")
     assert response.status_code == 302
     assert other.get("/").status_code == 302
     assert client.get("/").status_code == 200
-    assert not Session.objects.filter(session_key=row.session_key).exists()
+    assert not Session.objects.using("owner").filter(session_key=row.session_key).exists()
 
 
 def test_ending_this_session_signs_out(staff):
     client = browser("t-clinician")
-    row = StaffSession.objects.get(session_key=client.session.session_key)
+    row = StaffSession.objects.using("owner").get(session_key=digest(client.session.session_key))
     assert client.post(f"{SESSIONS}{row.pk}/end/")["Location"] == "/account/sign-in/"
     assert client.get("/").status_code == 302
 
 
 def test_someone_elses_session_cannot_be_ended(staff):
     victim = browser("t-clinician2")
-    row = StaffSession.objects.get(session_key=victim.session.session_key)
+    row = StaffSession.objects.using("owner").get(session_key=digest(victim.session.session_key))
     for username in ["t-clinician", "t-outsider"]:
         attacker = browser(username)
         assert attacker.post(f"{SESSIONS}{row.pk}/end/").status_code == 404
@@ -84,7 +85,7 @@ def test_someone_elses_session_cannot_be_ended(staff):
 
 def test_ending_needs_post(staff):
     client = browser("t-clinician")
-    row = StaffSession.objects.get(session_key=client.session.session_key)
+    row = StaffSession.objects.using("owner").get(session_key=digest(client.session.session_key))
     assert client.get(f"{SESSIONS}{row.pk}/end/").status_code == 405
 
 
@@ -100,30 +101,30 @@ def test_sign_out_removes_the_row(staff):
     client = browser("t-clinician")
     key = client.session.session_key
     client.post("/account/sign-out/")
-    assert not StaffSession.objects.filter(session_key=key).exists()
+    assert not StaffSession.objects.using("owner").filter(session_key=digest(key)).exists()
 
 
 def test_activity_is_recorded_at_most_once_a_minute_and_polling_never(staff):
     client = browser("t-clinician")
-    row = StaffSession.objects.get(session_key=client.session.session_key)
+    row = StaffSession.objects.using("owner").get(session_key=digest(client.session.session_key))
     client.get("/")
-    assert StaffSession.objects.get(pk=row.pk).last_seen_at == row.last_seen_at
+    assert StaffSession.objects.using("owner").get(pk=row.pk).last_seen_at == row.last_seen_at
     session = client.session
     session[TOUCHED_KEY] = time.time() - 61
     session.save()
     client.get("/account/session/status")
-    assert StaffSession.objects.get(pk=row.pk).last_seen_at == row.last_seen_at
+    assert StaffSession.objects.using("owner").get(pk=row.pk).last_seen_at == row.last_seen_at
     client.get("/")
-    assert StaffSession.objects.get(pk=row.pk).last_seen_at > row.last_seen_at
+    assert StaffSession.objects.using("owner").get(pk=row.pk).last_seen_at > row.last_seen_at
 
 
 def test_idle_sessions_are_not_listed(staff, settings):
     old = browser("t-clinician", CHROME_MAC)
     client = browser("t-clinician", FIREFOX)
-    StaffSession.objects.using("owner").filter(session_key=old.session.session_key).update(
-        last_seen_at=StaffSession.objects.get(
-            session_key=old.session.session_key
-        ).last_seen_at.replace(year=2000)
+    StaffSession.objects.using("owner").filter(session_key=digest(old.session.session_key)).update(
+        last_seen_at=StaffSession.objects.using("owner")
+        .get(session_key=digest(old.session.session_key))
+        .last_seen_at.replace(year=2000)
     )
     assert client.get(SESSIONS).content.count(b'class="staff-session') == 1
 
@@ -138,8 +139,12 @@ def test_password_change_ends_the_other_sessions_and_keeps_this_one(staff):
     assert response.status_code == 302
     assert client.get("/").status_code == 200
     assert other.get("/").status_code == 302
-    assert StaffSession.objects.filter(user=staff["clinician"]).count() == 1
-    assert StaffSession.objects.filter(session_key=client.session.session_key).exists()
+    assert StaffSession.objects.using("owner").filter(user=staff["clinician"]).count() == 1
+    assert (
+        StaffSession.objects.using("owner")
+        .filter(session_key=digest(client.session.session_key))
+        .exists()
+    )
     fresh = Client()
     assert sign_in(fresh, "t-clinician", "a-brand-new-passphrase-7").status_code == 302
     assert sign_in(Client(), "t-clinician", PASSWORD).status_code == 200
@@ -169,7 +174,7 @@ def test_deactivating_a_user_ends_all_their_sessions(staff):
     user.is_active = False
     user.save(using="owner")
     assert all(c.get("/").status_code == 302 for c in clients)
-    assert not StaffSession.objects.filter(user=user).exists()
+    assert not StaffSession.objects.using("owner").filter(user=user).exists()
 
 
 def test_anonymous_visitor_cannot_see_sessions(client):
