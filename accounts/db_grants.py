@@ -1,9 +1,13 @@
-"""Row-level security on sign-in tables: a signed-in user changes only their own password and
-second-factor devices, even through raw SQL on the web connection.
+"""Row-level security on sign-in tables: a signed-in user reads and changes only their own
+second-factor devices, sessions and wrong-code counter and changes only their own password, even
+through raw SQL on the web connection; and the functions through which alone sessions are
+reached (accounts/session_store.py).
 
-Sign-in itself runs before anyone is known (no verified staff identity), so the web role keeps
-what it needs then: reading users and the session's device, and updating `last_login` (its
-column grant is the only UPDATE it holds on auth_user). Administrators manage everyone's rows.
+The password step runs before anyone is known (no verified staff identity), so the web login
+keeps what it needs then: reading users and updating `last_login` (its column grant is the only
+UPDATE it holds on auth_user). django-otp loads the session's device inside the request's
+transaction, under its verified staff id (clinic/settings.py, MIDDLEWARE), so the web login
+reads only the devices of the user its token names. Administrators manage everyone's rows.
 These tables are not FORCEd: the owner (migrations, provisioning) stays outside the policies.
 """
 
@@ -34,13 +38,13 @@ AUTH_POLICIES: dict[str, dict[str, str]] = {
         "admin_manages": ADMIN_ALL,
     },
     "otp_totp_totpdevice": {
-        "sign_in_reads": "AS PERMISSIVE FOR SELECT TO clinic_web USING (true)",
+        "own_devices_read": f"AS PERMISSIVE FOR SELECT TO clinic_web USING (user_id = {STAFF_ID})",
         "own_devices": f"AS PERMISSIVE FOR ALL TO clinic_signed_in USING (user_id = {STAFF_ID}) "
         f"WITH CHECK (user_id = {STAFF_ID})",
         "admin_manages": ADMIN_ALL,
     },
     "otp_static_staticdevice": {
-        "sign_in_reads": "AS PERMISSIVE FOR SELECT TO clinic_web USING (true)",
+        "own_devices_read": f"AS PERMISSIVE FOR SELECT TO clinic_web USING (user_id = {STAFF_ID})",
         "own_devices": f"AS PERMISSIVE FOR ALL TO clinic_signed_in USING (user_id = {STAFF_ID}) "
         f"WITH CHECK (user_id = {STAFF_ID})",
         "admin_manages": ADMIN_ALL,

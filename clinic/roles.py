@@ -59,7 +59,8 @@ SIGN_IN_GRANTS: list[Grant] = [
     grant(ALL_DML, "axes_accessfailurelog"),
     grant(ALL_DML, "axes_accesslog"),
     grant(ALL_DML, "axes_accessattemptexpiration"),
-    # Before the code step, django-otp's middleware loads the session's device.
+    # django-otp's middleware loads the session's device, its own user's only (row-level
+    # security by the verified staff id, accounts/db_grants.py).
     grant("SELECT", "otp_totp_totpdevice"),
     grant("SELECT", "otp_static_staticdevice"),
     # Sign-in and sign-out write the session's row ("My sessions", accounts/models.py), under

@@ -83,13 +83,15 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Everything below runs inside one transaction under the user's database role and verified
+    # staff id: django-otp then loads the session's device as its own user (the database lets
+    # no request read another user's MFA secret, accounts/db_grants.py).
+    "clinic.db_context.DatabaseRoleMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.lifetime.SessionLifetimeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
-    # Last: everything below runs inside one transaction under the user's database role.
-    "clinic.db_context.DatabaseRoleMiddleware",
     "accounts.sessions.StaffSessionMiddleware",
     # Until the second factor is passed (or set up, where required) nothing else is reachable.
     "accounts.mfa.MFAGateMiddleware",

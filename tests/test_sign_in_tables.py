@@ -6,7 +6,8 @@ through PgBouncer.
 - No login of the application reads, writes or deletes `django_session` rows: sessions are
   reached only through functions that take the session's key (accounts/session_store.py).
 - The database holds no session key, only digests: a digest read anywhere signs nobody in.
-- "My sessions" rows and the wrong-code counter are each user's own.
+- "My sessions" rows, the wrong-code counter and MFA devices (TOTP secrets, recovery codes) are
+  each user's own.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.db import DatabaseError, connections, transaction
 from django.test import Client
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
 from accounts.models import MfaFailures, StaffSession
 from accounts.session_store import digest
 from clinic import roles
 from clinic.db_context import apply_context
 from clinic.staff import database_role_for
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, give_totp
 from tests.test_signin import sign_in
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
@@ -139,3 +141,34 @@ def test_no_request_clears_another_users_wrong_code_count(staff, reset_role):
     else:
         assert not reset_role and changed == 0
     assert MfaFailures.objects.using("owner").get(user=staff["analyst"]).count == 4
+
+
+@pytest.mark.parametrize("who", ATTACKERS)
+@pytest.mark.parametrize("reset_role", [False, True])
+def test_no_request_reads_another_users_mfa_secrets(staff, who, reset_role):
+    """django-otp loads the session's device inside the request's transaction, under the
+    verified staff id: the web login reads its own user's devices and nobody else's."""
+    for user in staff.values():
+        give_totp(user)
+        StaticToken.objects.using("owner").create(
+            device=StaticDevice.objects.using("owner").create(user=user, name="backup"),
+            token="recovery1",
+        )
+    user = staff[who] if who else None
+    # An administrator's own request manages everyone's devices (the admin pages); back on the
+    # bare web login, even an administrator's request reads only their own.
+    manages_all = who == "admin" and not reset_role
+    for table in ("otp_totp_totpdevice", "otp_static_staticdevice"):
+        seen = inject(
+            user, [(f"SELECT user_id FROM {table} ORDER BY user_id", [])], reset_role=reset_role
+        )  # noqa: S608
+        if manages_all:
+            assert seen == sorted((other.pk,) for other in staff.values())
+        else:
+            assert seen == ([(user.pk,)] if user else [])
+    tokens = ("SELECT count(*) FROM otp_static_statictoken", [])
+    if reset_role or user is None:
+        with pytest.raises(DatabaseError, match="permission denied"):
+            inject(user, [tokens], reset_role=reset_role)
+    else:
+        assert inject(user, [tokens]) == [(len(staff) if manages_all else 1,)]
