@@ -2,14 +2,12 @@
 application's roles (the owner's maintenance, such as key rotation and demo data, excepted):
 
 - a visit: recorded by its provider (the verified caller), dated no later than the clinic's
-  today, a diagnosis code shaped like ICD-10-CM; its patient, provider and creation time never
-  change, and every change raises its version by exactly one (optimistic locking, made a rule);
+  today, with a billable ICD-10-CM diagnosis (the code set's table, records/icd10_table.py); its
+  patient, provider and creation time never change, and every change raises its version by
+  exactly one (optimistic locking, made a rule);
 - a break-the-glass grant: the caller's own, starting now, lasting at most BREAK_GLASS_HOURS,
   with a known reason; its terms never change; it ends once, not in the future, and never
   reopens; its review is signed by the verified reviewer, once.
-
-Checking that a diagnosis code exists in the code set (not only its shape) needs the code set in
-the database; it is checked by the application (records/icd10.py) for now.
 """
 
 from __future__ import annotations
@@ -19,6 +17,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from clinic.db_checks import REFUSE, check_function, ensure_trigger_function
 from clinic.provisioning import register_step
+from records.icd10_table import ensure_code_table
 from records.models import BreakGlassGrant
 
 RECORD_FUNCTION = check_function(
@@ -27,8 +26,9 @@ RECORD_FUNCTION = check_function(
     IF NEW.visit_date > clinic_today() THEN
         {REFUSE} 'a visit cannot be dated in the future';
     END IF;
-    IF NEW.diagnosis_code !~ '^[A-Z][0-9][0-9A-Z](\\.?[0-9A-Z]{{1,4}})?$' THEN
-        {REFUSE} 'not an ICD-10-CM code';
+    IF (TG_OP = 'INSERT' OR NEW.diagnosis_code IS DISTINCT FROM OLD.diagnosis_code)
+       AND NOT clinic_icd10_billable(NEW.diagnosis_code) THEN
+        {REFUSE} 'not a billable ICD-10-CM code';
     END IF;
     IF TG_OP = 'INSERT' THEN
         IF NEW.provider_id IS DISTINCT FROM clinic_staff_id() THEN
@@ -104,6 +104,7 @@ def grant_function() -> str:
 @register_step(order=40)
 def clinical_write_checks(connection: BaseDatabaseWrapper) -> list[str]:
     return [
+        *ensure_code_table(connection),
         *ensure_trigger_function(
             connection,
             "clinical_records_check_write",

@@ -144,3 +144,16 @@ class BreakGlassGrant(models.Model):
     def is_active(self) -> bool:
         now = timezone.now()
         return self.ended_at is None and self.starts_at <= now < self.expires_at
+
+
+class Icd10Code(models.Model):
+    """A billable ICD-10-CM code, loaded by provisioning from the code set the application
+    validates with (records/icd10_table.py), so the database refuses a visit with any other."""
+
+    code = models.CharField(max_length=8, primary_key=True)
+
+    class Meta:
+        db_table = "icd10_cm_codes"
+
+    def __str__(self) -> str:
+        return self.code

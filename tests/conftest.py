@@ -35,6 +35,7 @@ KEEP_TABLES = {
     # Written by provisioning, like the roles and policies.
     "staff_token_key",
     "analytics_pseudonym_key",
+    "icd10_cm_codes",
 }
 
 

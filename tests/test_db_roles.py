@@ -116,7 +116,7 @@ def test_clinician_cannot_insert_for_another_clinicians_patient(staff, chart):
             "clinic_clinician",
             "INSERT INTO clinical_records (record_id, patient_id, provider_id, diagnosis_code,"
             " notes, visit_date, version, created_at, updated_at) VALUES (gen_random_uuid(),"
-            " %s, %s, 'E119', '', current_date, 1, now(), now())",
+            " %s, %s, 'E11.9', '', clinic_today(), 1, now(), now())",
             [chart["theirs"].pk, staff["clinician"].pk],
             user_id=staff["clinician"].pk,
         )
@@ -129,7 +129,7 @@ def test_clinician_cannot_write_as_another_provider(staff, chart):
             "clinic_clinician",
             "INSERT INTO clinical_records (record_id, patient_id, provider_id, diagnosis_code,"
             " notes, visit_date, version, created_at, updated_at) VALUES (gen_random_uuid(),"
-            " %s, %s, 'E119', '', current_date, 1, now(), now())",
+            " %s, %s, 'E11.9', '', clinic_today(), 1, now(), now())",
             [chart["mine"].pk, staff["clinician2"].pk],
             user_id=staff["clinician"].pk,
         )

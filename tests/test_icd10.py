@@ -4,9 +4,11 @@ descriptions (the term is a diagnosis word, never patient data)."""
 from __future__ import annotations
 
 import pytest
+from django.db import DatabaseError, connections, transaction
 from django.urls import reverse
 
-from records import icd10
+from clinic import roles
+from records import icd10, icd10_table
 
 LOOKUP = reverse("records:icd10-lookup")
 
@@ -65,3 +67,44 @@ def test_lookup_is_for_clinicians_only(client_for, staff, persona):
 @pytest.mark.usefixtures("clinic_db")
 def test_lookup_sends_anonymous_visitors_to_sign_in(client):
     assert client.get(LOOKUP, {"q": "flu"}).status_code == 302
+
+
+@pytest.mark.usefixtures("clinic_db")
+def test_the_database_holds_the_code_set_the_application_validates_with():
+    """The write check's table (records/icd10_table.py) is the application's code set: every
+    billable code in dotted form, nothing else."""
+    codes = icd10_table.billable_codes()
+    assert len(codes) > 70000
+    with connections["owner"].cursor() as cursor:
+        cursor.execute("SELECT code FROM icd10_cm_codes ORDER BY code")
+        assert [row[0] for row in cursor.fetchall()] == codes
+        for code in ("E11.9", "I10", "S72.001A"):
+            cursor.execute("SELECT clinic_icd10_billable(%s)", [code])
+            assert cursor.fetchone()[0] is True
+        for code in ("E11", "E119", "A00.5", ""):
+            cursor.execute("SELECT clinic_icd10_billable(%s)", [code])
+            assert cursor.fetchone()[0] is False
+
+
+@pytest.mark.usefixtures("clinic_db")
+def test_provisioning_reloads_the_code_set_when_it_changes():
+    with connections["owner"].cursor() as cursor:
+        cursor.execute("DELETE FROM icd10_cm_codes WHERE code = 'E11.9'")
+        cursor.execute("COMMENT ON TABLE icd10_cm_codes IS 'simple-icd-10-cm 0.0.1: 1 codes'")
+    with connections["owner"].cursor() as cursor:
+        done = icd10_table.ensure_code_table(connections["owner"])
+        assert any("loaded" in line for line in done)
+        cursor.execute("SELECT count(*) FROM icd10_cm_codes WHERE code = 'E11.9'")
+        assert cursor.fetchone()[0] == 1
+        assert icd10_table.ensure_code_table(connections["owner"]) == []
+
+
+@pytest.mark.usefixtures("clinic_db")
+@pytest.mark.parametrize("role", [roles.WEB_ROLE, *roles.GROUP_ROLES.values()])
+def test_no_application_role_writes_the_code_set(role):
+    """A code made up by injected SQL cannot become billable: the table is the owner's."""
+    with transaction.atomic(using="default"), connections["default"].cursor() as cursor:
+        if role != roles.WEB_ROLE:
+            cursor.execute(f"SET LOCAL ROLE {role}")
+        with pytest.raises(DatabaseError, match="permission denied"):
+            cursor.execute("INSERT INTO icd10_cm_codes VALUES ('A00.5')")

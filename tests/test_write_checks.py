@@ -51,6 +51,11 @@ def visit(staff):
         ("version = version", "version by one"),
         ("visit_date = DATE '2999-01-01', version = version + 1", "in the future"),
         ("diagnosis_code = 'ZZZZ', version = version + 1", "ICD-10-CM"),
+        # Shaped like a code, but not in the code set / a category, not a billable code /
+        # billable but not in the dotted form the application stores.
+        ("diagnosis_code = 'A00.5', version = version + 1", "billable ICD-10-CM"),
+        ("diagnosis_code = 'E11', version = version + 1", "billable ICD-10-CM"),
+        ("diagnosis_code = 'J069', version = version + 1", "billable ICD-10-CM"),
         ("notes = 'Plaintext note', version = version + 1", "notes_form"),
     ],
 )
@@ -79,6 +84,25 @@ def test_the_application_changes_a_visit_within_the_rules(staff, visit):
         [timezone.localdate(), visit.pk],
     )
     assert changed == 1
+
+
+def test_a_visit_keeps_a_code_the_code_set_no_longer_lists(staff, visit):
+    """Only a new or changed diagnosis is checked against the code set: a visit recorded under
+    an earlier year's code set can still be corrected in its other fields."""
+    ClinicalRecord.objects.using("owner").filter(pk=visit.pk).update(diagnosis_code="A00.5")
+    changed = inject(
+        staff["clinician"],
+        "UPDATE clinical_records SET version = version + 1 WHERE record_id = %s",
+        [visit.pk],
+    )
+    assert changed == 1
+    with pytest.raises(DatabaseError, match="billable ICD-10-CM"):
+        inject(
+            staff["clinician"],
+            "UPDATE clinical_records SET diagnosis_code = 'A00.6', version = version + 1"
+            " WHERE record_id = %s",
+            [visit.pk],
+        )
 
 
 def grant_insert(staff_id, patient_id, *, starts, hours, reason="emergency"):
