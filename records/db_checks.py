@@ -7,7 +7,10 @@ application's roles (the owner's maintenance, such as key rotation and demo data
   exactly one (optimistic locking, made a rule);
 - a break-the-glass grant: the caller's own, starting now, lasting at most BREAK_GLASS_HOURS,
   with a known reason; its terms never change; it ends once, not in the future, and never
-  reopens; its review is signed by the verified reviewer, once.
+  reopens; its review is signed by the verified reviewer, once; and its start, its early end
+  and its review are each in the access log, by the grant's clinician or its reviewer, when the
+  transaction commits (a deferred constraint trigger), so no grant is ever taken, ended or
+  signed off without the event the privacy officer reviews.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from clinic import access_log, roles
 from clinic.db_checks import REFUSE, check_function, ensure_trigger_function
-from clinic.provisioning import register_step
+from clinic.provisioning import ensure_functions, register_step
 from records.icd10_table import ensure_code_table
 from records.models import BreakGlassGrant
 
@@ -101,6 +105,49 @@ def grant_function() -> str:
     )
 
 
+# Whether a grant's event is in the access log, for the deferred check below: the caller may not
+# read the log, so the owner's function looks (it answers yes or no about one grant the caller
+# names by its id, nothing else).
+EVENT_LOGGED_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION break_glass_event_logged(p_grant uuid, p_action text)
+RETURNS boolean LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $fn$
+SELECT EXISTS (
+    SELECT 1 FROM public.break_glass_grants g
+    JOIN public.access_log e ON e.patient_id = g.patient_id AND e.object_id = g.grant_id::text
+    WHERE g.grant_id = p_grant AND e.action = p_action
+      AND e.staff_id = CASE WHEN p_action = '{access_log.BREAK_GLASS_REVIEWED}'
+                            THEN g.reviewed_by_id ELSE g.staff_id END)
+$fn$"""  # noqa: S608 (constants only)
+
+REQUIRE_EVENT_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION break_glass_grants_require_event() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, public AS $fn$
+BEGIN
+    IF current_user = '{roles.OWNER_ROLE}' THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'INSERT'
+       AND NOT break_glass_event_logged(NEW.grant_id, '{access_log.BREAK_GLASS_STARTED}') THEN
+        {REFUSE} 'a grant starts with its access-log event';
+    END IF;
+    IF TG_OP = 'UPDATE' AND OLD.ended_at IS NULL AND NEW.ended_at IS NOT NULL
+       AND NOT break_glass_event_logged(NEW.grant_id, '{access_log.BREAK_GLASS_ENDED}') THEN
+        {REFUSE} 'a grant ends with its access-log event';
+    END IF;
+    IF TG_OP = 'UPDATE' AND OLD.reviewed_at IS NULL AND NEW.reviewed_at IS NOT NULL
+       AND NOT break_glass_event_logged(NEW.grant_id, '{access_log.BREAK_GLASS_REVIEWED}') THEN
+        {REFUSE} 'a review is signed with its access-log event';
+    END IF;
+    RETURN NULL;
+END
+$fn$"""
+
+REQUIRE_EVENT_TRIGGER = """
+CREATE CONSTRAINT TRIGGER break_glass_grants_require_event
+AFTER INSERT OR UPDATE ON break_glass_grants DEFERRABLE INITIALLY DEFERRED
+FOR EACH ROW EXECUTE FUNCTION break_glass_grants_require_event()"""
+
+
 @register_step(order=40)
 def clinical_write_checks(connection: BaseDatabaseWrapper) -> list[str]:
     return [
@@ -120,5 +167,15 @@ def clinical_write_checks(connection: BaseDatabaseWrapper) -> list[str]:
             "break_glass_grants",
             "break_glass_grants_check_write",
             "INSERT OR UPDATE",
+        ),
+        *ensure_functions(
+            connection,
+            "break_glass_grants_require_event()",
+            [
+                EVENT_LOGGED_FUNCTION,
+                REQUIRE_EVENT_FUNCTION,
+                "DROP TRIGGER IF EXISTS break_glass_grants_require_event ON break_glass_grants",
+                REQUIRE_EVENT_TRIGGER,
+            ],
         ),
     ]

@@ -6,12 +6,16 @@ after the real context of a signed-in request of that role, as an injected state
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 from django.db import DatabaseError, connections, transaction
 from django.utils import timezone
 
+from clinic import access_log
 from clinic.db_context import apply_context
+from clinic.encryption import encrypt_value
+from clinic.models import AccessEvent
 from clinic.staff import database_role_for
 from records.models import BreakGlassGrant, ClinicalRecord
 from tests.factories import (
@@ -25,13 +29,25 @@ from tests.factories import (
 pytestmark = pytest.mark.usefixtures("clinic_db")
 
 
-def inject(user, statement: str, params: list | None = None) -> int:
-    """Rows changed by `statement` in `user`'s request; the database's error if it refuses."""
+def inject(user, statement: str, params: list | None = None, *, then=()) -> int:
+    """Rows changed by `statement` in `user`'s request (after which the statements `then` run
+    in the same transaction); the database's error if it refuses, at the latest on commit."""
     with transaction.atomic(using="default"):
         apply_context(database_role_for(user), user.pk)
         with connections["default"].cursor() as cursor:
             cursor.execute(statement, params or [])
-            return cursor.rowcount
+            changed = cursor.rowcount
+            for more, more_params in then:
+                cursor.execute(more, more_params)
+    return changed
+
+
+def logged(action: str, grant_id, patient_id) -> tuple[str, list]:
+    """The access-log event the application writes with a grant's start, end or review."""
+    return (
+        "SELECT append_access_event(%s, %s, %s, NULL, '', '')",
+        [action, patient_id, str(grant_id)],
+    )
 
 
 @pytest.fixture
@@ -109,8 +125,16 @@ def grant_insert(staff_id, patient_id, *, starts, hours, reason="emergency"):
     return (
         "INSERT INTO break_glass_grants (grant_id, staff_id, patient_id, reason_category,"
         " reason_text, starts_at, expires_at, review_comment)"
-        " VALUES (gen_random_uuid(), %s, %s, %s, '', %s, %s, '')",
-        [staff_id, patient_id, reason, starts, starts + dt.timedelta(hours=hours)],
+        " VALUES (gen_random_uuid(), %s, %s, %s, %s, %s, %s, %s)",
+        [
+            staff_id,
+            patient_id,
+            reason,
+            encrypt_value("", "break_glass_grants.reason_text"),
+            starts,
+            starts + dt.timedelta(hours=hours),
+            encrypt_value("", "break_glass_grants.review_comment"),
+        ],
     )
 
 
@@ -175,6 +199,7 @@ def test_a_review_is_signed_by_the_reviewer_once(staff):
         "UPDATE break_glass_grants SET reviewed_at = now(), reviewed_by_id = %s"
         " WHERE grant_id = %s",
         [staff["privacy"].pk, grant.pk],
+        then=[logged(access_log.BREAK_GLASS_REVIEWED, grant.pk, grant.patient_id)],
     )
     with pytest.raises(DatabaseError, match="review is final"):
         inject(
@@ -182,6 +207,47 @@ def test_a_review_is_signed_by_the_reviewer_once(staff):
             "UPDATE break_glass_grants SET reviewed_at = now() WHERE grant_id = %s",
             [grant.pk],
         )
+
+
+def test_a_grant_is_never_taken_without_its_access_log_event(staff):
+    """A grant within every rule, inserted by raw SQL, is refused when the transaction commits
+    unless the clinician's own start event for that grant is in the access log."""
+    patient = PatientFactory()
+    statement, params = grant_insert(
+        staff["clinician"].pk, patient.pk, starts=timezone.now(), hours=2
+    )
+    other_grant = uuid.uuid4()
+    for then in ([], [logged(access_log.BREAK_GLASS_STARTED, other_grant, patient.pk)]):
+        with pytest.raises(DatabaseError, match="starts with its access-log event"):
+            inject(staff["clinician"], statement, params, then=then)
+    assert not BreakGlassGrant.objects.using("owner").exists()
+
+    grant_id = uuid.uuid4()
+    statement = statement.replace("gen_random_uuid()", f"'{grant_id}'")
+    inject(
+        staff["clinician"],
+        statement,
+        params,
+        then=[logged(access_log.BREAK_GLASS_STARTED, grant_id, patient.pk)],
+    )
+    assert BreakGlassGrant.objects.using("owner").filter(pk=grant_id).exists()
+    (event,) = AccessEvent.objects.using("owner").filter(object_id=str(grant_id))
+    assert (event.staff_id, event.patient_id) == (staff["clinician"].pk, patient.pk)
+
+
+@pytest.mark.parametrize("change", ["ended_at = now()", "reviewed_at = now(), reviewed_by_id = %s"])
+def test_a_grant_is_never_ended_or_signed_off_without_its_event(staff, change):
+    grant = BreakGlassGrantFactory(staff=staff["clinician"])
+    who = staff["clinician"] if change.startswith("ended") else staff["privacy"]
+    params = [who.pk] if "%s" in change else []
+    with pytest.raises(DatabaseError, match="with its access-log event"):
+        inject(
+            who,
+            f"UPDATE break_glass_grants SET {change} WHERE grant_id = %s",  # noqa: S608
+            [*params, grant.pk],
+        )
+    stored = BreakGlassGrant.objects.using("owner").get(pk=grant.pk)
+    assert (stored.ended_at, stored.reviewed_at) == (None, None)
 
 
 def test_a_disclosure_is_recorded_in_the_callers_name(staff):
