@@ -49,7 +49,7 @@ def web_connection():
 
 def run(writers: int, events_per_writer: int) -> tuple[float, list[float]]:
     from clinic.access_log import APPEND_SQL
-    from clinic.staff_identity import SETTING, mint
+    from clinic.staff_identity import NAME_SQL, name_params
 
     latencies: list[float] = []
     lock = threading.Lock()
@@ -57,14 +57,14 @@ def run(writers: int, events_per_writer: int) -> tuple[float, list[float]]:
 
     def writer(n: int) -> None:
         mine = []
-        token = mint(n + 1, "clinic_clinician")
+        naming = name_params(n + 1, "clinic_clinician")
         with web_connection() as conn:
             barrier.wait()
             for i in range(events_per_writer):
                 started = time.perf_counter()
                 # As in a request: the author named by a signed token, then the event.
                 with conn.transaction():
-                    conn.execute("SELECT set_config(%s, %s, true)", [SETTING, token])
+                    conn.execute(NAME_SQL, naming)
                     conn.execute(APPEND_SQL, ["chart_viewed", None, str(i), "127.0.0.1", "ok", ""])
                 mine.append(time.perf_counter() - started)
         with lock:

@@ -149,7 +149,7 @@ def row_level_security(clinician_id: int, samples: list[tuple], count: int) -> d
     """A clinician's queries under RLS (web login, role switched) vs the owner with the care-team
     filter written out. Both return the same rows; the panel query is checked."""
     from benchmarks.access_log_append import web_connection
-    from clinic.staff_identity import mint
+    from clinic.staff_identity import attribution, mint
 
     results: dict = {}
     owner = connections["owner"]
@@ -157,8 +157,8 @@ def row_level_security(clinician_id: int, samples: list[tuple], count: int) -> d
     with web_connection() as web, web.transaction():
         web.execute(
             "SELECT set_config('role', 'clinic_clinician', true), "
-            "set_config('app.staff_token', %s, true)",
-            [mint(clinician_id, "clinic_clinician")],
+            "set_config('app.staff_token', %s, true), set_config('application_name', %s, true)",
+            [mint(clinician_id, "clinic_clinician"), attribution(clinician_id, "clinic_clinician")],
         )
         for label, query, per_patient in (
             ("one patient's visits", CLINICIAN_PATIENT, True),

@@ -4,7 +4,7 @@ Everything the view does runs in one transaction that starts with a single state
 
     SELECT set_config('role', <group role>, true),
            set_config('app.staff_token', <signed staff id and role>, true),
-           set_config('application_name', 'staff:<id>', true)
+           set_config('application_name', 'staff:<id>/<role>', true)
 
 `set_config(..., true)` is SET LOCAL with bind parameters (SET LOCAL takes none), so the values
 vanish at COMMIT/ROLLBACK: nothing leaks to the next request on a pooled connection, and it works
@@ -22,7 +22,7 @@ from django.http import HttpRequest, HttpResponse
 
 from clinic import access_log, roles
 from clinic.staff import database_role_for
-from clinic.staff_identity import mint
+from clinic.staff_identity import attribution, mint
 
 WEB_ALIAS = "default"
 REFUSED = frozenset({403, 404})
@@ -61,7 +61,7 @@ def apply_context(role: str | None, user_id: int | None, alias: str = WEB_ALIAS)
             [
                 role or "none",  # 'none': the login role itself, which holds no PHI rights
                 "" if user_id is None else mint(user_id, role or roles.WEB_ROLE),
-                "staff:-" if user_id is None else f"staff:{user_id}",
+                "staff:-" if user_id is None else attribution(user_id, role or roles.WEB_ROLE),
             ],
         )
         clean = cursor.fetchone()[0]

@@ -13,6 +13,13 @@ never a setting SQL could choose: an injected `set_config('app.staff_token', ...
 produce a token that does not verify. Policies ask `(SELECT clinic_staff_id())`, which the
 planner evaluates once per query (an InitPlan).
 
+The same transaction sets `application_name` to `staff:<id>/<role>`, which the server log's line
+prefix prints on every line (pgaudit's included), and the functions verify only while it names
+the token's staff id and role: SQL that relabels its statements as someone else's (an injected
+`set_config('application_name', ...)`) loses its identity with it, so every statement that
+reads or writes what the role gate and row-level security guard is logged under the verified
+staff id and group role.
+
 The token is transaction-local (set_config(..., true)): it vanishes at COMMIT/ROLLBACK, so it
 never reaches the next request on a pooled connection, and an attacker inside a request can read
 only the token of the user whose request it is.
@@ -38,12 +45,28 @@ SETTING = "app.staff_token"
 LIFETIME_SECONDS = 15 * 60
 
 
+# Names the staff member to the database for the current transaction: token, then log label.
+NAME_SQL = (
+    "SELECT set_config('app.staff_token', %s, true), set_config('application_name', %s, true)"
+)
+
+
+def attribution(staff_id: int, role: str) -> str:
+    """The `application_name` (the log lines' `app=`) that goes with the token."""
+    return f"staff:{int(staff_id)}/{role}"
+
+
+def name_params(staff_id: int, role: str, *, now: float | None = None) -> list[str]:
+    """NAME_SQL's parameters for `staff_id` acting as database role `role`."""
+    return [mint(staff_id, role, now=now), attribution(staff_id, role)]
+
+
 def set_token(alias: str, staff_id: int, role: str) -> None:
     """Name `staff_id` (acting as `role`) in the current transaction of `alias`."""
     from django.db import connections
 
     with connections[alias].cursor() as cursor:
-        cursor.execute("SELECT set_config(%s, %s, true)", [SETTING, mint(staff_id, role)])
+        cursor.execute(NAME_SQL, name_params(staff_id, role))
 
 
 def token_key() -> bytes:
@@ -72,7 +95,9 @@ DECLARE
     parts text[] := string_to_array(current_setting('app.staff_token', true), '.');
     secret bytea;
 BEGIN
-    IF array_length(parts, 1) IS DISTINCT FROM 4 THEN
+    IF array_length(parts, 1) IS DISTINCT FROM 4
+       OR current_setting('application_name', true)
+          IS DISTINCT FROM 'staff:' || parts[1] || '/' || parts[2] THEN
         RETURN NULL;
     END IF;
     SELECT k.key INTO secret FROM staff_token_key k WHERE k.id = 1;

@@ -59,7 +59,7 @@ SERVER_SETTINGS = {
     "pgaudit.log_relation": "on",
     # A unique violation's DETAIL line carries the key value: keep it out of the log.
     "log_error_verbosity": "terse",
-    # %u = database role, %a = application_name ('staff:<id>' per request), never a name.
+    # %u = database role, %a = application_name ('staff:<id>/<role>' per request), never a name.
     "log_line_prefix": "'%m [%p] user=%u db=%d app=%a '",
     "log_timezone": "'UTC'",
     "timezone": "'UTC'",

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from clinic import roles
 from clinic.clinic_time import function_sql
-from clinic.staff_identity import mint
+from clinic.staff_identity import NAME_SQL, name_params
 from localdb import cluster
 from tests.conftest import TEST_DATABASE
 from tests.factories import CareTeamMemberFactory, ClinicalRecordFactory, PatientFactory
@@ -70,8 +70,7 @@ def test_the_policy_counts_care_team_dates_by_the_clinics_calendar_at_any_hour(s
         conn.execute("SET LOCAL TIME ZONE 'UTC'")
         assert database_today(conn) == clinic_today != utc_today
         conn.execute(f"SET LOCAL ROLE {roles.GROUP_ROLES[roles.CLINICIAN]}")
-        token = mint(clinician.pk, roles.GROUP_ROLES[roles.CLINICIAN])
-        conn.execute("SELECT set_config('app.staff_token', %s, true)", [token])
+        conn.execute(NAME_SQL, name_params(clinician.pk, roles.GROUP_ROLES[roles.CLINICIAN]))
         visible = {
             row[0] for row in conn.execute("SELECT patient_id FROM clinical_records").fetchall()
         }

@@ -13,9 +13,11 @@ import psycopg
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connections
+from django.urls import reverse
 
 from localdb import cluster
 from tests.conftest import TEST_DATABASE, server_log_since, server_log_size
+from tests.factories import CareTeamMemberFactory, ClinicalRecordFactory, PatientFactory
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 
@@ -57,3 +59,21 @@ def test_audit_lines_name_the_role_and_application():
     log = wait_for("auth_group", offset)
     line = next(x for x in log.splitlines() if "AUDIT" in x and "auth_group" in x)
     assert "user=clinic_owner" in line and "app=" in line
+
+
+def test_a_staff_request_is_audited_under_the_verified_staff_id_and_group_role(client, staff):
+    """A clinician's real request: every AUDIT line of its read of the visits names that
+    clinician and the Clinician group's role (the line prefix's `app=`), which the database
+    checks against the verified token (tests/test_staff_identity.py)."""
+    patient = PatientFactory()
+    CareTeamMemberFactory(staff=staff["clinician"], patient=patient)
+    ClinicalRecordFactory(patient=patient, provider=staff["clinician"])
+    client.force_login(staff["clinician"])
+    offset = server_log_size()
+    url = reverse("records:visit-list", args=[patient.pk])
+    assert client.get(url).status_code == 200
+    log = wait_for("clinical_records", offset)
+    audit = [x for x in log.splitlines() if "AUDIT: SESSION" in x and "clinical_records" in x]
+    assert audit, log[-2000:]
+    label = f"app=staff:{staff['clinician'].pk}/clinic_clinician "
+    assert all("user=clinic_web" in line and label in line for line in audit), audit

@@ -46,8 +46,8 @@ def test_two_users_on_one_connection_get_their_own_context(client, staff):
         after = idle_state()
     clinician, analyst = staff["clinician"].pk, staff["analyst"].pk
     assert probe.seen == [
-        ("clinic_clinician", str(clinician), f"staff:{clinician}"),
-        ("clinic_analyst", str(analyst), f"staff:{analyst}"),
+        ("clinic_clinician", str(clinician), f"staff:{clinician}/clinic_clinician"),
+        ("clinic_analyst", str(analyst), f"staff:{analyst}/clinic_analyst"),
     ]
     # Between and after requests the connection is back to the bare web role, no staff id.
     for state in (between, after):
@@ -70,7 +70,11 @@ def test_user_without_a_group_gets_only_the_signed_in_role(client, staff):
     with connections["default"].execute_wrapper(probe):
         client.get("/")
     assert probe.seen == [
-        ("clinic_signed_in", str(staff["outsider"].pk), f"staff:{staff['outsider'].pk}")
+        (
+            "clinic_signed_in",
+            str(staff["outsider"].pk),
+            f"staff:{staff['outsider'].pk}/clinic_signed_in",
+        )
     ]
 
 

@@ -67,6 +67,18 @@ def test_a_token_cannot_be_edited_to_another_id_or_role(staff, two_panels):
         assert as_clinician(staff, "SELECT set_config('app.staff_token', %s, true)", [edited]) == []
 
 
+@pytest.mark.parametrize(
+    "label",
+    ["staff:{other}/clinic_clinician", "staff:{me}/clinic_privacy_officer", "clinic", ""],
+)
+def test_a_statement_relabelled_in_the_log_loses_its_identity(staff, two_panels, label):
+    """The log lines' `app=` (application_name) must name the token's staff id and role, or the
+    token does not verify: injected SQL cannot read PHI under another person's name in the
+    server log."""
+    label = label.format(me=staff["clinician"].pk, other=staff["clinician2"].pk)
+    assert as_clinician(staff, "SELECT set_config('application_name', %s, true)", [label]) == []
+
+
 def test_an_expired_token_does_not_verify(staff, two_panels):
     old = mint(staff["clinician"].pk, CLINICIAN, now=time.time() - 3600)
     assert as_clinician(staff, "SELECT set_config('app.staff_token', %s, true)", [old]) == []
