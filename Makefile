@@ -39,7 +39,8 @@ check: db
 # Role switching, row-level security and the access log run a second time through PgBouncer.
 POOLED_TESTS ?= tests/test_db_roles.py tests/test_request_context.py tests/test_signin.py \
 	tests/test_access_log.py tests/test_db_hardening.py tests/test_staff_identity.py \
-	tests/test_role_gate.py tests/test_write_checks.py tests/test_sign_in_tables.py
+	tests/test_role_gate.py tests/test_write_checks.py tests/test_sign_in_tables.py \
+	tests/test_lockout_guard.py
 
 test: db lint check
 	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest $(PYTEST_ARGS)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from accounts.lockout_guard import ATTEMPT_POLICIES, counter_policies, ensure_lockout_guard
 from accounts.session_store import DIGEST_SQL
 from clinic import roles
 from clinic.provisioning import (
@@ -59,12 +60,16 @@ AUTH_POLICIES: dict[str, dict[str, str]] = {
         f"WITH CHECK (user_id = {STAFF_ID})",
         "admin_manages": ADMIN_ALL,
     },
-    # The wrong-code counter: counted in the user's own (password-only) session.
+    # The wrong-code counter: counted in the user's own (password-only) session, cleared only
+    # when expired or when a code has just been accepted (accounts/lockout_guard.py).
     "clinic_mfafailures": {
-        "own_counter": f"AS PERMISSIVE FOR ALL TO clinic_signed_in USING (user_id = {STAFF_ID}) "
-        f"WITH CHECK (user_id = {STAFF_ID})",
+        **counter_policies(f"user_id = {STAFF_ID}"),
         "admin_manages": ADMIN_ALL,
     },
+    # Failed sign-ins (django-axes): counted and read by the sign-in path, lowered only when
+    # expired, cleared by the application after a correct password, or unlocked by the privacy
+    # officer or the administrator (accounts/lockout_guard.py).
+    "axes_accessattempt": ATTEMPT_POLICIES,
     "otp_static_statictoken": {
         "own_tokens": "AS PERMISSIVE FOR ALL TO clinic_signed_in USING (device_id IN "
         f"(SELECT id FROM otp_static_staticdevice WHERE user_id = {STAFF_ID})) "
@@ -80,7 +85,8 @@ gates_itself(*AUTH_POLICIES)
 
 @register_step(order=5)
 def sign_in_tables_security(connection: BaseDatabaseWrapper) -> list[str]:
-    done: list[str] = []
+    # The clearance function first: the lockout policies call it.
+    done: list[str] = ensure_lockout_guard(connection)
     for table, policies in AUTH_POLICIES.items():
         done += ensure_row_level_security(connection, table, force=False)
         done += ensure_policies(connection, table, {**policies, **gate_policies(table)})

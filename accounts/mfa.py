@@ -27,6 +27,7 @@ from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import lockout_guard
 from accounts.models import MfaFailures
 from clinic import roles
 from clinic.staff import staff_group
@@ -79,6 +80,8 @@ def check_code(request: HttpRequest, user: Any, code: str) -> CodeCheck:
     count; a wrong one is counted here and in axes, and at the limit `locked` is set."""
     device = verify_code(user, code)
     if device is not None:
+        # The database lowers a live count only under this clearance (accounts/lockout_guard.py).
+        lockout_guard.clear("code", str(user.pk))
         clear_wrong_codes(user)
         return CodeCheck(device, locked=False)
     return CodeCheck(None, locked=record_wrong_code(request, user))

@@ -231,7 +231,9 @@ LOGOUT_REDIRECT_URL = "accounts:sign-in"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_RESET_ON_SUCCESS = True
+# A correct password still clears that account's and that address's failed attempts, but with a
+# clearance the database checks (accounts/lockout_guard.py), so axes must not try it unsigned.
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_CLIENT_IP_CALLABLE = "clinic.client_ip.client_ip"
