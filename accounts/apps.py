@@ -7,4 +7,7 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         # Signal receivers: access-log events, session bookkeeping, re-authentication at sign-in.
-        from accounts import reauth, sessions, signals  # noqa: F401
+        from accounts import otp_secrets, reauth, sessions, signals  # noqa: F401
+
+        # django-otp's TOTP keys encrypted, its recovery codes hashed, before any query.
+        otp_secrets.install()
