@@ -8,4 +8,7 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         # Signal receivers: access-log events, session bookkeeping, re-authentication at sign-in,
         # the signed reset of failed attempts after a correct password.
-        from accounts import lockout_guard, reauth, sessions, signals  # noqa: F401
+        from accounts import lockout_guard, otp_secrets, reauth, sessions, signals  # noqa: F401
+
+        # django-otp's TOTP keys encrypted, its recovery codes hashed, before any query.
+        otp_secrets.install()

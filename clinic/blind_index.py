@@ -186,6 +186,16 @@ def _norm_username(value: str) -> str:
     return text
 
 
+def _norm_recovery_code(value: str) -> str:
+    """NFKC, no whitespace or hyphens, casefolded: a code typed in groups or in capitals is the
+    code shown (accounts/otp_secrets.py stores recovery codes by this index)."""
+    text = _WHITESPACE.sub("", unicodedata.normalize("NFKC", value).translate(_HYPHENS))
+    text = text.replace("-", "").casefold()
+    if not text:
+        raise ValueError("recovery code is empty")
+    return text
+
+
 _NORMALISERS: dict[str, Callable[[Any], str]] = {
     "last_name": _norm_last_name,
     "dob": _norm_dob,
@@ -194,6 +204,7 @@ _NORMALISERS: dict[str, Callable[[Any], str]] = {
     "phone": _norm_phone,
     "last_name_dob": _norm_last_name_dob,
     "username": _norm_username,
+    "recovery_code": _norm_recovery_code,
 }
 
 #: The index kinds this module knows how to normalise.

@@ -90,7 +90,8 @@ class StaffFactory(DjangoModelFactory):
 
 
 class TOTPDeviceFactory(DjangoModelFactory):
-    """A confirmed authenticator app (django-otp generates the key)."""
+    """A confirmed authenticator app (django-otp generates the key; the table holds it encrypted,
+    accounts/otp_secrets.py)."""
 
     class Meta:
         model = TOTPDevice

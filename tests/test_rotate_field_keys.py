@@ -15,12 +15,15 @@ from django.core.management import CommandError, call_command
 from django.db import connections
 from django.test import override_settings
 from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic.encryption import DecryptionError, decrypt_value
 from patients.management.commands import rotate_field_keys
 from patients.models import PatientIdentity
 from records.models import BreakGlassGrant, ClinicalRecord
+from tests.conftest import current_code, give_totp
 from tests.factories import BreakGlassGrantFactory, ClinicalRecordFactory, PatientFactory
+from tests.test_signin import sign_in
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 
@@ -98,6 +101,7 @@ def test_every_model_with_encrypted_fields_is_discovered():
     )
     assert tables["clinical_records"] == ("notes",)
     assert tables["break_glass_grants"] == ("reason_text", "review_comment")
+    assert tables["otp_totp_totpdevice"] == ("key",)
 
 
 def test_rotation_moves_every_value_to_the_new_key_and_old_key_can_then_go(old_data):
@@ -117,6 +121,22 @@ def test_rotation_moves_every_value_to_the_new_key_and_old_key_can_then_go(old_d
         reason = BreakGlassGrant.objects.using("owner").get().reason_text
         assert reason == "Fake reason for a rotation test."
         assert PatientIdentity.objects.using("owner").by_ssn("900000002").get() == old_data[1]
+
+
+def test_rotation_covers_totp_secrets_and_the_authenticator_still_signs_in(client, staff):
+    with OLD_ONLY:
+        device = give_totp(staff["privacy"])
+    assert key_ids() == {"old"}
+    with BOTH:
+        output = rotate()
+    assert "otp_totp_totpdevice (key): 1 row(s) on an old key" in output
+    assert key_ids() == {"new"}
+    with NEW_ONLY:
+        rotated = TOTPDevice.objects.using("owner").get(pk=device.pk)
+        assert rotated.key == device.key
+        sign_in(client, "t-privacy")
+        response = client.post("/account/mfa/verify/", {"otp_token": current_code(rotated)})
+        assert response.status_code == 302
 
 
 def test_rerun_skips_rows_already_on_the_current_key(old_data):
