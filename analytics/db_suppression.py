@@ -155,23 +155,38 @@ BEGIN
 END
 $fn$"""
 
+# plpgsql, not SQL: its plans are cached for the session (a SQL function's are made per call).
 CELLS_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION analytics_suppressed_cells(
     p_panel text, p_keys text[], p_counts bigint[]) RETURNS TABLE ({PANEL_COLUMNS})
-LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, public AS $fn$
-    WITH s AS (SELECT * FROM analytics_suppress(coalesce(p_counts, '{{}}')))
-    SELECT p_panel, 0,
-           NULL::text,
-           CASE WHEN s.total_status = ''
-                THEN (SELECT coalesce(sum(c), 0)::bigint FROM unnest(p_counts) c) END,
-           CASE WHEN s.withheld THEN 'withheld' ELSE s.total_status END
-    FROM s
-    UNION ALL
-    SELECT p_panel, k.n::integer, k.k,
-           CASE WHEN s.statuses[k.n] = '' THEN p_counts[k.n] END,
-           s.statuses[k.n]
-    FROM s, unnest(p_keys) WITH ORDINALITY AS k(k, n)
-    WHERE NOT s.withheld
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, public AS $fn$
+DECLARE
+    n integer := coalesce(array_length(p_counts, 1), 0);
+    result record;
+    total bigint := 0;
+    i integer;
+BEGIN
+    SELECT * INTO result FROM analytics_suppress(coalesce(p_counts, '{{}}'));
+    FOR i IN 1..n LOOP
+        total := total + p_counts[i];
+    END LOOP;
+    panel := p_panel;
+    place := 0;
+    key := NULL;
+    shown := CASE WHEN result.total_status = '' THEN total END;
+    status := CASE WHEN result.withheld THEN 'withheld' ELSE result.total_status END;
+    RETURN NEXT;
+    IF result.withheld THEN
+        RETURN;
+    END IF;
+    FOR i IN 1..n LOOP
+        place := i;
+        key := p_keys[i];
+        shown := CASE WHEN result.statuses[i] = '' THEN p_counts[i] END;
+        status := result.statuses[i];
+        RETURN NEXT;
+    END LOOP;
+END
 $fn$"""
 
 _GATE = f"IF {STAFF_ROLE} IS DISTINCT FROM '{ANALYST}' THEN RETURN; END IF;"
