@@ -19,8 +19,9 @@ The analyst role reads:
 - `analytics_icd10_chapters`, `analytics_refresh_log`: plain tables (no PHI), role-gated like
   every table (clinic/role_gate.py).
 The two views are gated in their definition (views cannot carry row-level security): they show
-rows only when the role in force is the request's verified role, and are security_barrier
-views, so the gate runs before any function of the caller's query sees a row.
+rows only when the role in force is the request's verified role. The gate names no column, so it
+is checked once before any row is read; the views are security barriers as well, so a gate that
+depended on the row would still run before any function of the caller's query.
 
 Unique indexes on the materialized views let `REFRESH MATERIALIZED VIEW CONCURRENTLY` run
 without blocking readers (analytics/refresh.py).
