@@ -252,6 +252,3 @@ def owner_may_use_temporary_tables(connection: BaseDatabaseWrapper) -> list[str]
         )
         cursor.execute(statement)
         return [statement]
-
-
-import analytics.db_suppression  # noqa: E402, F401  (its functions read the rollups above)

@@ -265,13 +265,14 @@ def ensure_schema_usage(connection: BaseDatabaseWrapper) -> list[str]:
 
 
 def discover_steps() -> None:
-    """Import every installed app's `db_grants` (rights, policies, views) and `db_checks` (what
-    the database checks on writes) modules: their `register_step`, `register_view` and
+    """Import every installed app's `db_grants` (rights, policies, views), `db_checks` (what
+    the database checks on writes) and `db_suppression` (analytics: the small-cell rule the
+    database applies) modules: their `register_step`, `register_view` and
     `add_role_grants` calls declare the steps (this module imports none of them, so the
     dependencies run one way: apps -> provisioning)."""
     from django.utils.module_loading import autodiscover_modules
 
-    autodiscover_modules("db_grants", "db_checks")
+    autodiscover_modules("db_grants", "db_checks", "db_suppression")
 
 
 def provision(alias: str = "owner") -> list[str]:
