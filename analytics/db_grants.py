@@ -1,17 +1,27 @@
 """Database objects and rights for analytics: rollups and views for the analyst role.
 
 Everything the analyst reads is owned by `clinic_analytics_owner` (never the table owner, whose
-rights bypass row-level security), and the analyst role gets SELECT on these objects only:
+rights bypass row-level security). The rollups hold raw counts and only their owner reads them:
 
 - `analytics_visits_rollup`: visits per month x ICD-10-CM chapter x provider (materialized);
 - `analytics_codes_rollup`: visits per month x code (materialized; top codes), and
   `analytics_provider_codes_rollup` per provider x month x code (top codes of one provider);
 - `analytics_patients_rollup`: registered patients per age band x state (materialized, from the
   plaintext `birth_year` and `state` of patient_identities; no per-patient row);
+- `clinical_records_analyst` (records/db_grants.py), the rollups' source.
+
+The analyst role reads:
+- the dashboards' tables, already suppressed, through `analytics_visit_panels(...)` and
+  `analytics_patient_panels()` (analytics/db_suppression.py);
 - `analytics_providers`: provider id and display name (staff names are not PHI);
 - `analytics_visits_deidentified`: one row per visit reduced to Safe Harbor fields (year of
   visit, age in that year with 90+ collapsed, state, code, provider) for the CSV export;
-- `analytics_icd10_chapters`, `analytics_refresh_log`: plain tables (no PHI).
+- `analytics_icd10_chapters`, `analytics_refresh_log`: plain tables (no PHI), role-gated like
+  every table (clinic/role_gate.py).
+The two views are gated in their definition (views cannot carry row-level security): they show
+rows only when the role in force is the request's verified role. The gate names no column, so it
+is checked once before any row is read; the views are security barriers as well, so a gate that
+depended on the row would still run before any function of the caller's query.
 
 Unique indexes on the materialized views let `REFRESH MATERIALIZED VIEW CONCURRENTLY` run
 without blocking readers (analytics/refresh.py).
@@ -28,6 +38,7 @@ from clinic import roles
 from clinic.clinic_time import CLINIC_TODAY
 from clinic.provisioning import add_role_grants, ensure_key_table, register_step, register_view
 from clinic.roles import grant
+from clinic.staff_identity import STAFF_ROLE
 
 OWNER = roles.ANALYTICS_VIEW_OWNER
 ANALYST = "clinic_analyst"
@@ -104,7 +115,10 @@ FROM patient_identities p
 GROUP BY 1, 2
 """
 
-PROVIDERS_VIEW_SQL = """
+# The role gate of a view: rows only for a request whose verified role is the role in force.
+VIEW_GATE = f"{STAFF_ROLE} = current_user"
+
+PROVIDERS_SQL = """
 SELECT u.id AS provider_id,
        coalesce(nullif(btrim(concat_ws(' ', u.first_name, u.last_name)), ''),
                 'Provider ' || u.id) AS display_name
@@ -114,6 +128,7 @@ WHERE EXISTS (
     WHERE ug.user_id = u.id AND g.name = 'Clinician'
 )
 """
+PROVIDERS_VIEW_SQL = f"{PROVIDERS_SQL} AND {VIEW_GATE}"
 
 _AGE_AT_VISIT = f"({VISIT_YEAR} - p.birth_year)"
 # The export's patient key is a keyed pseudonym computed here, so no analyst relation carries a
@@ -136,6 +151,7 @@ FROM clinical_records_analyst r
 JOIN patient_identities p ON p.patient_id = r.patient_id
 CROSS JOIN {PSEUDONYM_KEY_TABLE} k
 LEFT JOIN {CHAPTERS_TABLE} c ON c.code = {NORMALISED_CODE}
+WHERE {VIEW_GATE}
 """
 
 # Unique indexes (needed by REFRESH ... CONCURRENTLY) and the indexes the dashboards filter on.
@@ -168,10 +184,6 @@ add_role_grants(
     [
         grant("SELECT", CHAPTERS_TABLE),
         grant("SELECT", REFRESH_LOG_TABLE),
-        grant("SELECT", VISITS_ROLLUP),
-        grant("SELECT", CODES_ROLLUP),
-        grant("SELECT", PROVIDER_CODES_ROLLUP),
-        grant("SELECT", PATIENTS_ROLLUP),
         grant("SELECT", PROVIDERS_VIEW),
         grant("SELECT", DEIDENTIFIED_VIEW),
     ],
@@ -181,8 +193,8 @@ register_view(VISITS_ROLLUP, VISITS_ROLLUP_SQL, OWNER, materialized=True)
 register_view(CODES_ROLLUP, CODES_ROLLUP_SQL, OWNER, materialized=True)
 register_view(PROVIDER_CODES_ROLLUP, PROVIDER_CODES_ROLLUP_SQL, OWNER, materialized=True)
 register_view(PATIENTS_ROLLUP, PATIENTS_ROLLUP_SQL, OWNER, materialized=True)
-register_view(PROVIDERS_VIEW, PROVIDERS_VIEW_SQL, OWNER)
-register_view(DEIDENTIFIED_VIEW, DEIDENTIFIED_VIEW_SQL, OWNER)
+register_view(PROVIDERS_VIEW, PROVIDERS_VIEW_SQL, OWNER, barrier=True)
+register_view(DEIDENTIFIED_VIEW, DEIDENTIFIED_VIEW_SQL, OWNER, barrier=True)
 
 
 @register_step(order=50, after_views=True)

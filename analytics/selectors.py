@@ -1,8 +1,9 @@
-"""Reporting queries of the dashboards: rollups only, on the analytics connection.
+"""Reporting queries of the dashboards: suppressed tables only, on the analytics connection.
 
 Every query runs on `analytics_alias()`: the request's own connection, or a read replica when
 one is configured (settings.ANALYTICS_DATABASE). Either way it runs as `clinic_analyst`
-(clinic/db_context.py), which may read the analytics rollups and views and nothing else; on the
+(clinic/db_context.py), which may call the two functions that return the dashboards' tables
+already suppressed and read the analytics views, and nothing else; on the
 replica `analyst_reads(request)` opens a transaction there and switches it to the same role
 and staff id. Every query here is parameterised, and none writes.
 """
@@ -19,19 +20,12 @@ from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpRequest
 
-from analytics.db_grants import (
-    AGE_BAND_ORDER,
-    CODES_ROLLUP,
-    PATIENTS_ROLLUP,
-    PROVIDER_CODES_ROLLUP,
-    PROVIDERS_VIEW,
-    VISITS_ROLLUP,
-)
+from analytics.db_grants import PROVIDERS_VIEW
+from analytics.db_suppression import PATIENT_PANELS_NAME, VISIT_PANELS_NAME
 from analytics.models import RefreshLog
+from analytics.suppression import SuppressedCounts, tables_from_rows
 from clinic.db_context import WEB_ALIAS, apply_context
 from clinic.staff import database_role_for
-
-TOP_CODES = 10
 
 
 def analytics_alias() -> str:
@@ -71,28 +65,6 @@ class VisitFilters:
     chapter: str = ""
     provider_id: int | None = None
 
-    def where(self) -> tuple[str, list]:
-        clauses = ["month BETWEEN %s AND %s"]
-        params: list = [self.start, self.end]
-        if self.chapter:
-            clauses.append("chapter = %s")
-            params.append(self.chapter)
-        if self.provider_id is not None:
-            clauses.append("provider_id = %s")
-            params.append(self.provider_id)
-        return " AND ".join(clauses), params
-
-
-@dataclass(frozen=True)
-class VisitCounts:
-    by_month: dict[datetime.date, int]
-    by_chapter: dict[str, int]
-    by_provider: dict[int, int]
-
-    @property
-    def total(self) -> int:
-        return sum(self.by_month.values())
-
 
 def months_between(start: datetime.date, end: datetime.date) -> list[datetime.date]:
     months = []
@@ -103,60 +75,22 @@ def months_between(start: datetime.date, end: datetime.date) -> list[datetime.da
     return months
 
 
-def visit_counts(filters: VisitFilters) -> VisitCounts:
-    """Visits per month, per chapter and per provider in one scan of the rollup."""
-    where, params = filters.where()
-    query = (
-        f"SELECT month, chapter, provider_id, sum(visits)::bigint, "  # noqa: S608
-        f"GROUPING(month), GROUPING(chapter) FROM {VISITS_ROLLUP} WHERE {where} "
-        "GROUP BY GROUPING SETS ((month), (chapter), (provider_id))"
-    )
-    by_month = dict.fromkeys(months_between(filters.start, filters.end), 0)
-    by_chapter: dict[str, int] = {}
-    by_provider: dict[int, int] = {}
-    with _connection().cursor() as cursor:
-        cursor.execute(query, params)
-        for month, chapter, provider_id, visits, month_grouped, chapter_grouped in cursor:
-            if not month_grouped:
-                by_month[month] = int(visits)
-            elif not chapter_grouped:
-                by_chapter[chapter] = int(visits)
-            else:
-                by_provider[provider_id] = int(visits)
-    return VisitCounts(by_month, by_chapter, by_provider)
-
-
-def top_codes(filters: VisitFilters, limit: int = TOP_CODES) -> list[tuple[str, str, int]]:
-    """The most frequent codes with at least 11 visits: (code, chapter, visits)."""
-    where, params = filters.where()
-    table = CODES_ROLLUP if filters.provider_id is None else PROVIDER_CODES_ROLLUP
-    query = (
-        f"SELECT diagnosis_code, chapter, sum(visits)::bigint AS n FROM {table} "  # noqa: S608
-        f"WHERE {where} GROUP BY 1, 2 HAVING sum(visits) > 10 ORDER BY n DESC, 1 LIMIT %s"
-    )
-    with _connection().cursor() as cursor:
-        cursor.execute(query, [*params, limit])
-        return [(code, chapter, int(n)) for code, chapter, n in cursor.fetchall()]
-
-
-def patients_by_age_band() -> dict[str, int]:
-    counts = dict.fromkeys(AGE_BAND_ORDER, 0)
+def visit_tables(filters: VisitFilters) -> dict[str, SuppressedCounts]:
+    """Months, chapters, top codes (plus "other") and providers, suppressed by the database in
+    one call (analytics/db_suppression.py), which scans the visits rollup once."""
     with _connection().cursor() as cursor:
         cursor.execute(
-            f"SELECT age_band, sum(patients)::bigint FROM {PATIENTS_ROLLUP} GROUP BY 1"  # noqa: S608
+            f"SELECT * FROM {VISIT_PANELS_NAME}(%s, %s, %s, %s)",  # noqa: S608
+            [filters.start, filters.end, filters.chapter, filters.provider_id],
         )
-        for band, patients in cursor:
-            counts[band] = counts.get(band, 0) + int(patients)
-    return counts
+        return tables_from_rows(cursor.fetchall())
 
 
-def patients_by_state() -> dict[str, int]:
+def patient_tables() -> dict[str, SuppressedCounts]:
+    """Registered patients by age band and by state, suppressed by the database."""
     with _connection().cursor() as cursor:
-        cursor.execute(
-            f"SELECT state, sum(patients)::bigint FROM {PATIENTS_ROLLUP} "  # noqa: S608
-            "GROUP BY 1 ORDER BY 1"
-        )
-        return {state: int(patients) for state, patients in cursor}
+        cursor.execute(f"SELECT * FROM {PATIENT_PANELS_NAME}()")  # noqa: S608
+        return tables_from_rows(cursor.fetchall())
 
 
 def provider_names() -> dict[int, str]:

@@ -36,12 +36,16 @@ def register_step(order: int, after_views: bool = False) -> Callable[[Step], Ste
     return decorator
 
 
-_VIEWS: dict[str, tuple[str, str, bool]] = {}
+_VIEWS: dict[str, tuple[str, str, bool, bool]] = {}
 
 
-def register_view(name: str, query: str, owner: str, materialized: bool = False) -> None:
-    """Declare a (materialized) view; created after the grants its owner needs exist."""
-    _VIEWS[name] = (query, owner, materialized)
+def register_view(
+    name: str, query: str, owner: str, materialized: bool = False, barrier: bool = False
+) -> None:
+    """Declare a (materialized) view; created after the grants its owner needs exist.
+    `barrier`: a security_barrier view, whose own conditions (a role gate) run before any
+    function of the caller's query can see a row, even one that reports it in an error."""
+    _VIEWS[name] = (query, owner, materialized, barrier)
 
 
 def add_role_grants(role: str, grants: Iterable[roles.Grant]) -> None:
@@ -261,13 +265,14 @@ def ensure_schema_usage(connection: BaseDatabaseWrapper) -> list[str]:
 
 
 def discover_steps() -> None:
-    """Import every installed app's `db_grants` (rights, policies, views) and `db_checks` (what
-    the database checks on writes) modules: their `register_step`, `register_view` and
+    """Import every installed app's `db_grants` (rights, policies, views), `db_checks` (what
+    the database checks on writes) and `db_suppression` (analytics: the small-cell rule the
+    database applies) modules: their `register_step`, `register_view` and
     `add_role_grants` calls declare the steps (this module imports none of them, so the
     dependencies run one way: apps -> provisioning)."""
     from django.utils.module_loading import autodiscover_modules
 
-    autodiscover_modules("db_grants", "db_checks")
+    autodiscover_modules("db_grants", "db_checks", "db_suppression")
 
 
 def provision(alias: str = "owner") -> list[str]:
@@ -282,8 +287,8 @@ def provision(alias: str = "owner") -> list[str]:
         for _order, step in sorted(_STEPS, key=lambda item: item[0]):
             statements += step(connection)
         statements += ensure_grants(connection, before_views=True)
-        for name, (query, owner, materialized) in _VIEWS.items():
-            statements += ensure_view(connection, name, query, owner, materialized)
+        for name, (query, owner, materialized, barrier) in _VIEWS.items():
+            statements += ensure_view(connection, name, query, owner, materialized, barrier)
         for _order, step in sorted(_AFTER_VIEW_STEPS, key=lambda item: item[0]):
             statements += step(connection)
         statements += ensure_grants(connection)
@@ -375,12 +380,18 @@ def ensure_policies(
 
 
 def ensure_view(
-    connection: BaseDatabaseWrapper, name: str, query: str, owner: str, materialized: bool = False
+    connection: BaseDatabaseWrapper,
+    name: str,
+    query: str,
+    owner: str,
+    materialized: bool = False,
+    barrier: bool = False,
 ) -> list[str]:
     """Create or replace a view owned by `owner` (never the table owner: that bypasses RLS)."""
     done: list[str] = []
     kind = "MATERIALIZED VIEW" if materialized else "VIEW"
-    mark = _fingerprint(kind + query)
+    options = " WITH (security_barrier)" if barrier else ""
+    mark = _fingerprint(kind + options + query)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT obj_description(c.oid, 'pg_class'), pg_get_userbyid(c.relowner) "
@@ -401,7 +412,9 @@ def ensure_view(
         _execute(
             cursor,
             done,
-            sql.SQL("CREATE {} {} AS ").format(sql.SQL(kind), sql.Identifier(name))
+            sql.SQL("CREATE {} {}{} AS ").format(
+                sql.SQL(kind), sql.Identifier(name), sql.SQL(options)
+            )
             + sql.SQL(query),
         )
         _execute(

@@ -3,9 +3,10 @@
 - Clinicians read and write `clinical_records` only for patients on their care team or under an
   active break-the-glass grant of theirs, and only as the provider of what they write.
 - Front desk sees visit dates and providers: column grants, no diagnosis, no notes.
-- Analysts read `clinical_records_analyst` (no notes) and nothing of the table; the view is owned
-  by `clinic_analytics_owner`, so it is subject to RLS like anyone (a view owned by the table
-  owner would bypass it) and has exactly the columns it shows.
+- `clinical_records_analyst` (no notes) feeds the analytics rollups; the view is owned by
+  `clinic_analytics_owner`, so it is subject to RLS like anyone (a view owned by the table owner
+  would bypass it), has exactly the columns it shows, and only its owner reads it: analysts
+  read suppressed tables and the de-identified visits (analytics/db_suppression.py).
 - FORCE ROW LEVEL SECURITY: the owner is subject too, through an explicit policy of its own.
 The verified staff id (clinic/staff_identity.py) sits in a sub-select so the planner evaluates it
 once (an InitPlan), and the
@@ -141,7 +142,6 @@ add_role_grants(
         ),
     ],
 )
-add_role_grants("clinic_analyst", [grant("SELECT", ANALYST_VIEW)])
 
 
 @register_step(order=10)

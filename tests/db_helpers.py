@@ -29,3 +29,21 @@ def run_as(role: str | None, query: str, params: list | None = None, user_id: in
     with as_role(role, user_id) as cursor:
         cursor.execute(query, params or [])
         return cursor.fetchall() if cursor.description else cursor.rowcount
+
+
+def in_request(user, statement: str, params: list | None = None, *, switch_to: str | None = None):
+    """Rows of `statement` injected into `user`'s request (None: before sign-in), after the
+    real context statement and, with `switch_to`, an injected switch to that role (rolled
+    back); raises the database's error when it refuses."""
+    from clinic.staff import database_role_for
+
+    with transaction.atomic(using="default"):
+        if user is not None:
+            apply_context(database_role_for(user), user.pk)
+        with connections["default"].cursor() as cursor:
+            if switch_to:
+                cursor.execute("SELECT set_config('role', %s, true)", [switch_to])
+            cursor.execute(statement, params or [])
+            rows = cursor.fetchall()
+        transaction.set_rollback(True, using="default")
+    return rows

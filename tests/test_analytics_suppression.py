@@ -1,30 +1,54 @@
-"""Small-cell suppression (CMS rule) as pure functions: no count 1-10 shown or derivable."""
+"""Small-cell suppression (CMS rule) as the database applies it (analytics/db_suppression.py):
+no count 1-10 shown or derivable. The rule exists only in SQL; these tests call it directly,
+as the rollups' owner (the analyst's role may not call it, only the two panel functions)."""
 
 from __future__ import annotations
 
 import itertools
 
 import pytest
+from django.db import connections
 
-from analytics.suppression import (
-    COMPLEMENTARY,
-    PRIMARY,
-    hidden_cell_derivable,
-    is_small,
-    leftover_is_safe,
-    suppress_counts,
-    suppress_table,
-)
+from analytics.db_grants import OWNER
+from analytics.suppression import COMPLEMENTARY, PRIMARY, Cell
+
+pytestmark = pytest.mark.usefixtures("clinic_db")
+
+
+def is_small(count: int) -> bool:
+    return 1 <= count <= 10
+
+
+def suppress_many(tables: list[list[int]]) -> list[tuple[list[Cell], Cell, bool]]:
+    """Each table's cells, total and "withheld" flag, from one call of the SQL rule per table."""
+    results = []
+    with connections["owner"].cursor() as cursor:
+        cursor.execute(f"SET ROLE {OWNER}")
+        try:
+            for values in tables:
+                cursor.execute(
+                    "SELECT statuses, total_status, withheld FROM analytics_suppress(%s::bigint[])",
+                    [list(values)],
+                )
+                statuses, total_status, withheld = cursor.fetchone()
+                cells = [
+                    Cell(None if status else value, status)
+                    for value, status in zip(values, statuses, strict=True)
+                ]
+                total = Cell(None if total_status else sum(values), total_status)
+                results.append((cells, total, withheld))
+        finally:
+            cursor.execute("RESET ROLE")
+    return results
+
+
+def suppress(values: list[int]) -> tuple[list[Cell], Cell, bool]:
+    return suppress_many([values])[0]
 
 
 def labels(values):
-    cells, total, withheld = suppress_counts(values)
+    cells, total, withheld = suppress(values)
     return [c.label for c in cells], total.label, withheld
-
-
-@pytest.mark.parametrize(("count", "small"), [(0, False), (1, True), (10, True), (11, False)])
-def test_only_counts_one_to_ten_are_small(count, small):
-    assert is_small(count) is small
 
 
 def test_counts_of_eleven_and_more_and_zero_are_shown():
@@ -40,7 +64,7 @@ def test_single_hidden_cell_that_the_total_would_reveal_gets_a_complement():
 
 
 def test_complement_skips_zero_cells():
-    cells, _total, _w = suppress_counts([3, 0, 40, 12])
+    cells, _total, _w = suppress([3, 0, 40, 12])
     assert [c.suppressed for c in cells] == [PRIMARY, "", "", COMPLEMENTARY]
 
 
@@ -58,15 +82,14 @@ def test_two_ones_with_a_known_total_are_protected():
 
 def test_hidden_cell_next_to_a_complement_of_eleven_is_not_pinned_down():
     # 1 and 11 hidden: sum 12, the "*" is at least 11, so "<11" would have to be 1.
-    assert hidden_cell_derivable([1, 11, 30], [PRIMARY, COMPLEMENTARY, ""], 42)
     shown, _total, _w = labels([1, 11, 30, 40])
     assert shown == ["<11", "*", "*", "40"]
 
 
 def test_table_that_cannot_be_protected_is_withheld():
-    table = suppress_table([("a", "A", 1), ("b", "B", 11)])
-    assert table.withheld
-    assert table.rows == []
+    _cells, total, withheld = suppress([1, 11])
+    assert withheld
+    assert total.label == "12"
 
 
 def test_small_total_hides_every_nonzero_cell_and_the_total():
@@ -76,47 +99,35 @@ def test_small_total_hides_every_nonzero_cell_and_the_total():
     assert not withheld
 
 
-def test_all_zero_table_is_shown():
+def test_all_zero_and_empty_tables_are_shown():
     assert labels([0, 0]) == (["0", "0"], "0", False)
+    assert labels([]) == ([], "0", False)
 
 
 def test_no_small_count_is_ever_derivable_by_brute_force():
     """For every small table, enumerate every table consistent with what is shown: each
     hidden small cell must admit more than one value, and no shown label is 1-10."""
-    for values in itertools.product([0, 1, 2, 5, 10, 11, 12, 15, 30], repeat=3):
-        cells, total, withheld = suppress_counts(list(values))
+    tables = [list(v) for v in itertools.product([0, 1, 2, 5, 10, 11, 12, 15, 30], repeat=3)]
+    for values, (cells, total, withheld) in zip(tables, suppress_many(tables), strict=True):
         if withheld:
             continue
         for cell in cells:
             assert cell.shown is None or not is_small(cell.shown)
         if total.suppressed:
             continue
-        shown_nonzero = [c.value for c in cells if not c.suppressed and c.value > 0]
+        assert total.shown is not None
+        shown_nonzero = [c.shown for c in cells if c.shown]
         ceiling = min(shown_nonzero, default=60)
         ranges = [
-            [c.value]
+            [c.shown]
             if not c.suppressed
             else range(1, 11)
             if c.suppressed == PRIMARY
             else range(11, ceiling + 1)
             for c in cells
         ]
-        consistent = [combo for combo in itertools.product(*ranges) if sum(combo) == total.value]
+        consistent = [combo for combo in itertools.product(*ranges) if sum(combo) == total.shown]
+        assert tuple(values) in consistent
         for position, cell in enumerate(cells):
             if cell.suppressed == PRIMARY:
                 assert len({combo[position] for combo in consistent}) > 1, values
-
-
-def test_rows_keep_keys_and_labels():
-    table = suppress_table(
-        [("2026-01", "Jan 2026", 40), ("2026-02", "Feb 2026", 3), ("2026-03", "Mar 2026", 0)]
-    )
-    assert [r.key for r in table.rows] == ["2026-01", "2026-02", "2026-03"]
-    assert [r.cell.label for r in table.rows] == ["*", "<11", "0"]
-    assert table.has_suppression
-
-
-def test_leftover_of_a_group_must_not_be_small():
-    assert leftover_is_safe(26, [26])
-    assert not leftover_is_safe(26, [25])
-    assert leftover_is_safe(40, [25])

@@ -63,11 +63,16 @@ def test_analyst_cannot_touch_any_phi_table(chart, table):
     assert refused("clinic_analyst", f"SELECT count(*) FROM {table}")  # noqa: S608
 
 
-def test_analyst_reads_the_view_with_exactly_its_columns(chart):
-    with as_role("clinic_analyst") as cursor:
-        cursor.execute("SELECT * FROM clinical_records_analyst")
-        rows = cursor.fetchall()
-        columns = [c.name for c in cursor.description]
+def test_the_analyst_view_has_exactly_its_columns_and_only_its_owner_reads_it(chart):
+    assert refused("clinic_analyst", "SELECT * FROM clinical_records_analyst")
+    with connections["owner"].cursor() as cursor:
+        cursor.execute("SET ROLE clinic_analytics_owner")
+        try:
+            cursor.execute("SELECT * FROM clinical_records_analyst")
+            rows = cursor.fetchall()
+            columns = [c.name for c in cursor.description]
+        finally:
+            cursor.execute("RESET ROLE")
     assert columns == ["record_id", "patient_id", "provider_id", "diagnosis_code", "visit_date"]
     assert len(rows) == 2  # the view's owner is not the table owner, yet sees every row
 
@@ -79,7 +84,7 @@ def test_reference_grants_hold_for_the_analyst():
             " has_table_privilege('clinic_analyst', 'clinical_records_analyst', 'SELECT'),"
             " has_column_privilege('clinic_analyst', 'clinical_records', 'notes', 'SELECT')"
         )
-        assert cursor.fetchone() == (False, True, False)
+        assert cursor.fetchone() == (False, False, False)
 
 
 def test_no_phi_table_grants_anything_to_public():

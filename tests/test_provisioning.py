@@ -26,11 +26,11 @@ def test_a_stray_grant_is_revoked_and_a_missing_one_restored():
     with connections["owner"].cursor() as cursor:
         cursor.execute("GRANT SELECT ON patient_identities TO clinic_analyst")
         cursor.execute("SET ROLE clinic_analytics_owner")  # the view's owner
-        cursor.execute("REVOKE SELECT ON clinical_records_analyst FROM clinic_analyst")
+        cursor.execute("REVOKE SELECT ON analytics_providers FROM clinic_analyst")
         cursor.execute("RESET ROLE")
     output = provision()
     assert 'REVOKE SELECT ON TABLE "patient_identities" FROM "clinic_analyst"' in output
-    assert 'GRANT SELECT ON TABLE "clinical_records_analyst" TO "clinic_analyst"' in output
+    assert 'GRANT SELECT ON TABLE "analytics_providers" TO "clinic_analyst"' in output
     assert "nothing changed" in provision()
 
 

@@ -141,13 +141,9 @@ def test_the_router_never_sends_a_write_to_the_replica(on_replica):
     "table", ["clinical_records", "patient_identities", "access_log", "clinical_records_analyst"]
 )
 def test_analyst_cannot_read_raw_tables_on_the_replica(staff, on_replica, table):
-    readable = table == "clinical_records_analyst"
     with transaction.atomic(using=on_replica):
         apply_context("clinic_analyst", staff["analyst"].pk, alias=on_replica)
         with connections[on_replica].cursor() as cursor:
-            if readable:
-                cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608
-                return
             with pytest.raises(Exception, match="permission denied"):
                 cursor.execute(f"SELECT 1 FROM {table} LIMIT 1")  # noqa: S608
 
