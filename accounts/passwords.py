@@ -66,13 +66,6 @@ def key_id(stored: str) -> str:
     return key_id_of(stored[len(PREFIX) :])
 
 
-def rekey(stored: str) -> str:
-    """`stored` under the current field key (unchanged if it already is, or is not encrypted)."""
-    if not is_encrypted(stored) or key_id(stored) == current_key_id():
-        return stored
-    return wrap(unwrap(stored))
-
-
 class EncryptedArgon2PasswordHasher(BasePasswordHasher):
     """Argon2 (Django's own hasher, with its parameters), sealed with the field keys."""
 
