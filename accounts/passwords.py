@@ -30,11 +30,19 @@ from django.contrib.auth.hashers import (
 )
 from django.utils.translation import gettext_noop as _
 
-from clinic.encryption import current_key_id, decrypt_value, encrypt_value, key_id_of
+from clinic.encryption import (
+    current_key_id,
+    decrypt_value,
+    encrypt_value,
+    key_id_of,
+    register_prefixed_column,
+)
 
 ALGORITHM = "argon2_enc"
 PREFIX = f"{ALGORITHM}$"
 AAD = "auth_user.password"
+# rotate_field_keys re-encrypts it with the encrypted fields.
+register_prefixed_column("auth_user", "id", "password", PREFIX)
 # The hasher the inner hash of a new password comes from (settings.PASSWORD_HASHERS, second).
 INNER_ALGORITHM = "argon2"
 

@@ -3,13 +3,13 @@
     FIELD_ENCRYPTION_KEYS="k2:<new>,k1:<old>" manage.py rotate_field_keys [--batch-size N]
 
 Models are discovered from the registry: every concrete field that is an
-``EncryptedFieldMixin``; and the password hashes (``auth_user.password``, accounts/passwords.py),
-stored as ``argon2_enc$`` followed by the same form (unusable passwords stay). For each table
-the command walks the primary key in order (keyset pagination), selecting only rows where some
-encrypted column carries another key id, each batch in its own transaction under
-``SELECT ... FOR UPDATE``. Stored values are read with raw SQL on the owner connection, so key
-ids are seen without decrypting; each stale value is decrypted with its own key and encrypted
-with the current one, for the same column (the AAD).
+``EncryptedFieldMixin``; and every column declared with ``register_prefixed_column`` (the
+password hashes, accounts/passwords.py: ``argon2_enc$`` then the same form; unusable passwords
+stay). For each table the command walks the primary key in order (keyset pagination), selecting
+only rows where some encrypted column carries another key id, each batch in its own transaction
+under ``SELECT ... FOR UPDATE``. Stored values are read with raw SQL on the owner connection, so
+key ids are seen without decrypting; each stale value is decrypted with its own key and
+encrypted with the current one, for the same column (the AAD).
 
 Safe to interrupt and to re-run: a committed batch is entirely on the new key, an interrupted
 one is rolled back, and both keys decrypt while both are configured. Re-running skips rows that
@@ -36,6 +36,7 @@ from clinic.encryption import (
     decrypt_value,
     encrypt_value,
     key_id_of,
+    prefixed_columns,
 )
 
 PROGRESS_EVERY_SECONDS = 1.0
@@ -82,21 +83,18 @@ def encrypted_tables() -> list[EncryptedTable]:
                     aads=tuple(f.aad for f in fields),
                 )
             )
-    found.append(password_table())
+    found += [
+        EncryptedTable(
+            label=column.table,
+            table=column.table,
+            pk_column=column.pk_column,
+            columns=(column.column,),
+            aads=(column.aad,),
+            prefix=column.prefix,
+        )
+        for column in prefixed_columns()
+    ]
     return sorted(found, key=lambda t: t.table)
-
-
-def password_table() -> EncryptedTable:
-    from accounts import passwords
-
-    return EncryptedTable(
-        label="auth.User",
-        table="auth_user",
-        pk_column="id",
-        columns=("password",),
-        aads=(passwords.AAD,),
-        prefix=passwords.PREFIX,
-    )
 
 
 def reencrypt(stored: str | None, aad: str, key: str, prefix: str = "") -> str | None:
