@@ -45,6 +45,15 @@ def _check_one_clinic_group(form: forms.ModelForm) -> None:
 
 
 class StaffChangeForm(UserChangeForm):
+    class Meta(UserChangeForm.Meta):
+        # Shown read-only here and changed on its own page: the stored form (encrypted,
+        # accounts/passwords.py) is longer than the 128 characters Django's model validates.
+        exclude = ("password",)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial["password"] = self.instance.password  # for its summary (excluded above)
+
     def clean(self):
         cleaned = super().clean()
         _check_one_clinic_group(self)

@@ -7,8 +7,9 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         # Signal receivers: access-log events, session bookkeeping, re-authentication at sign-in,
-        # the signed reset of failed attempts after a correct password.
-        from accounts import lockout_guard, otp_secrets, reauth, sessions, signals  # noqa: F401
+        # the signed reset of failed attempts after a correct password; the encrypted password
+        # column, declared for key rotation.
+        from accounts import lockout_guard, otp_secrets, passwords, reauth, sessions, signals  # noqa: F401
 
         # django-otp's TOTP keys encrypted, its recovery codes hashed, before any query.
         otp_secrets.install()

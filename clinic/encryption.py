@@ -54,6 +54,8 @@ __all__ = [
     "decrypt_value",
     "encrypt_value",
     "key_id_of",
+    "prefixed_columns",
+    "register_prefixed_column",
     "reset_keyring",
 ]
 
@@ -315,6 +317,35 @@ class EncryptedDateField(EncryptedFieldMixin, models.DateField):  # type: ignore
 
     def _from_plaintext(self, text: str) -> date:
         return date.fromisoformat(text)
+
+
+@dataclass(frozen=True)
+class PrefixedColumn:
+    """A column outside the models' encrypted fields whose encrypted values are `prefix` then
+    the `v1:` form, for `<table>.<column>` (auth_user.password: accounts/passwords.py); a value
+    without the prefix is not encrypted (an unusable password) and is left alone."""
+
+    table: str
+    pk_column: str
+    column: str
+    prefix: str
+
+    @property
+    def aad(self) -> str:
+        return f"{self.table}.{self.column}"
+
+
+_PREFIXED_COLUMNS: dict[tuple[str, str], PrefixedColumn] = {}
+
+
+def register_prefixed_column(table: str, pk_column: str, column: str, prefix: str) -> None:
+    """Declare a PrefixedColumn, so key rotation re-encrypts it (the app owning it calls this
+    when it is loaded; clinic imports no app)."""
+    _PREFIXED_COLUMNS[(table, column)] = PrefixedColumn(table, pk_column, column, prefix)
+
+
+def prefixed_columns() -> list[PrefixedColumn]:
+    return sorted(_PREFIXED_COLUMNS.values(), key=lambda c: (c.table, c.column))
 
 
 def encrypt_column_in_place(cursor: Any, table: str, key_column: str, column: str) -> int:

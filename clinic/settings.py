@@ -208,9 +208,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- authentication ----------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend, saving a re-hashed password as the user themself (accounts/backends.py).
+    "accounts.backends.PasswordBackend",
 ]
+# New passwords: Argon2, encrypted with the field keys (accounts/passwords.py). The plain
+# hashers after it verify hashes stored before it ("argon2" also makes its inner hash), and
+# Django re-hashes those at the next sign-in.
 PASSWORD_HASHERS = [
+    "accounts.passwords.EncryptedArgon2PasswordHasher",
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from factory.django import DjangoModelFactory
 
+from accounts.passwords import INNER_ALGORITHM, wrap
 from clinic import roles
 from clinic.management.commands.seed_demo import ensure_groups
 from patients.models import PatientIdentity
@@ -50,10 +51,11 @@ _PASSWORD_HASHES: dict[str, str] = {}
 
 
 def password_hash(password: str) -> str:
-    """The stored form of `password`, hashed once per test run (the hasher is slow on purpose)."""
+    """The stored form of `password`: its Argon2 hash, computed once per test run (the hasher is
+    slow on purpose), encrypted afresh under the field key in force (accounts/passwords.py)."""
     if password not in _PASSWORD_HASHES:
-        _PASSWORD_HASHES[password] = make_password(password)
-    return _PASSWORD_HASHES[password]
+        _PASSWORD_HASHES[password] = make_password(password, hasher=INNER_ALGORITHM)
+    return wrap(_PASSWORD_HASHES[password])
 
 
 def this_month() -> datetime.date:

@@ -13,16 +13,24 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connections
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import passwords
 from clinic.encryption import DecryptionError, decrypt_value
 from patients.management.commands import rotate_field_keys
 from patients.models import PatientIdentity
 from records.models import BreakGlassGrant, ClinicalRecord
 from tests.conftest import current_code, give_totp
-from tests.factories import BreakGlassGrantFactory, ClinicalRecordFactory, PatientFactory
+from tests.factories import (
+    PASSWORD,
+    BreakGlassGrantFactory,
+    ClinicalRecordFactory,
+    PatientFactory,
+    StaffFactory,
+    password_hash,
+)
 from tests.test_signin import sign_in
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
@@ -39,8 +47,9 @@ NEW_ONLY = override_settings(FIELD_ENCRYPTION_KEYS=[NEW])
 WRONG_KEY = override_settings(FIELD_ENCRYPTION_KEYS=[STRANGER])
 
 
-def raw_encrypted_values() -> list[tuple[str, str, str]]:
-    """(aad, column value) of every encrypted column of every row, read without decrypting."""
+def raw_encrypted_values() -> list[tuple[str, str]]:
+    """(aad, `v1:` value) of every encrypted column of every row, read without decrypting (a
+    password's without its `argon2_enc$`)."""
     values = []
     with connections["owner"].cursor() as cursor:
         for table in rotate_field_keys.encrypted_tables():
@@ -48,8 +57,8 @@ def raw_encrypted_values() -> list[tuple[str, str, str]]:
             cursor.execute(f'SELECT {columns} FROM "{table.table}"')
             for row in cursor.fetchall():
                 for aad, value in zip(table.aads, row, strict=True):
-                    if value is not None:
-                        values.append((aad, value))
+                    if value is not None and value.startswith(table.prefix):
+                        values.append((aad, value[len(table.prefix) :]))
     return values
 
 
@@ -61,6 +70,16 @@ def rotate(**options) -> str:
     out = StringIO()
     call_command("rotate_field_keys", stdout=out, **options)
     return out.getvalue()
+
+
+@pytest.fixture
+def staff(staff):
+    """The standing personas, their passwords too under the old key, as all the data here."""
+    with OLD_ONLY:
+        for user in staff.values():
+            user.password = password_hash(PASSWORD)
+            user.save(using="owner", update_fields=["password"])
+    return staff
 
 
 @pytest.fixture
@@ -102,6 +121,31 @@ def test_every_model_with_encrypted_fields_is_discovered():
     assert tables["clinical_records"] == ("notes",)
     assert tables["break_glass_grants"] == ("reason_text", "review_comment")
     assert tables["otp_totp_totpdevice"] == ("key",)
+    assert tables["auth_user"] == ("password",)
+
+
+def stored_passwords() -> dict[str, str]:
+    with connections["owner"].cursor() as cursor:
+        cursor.execute("SELECT username, password FROM auth_user")
+        return dict(cursor.fetchall())
+
+
+def test_password_hashes_move_to_the_new_key_and_still_sign_in(old_data):
+    StaffFactory(username="t-unusable", password="!fake-unusable-marker")
+    before = stored_passwords()
+    with BOTH:
+        output = rotate()
+    assert "auth_user (password): 7 row(s) on an old key" in output
+    after = stored_passwords()
+    assert after.pop("t-unusable") == "!fake-unusable-marker"
+    assert {passwords.key_id(value) for value in after.values()} == {"new"}
+    with BOTH:
+        # Only the key changed: the hash inside is the same.
+        assert all(passwords.unwrap(after[u]) == passwords.unwrap(before[u]) for u in after)
+    with NEW_ONLY:
+        hasher = passwords.EncryptedArgon2PasswordHasher()
+        assert not any(hasher.must_update(value) for value in after.values())
+        assert sign_in(Client(), "t-clinician", PASSWORD).status_code == 302
 
 
 def test_rotation_moves_every_value_to_the_new_key_and_old_key_can_then_go(old_data):
@@ -162,9 +206,9 @@ def test_an_interrupted_rotation_leaves_every_row_readable_and_resumes(old_data,
 
     def interrupt_in_second_batch(plaintext, aad):
         calls["n"] += 1
-        # Tables go in name order: one grant reason, one note, then patient rows of 8 values
-        # each (ssn included); die inside the second patient's batch.
-        if calls["n"] > 1 + 1 + 8 + 1:
+        # Tables go in name order: seven staff passwords, one grant reason, one note, then
+        # patient rows of 8 values each (ssn included); die inside the second patient's batch.
+        if calls["n"] > 7 + 1 + 1 + 8 + 1:
             raise KeyboardInterrupt
         return real(plaintext, aad)
 

@@ -55,7 +55,7 @@ def to_plaintext_keys(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0002_session_key_digests"),
+        ("accounts", "0004_encrypt_password_hashes"),
         ("otp_totp", "0003_add_timestamps"),
         ("otp_static", "0003_add_timestamps"),
     ]

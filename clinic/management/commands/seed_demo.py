@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from base64 import b32encode
 
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, Permission, User
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -46,9 +47,10 @@ def ensure_staff(
     username: str, group: Group, password: str, first: str = "", last: str = "", using: str = OWNER
 ) -> User:
     user, created = User.objects.db_manager(using).get_or_create(
-        username=username, defaults={"first_name": first, "last_name": last}
+        username=username,
+        defaults={"first_name": first, "last_name": last, "password": make_password(password)},
     )
-    if created or not user.check_password(password):
+    if not created and not user.check_password(password):
         user.set_password(password)
     user.is_active = True
     user.is_staff = group.name == roles.ADMINISTRATOR

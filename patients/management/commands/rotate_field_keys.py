@@ -3,11 +3,13 @@
     FIELD_ENCRYPTION_KEYS="k2:<new>,k1:<old>" manage.py rotate_field_keys [--batch-size N]
 
 Models are discovered from the registry: every concrete field that is an
-``EncryptedFieldMixin``. For each table the command walks the primary key in order (keyset
-pagination), selecting only rows where some encrypted column carries another key id, each batch
-in its own transaction under ``SELECT ... FOR UPDATE``. Stored values are read with raw SQL on the
-owner connection, so key ids are seen without decrypting; each stale value is decrypted with its
-own key and encrypted with the current one, for the same column (the AAD).
+``EncryptedFieldMixin``; and every column declared with ``register_prefixed_column`` (the
+password hashes, accounts/passwords.py: ``argon2_enc$`` then the same form; unusable passwords
+stay). For each table the command walks the primary key in order (keyset pagination), selecting
+only rows where some encrypted column carries another key id, each batch in its own transaction
+under ``SELECT ... FOR UPDATE``. Stored values are read with raw SQL on the owner connection, so
+key ids are seen without decrypting; each stale value is decrypted with its own key and
+encrypted with the current one, for the same column (the AAD).
 
 Safe to interrupt and to re-run: a committed batch is entirely on the new key, an interrupted
 one is rolled back, and both keys decrypt while both are configured. Re-running skips rows that
@@ -34,6 +36,7 @@ from clinic.encryption import (
     decrypt_value,
     encrypt_value,
     key_id_of,
+    prefixed_columns,
 )
 
 PROGRESS_EVERY_SECONDS = 1.0
@@ -46,15 +49,21 @@ class EncryptedTable:
     pk_column: str
     columns: tuple[str, ...]
     aads: tuple[str, ...]
+    # What an encrypted value starts with before its `v1:` form; a value without it is not
+    # encrypted (an unusable password) and stays as it is.
+    prefix: str = ""
 
     def stale_condition(self) -> sql.Composed:
         """Some encrypted column is set and names another key id than the current one."""
-        return sql.SQL(" OR ").join(
-            sql.SQL("({col} IS NOT NULL AND split_part({col}, ':', 2) <> %(key)s)").format(
-                col=sql.Identifier(column)
-            )
-            for column in self.columns
-        )
+        conditions = []
+        for column in self.columns:
+            col = sql.Identifier(column)
+            parts = [sql.SQL("{} IS NOT NULL").format(col)]
+            if self.prefix:
+                parts.append(sql.SQL("starts_with({}, {})").format(col, sql.Literal(self.prefix)))
+            parts.append(sql.SQL("split_part({}, ':', 2) <> %(key)s").format(col))
+            conditions.append(sql.SQL("(") + sql.SQL(" AND ").join(parts) + sql.SQL(")"))
+        return sql.SQL(" OR ").join(conditions)
 
 
 def encrypted_tables() -> list[EncryptedTable]:
@@ -74,13 +83,27 @@ def encrypted_tables() -> list[EncryptedTable]:
                     aads=tuple(f.aad for f in fields),
                 )
             )
+    found += [
+        EncryptedTable(
+            label=column.table,
+            table=column.table,
+            pk_column=column.pk_column,
+            columns=(column.column,),
+            aads=(column.aad,),
+            prefix=column.prefix,
+        )
+        for column in prefixed_columns()
+    ]
     return sorted(found, key=lambda t: t.table)
 
 
-def reencrypt(stored: str | None, aad: str, key: str) -> str | None:
-    if stored is None or key_id_of(stored) == key:
+def reencrypt(stored: str | None, aad: str, key: str, prefix: str = "") -> str | None:
+    if stored is None or not stored.startswith(prefix):
         return stored
-    return encrypt_value(decrypt_value(stored, aad), aad)
+    value = stored[len(prefix) :]
+    if key_id_of(value) == key:
+        return stored
+    return prefix + encrypt_value(decrypt_value(value, aad), aad)
 
 
 class Command(BaseCommand):
@@ -171,7 +194,7 @@ class Command(BaseCommand):
             new_values = []
             for column, aad, stored in zip(table.columns, table.aads, values, strict=True):
                 try:
-                    new_values.append(reencrypt(stored, aad, key))
+                    new_values.append(reencrypt(stored, aad, key, table.prefix))
                 except DecryptionError:
                     # The message of DecryptionError names no value; keep it out anyway.
                     raise CommandError(

@@ -1,0 +1,105 @@
+"""Password sign-in: Django's ModelBackend, with the re-hash of an outdated password saved the
+way the database permits.
+
+Django re-hashes a password whose stored form is outdated (an older hasher or its parameters,
+or, here, a field key that has since rotated: accounts/passwords.py) when the user proves it,
+and ModelBackend saves it from inside authenticate(), before sign-in: as the bare web login,
+which may update no column of auth_user but `last_login`. The database lets a user change
+only their own password row, by their verified staff id (accounts/db_grants.py). So, as for the
+session's row at sign-in (accounts/sessions.py), the app names the user who has just proved
+their password, for one transaction: it switches to the user's own database role and sets a
+token it mints for them; SQL on the connection can do neither.
+
+A password proved again inside a signed-in request (re-authentication, break the glass) is
+not re-hashed then: the session holds a digest of the stored value, and changing it mid-session
+would sign the user out. The next sign-in does it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.hashers import check_password
+from django.db import connections, transaction
+from django.http import HttpRequest
+
+from clinic.staff import database_role_for
+from clinic.staff_identity import SETTING, set_token
+
+WEB_ALIAS = "default"
+UserModel = get_user_model()
+
+
+class PasswordBackend(ModelBackend):
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        if username is None:
+            username = kwargs.get(UserModel.USERNAME_FIELD)
+        if username is None or password is None:
+            return None
+        try:
+            user = UserModel._default_manager.get_by_natural_key(username)
+        except UserModel.DoesNotExist:
+            # As ModelBackend: hash once, so an unknown username takes as long as a known one.
+            UserModel().set_password(password)
+            return None
+        outdated: list[str] = []
+        if not check_password(password, user.password, setter=outdated.append):
+            return None
+        if not self.user_can_authenticate(user):
+            return None
+        if outdated and not _signed_in(request):
+            save_rehashed_password(user, password)
+        return user
+
+    async def aauthenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        return await sync_to_async(self.authenticate)(
+            request, username=username, password=password, **kwargs
+        )
+
+
+def _signed_in(request: HttpRequest | None) -> bool:
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated)
+
+
+def save_rehashed_password(user: Any, password: str) -> bool:
+    """Hash `password` (just proved by `user`) with the current hasher and key, and save it as
+    the user themself; False when the database did not let this transaction change the row
+    (it names someone else, or the user has no database role): the next sign-in tries again."""
+    user.set_password(password)
+    user._password = None  # saved below, not by save(): no "password changed" validators
+    role = database_role_for(user)
+    if role is None:
+        return False
+    with transaction.atomic(using=WEB_ALIAS), connections[WEB_ALIAS].cursor() as cursor:
+        cursor.execute("SELECT coalesce(current_setting(%s, true), '') = ''", [SETTING])
+        unnamed = cursor.fetchone()[0]
+        if unnamed:
+            cursor.execute("SELECT set_config('role', %s, true)", [role])
+            set_token(WEB_ALIAS, user.pk, role)
+        saved = (
+            UserModel._default_manager.using(WEB_ALIAS)
+            .filter(pk=user.pk)
+            .update(password=user.password)
+        )
+        if unnamed:
+            # Inside a caller's transaction, the rest of it runs as before: the bare web login.
+            cursor.execute(
+                "SELECT set_config('role', 'none', true), set_config(%s, '', true)", [SETTING]
+            )
+    return bool(saved == 1)
