@@ -31,10 +31,11 @@ def run_as(role: str | None, query: str, params: list | None = None, user_id: in
         return cursor.fetchall() if cursor.description else cursor.rowcount
 
 
-def in_request(user, statement: str, params: list | None = None, *, switch_to: str | None = None):
-    """Rows of `statement` injected into `user`'s request (None: before sign-in), after the
-    real context statement and, with `switch_to`, an injected switch to that role (rolled
-    back); raises the database's error when it refuses."""
+@contextmanager
+def request_cursor(user, *, switch_to: str | None = None, reset_role: bool = False):
+    """A cursor on the web connection inside `user`'s request (None: before sign-in), after the
+    real context statement and then, as injected SQL would, a switch to the role `switch_to` or
+    a `RESET ROLE` back to the bare web login; everything is rolled back."""
     from clinic.staff import database_role_for
 
     with transaction.atomic(using="default"):
@@ -43,7 +44,15 @@ def in_request(user, statement: str, params: list | None = None, *, switch_to: s
         with connections["default"].cursor() as cursor:
             if switch_to:
                 cursor.execute("SELECT set_config('role', %s, true)", [switch_to])
-            cursor.execute(statement, params or [])
-            rows = cursor.fetchall()
+            if reset_role:
+                cursor.execute("RESET ROLE")
+            yield cursor
         transaction.set_rollback(True, using="default")
-    return rows
+
+
+def in_request(user, statement: str, params: list | None = None, *, switch_to: str | None = None):
+    """Rows of `statement` injected into `user`'s request (see request_cursor); raises the
+    database's error when it refuses."""
+    with request_cursor(user, switch_to=switch_to) as cursor:
+        cursor.execute(statement, params or [])
+        return cursor.fetchall()

@@ -17,6 +17,7 @@ from clinic.db_context import apply_context
 from clinic.staff import database_role_for
 from patients.models import PatientIdentity
 from records.models import BreakGlassGrant
+from tests.db_helpers import request_cursor
 from tests.factories import (
     CareTeamMemberFactory,
     ClinicalRecordFactory,
@@ -43,20 +44,14 @@ def clinic(staff):
 def counts_after_switch(user, switch_to: str | None) -> dict[str, int]:
     """Rows of each PHI table that `user`'s request sees after injecting `SET ROLE switch_to`."""
     seen = {}
-    with transaction.atomic(using="default"):
-        if user is not None:
-            apply_context(database_role_for(user), user.pk)
-        with connections["default"].cursor() as cursor:
-            if switch_to:
-                cursor.execute("SELECT set_config('role', %s, true)", [switch_to])
-            for table in PHI_TABLES:
-                try:
-                    with transaction.atomic(using="default"):  # a refusal spoils nothing else
-                        cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608
-                        seen[table] = cursor.fetchone()[0]
-                except DatabaseError:
-                    seen[table] = 0  # no grant at all for that role
-        transaction.set_rollback(True, using="default")
+    with request_cursor(user, switch_to=switch_to) as cursor:
+        for table in PHI_TABLES:
+            try:
+                with transaction.atomic(using="default"):  # a refusal spoils nothing else
+                    cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608
+                    seen[table] = cursor.fetchone()[0]
+            except DatabaseError:
+                seen[table] = 0  # no grant at all for that role
     return seen
 
 

@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.sessions.models import Session
-from django.db import DatabaseError, connections, transaction
+from django.db import DatabaseError
 from django.test import Client
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
 from accounts.models import MfaFailures, StaffSession
 from accounts.session_store import digest
 from clinic import roles
-from clinic.db_context import apply_context
-from clinic.staff import database_role_for
 from tests.conftest import PASSWORD, give_totp
+from tests.db_helpers import request_cursor
 from tests.test_signin import sign_in
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
@@ -41,17 +40,11 @@ def signed_in(username: str) -> str:
 def inject(user, statements: list[tuple[str, list]], *, reset_role: bool = False):
     """Run `statements` in `user`'s request (None: before sign-in), optionally after `RESET
     ROLE` back to the bare web login; the last statement's rows or row count (rolled back)."""
-    with transaction.atomic(using="default"):
-        if user is not None:
-            apply_context(database_role_for(user), user.pk)
-        with connections["default"].cursor() as cursor:
-            if reset_role:
-                cursor.execute("RESET ROLE")
-            result = None
-            for statement, params in statements:
-                cursor.execute(statement, params)
-                result = cursor.fetchall() if cursor.description else cursor.rowcount
-        transaction.set_rollback(True, using="default")
+    with request_cursor(user, reset_role=reset_role) as cursor:
+        result = None
+        for statement, params in statements:
+            cursor.execute(statement, params)
+            result = cursor.fetchall() if cursor.description else cursor.rowcount
     return result
 
 
