@@ -55,10 +55,16 @@ SIGN_IN_GRANTS: list[Grant] = [
     grant("SELECT", "auth_user_user_permissions"),
     grant("SELECT", "django_content_type"),
     # django_session: no grant at all; only the functions of accounts/session_store.py.
+    # Failed attempts: counted and read here; a live count is lowered only under the application's
+    # signed clearance (accounts/lockout_guard.py).
     grant(ALL_DML, "axes_accessattempt"),
-    grant(ALL_DML, "axes_accessfailurelog"),
-    grant(ALL_DML, "axes_accesslog"),
-    grant(ALL_DML, "axes_accessattemptexpiration"),
+    # Sign-in history: a row at sign-in, its logout time at sign-out; never rewritten or erased
+    # by the web login. (axes' failure log is off, AXES_ENABLE_ACCESS_FAILURE_LOG: no right at
+    # all; the expiration table is unused, AXES_USE_ATTEMPT_EXPIRATION, but deleting an attempt
+    # cascades to it.)
+    grant("SELECT, INSERT", "axes_accesslog"),
+    grant("UPDATE", "axes_accesslog", "logout_time"),
+    grant("SELECT, DELETE", "axes_accessattemptexpiration"),
     # django-otp's middleware loads the session's device, its own user's only (row-level
     # security by the verified staff id, accounts/db_grants.py).
     grant("SELECT", "otp_totp_totpdevice"),

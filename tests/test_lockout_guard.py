@@ -170,3 +170,30 @@ def test_no_request_resets_its_own_wrong_code_count(staff, reset_role):
         )
         == 1
     )
+
+
+@pytest.mark.parametrize("who", ["clinician", None])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "DELETE FROM axes_accesslog",
+        "UPDATE axes_accesslog SET username = 'u:' || repeat('0', 32)",
+        "UPDATE axes_accesslog SET attempt_time = now() - interval '1 year'",
+        "SELECT count(*) FROM axes_accessfailurelog",
+        "INSERT INTO axes_accessattemptexpiration VALUES (1, now())",
+    ],
+)
+def test_sign_in_history_is_not_rewritten_from_the_web_login(staff, who, statement):
+    """The sign-in path writes a history row at sign-in and its logout time at sign-out, and
+    nothing else of axes' tables (its failure log is off)."""
+    with pytest.raises(DatabaseError, match="permission denied"):
+        inject(staff[who] if who else None, [(statement, [])], reset_role=True)
+
+
+def test_sign_in_and_sign_out_still_keep_their_history(client, staff):
+    from axes.models import AccessLog
+
+    assert sign_in(client, "t-clinician", PASSWORD).status_code == 302
+    client.post(reverse("accounts:sign-out"))
+    (row,) = AccessLog.objects.using("owner").all()
+    assert row.logout_time is not None
