@@ -282,6 +282,7 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "clinic.views.csrf_failure"
 CSRF_COOKIE_SAMESITE = "Lax"
 
 # --- HTTP security -----------------------------------------------------------------------------

@@ -84,3 +84,9 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return render(request, "400.html", status=400)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: the product's own page (Django's mentions DEBUG and its inline styles
+    are blocked by the CSP). The reason is not shown: it describes the request's headers."""
+    return render(request, "csrf_failure.html", status=403)

@@ -136,6 +136,27 @@ def test_server_error_page_is_hardened_and_reveals_nothing(client_for, staff, mo
 
 
 @HTTPS
+def test_a_csrf_failure_gets_the_products_own_page(staff):
+    """A form posted without its token (an expired page, another tab signed out): the clinic's
+    page, hardened and styled by its own stylesheet, not Django's (which mentions DEBUG and whose
+    inline styles the CSP blocks); nothing changed, nothing of the request echoed."""
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    response = browser.post(
+        "/account/sign-in/",
+        {"username": "t-clinician", "password": "wrong-pass-1"},
+        secure=True,
+        HTTP_REFERER="https://testserver/account/sign-in/",
+    )
+    assert response.status_code == 403
+    assert b"This form has expired" in response.content
+    assert b"DEBUG" not in response.content and b"<style" not in response.content
+    assert b"t-clinician" not in response.content
+    assert_hardened(response)
+
+
+@HTTPS
 def test_plain_http_is_redirected_to_https(client):
     response = client.get("/account/sign-in/")
     assert response.status_code == 301
