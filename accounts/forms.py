@@ -104,7 +104,7 @@ class ReauthenticateForm(forms.Form):
             check = mfa.check_code(self.request, self.user, cleaned["otp_token"])
             self.locked = check.locked
             if not check.accepted:
-                self.add_error("otp_token", mfa.WRONG_CODE)
+                self.add_error("otp_token", check.message)
         return cleaned
 
 

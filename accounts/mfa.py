@@ -8,6 +8,7 @@ at MFA_FAILURE_LIMIT the partial sign-in ends.
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django_otp import devices_for_user, user_has_device
 from django_otp.models import Device
+from django_otp.oath import TOTP, hotp
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -62,16 +64,43 @@ def verify_code(user: Any, code: str) -> Device | None:
 
 
 WRONG_CODE = "That code did not match. Check the time on your phone, or use a recovery code."
+USED_CODE = (
+    "That code was already used a moment ago. Wait for the next code on your authenticator app "
+    "and enter that one."
+)
+
+
+def was_just_used(user: Any, code: str) -> bool:
+    """`code` is the TOTP code a confirmed device of `user` accepted last, still inside its
+    time window (a double click, two tabs): TOTP refuses a code twice (RFC 6238, 5.2), so it
+    failed, but it is no guess. Whoever types it already knew it."""
+    code = "".join(code.split())
+    if not code.isdigit():
+        return False
+    for device in TOTPDevice.objects.filter(user=user, confirmed=True):
+        current = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).t()
+        recent = current - device.tolerance <= device.last_t <= current + device.tolerance
+        if recent and hmac.compare_digest(
+            code, f"{hotp(device.bin_key, device.last_t, device.digits):0{device.digits}d}"
+        ):
+            return True
+    return False
 
 
 @dataclass(frozen=True)
 class CodeCheck:
     device: Device | None  # the device that accepted the code, or None
     locked: bool  # the wrong-code limit is reached: the caller ends the sign-in
+    replayed: bool = False  # the code accepted a moment ago, typed again: not counted
 
     @property
     def accepted(self) -> bool:
         return self.device is not None
+
+    @property
+    def message(self) -> str:
+        """What to say under the code field when it was not accepted."""
+        return USED_CODE if self.replayed else WRONG_CODE
 
 
 def check_code(request: HttpRequest, user: Any, code: str) -> CodeCheck:
@@ -79,6 +108,8 @@ def check_code(request: HttpRequest, user: Any, code: str) -> CodeCheck:
     glass (call `hold_code_checks` first, in the same transaction): a right code clears the
     count; a wrong one is counted here and in axes, and at the limit `locked` is set."""
     device = verify_code(user, code)
+    if device is None and was_just_used(user, code):
+        return CodeCheck(None, locked=False, replayed=True)
     if device is not None:
         # The database lowers a live count only under this clearance (accounts/lockout_guard.py).
         lockout_guard.clear("code", str(user.pk))

@@ -52,7 +52,7 @@ def verify(request: HttpRequest) -> HttpResponse:
             return redirect(next_url(request))
         if check.locked:
             return mfa.end_partial_sign_in(request)
-        form.add_error("otp_token", mfa.WRONG_CODE)
+        form.add_error("otp_token", check.message)
     return render(request, "accounts/mfa_verify.html", {"form": form})
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.test import Client
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
 from accounts.models import MfaFailures
@@ -82,7 +83,8 @@ def test_a_code_cannot_be_used_twice(client, staff):
     sign_in(client, "t-clinician")
     response = client.post(VERIFY, {"otp_token": code})
     assert response.status_code == 200
-    assert b"did not match" in response.content
+    assert b"already used a moment ago" in response.content
+    assert client.get("/").status_code == 302  # still at the code step
 
 
 def test_recovery_code_signs_in_once(client, staff):
@@ -103,6 +105,29 @@ def test_wrong_code_says_so_and_keeps_the_partial_sign_in(client, staff):
     assert response.status_code == 200
     assert b"did not match" in response.content
     assert client.get(VERIFY).status_code == 200
+
+
+def test_a_code_used_a_moment_ago_says_so_and_is_not_counted(client, staff):
+    """A double click or a second tab: the code just accepted is refused (TOTP never accepts a
+    code twice) with its own message, and counts neither as a wrong code nor in axes."""
+    from axes.models import AccessAttempt
+
+    device = give_totp(staff["clinician"])
+    sign_in(client, "t-clinician")
+    code = current_code(device)
+    assert client.post(VERIFY, {"otp_token": code}).status_code == 302
+    second_tab = Client()
+    sign_in(second_tab, "t-clinician")
+    response = second_tab.post(VERIFY, {"otp_token": code})
+    assert response.status_code == 200
+    assert b"already used a moment ago" in response.content
+    assert b"did not match" not in response.content
+    assert not MfaFailures.objects.using("owner").filter(user=staff["clinician"], count__gt=0)
+    assert not AccessAttempt.objects.using("owner").exists()
+    # Any other wrong code is still a counted guess.
+    wrong = "000000" if code != "000000" else "111111"
+    assert b"did not match" in second_tab.post(VERIFY, {"otp_token": wrong}).content
+    assert MfaFailures.objects.using("owner").get(user=staff["clinician"]).count == 1
 
 
 def test_fifth_wrong_code_ends_the_partial_sign_in(client, staff):
