@@ -141,6 +141,10 @@ def _render_summary(
             "show_ssn": revealed == RevealIdentifierForm.SSN,
             "show_dob": revealed == RevealIdentifierForm.DATE_OF_BIRTH,
             "may_edit": staff_group(request.user) in EDITORS,
+            # Offered only where it will not be refused: a clinician on the care team (or
+            # under a grant), by the database's own condition.
+            "may_record_visit": staff_group(request.user) == roles.CLINICIAN
+            and clinician_may_see(patient.pk),
         },
         status=status,
     )

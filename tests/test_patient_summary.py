@@ -50,6 +50,18 @@ def test_only_front_desk_sees_the_edit_link(client_for, staff, patient):
     assert edit not in client_for(staff["clinician"]).get(detail_url(patient.pk)).content
 
 
+def test_record_a_visit_is_offered_only_where_it_will_not_be_refused(client_for, staff, patient):
+    new_visit = reverse("records:visit-new", kwargs={"patient_id": patient.pk}).encode()
+    for persona in ("frontdesk", "clinician", "clinician2"):
+        assert new_visit not in client_for(staff[persona]).get(detail_url(patient.pk)).content
+    CareTeamMemberFactory(staff=staff["clinician"], patient=patient)
+    BreakGlassGrantFactory(staff=staff["clinician2"], patient=patient)
+    for persona in ("clinician", "clinician2"):
+        clinician = client_for(staff[persona])
+        assert new_visit in clinician.get(detail_url(patient.pk)).content
+        assert clinician.get(new_visit.decode()).status_code == 200
+
+
 def test_reveal_ssn_shows_it_in_full_and_logs_an_event(client_for, staff, patient):
     response = client_for(staff["frontdesk"]).post(reveal_url(patient.pk), {"identifier": "ssn"})
     body = response.content.decode()
