@@ -5,19 +5,20 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.contrib.auth.models import Group, User
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html_join
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import mfa
 from accounts.sessions import end_sessions
-from clinic import roles
+from clinic import access_log, roles
 from clinic.provisioning import declared_grants, discover_steps
 
 admin.site.site_header = "Clinic administration"
@@ -107,12 +108,37 @@ class StaffAdmin(BaseUserAdmin):
     def unlock_sign_in(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         for user in queryset:
             mfa.unlock(user)
+            access_log.record(
+                request, access_log.UNLOCK, object_id=f"staff:{user.pk}", reason="account"
+            )
         self.message_user(request, f"Unlocked {queryset.count()} user(s).", messages.SUCCESS)
 
     @admin.action(description="End all sessions")
     def end_all_sessions(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        ended = sum(end_sessions(user) for user in queryset)
+        ended = sum(
+            end_sessions(user, reason="ended_by_admin", by=request.user) for user in queryset
+        )
         self.message_user(request, f"Ended {ended} session(s).", messages.SUCCESS)
+
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
+        """Django's page, then: a password an administrator set for someone else signs that
+        person out everywhere, logged (`session_ended`, password_changed). Django would only
+        drop those sessions silently at their next request (the session hash no longer
+        matches). The `password_changed` event itself comes from accounts/security_events.py."""
+        users = User.objects.filter(pk=unquote(id))
+        before = users.values_list("password", flat=True).first()
+        response = super().user_change_password(request, id, form_url)
+        target = users.first()
+        if (
+            request.method == "POST"
+            and target is not None
+            and target.pk != request.user.pk
+            and target.password != before
+        ):
+            end_sessions(target, reason="password_changed", by=request.user)
+        return response
 
     @admin.display(description="Clinic role")
     def clinic_role(self, user: User) -> str:

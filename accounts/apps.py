@@ -6,10 +6,19 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        # Signal receivers: access-log events, session bookkeeping, re-authentication at sign-in,
+        # Signal receivers: access-log events (security administration included), session
+        # bookkeeping, re-authentication at sign-in,
         # the signed reset of failed attempts after a correct password; the encrypted password
         # column, declared for key rotation.
-        from accounts import lockout_guard, otp_secrets, passwords, reauth, sessions, signals  # noqa: F401
+        from accounts import (  # noqa: F401
+            lockout_guard,
+            otp_secrets,
+            passwords,
+            reauth,
+            security_events,
+            sessions,
+            signals,
+        )
 
         # django-otp's TOTP keys encrypted, its recovery codes hashed, before any query.
         otp_secrets.install()

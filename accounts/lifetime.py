@@ -14,10 +14,11 @@ import math
 import time
 
 from django.conf import settings
-from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django_session_timeout.middleware import SESSION_TIMEOUT_KEY, SessionTimeoutMiddleware
+
+from accounts.signals import sign_out
 
 STARTED_KEY = "_clinic_session_started_at"
 # Requests to these paths never count as activity.
@@ -68,7 +69,7 @@ class SessionLifetimeMiddleware(SessionTimeoutMiddleware):
             reason = "idle"
         if reason:
             on_expiry(request, reason)
-            logout(request)
+            sign_out(request, reason)
             if request.path in JSON_PATHS:
                 return JsonResponse({"signed_in": False, "seconds_left": 0, "reason": reason})
             return redirect(f"{settings.LOGIN_URL_PATH}?expired={reason}")

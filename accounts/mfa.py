@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import logout
 from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
@@ -158,7 +157,9 @@ def end_partial_sign_in(request: HttpRequest) -> HttpResponse:
     """Sign the user out and answer like the password lockout (same page, HTTP 429)."""
     from django.shortcuts import render
 
-    logout(request)
+    from accounts.signals import sign_out
+
+    sign_out(request, "locked_out")
     return render(request, settings.AXES_LOCKOUT_TEMPLATE, status=429)
 
 
@@ -214,7 +215,7 @@ def reset_mfa(*, target: Any, by: Any, sender: Any) -> None:
 
     remove_devices(target)
     clear_wrong_codes(target)
-    end_sessions(target)
+    end_sessions(target, reason="mfa_reset", by=by)
     signals.mfa_reset.send(sender=sender, staff_id=by.pk, target_id=target.pk)
     log.info("MFA reset for staff id %s by staff id %s", target.pk, by.pk)
 

@@ -53,12 +53,14 @@ class StaffSession(models.Model):
     def __str__(self) -> str:
         return f"session {self.pk} of staff {self.user_id}"
 
-    def end(self) -> None:
-        """Delete the Django session (the browser is signed out at its next request) and this."""
+    def end(self) -> int:
+        """Delete the Django session (the browser is signed out at its next request) and this;
+        returns how many live sessions were ended (0 or 1)."""
         from accounts.session_store import end_by_digest
 
-        end_by_digest([self.session_key], using=self._state.db or "default")
+        ended = end_by_digest([self.session_key], using=self._state.db or "default")
         self.delete()
+        return ended
 
 
 class MfaFailures(models.Model):

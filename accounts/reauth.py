@@ -60,12 +60,12 @@ _connect()
 @login_required
 def reauthenticate(request: HttpRequest) -> HttpResponse:
     """Password (and code, if the user has a device) again; then back to `next`."""
-    from django.contrib.auth import logout
     from django.shortcuts import render
 
     from accounts import mfa
     from accounts.forms import ReauthenticateForm
     from accounts.redirects import next_url
+    from accounts.signals import sign_out
 
     user = request.user
     needs_code = mfa.has_device(user)
@@ -82,5 +82,5 @@ def reauthenticate(request: HttpRequest) -> HttpResponse:
             return mfa.end_partial_sign_in(request)
         if getattr(request, "axes_locked_out", False):
             # Too many wrong passwords: axes answers with its lockout page; the session ends.
-            logout(request)
+            sign_out(request, "locked_out")
     return render(request, "accounts/reauthenticate.html", {"form": form})

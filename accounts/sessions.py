@@ -26,6 +26,7 @@ from django.utils import timezone
 from accounts.lifetime import NO_RENEW_PATHS
 from accounts.models import StaffSession
 from accounts.session_store import digest, end_by_digest
+from clinic import access_log
 from clinic.client_ip import client_ip
 from clinic.staff_identity import SETTING, set_token
 
@@ -97,16 +98,42 @@ def cycle_key(request: HttpRequest) -> None:
     move_row(old_key, request)
 
 
-def end_sessions(user: Any, *, keep_key: str | None = None, using: str = "default") -> int:
+def end_sessions(
+    user: Any,
+    *,
+    reason: str,
+    by: Any = None,
+    keep_key: str | None = None,
+    using: str = "default",
+) -> int:
     """End every session of `user` (except the one whose key is `keep_key`); returns how many
-    were ended."""
+    were ended, and logs them (`log_ended`)."""
     rows = StaffSession.objects.using(using).filter(user=user)
     if keep_key:
         rows = rows.exclude(session_key=digest(keep_key))
     digests = list(rows.values_list("session_key", flat=True))
-    end_by_digest(digests, using=using)
+    ended = end_by_digest(digests, using=using)
     rows.delete()
+    log_ended(user, ended, reason=reason, by=by, using=using)
     return len(digests)
+
+
+def log_ended(
+    user: Any, ended: int, *, reason: str, by: Any = None, using: str = "default"
+) -> None:
+    """One `session_ended` event for sessions of `user` ended from elsewhere, if any were live:
+    `reason` is the cause, the object `staff:<id>` whose sessions they were. The author is `by`
+    (an administrator) or else whoever is acting in this transaction: the user themself in
+    their own request, an administrator saving the user in the admin. Never a key or digest."""
+    if ended:
+        access_log.record_change(
+            access_log.SESSION_ENDED,
+            object_id=f"staff:{user.pk}",
+            outcome=f"{ended} ended",
+            reason=reason,
+            staff_id=getattr(by, "pk", None),
+            using=using,
+        )
 
 
 @receiver(user_logged_in, dispatch_uid="accounts.sessions.signed_in")
@@ -148,7 +175,7 @@ def _signed_out(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="clinic.deactivated")
 def _deactivated(sender: Any, instance: Any, **kwargs: Any) -> None:
     if not instance.is_active:
-        end_sessions(instance, using=kwargs.get("using") or "default")
+        end_sessions(instance, reason="deactivated", using=kwargs.get("using") or "default")
 
 
 class StaffSessionMiddleware:

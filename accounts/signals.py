@@ -1,13 +1,19 @@
 """Account events: the signals this app sends (session expiry, MFA reset) and the receivers that
-write sign-in, sign-out, lockout, expiry and MFA-reset events to the access log."""
+write sign-in, sign-out, lockout, expiry, session-end and MFA-reset events to the access log.
+
+Every `logout()` writes one `session_ended` event with its cause in `reason` (`signed_out`
+unless the caller named another through `sign_out`); sessions ended from elsewhere (another
+browser, an administrator) are logged by accounts.sessions.end_sessions."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from axes.signals import user_locked_out
+from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import Signal, receiver
+from django.http import HttpRequest
 
 from clinic import access_log
 
@@ -18,6 +24,17 @@ session_expired = Signal()
 # with staff_id= (who did it) and target_id= (whose devices were removed). Ids only, no PHI.
 mfa_reset = Signal()
 
+# Why this request's session ends (the `reason` of its session_ended event).
+END_REASON_ATTR = "_clinic_session_end_reason"
+SIGNED_OUT = "signed_out"
+EXPIRY_REASONS = frozenset({"idle", "absolute"})
+
+
+def sign_out(request: HttpRequest, reason: str) -> None:
+    """End this request's session (`logout`), recording `reason` as its cause."""
+    setattr(request, END_REASON_ATTR, reason)
+    logout(request)
+
 
 @receiver(user_logged_in)
 def signed_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
@@ -27,8 +44,20 @@ def signed_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 
 @receiver(user_logged_out)
 def signed_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    if request is not None and user is not None and not getattr(request, "_clinic_expiring", False):
+    if request is None or user is None:
+        return
+    reason = getattr(request, END_REASON_ATTR, None) or SIGNED_OUT
+    if reason not in EXPIRY_REASONS:
         access_log.record(request, access_log.SIGN_OUT, staff_id=user.pk)
+    # The session's own user is the author; its key (or digest) is never logged.
+    access_log.record(
+        request,
+        access_log.SESSION_ENDED,
+        staff_id=user.pk,
+        object_id=f"staff:{user.pk}",
+        outcome="1 ended",
+        reason=reason,
+    )
 
 
 @receiver(user_login_failed)
@@ -46,7 +75,7 @@ def locked_out(sender: Any, request: Any = None, **kwargs: Any) -> None:
 
 @receiver(session_expired)
 def session_ended_by_limit(sender: Any, request: Any, reason: str, **kwargs: Any) -> None:
-    request._clinic_expiring = True
+    setattr(request, END_REASON_ATTR, reason)
     action = access_log.IDLE_LOGOUT if reason == "idle" else access_log.SESSION_EXPIRED
     access_log.record(request, action, outcome=reason)
 

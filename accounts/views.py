@@ -12,7 +12,7 @@ from base64 import b32encode
 
 import segno
 from django.contrib import messages
-from django.contrib.auth import logout, update_session_auth_hash
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -29,7 +29,10 @@ from accounts.models import StaffSession
 from accounts.reauth import mark_reauthenticated, reauthentication_required
 from accounts.redirects import next_url
 from accounts.session_store import digest
-from accounts.sessions import cycle_key, end_sessions, move_row
+from accounts.sessions import cycle_key, end_sessions, log_ended, move_row
+from accounts.signals import sign_out
+
+ENDED_BY_USER = "ended_by_user"
 
 
 @login_required
@@ -134,7 +137,7 @@ def change_password(request: HttpRequest) -> HttpResponse:
         old_key = request.session.session_key
         update_session_auth_hash(request, user)  # this session stays, under a new key
         move_row(old_key, request)
-        ended = end_sessions(user, keep_key=request.session.session_key)
+        ended = end_sessions(user, reason="password_changed", keep_key=request.session.session_key)
         messages.success(
             request,
             "Your password has changed."
@@ -170,9 +173,9 @@ def my_sessions(request: HttpRequest) -> HttpResponse:
 def end_session(request: HttpRequest, pk: int) -> HttpResponse:
     row = get_staff_session_for_user(request, pk)
     if row.session_key == digest(request.session.session_key or ""):
-        logout(request)
+        sign_out(request, ENDED_BY_USER)
         return redirect("accounts:sign-in")
-    row.end()
+    log_ended(request.user, row.end(), reason=ENDED_BY_USER)
     messages.success(request, "That session has ended.")
     return redirect("accounts:my-sessions")
 
@@ -180,7 +183,7 @@ def end_session(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def end_other_sessions(request: HttpRequest) -> HttpResponse:
-    ended = end_sessions(request.user, keep_key=request.session.session_key)
+    ended = end_sessions(request.user, reason=ENDED_BY_USER, keep_key=request.session.session_key)
     messages.success(request, f"Ended {ended} other session{'s' if ended != 1 else ''}.")
     return redirect("accounts:my-sessions")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 from django.contrib import messages
-from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -13,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from accounts import mfa
+from accounts.signals import sign_out
 from clinic import roles
 from clinic.access import not_found, require_group
 from patients.access import get_patient_for_user
@@ -64,7 +64,7 @@ def start(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
             return mfa.end_partial_sign_in(request)
         if getattr(request, "axes_locked_out", False):
             # Too many wrong passwords: the account is locked, so the session ends as well.
-            logout(request)
+            sign_out(request, "locked_out")
     return render(
         request,
         "records/break_glass_start.html",

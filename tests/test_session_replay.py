@@ -110,7 +110,7 @@ def test_cookie_replayed_after_an_administrator_ended_the_sessions_is_refused(st
     cookie = stolen(signed_in_browser("t-frontdesk"))
     with transaction.atomic(using="default"):  # in an administrator's request, as the admin does
         apply_context(roles.GROUP_ROLES[roles.ADMINISTRATOR], staff["admin"].pk)
-        end_sessions(staff["frontdesk"])
+        end_sessions(staff["frontdesk"], reason="ended_by_admin")
     assert_refused(cookie)
     assert not StaffSession.objects.using("owner").filter(user=staff["frontdesk"]).exists()
 

@@ -12,6 +12,7 @@ Never pass names, search terms, notes or any other PHI: ids, kinds and outcomes 
 from __future__ import annotations
 
 import uuid
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import connections, transaction
@@ -21,12 +22,13 @@ from clinic.client_ip import client_ip
 from clinic.staff import database_role_for
 from clinic.staff_identity import set_token
 
-# The vocabulary of events (DESIGN.md section 4).
+# The vocabulary of events (DESIGN.md section 4; when each is written: docs/accountability.md).
 SIGN_IN = "sign_in"
 SIGN_IN_FAILED = "sign_in_failed"
 SIGN_OUT = "sign_out"
 IDLE_LOGOUT = "idle_logout"
 SESSION_EXPIRED = "session_expired"
+SESSION_ENDED = "session_ended"
 LOCKOUT = "lockout"
 UNLOCK = "unlock"
 PATIENT_SEARCH = "patient_search"
@@ -43,8 +45,14 @@ BREAK_GLASS_STARTED = "break_glass_started"
 BREAK_GLASS_ENDED = "break_glass_ended"
 BREAK_GLASS_REVIEWED = "break_glass_reviewed"
 ACCESS_REFUSED = "access_refused"
+# Security administration (accounts/security_events.py): the object is `staff:<id>`.
 MFA_RESET = "mfa_reset"
-SESSION_ENDED = "session_ended"
+STAFF_CREATED = "staff_created"
+STAFF_ACTIVATED = "staff_activated"
+STAFF_DEACTIVATED = "staff_deactivated"
+GROUP_ADDED = "group_added"
+GROUP_REMOVED = "group_removed"
+PASSWORD_CHANGED = "password_changed"
 # The privacy officer's console (docs/accountability.md).
 ACCESS_LOG_SEARCHED = "access_log_searched"
 ACCESS_REPORT_VIEWED = "access_report_viewed"
@@ -52,10 +60,67 @@ DISCLOSURE_RECORDED = "disclosure_recorded"
 DISCLOSURE_ACCOUNTING = "disclosure_accounting"
 DISCLOSURE_SUSPENDED = "disclosure_suspended"
 
+# The one declared set of actions, with the label the privacy console shows. `record` refuses
+# any other action, and the console's filter offers exactly these.
+ACTIONS: dict[str, str] = {
+    SIGN_IN: "Signed in",
+    SIGN_IN_FAILED: "Sign-in failed",
+    SIGN_OUT: "Signed out",
+    IDLE_LOGOUT: "Signed out when idle",
+    SESSION_EXPIRED: "Session reached its time limit",
+    SESSION_ENDED: "Session ended",
+    LOCKOUT: "Locked out",
+    UNLOCK: "Unlocked",
+    PATIENT_SEARCH: "Patient search",
+    PATIENT_REGISTERED: "Patient registered",
+    DEMOGRAPHICS_CHANGED: "Demographics changed",
+    CHART_VIEWED: "Chart viewed",
+    IDENTIFIER_REVEALED: "Identifier revealed",
+    RECORD_VIEWED: "Record viewed",
+    RECORD_CREATED: "Record created",
+    RECORD_CHANGED: "Record changed",
+    CARE_TEAM_CHANGED: "Care team changed",
+    EXPORT: "Export",
+    BREAK_GLASS_STARTED: "Emergency access started",
+    BREAK_GLASS_ENDED: "Emergency access ended",
+    BREAK_GLASS_REVIEWED: "Emergency access reviewed",
+    ACCESS_REFUSED: "Access refused",
+    MFA_RESET: "Two-step sign-in reset",
+    STAFF_CREATED: "Staff account created",
+    STAFF_ACTIVATED: "Staff account activated",
+    STAFF_DEACTIVATED: "Staff account deactivated",
+    GROUP_ADDED: "Added to a group",
+    GROUP_REMOVED: "Removed from a group",
+    PASSWORD_CHANGED: "Password changed",
+    ACCESS_LOG_SEARCHED: "Access log searched",
+    ACCESS_REPORT_VIEWED: "Access report viewed",
+    DISCLOSURE_RECORDED: "Disclosure recorded",
+    DISCLOSURE_ACCOUNTING: "Accounting of disclosures",
+    DISCLOSURE_SUSPENDED: "Disclosure accounting suspended",
+}
+
+
+def action_choices() -> list[tuple[str, str]]:
+    """(action, label) for every declared action, by label: the console's filter choices."""
+    return sorted(ACTIONS.items(), key=lambda item: item[1])
+
+
+def action_label(action: str) -> str:
+    """The readable label of `action` (an undeclared one, from an older release, as stored)."""
+    return ACTIONS.get(action, action)
+
+
+def _check_action(action: str) -> None:
+    if action not in ACTIONS:
+        raise ValueError(f"undeclared access-log action {action!r} (clinic/access_log ACTIONS)")
+
+
 # The database takes the author from the verified staff identity (clinic/staff_identity.py).
 APPEND_SQL = "SELECT append_access_event(%s, %s, %s, %s, %s, %s)"
 PENDING_ATTR = "_clinic_pending_access_events"
 QUEUE_ATTR = "_clinic_held_access_events"
+# The signed-in request whose events are held (set by hold_events), for `record_change`.
+_held_request: ContextVar[HttpRequest | None] = ContextVar("clinic_held_request", default=None)
 
 
 def _actor(request: HttpRequest | None) -> tuple[int | None, str, str | None]:
@@ -122,17 +187,58 @@ def _append(
         if author is not None and author[0] is not None:
             set_token(using, author[0], author[1])
         for params in rows:
+            _check_action(params[0])
             cursor.execute(APPEND_SQL, params)
+
+
+def record_change(
+    action: str,
+    *,
+    object_id: Any = "",
+    outcome: str = "ok",
+    reason: str = "",
+    staff_id: int | None = None,
+    using: str = "default",
+) -> None:
+    """Append one event from code that has no request at hand (model signals, services shared
+    by views, the admin and commands), in the current transaction of `using`.
+
+    In a signed-in request on the web connection it is that request's event: its author and
+    address, held to the request's COMMIT like `record`'s. Elsewhere it is appended now, by
+    `staff_id` if given, else by the transaction's verified identity (none, e.g. the owner's
+    shell: anonymous)."""
+    _check_action(action)
+    request = _held_request.get()
+    if (
+        request is not None
+        and using == "default"
+        and getattr(request, QUEUE_ATTR, None) is not None
+    ):
+        # `record` refuses an author other than the signed-in user: the transaction's identity
+        # is never switched in the middle of a request.
+        record(
+            request,
+            action,
+            object_id=object_id,
+            outcome=outcome,
+            reason=reason,
+            staff_id=staff_id,
+        )
+        return
+    params = [action, None, str(object_id or ""), None, outcome, reason]
+    _append(using, [params], author=(staff_id, _role_of(staff_id, using)) if staff_id else None)
 
 
 def hold_events(request: HttpRequest) -> None:
     """From now on, events of this request wait for `write_held_events` (same transaction)."""
     setattr(request, QUEUE_ATTR, [])
+    _held_request.set(request)
 
 
 def write_held_events(request: HttpRequest) -> None:
     rows = getattr(request, QUEUE_ATTR, None) or []
     setattr(request, QUEUE_ATTR, None)
+    _held_request.set(None)
     if rows:
         _append("default", rows)
 
@@ -140,6 +246,7 @@ def write_held_events(request: HttpRequest) -> None:
 def drop_held_events(request: HttpRequest) -> None:
     """The request's work was rolled back: its events go with it."""
     setattr(request, QUEUE_ATTR, None)
+    _held_request.set(None)
 
 
 def record_refusal(

@@ -68,6 +68,7 @@ def access_log_search(request: HttpRequest) -> HttpResponse:
         names = usernames(e.staff_id for e in page)
         for event in page:
             event.username = names.get(event.staff_id or 0, "—")  # type: ignore[attr-defined]
+            event.action_label = access_log.action_label(event.action)  # type: ignore[attr-defined]
         access_log.record(
             request,
             access_log.ACCESS_LOG_SEARCHED,
@@ -149,6 +150,8 @@ def patient_report(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
     events = AccessEvent.objects.filter(patient_id=patient.pk).order_by("-id")
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = patient_access_rows(patient.pk, list(page))
+    for event in page:
+        event.action_label = access_log.action_label(event.action)  # type: ignore[attr-defined]
     grants = BreakGlassGrant.objects.filter(patient_id=patient.pk).order_by("-starts_at")
     grant_names = usernames(g.staff_id for g in grants)
     access_log.record(request, access_log.ACCESS_REPORT_VIEWED, patient_id=patient.pk)
