@@ -137,9 +137,12 @@ def test_patient_links_include_renders_visit_and_care_team_links(staff, chart):
     from django.template.loader import render_to_string
 
     patient, _visit = chart
-    html = render_to_string(
-        "includes/patient_clinical_links.html", {"patient": patient, "staff_group": "Clinician"}
-    )
-    assert reverse("records:visit-list", kwargs={"patient_id": patient.pk}) in html
-    assert reverse("records:visit-new", kwargs={"patient_id": patient.pk}) in html
-    assert reverse("records:care-team", kwargs={"patient_id": patient.pk}) in html
+    new_visit = reverse("records:visit-new", kwargs={"patient_id": patient.pk})
+    for may_record in (True, False):
+        html = render_to_string(
+            "includes/patient_clinical_links.html",
+            {"patient": patient, "may_record_visit": may_record},
+        )
+        assert reverse("records:visit-list", kwargs={"patient_id": patient.pk}) in html
+        assert reverse("records:care-team", kwargs={"patient_id": patient.pk}) in html
+        assert (new_visit in html) is may_record
