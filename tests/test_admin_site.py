@@ -12,6 +12,9 @@ pytestmark = pytest.mark.usefixtures("clinic_db")
 def test_no_phi_model_is_registered_in_the_admin():
     labels = {model._meta.app_label for model in admin.site._registry}
     assert labels.isdisjoint({"patients", "records", "analytics"})
+    # Scheduling's settings are there (types, hours, exceptions); appointments are PHI.
+    registered = {model._meta.model_name for model in admin.site._registry}
+    assert "appointment" not in registered
 
 
 def test_administrator_reaches_user_management(client_for, staff):
