@@ -251,5 +251,9 @@ class Appointment(models.Model):
     def is_live(self) -> bool:
         return self.status not in self.NOT_LIVE
 
+    @property
+    def next_steps(self) -> tuple[str, ...]:
+        return self.NEXT.get(self.status, ())
+
     def may_become(self, status: str) -> bool:
-        return status in self.NEXT.get(self.status, ())
+        return status in self.next_steps

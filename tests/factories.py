@@ -11,8 +11,9 @@ Defaults are fixed values, not random ones, so that tests can assert on what the
 - a care-team entry starts today, for "primary care";
 - a break-the-glass grant is for an emergency, starts now and lasts `hours=4`;
 - a disclosure to "Test recipient" is for public health, today;
-- an appointment is a booked 30-minute follow-up on Monday 2030-01-07 at 09:00 clinic time, with
-  FAKE_VISIT_REASON; working hours are Mondays 09:00-12:00; time off is 10:00-11:00 that Monday.
+- an appointment is a booked 30-minute follow-up on FUTURE_MONDAY (8-14 days ahead) at 09:00
+  clinic time, with FAKE_VISIT_REASON; working hours are Mondays 09:00-12:00; time off is
+  10:00-11:00 that Monday.
 Staff and patients needed only as the other end of a relation are made by sub-factories.
 """
 
@@ -188,8 +189,8 @@ class DisclosureFactory(DjangoModelFactory):
 
 
 # --- scheduling -------------------------------------------------------------------------------
-# Appointments are pinned to fixed dates by the tests (no reliance on today's date or hour);
-# the default is 2030-01-07 09:00 in the clinic's zone, a Monday.
+# Appointments are pinned to one Monday, 8 to 14 days after the clinic's today (no reliance on the
+# hour, and far enough ahead that no slot of that day is already past); 09:00 clinic time.
 
 
 def clinic_moment(day: datetime.date, hour: int, minute: int = 0) -> datetime.datetime:
@@ -203,7 +204,12 @@ def clinic_moment(day: datetime.date, hour: int, minute: int = 0) -> datetime.da
     )
 
 
-FUTURE_MONDAY = datetime.date(2030, 1, 7)
+def monday_after_next() -> datetime.date:
+    today = timezone.localdate()
+    return today + datetime.timedelta(days=7 + (7 - today.weekday()) % 7 or 7)
+
+
+FUTURE_MONDAY = monday_after_next()
 FAKE_VISIT_REASON = "Fake reason: sentinel-reason-5c1d, routine check"
 
 
