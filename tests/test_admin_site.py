@@ -24,6 +24,35 @@ def test_administrator_reaches_user_management(client_for, staff):
     assert client.get(f"/admin/auth/user/{staff['clinician'].pk}/change/").status_code == 200
 
 
+def test_administrator_sets_appointment_types_and_working_hours(client_for, staff):
+    from scheduling.models import AppointmentType, WorkingHours
+    from tests.factories import ScheduleExceptionFactory
+
+    exception = ScheduleExceptionFactory(clinician=staff["clinician"])
+    client = client_for(staff["admin"])
+    response = client.post(
+        "/admin/scheduling/appointmenttype/add/",
+        {"name": "New patient", "default_minutes": "45", "active": "on"},
+    )
+    assert response.status_code == 302
+    assert AppointmentType.objects.using("owner").get().default_minutes == 45
+    response = client.post(
+        "/admin/scheduling/workinghours/add/",
+        {
+            "clinician": str(staff["clinician"].pk),
+            "weekday": "2",
+            "starts_at": "08:30",
+            "ends_at": "12:00",
+        },
+    )
+    assert response.status_code == 302
+    assert WorkingHours.objects.using("owner").get().weekday == 2
+    listing = client.get("/admin/scheduling/scheduleexception/")
+    assert listing.status_code == 200 and b"training day" not in listing.content
+    change = client.get(f"/admin/scheduling/scheduleexception/{exception.pk}/change/")
+    assert change.status_code == 200 and b"training day" in change.content
+
+
 @pytest.mark.parametrize("persona", ["frontdesk", "clinician", "analyst", "privacy", "outsider"])
 def test_other_staff_cannot_use_the_admin(client_for, staff, persona):
     response = client_for(staff[persona]).get("/admin/auth/user/")
