@@ -2,7 +2,9 @@
 (the owner's maintenance excepted, as everywhere):
 
 - a booking is made by the verified caller (`booked_by_id = clinic_staff_id()`), now, as a
-  fresh `booked` appointment that has not already ended, of an active type, at most 8 hours;
+  fresh `booked` appointment that has not already ended, of an active type, at most 8 hours,
+  in the clinician's working time: inside one weekly session (wall-clock times on the clinic's
+  clocks, TIME_ZONE) or one extra session, and in no time off; a rescheduled time too;
 - the patient, clinician, type, booker, creation time and visit reason never change;
 - the time changes only while the appointment is still `booked` (rescheduling), never into the
   past;
@@ -14,10 +16,14 @@ The exclusion constraints (models.py) refuse overlaps for every writer, the owne
 
 from __future__ import annotations
 
+import zoneinfo
+
+from django.conf import settings
 from django.db.backends.base.base import BaseDatabaseWrapper
+from psycopg import sql
 
 from clinic.db_checks import REFUSE, check_function, ensure_trigger_function
-from clinic.provisioning import register_step
+from clinic.provisioning import ensure_functions, register_step
 from scheduling.models import Appointment
 
 NOW = "now() - interval '5 minutes' AND now() + interval '1 minute'"
@@ -74,6 +80,9 @@ def appointment_function() -> str:
                        WHERE t.id = NEW.appointment_type_id AND t.active) THEN
             {REFUSE} 'an appointment is of an active type';
         END IF;
+        IF NOT appointment_in_working_time(NEW.clinician_id, NEW.starts_at, NEW.ends_at) THEN
+            {REFUSE} 'outside the clinician''s working time';
+        END IF;
         RETURN NEW;
     END IF;
     IF (NEW.appointment_id, NEW.patient_id, NEW.clinician_id, NEW.appointment_type_id,
@@ -91,6 +100,9 @@ def appointment_function() -> str:
         END IF;
         IF NEW.ends_at <= now() OR NEW.ends_at > NEW.starts_at + interval '8 hours' THEN
             {REFUSE} 'an appointment is rescheduled to a time to come, of at most 8 hours';
+        END IF;
+        IF NOT appointment_in_working_time(NEW.clinician_id, NEW.starts_at, NEW.ends_at) THEN
+            {REFUSE} 'outside the clinician''s working time';
         END IF;
     END IF;
     IF NEW.status IS DISTINCT FROM OLD.status THEN
@@ -113,9 +125,45 @@ def appointment_function() -> str:
     )
 
 
+def working_time_function(zone: str) -> sql.Composed:
+    """`appointment_in_working_time(clinician, starts, ends)`: the time lies inside one weekly
+    session on the clinic's clocks, or inside one extra session, and in no time off. SECURITY
+    INVOKER: it reads the schedule with the caller's rights (the front desk's, which cover the
+    columns it reads). scheduling/slots.py offers only such times."""
+    zoneinfo.ZoneInfo(zone)  # a real zone, or ZoneInfoNotFoundError
+    return sql.SQL(
+        """
+CREATE OR REPLACE FUNCTION appointment_in_working_time(
+    p_clinician integer, p_starts timestamptz, p_ends timestamptz)
+RETURNS boolean LANGUAGE sql STABLE SET search_path = pg_catalog, public AS $fn$
+SELECT (
+    EXISTS (
+        SELECT 1 FROM working_hours w
+        WHERE w.clinician_id = p_clinician
+          AND w.weekday = extract(isodow FROM p_starts AT TIME ZONE {zone})::integer - 1
+          AND (p_ends AT TIME ZONE {zone})::date = (p_starts AT TIME ZONE {zone})::date
+          AND (p_starts AT TIME ZONE {zone})::time >= w.starts_at
+          AND (p_ends AT TIME ZONE {zone})::time <= w.ends_at)
+    OR EXISTS (
+        SELECT 1 FROM schedule_exceptions e
+        WHERE e.clinician_id = p_clinician AND e.kind = 'extra_session'
+          AND e.starts_at <= p_starts AND e.ends_at >= p_ends)
+) AND NOT EXISTS (
+    SELECT 1 FROM schedule_exceptions e
+    WHERE e.clinician_id = p_clinician AND e.kind = 'time_off'
+      AND e.starts_at < p_ends AND e.ends_at > p_starts)
+$fn$"""
+    ).format(zone=sql.Literal(zone))
+
+
 @register_step(order=40)
 def appointment_write_checks(connection: BaseDatabaseWrapper) -> list[str]:
-    return ensure_trigger_function(
+    with connection.cursor() as cursor:
+        working_time = working_time_function(settings.TIME_ZONE).as_string(cursor.connection)
+    done = ensure_functions(
+        connection, "appointment_in_working_time(integer, timestamptz, timestamptz)", [working_time]
+    )
+    return done + ensure_trigger_function(
         connection,
         "appointments_check_write",
         appointment_function(),

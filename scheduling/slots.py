@@ -5,7 +5,8 @@ Working hours are wall-clock times in the clinic's TIME_ZONE. Each day's session
 that day with zoneinfo and then handled in UTC, so a session on the day clocks change has its
 real length (a 00:00-04:00 session is 3 hours in spring, 5 in autumn) and slots on either side of
 a change start at the same local time. Slots start every SLOT_STEP from the start of each free
-stretch and must fit entirely in it.
+stretch and must fit entirely in it; an appointment lies inside one session (the database
+refuses any other, scheduling/db_checks.py), so touching sessions are not joined.
 """
 
 from __future__ import annotations
@@ -120,16 +121,17 @@ def free_slots(
     ):
         off += list(booked.filter(**who).values_list("starts_at", "ends_at"))
 
-    available = _subtract(_merge(_sessions(clinician_id, first_day, days) + extra), _merge(off))
+    # Each session on its own: an appointment lies inside one session, as the database checks
+    # (scheduling/db_checks.py), never across two that happen to touch.
+    taken = _merge(off)
     length = datetime.timedelta(minutes=minutes)
-    slots: list[Slot] = []
-    for start, end in available:
-        begin = max(start, window[0])
-        moment = begin
-        while moment + length <= min(end, window[1]):
-            if moment >= now:
-                slots.append(Slot(moment, moment + length))
-                if limit is not None and len(slots) >= limit:
-                    return slots
-            moment += SLOT_STEP
-    return slots
+    starts: set[datetime.datetime] = set()
+    for session in _sessions(clinician_id, first_day, days) + extra:
+        for start, end in _subtract([session], taken):
+            moment = max(start, window[0])
+            while moment + length <= min(end, window[1]):
+                if moment >= now:
+                    starts.add(moment)
+                moment += SLOT_STEP
+    slots = [Slot(moment, moment + length) for moment in sorted(starts)]
+    return slots[:limit] if limit is not None else slots

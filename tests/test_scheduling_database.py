@@ -30,11 +30,23 @@ from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
     PatientFactory,
+    ScheduleExceptionFactory,
+    WorkingHoursFactory,
     clinic_moment,
 )
 from tests.privacy_helpers import events
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
+
+
+@pytest.fixture(autouse=True)
+def working_hours(staff):
+    """Both clinicians work Mondays 08:00-18:00, so the times below are in working time."""
+    for clinician in (staff["clinician"], staff["clinician2"]):
+        WorkingHoursFactory(
+            clinician=clinician, starts_at=datetime.time(8), ends_at=datetime.time(18)
+        )
+
 
 INSERT = (
     "INSERT INTO appointments (appointment_id, patient_id, clinician_id, appointment_type_id,"
@@ -288,4 +300,54 @@ def test_who_and_what_never_change_and_a_cancellation_gives_a_known_reason(staff
             staff["frontdesk"],
             "UPDATE appointments SET status = 'cancelled', cancelled_at = now(),"
             " cancel_reason = 'whim', updated_at = now()",
+        )
+
+
+def _desk_insert(staff, start, minutes=30) -> list:
+    return insert_params(
+        patient=PatientFactory(),
+        clinician=staff["clinician"],
+        booked_by=staff["frontdesk"],
+        start=start,
+        minutes=minutes,
+    )
+
+
+@pytest.mark.parametrize(
+    ("hour", "minute", "minutes"),
+    [(7, 30, 30), (17, 45, 30), (20, 0, 30)],
+    ids=["before", "across-the-end", "evening"],
+)
+def test_a_booking_outside_working_hours_is_refused(staff, hour, minute, minutes):
+    start = clinic_moment(FUTURE_MONDAY, hour, minute)
+    with pytest.raises(DatabaseError, match="working time"):
+        inject(staff["frontdesk"], INSERT, _desk_insert(staff, start, minutes))
+    tuesday = FUTURE_MONDAY + datetime.timedelta(days=1)  # no session on Tuesdays
+    with pytest.raises(DatabaseError, match="working time"):
+        inject(staff["frontdesk"], INSERT, _desk_insert(staff, clinic_moment(tuesday, 9)))
+
+
+def test_time_off_refuses_and_an_extra_session_allows(staff):
+    ScheduleExceptionFactory(clinician=staff["clinician"])  # Monday 10:00-11:00 off
+    with pytest.raises(DatabaseError, match="working time"):
+        inject(
+            staff["frontdesk"], INSERT, _desk_insert(staff, clinic_moment(FUTURE_MONDAY, 10, 30))
+        )
+    saturday = FUTURE_MONDAY + datetime.timedelta(days=5)
+    ScheduleExceptionFactory(
+        clinician=staff["clinician"],
+        kind="extra_session",
+        starts_at=clinic_moment(saturday, 9),
+        ends_at=clinic_moment(saturday, 12),
+    )
+    assert inject(staff["frontdesk"], INSERT, _desk_insert(staff, clinic_moment(saturday, 9))) == 1
+
+
+def test_a_move_outside_working_hours_is_refused(staff):
+    AppointmentFactory(clinician=staff["clinician"])
+    with pytest.raises(DatabaseError, match="working time"):
+        inject(
+            staff["frontdesk"],
+            "UPDATE appointments SET starts_at = %s, ends_at = %s, updated_at = now()",
+            [clinic_moment(FUTURE_MONDAY, 19), clinic_moment(FUTURE_MONDAY, 19, 30)],
         )

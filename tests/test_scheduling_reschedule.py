@@ -16,10 +16,18 @@ from clinic import access_log
 from clinic.db_context import apply_context
 from scheduling.models import Appointment
 from scheduling.services import SlotTaken, StepConflict, appointment_reschedule
-from tests.factories import FUTURE_MONDAY, AppointmentFactory, clinic_moment
+from tests.factories import FUTURE_MONDAY, AppointmentFactory, WorkingHoursFactory, clinic_moment
 from tests.privacy_helpers import events
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
+
+
+@pytest.fixture(autouse=True)
+def working_hours(staff):
+    """Mondays 08:00-18:00: every time below is in working time."""
+    WorkingHoursFactory(
+        clinician=staff["clinician"], starts_at=datetime.time(8), ends_at=datetime.time(18)
+    )
 
 
 def reschedule(desk, appointment, starts_at) -> str:
@@ -64,7 +72,9 @@ def test_a_time_taken_by_another_appointment_is_refused(staff):
 
 
 def test_an_appointment_under_way_does_not_move(staff):
-    appointment = AppointmentFactory(status="arrived", arrived_at=timezone.now())
+    appointment = AppointmentFactory(
+        clinician=staff["clinician"], status="arrived", arrived_at=timezone.now()
+    )
     assert reschedule(staff["frontdesk"], appointment, clinic_moment(FUTURE_MONDAY, 11)) == (
         "conflict"
     )

@@ -153,3 +153,11 @@ def test_an_appointment_being_moved_does_not_block_its_own_time(clinician):
     moving = AppointmentFactory(clinician=clinician)
     assert slots(clinician, FUTURE_MONDAY) == []
     assert starts(slots(clinician, FUTURE_MONDAY, ignore=moving.pk)) == ["Mon 09:00"]
+
+
+def test_touching_sessions_are_not_joined(clinician):
+    """An appointment lies inside one session (the database refuses any other)."""
+    WorkingHoursFactory(clinician=clinician, starts_at=datetime.time(9), ends_at=datetime.time(10))
+    WorkingHoursFactory(clinician=clinician, starts_at=datetime.time(10), ends_at=datetime.time(11))
+    found = starts(slots(clinician, FUTURE_MONDAY, minutes=60))
+    assert found == ["Mon 09:00", "Mon 10:00"]
