@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "records",
     "analytics",
     "privacy",
+    "scheduling",
 ]
 
 MIDDLEWARE = [

@@ -15,6 +15,7 @@ urlpatterns = [
     path("break-glass/", include("records.break_glass_urls")),
     path("analytics/", include("analytics.urls")),
     path("privacy/", include("privacy.urls")),
+    path("scheduling/", include("scheduling.urls")),
     # Earlier addresses (bookmarks, open tabs, scripts) keep working: 308 keeps the method.
     path("accounts/login/", views.moved_to("accounts:sign-in")),
     path("accounts/logout/", views.moved_to("accounts:sign-out")),

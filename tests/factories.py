@@ -10,7 +10,10 @@ Defaults are fixed values, not random ones, so that tests can assert on what the
 - a visit is J06.9 on 2024-03-04 with FAKE_NOTE (`sentinel=True`: NOTE_SENTINEL);
 - a care-team entry starts today, for "primary care";
 - a break-the-glass grant is for an emergency, starts now and lasts `hours=4`;
-- a disclosure to "Test recipient" is for public health, today.
+- a disclosure to "Test recipient" is for public health, today;
+- an appointment is a booked 30-minute follow-up on FUTURE_MONDAY (8-14 days ahead) at 09:00
+  clinic time, with FAKE_VISIT_REASON; working hours are Mondays 09:00-12:00; time off is
+  10:00-11:00 that Monday.
 Staff and patients needed only as the other end of a relation are made by sub-factories.
 """
 
@@ -185,3 +188,83 @@ class DisclosureFactory(DjangoModelFactory):
     description = "Test description"
     purpose = "Test purpose"
     category = "public_health"
+
+
+# --- scheduling -------------------------------------------------------------------------------
+# Appointments are pinned to one Monday, 8 to 14 days after the clinic's today (no reliance on the
+# hour, and far enough ahead that no slot of that day is already past); 09:00 clinic time.
+
+
+def clinic_moment(day: datetime.date, hour: int, minute: int = 0) -> datetime.datetime:
+    """`hour`:`minute` on `day` on the clinic's clocks (an aware datetime)."""
+    import zoneinfo
+
+    from django.conf import settings
+
+    return datetime.datetime.combine(
+        day, datetime.time(hour, minute), tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    )
+
+
+def monday_after_next() -> datetime.date:
+    today = timezone.localdate()
+    return today + datetime.timedelta(days=7 + (7 - today.weekday()) % 7 or 7)
+
+
+FUTURE_MONDAY = monday_after_next()
+FAKE_VISIT_REASON = "Fake reason: sentinel-reason-5c1d, routine check"
+
+
+class AppointmentTypeFactory(DjangoModelFactory):
+    class Meta:
+        model = "scheduling.AppointmentType"
+        database = OWNER
+        django_get_or_create = ("name",)
+
+    name = "Follow-up"
+    default_minutes = 30
+    active = True
+
+
+class WorkingHoursFactory(DjangoModelFactory):
+    """A weekly session, Mondays 09:00-12:00 clinic time unless told otherwise."""
+
+    class Meta:
+        model = "scheduling.WorkingHours"
+        database = OWNER
+
+    clinician = factory.SubFactory(StaffFactory, group=roles.CLINICIAN)
+    weekday = 0
+    starts_at = datetime.time(9)
+    ends_at = datetime.time(12)
+
+
+class ScheduleExceptionFactory(DjangoModelFactory):
+    """Time off, FUTURE_MONDAY 10:00-11:00 clinic time unless told otherwise."""
+
+    class Meta:
+        model = "scheduling.ScheduleException"
+        database = OWNER
+
+    clinician = factory.SubFactory(StaffFactory, group=roles.CLINICIAN)
+    kind = "time_off"
+    starts_at = factory.LazyFunction(lambda: clinic_moment(FUTURE_MONDAY, 10))
+    ends_at = factory.LazyAttribute(lambda o: o.starts_at + datetime.timedelta(hours=1))
+    note = "Fake note: training day"
+
+
+class AppointmentFactory(DjangoModelFactory):
+    """A booked 30-minute follow-up at FUTURE_MONDAY 09:00 clinic time (`starts_at=` moves it),
+    booked by a front-desk user, with FAKE_VISIT_REASON."""
+
+    class Meta:
+        model = "scheduling.Appointment"
+        database = OWNER
+
+    patient = factory.SubFactory(PatientFactory)
+    clinician = factory.SubFactory(StaffFactory, group=roles.CLINICIAN)
+    appointment_type = factory.SubFactory(AppointmentTypeFactory)
+    starts_at = factory.LazyFunction(lambda: clinic_moment(FUTURE_MONDAY, 9))
+    ends_at = factory.LazyAttribute(lambda o: o.starts_at + datetime.timedelta(minutes=30))
+    visit_reason = FAKE_VISIT_REASON
+    booked_by = factory.SubFactory(StaffFactory, group=roles.FRONT_DESK)

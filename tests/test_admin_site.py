@@ -12,6 +12,9 @@ pytestmark = pytest.mark.usefixtures("clinic_db")
 def test_no_phi_model_is_registered_in_the_admin():
     labels = {model._meta.app_label for model in admin.site._registry}
     assert labels.isdisjoint({"patients", "records", "analytics"})
+    # Scheduling's settings are there (types, hours, exceptions); appointments are PHI.
+    registered = {model._meta.model_name for model in admin.site._registry}
+    assert "appointment" not in registered
 
 
 def test_administrator_reaches_user_management(client_for, staff):
@@ -19,6 +22,35 @@ def test_administrator_reaches_user_management(client_for, staff):
     assert client.get("/admin/").status_code == 200
     assert client.get("/admin/auth/user/").status_code == 200
     assert client.get(f"/admin/auth/user/{staff['clinician'].pk}/change/").status_code == 200
+
+
+def test_administrator_sets_appointment_types_and_working_hours(client_for, staff):
+    from scheduling.models import AppointmentType, WorkingHours
+    from tests.factories import ScheduleExceptionFactory
+
+    exception = ScheduleExceptionFactory(clinician=staff["clinician"])
+    client = client_for(staff["admin"])
+    response = client.post(
+        "/admin/scheduling/appointmenttype/add/",
+        {"name": "New patient", "default_minutes": "45", "active": "on"},
+    )
+    assert response.status_code == 302
+    assert AppointmentType.objects.using("owner").get().default_minutes == 45
+    response = client.post(
+        "/admin/scheduling/workinghours/add/",
+        {
+            "clinician": str(staff["clinician"].pk),
+            "weekday": "2",
+            "starts_at": "08:30",
+            "ends_at": "12:00",
+        },
+    )
+    assert response.status_code == 302
+    assert WorkingHours.objects.using("owner").get().weekday == 2
+    listing = client.get("/admin/scheduling/scheduleexception/")
+    assert listing.status_code == 200 and b"training day" not in listing.content
+    change = client.get(f"/admin/scheduling/scheduleexception/{exception.pk}/change/")
+    assert change.status_code == 200 and b"training day" in change.content
 
 
 @pytest.mark.parametrize("persona", ["frontdesk", "clinician", "analyst", "privacy", "outsider"])

@@ -13,8 +13,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from clinic.db_context import apply_context
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
-GUARDED_NAMESPACES = {"patients", "records", "break_glass", "privacy"}
-PHI_TABLES = ["clinical_records", "patient_identities", "care_team", "access_log"]
+GUARDED_NAMESPACES = {"patients", "records", "break_glass", "privacy", "scheduling"}
+PHI_TABLES = ["clinical_records", "patient_identities", "care_team", "access_log", "appointments"]
 
 
 def _paths(patterns=None, prefix: str = "", namespace: str | None = None):

@@ -35,6 +35,7 @@ from accounts.models import StaffSession
 from localdb import cluster
 from tests.conftest import TEST_DATABASE, give_totp, sign_in_client
 from tests.factories import (
+    AppointmentFactory,
     BreakGlassGrantFactory,
     CareTeamMemberFactory,
     ClinicalRecordFactory,
@@ -180,6 +181,7 @@ def world(staff) -> World:
     visit = ClinicalRecordFactory(patient=patient, provider=staff["clinician"])
     other = PatientFactory(first_name="Sam", ssn="900-00-0043", phone="555-0143")
     grant = BreakGlassGrantFactory(staff=staff["clinician2"], patient=other)
+    appointment = AppointmentFactory(clinician=staff["clinician"], patient=patient)
     partial = staff["privacy"]
     give_totp(partial)
     return World(
@@ -188,6 +190,7 @@ def world(staff) -> World:
             "patient_id": str(patient.pk),
             "record_id": str(visit.pk),
             "grant_id": str(grant.pk),
+            "appointment_id": str(appointment.pk),
         },
     )
 
@@ -264,6 +267,7 @@ HASHED_TABLES = [
     "care_team",
     "break_glass_grants",
     "disclosures",
+    "appointments",
     "auth_user_groups",
     "otp_static_statictoken",
 ]

@@ -11,7 +11,16 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("clinic", "accounts", "privacy", "patients", "records", "analytics", "localdb")
+PACKAGES = (
+    "clinic",
+    "accounts",
+    "privacy",
+    "patients",
+    "records",
+    "analytics",
+    "scheduling",
+    "localdb",
+)
 # Which packages each one may import. clinic is the core every app uses; localdb (the local
 # PostgreSQL tooling) is used only by development settings and the backup commands.
 ALLOWED = {
@@ -21,6 +30,7 @@ ALLOWED = {
     "records": {"clinic", "patients", "accounts"},  # break the glass re-authenticates
     "analytics": {"clinic", "patients", "records"},
     "privacy": {"clinic", "accounts", "patients", "records"},
+    "scheduling": {"clinic", "patients"},
     "localdb": set(),
 }
 # The only core modules that may reach the local tooling (never imported in production).

@@ -59,6 +59,14 @@ ACCESS_REPORT_VIEWED = "access_report_viewed"
 DISCLOSURE_RECORDED = "disclosure_recorded"
 DISCLOSURE_ACCOUNTING = "disclosure_accounting"
 DISCLOSURE_SUSPENDED = "disclosure_suspended"
+# Appointments (docs/scheduling.md): each change is an event; a day list logs each patient shown.
+APPOINTMENT_BOOKED = "appointment_booked"
+APPOINTMENT_RESCHEDULED = "appointment_rescheduled"
+APPOINTMENT_CANCELLED = "appointment_cancelled"
+APPOINTMENT_CHECKED_IN = "appointment_checked_in"
+APPOINTMENT_FLOW = "appointment_flow"
+APPOINTMENT_NO_SHOW = "appointment_no_show"
+APPOINTMENTS_LISTED = "appointments_listed"
 
 # The one declared set of actions, with the label the privacy console shows. `record` refuses
 # any other action, and the console's filter offers exactly these.

@@ -12,6 +12,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, Permission, User
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import Q
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic import roles
@@ -30,14 +31,23 @@ OWNER = "owner"
 
 # Django permissions of the Administrator group: users, groups, lockouts, MFA devices. No PHI app.
 ADMIN_PERMISSION_APPS = ("auth", "axes", "otp_totp", "otp_static", "admin")
+# And the clinic's schedule settings (scheduling/admin.py), not the appointments themselves.
+ADMIN_PERMISSION_MODELS = (
+    ("scheduling", "appointmenttype"),
+    ("scheduling", "workinghours"),
+    ("scheduling", "scheduleexception"),
+)
 
 
 def ensure_groups(using: str = OWNER) -> dict[str, Group]:
     groups = {
         name: Group.objects.using(using).get_or_create(name=name)[0] for name in roles.GROUP_ROLES
     }
+    settings_models = Q()
+    for app_label, model in ADMIN_PERMISSION_MODELS:
+        settings_models |= Q(content_type__app_label=app_label, content_type__model=model)
     admin_perms = Permission.objects.using(using).filter(
-        content_type__app_label__in=ADMIN_PERMISSION_APPS
+        Q(content_type__app_label__in=ADMIN_PERMISSION_APPS) | settings_models
     )
     groups[roles.ADMINISTRATOR].permissions.set(admin_perms)
     return groups

@@ -1,0 +1,173 @@
+"""What the database checks on every write to `appointments` through the application's roles
+(the owner's maintenance excepted, as everywhere):
+
+- a booking is made by the verified caller (`booked_by_id = clinic_staff_id()`), now, as a
+  fresh `booked` appointment that has not already ended, of an active type, at most 8 hours,
+  in the clinician's working time: inside one weekly session (wall-clock times on the clinic's
+  clocks, TIME_ZONE) or one extra session, and in no time off; a rescheduled time too;
+- the patient, clinician, type, booker, creation time and visit reason never change;
+- the time changes only while the appointment is still `booked` (rescheduling), never into the
+  past;
+- the status moves only along the day's steps (Appointment.NEXT), each step by the role whose
+  work it is (front desk: arrived, no-show, cancelled; clinician: in room, seen, done), stamped
+  with its own time, now, once; a cancellation names a known reason category.
+The exclusion constraints (models.py) refuse overlaps for every writer, the owner included.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.db.backends.base.base import BaseDatabaseWrapper
+from psycopg import sql
+
+from clinic.db_checks import REFUSE, check_function, ensure_trigger_function
+from clinic.provisioning import ensure_functions, register_step
+from scheduling.models import Appointment
+
+NOW = "now() - interval '5 minutes' AND now() + interval '1 minute'"
+FRONT_DESK_STEPS = (Appointment.ARRIVED, Appointment.NO_SHOW, Appointment.CANCELLED)
+CLINICIAN_STEPS = (Appointment.IN_ROOM, Appointment.SEEN, Appointment.DONE)
+
+
+def _quoted(values: tuple[str, ...] | list[str]) -> str:
+    return ", ".join(f"'{value}'" for value in values)
+
+
+def _stamp_checks() -> str:
+    checks = []
+    for status, column in Appointment.STAMPS.items():
+        checks.append(f"""
+    IF NEW.status = '{status}' AND OLD.status <> '{status}' THEN
+        IF OLD.{column} IS NOT NULL OR NEW.{column} IS NULL OR NEW.{column} NOT BETWEEN {NOW} THEN
+            {REFUSE} 'a step is stamped with its own time, now';
+        END IF;
+    ELSIF NEW.{column} IS DISTINCT FROM OLD.{column} THEN
+        {REFUSE} 'a step''s time never changes';
+    END IF;""")
+    return "".join(checks)
+
+
+def appointment_function() -> str:
+    steps = ", ".join(
+        f"('{before}', '{after}')"
+        for before, afters in Appointment.NEXT.items()
+        for after in afters
+    )
+    stamps = " OR ".join(f"NEW.{column} IS NOT NULL" for column in Appointment.STAMPS.values())
+    reasons = _quoted([code for code, _label in Appointment.CANCEL_REASONS])
+    return check_function(
+        "appointments_check_write",
+        f"""
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.booked_by_id IS DISTINCT FROM clinic_staff_id() THEN
+            {REFUSE} 'an appointment is booked by the caller';
+        END IF;
+        IF NEW.status <> '{Appointment.BOOKED}' OR {stamps} OR NEW.cancel_reason <> '' THEN
+            {REFUSE} 'a new appointment is booked, with no step taken';
+        END IF;
+        IF NEW.created_at NOT BETWEEN {NOW} OR NEW.updated_at NOT BETWEEN {NOW} THEN
+            {REFUSE} 'an appointment is booked now';
+        END IF;
+        IF NEW.ends_at <= now() THEN
+            {REFUSE} 'an appointment cannot be booked after it has ended';
+        END IF;
+        IF NEW.ends_at > NEW.starts_at + interval '8 hours' THEN
+            {REFUSE} 'an appointment lasts at most 8 hours';
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM appointment_types t
+                       WHERE t.id = NEW.appointment_type_id AND t.active) THEN
+            {REFUSE} 'an appointment is of an active type';
+        END IF;
+        IF NOT appointment_in_working_time(NEW.clinician_id, NEW.starts_at, NEW.ends_at) THEN
+            {REFUSE} 'outside the clinician''s working time';
+        END IF;
+        RETURN NEW;
+    END IF;
+    IF (NEW.appointment_id, NEW.patient_id, NEW.clinician_id, NEW.appointment_type_id,
+        NEW.booked_by_id, NEW.created_at, NEW.visit_reason)
+       IS DISTINCT FROM (OLD.appointment_id, OLD.patient_id, OLD.clinician_id,
+        OLD.appointment_type_id, OLD.booked_by_id, OLD.created_at, OLD.visit_reason) THEN
+        {REFUSE} 'who, with whom, what, by whom and why never change';
+    END IF;
+    IF NEW.updated_at NOT BETWEEN {NOW} THEN
+        {REFUSE} 'an appointment is changed now';
+    END IF;
+    IF (NEW.starts_at, NEW.ends_at) IS DISTINCT FROM (OLD.starts_at, OLD.ends_at) THEN
+        IF OLD.status <> '{Appointment.BOOKED}' OR NEW.status <> '{Appointment.BOOKED}' THEN
+            {REFUSE} 'only a booked appointment is rescheduled';
+        END IF;
+        IF NEW.ends_at <= now() OR NEW.ends_at > NEW.starts_at + interval '8 hours' THEN
+            {REFUSE} 'an appointment is rescheduled to a time to come, of at most 8 hours';
+        END IF;
+        IF NOT appointment_in_working_time(NEW.clinician_id, NEW.starts_at, NEW.ends_at) THEN
+            {REFUSE} 'outside the clinician''s working time';
+        END IF;
+    END IF;
+    IF NEW.status IS DISTINCT FROM OLD.status THEN
+        IF (OLD.status, NEW.status) NOT IN ({steps}) THEN
+            {REFUSE} 'not a step of the day';
+        END IF;
+        IF NEW.status IN ({_quoted(FRONT_DESK_STEPS)}) AND current_user <> 'clinic_front_desk'
+           OR NEW.status IN ({_quoted(CLINICIAN_STEPS)}) AND current_user <> 'clinic_clinician'
+        THEN
+            {REFUSE} 'this step is another role''s';
+        END IF;
+    END IF;
+    IF NEW.status = '{Appointment.CANCELLED}' AND OLD.status <> '{Appointment.CANCELLED}' THEN
+        IF NEW.cancel_reason NOT IN ({reasons}) THEN
+            {REFUSE} 'a cancellation has a known reason';
+        END IF;
+    ELSIF NEW.cancel_reason IS DISTINCT FROM OLD.cancel_reason THEN
+        {REFUSE} 'only a cancellation gives a reason';
+    END IF;{_stamp_checks()}""",  # noqa: S608 (constants only)
+    )
+
+
+def working_time_function(zone: str) -> sql.Composed:
+    """`appointment_in_working_time(clinician, starts, ends)`: the time lies inside one weekly
+    session on the clinic's clocks, or inside one extra session, and in no time off. SECURITY
+    INVOKER: it reads the schedule with the caller's rights (the front desk's, which cover the
+    columns it reads). scheduling/slots.py offers only such times."""
+    zoneinfo.ZoneInfo(zone)  # a real zone, or ZoneInfoNotFoundError
+    return sql.SQL(
+        """
+CREATE OR REPLACE FUNCTION appointment_in_working_time(
+    p_clinician integer, p_starts timestamptz, p_ends timestamptz)
+RETURNS boolean LANGUAGE sql STABLE SET search_path = pg_catalog, public AS $fn$
+SELECT (
+    EXISTS (
+        SELECT 1 FROM working_hours w
+        WHERE w.clinician_id = p_clinician
+          AND w.weekday = extract(isodow FROM p_starts AT TIME ZONE {zone})::integer - 1
+          AND (p_ends AT TIME ZONE {zone})::date = (p_starts AT TIME ZONE {zone})::date
+          AND (p_starts AT TIME ZONE {zone})::time >= w.starts_at
+          AND (p_ends AT TIME ZONE {zone})::time <= w.ends_at)
+    OR EXISTS (
+        SELECT 1 FROM schedule_exceptions e
+        WHERE e.clinician_id = p_clinician AND e.kind = 'extra_session'
+          AND e.starts_at <= p_starts AND e.ends_at >= p_ends)
+) AND NOT EXISTS (
+    SELECT 1 FROM schedule_exceptions e
+    WHERE e.clinician_id = p_clinician AND e.kind = 'time_off'
+      AND e.starts_at < p_ends AND e.ends_at > p_starts)
+$fn$"""
+    ).format(zone=sql.Literal(zone))
+
+
+@register_step(order=40)
+def appointment_write_checks(connection: BaseDatabaseWrapper) -> list[str]:
+    with connection.cursor() as cursor:
+        working_time = working_time_function(settings.TIME_ZONE).as_string(cursor.connection)
+    done = ensure_functions(
+        connection, "appointment_in_working_time(integer, timestamptz, timestamptz)", [working_time]
+    )
+    return done + ensure_trigger_function(
+        connection,
+        "appointments_check_write",
+        appointment_function(),
+        "appointments",
+        "appointments_check_write",
+        "INSERT OR UPDATE",
+    )

@@ -1,0 +1,127 @@
+"""Forms of the front desk's day: finding slots, booking, cancelling, and each step of the day.
+
+A booking's time must be one of the free slots computed when the form is checked (so nothing
+outside working hours, in time off or over another appointment is accepted); the exclusion
+constraints refuse the same overlaps again if another booking commits in between.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django import forms
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from clinic import roles
+from scheduling.models import Appointment, AppointmentType
+from scheduling.slots import Slot, free_slots
+
+SEARCH_DAYS = 28
+SLOTS_SHOWN = 12
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+def clinician_choices() -> Any:
+    return (
+        User.objects.filter(groups__name=roles.CLINICIAN, is_active=True)
+        .only("id", "username", "first_name", "last_name")
+        .order_by("last_name", "first_name", "username")
+    )
+
+
+class ClinicianChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return obj.get_full_name() or obj.get_username()
+
+
+class SlotSearchForm(forms.Form):
+    clinician = ClinicianChoiceField(queryset=User.objects.none())
+    appointment_type = forms.ModelChoiceField(
+        queryset=AppointmentType.objects.filter(active=True), label="Appointment type"
+    )
+    from_date = forms.DateField(
+        label="From", widget=DateInput, required=False, help_text="Today if left empty."
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["clinician"].queryset = clinician_choices()  # type: ignore[attr-defined]
+
+    def clean_from_date(self) -> datetime.date:
+        today = timezone.localdate()
+        chosen: datetime.date | None = self.cleaned_data.get("from_date")
+        if chosen and chosen > today + datetime.timedelta(days=366):
+            raise forms.ValidationError("Search at most a year ahead.")
+        return max(chosen or today, today)
+
+    def slots(self, *, patient_id: object, now: datetime.datetime) -> list[Slot]:
+        data = self.cleaned_data
+        return free_slots(
+            clinician_id=data["clinician"].pk,
+            minutes=data["appointment_type"].default_minutes,
+            first_day=data["from_date"],
+            days=SEARCH_DAYS,
+            now=now,
+            patient_id=patient_id,
+            limit=SLOTS_SHOWN,
+        )
+
+
+class BookingForm(forms.Form):
+    starts_at = forms.ChoiceField(label="Time", widget=forms.RadioSelect)
+    visit_reason = forms.CharField(
+        label="Reason for the visit (optional)",
+        max_length=Appointment._meta.get_field("visit_reason").max_length,
+        required=False,
+        help_text="Shown to the clinician only; you will not see it again after booking.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+    def __init__(self, *args: Any, slots: list[Slot], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.slot_by_value = {slot.value: slot for slot in slots}
+        self.fields["starts_at"].choices = [  # type: ignore[attr-defined]
+            (slot.value, slot.local_start.strftime("%a %Y-%m-%d %H:%M")) for slot in slots
+        ]
+        self.fields["starts_at"].error_messages["invalid_choice"] = (
+            "That time is no longer free. Choose one of the times below."
+        )
+
+    def clean_starts_at(self) -> datetime.datetime:
+        return self.slot_by_value[self.cleaned_data["starts_at"]].starts_at
+
+
+class CancelForm(forms.Form):
+    reason = forms.ChoiceField(label="Reason", choices=Appointment.CANCEL_REASONS)
+
+
+class DayForm(forms.Form):
+    date = forms.DateField(widget=DateInput, required=False)
+
+    def day(self) -> datetime.date:
+        return (self.cleaned_data.get("date") if self.is_valid() else None) or (
+            timezone.localdate()
+        )
+
+
+# The steps a role takes from the day list (cancelling has its own form, with a reason).
+STEPS = {
+    roles.FRONT_DESK: (Appointment.ARRIVED, Appointment.NO_SHOW),
+    roles.CLINICIAN: (Appointment.IN_ROOM, Appointment.SEEN, Appointment.DONE),
+}
+
+
+class StepForm(forms.Form):
+    status = forms.ChoiceField()
+
+    def __init__(self, *args: Any, group: str | None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        labels = dict(Appointment.STATUSES)
+        self.fields["status"].choices = [  # type: ignore[attr-defined]
+            (status, labels[status]) for status in STEPS.get(group or "", ())
+        ]

@@ -1,0 +1,175 @@
+"""Writes on appointments (`<entity>_<action>(*, ...)`, atomic), each with its access-log event.
+
+They run in the request's transaction under the user's database role, so the grants, row-level
+security and write checks of scheduling/db_grants.py and db_checks.py apply to every row. Each
+write is one statement in a savepoint: an overlap refused by the exclusion constraint rolls back
+only that statement and becomes SlotTaken (a form error, never a 500); a step that lost a race
+(someone checked the patient in first) changes no row and becomes StepConflict.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from clinic import access_log
+from patients.models import PatientIdentity
+from scheduling.models import Appointment, AppointmentType
+
+OVERLAP = "23P01"  # exclusion_violation
+PATIENT_CONSTRAINT = "appointments_no_patient_overlap"
+
+
+class SlotTaken(Exception):
+    """The time overlaps a live appointment of the clinician or of the patient."""
+
+    def __init__(self, *, patient_busy: bool):
+        super().__init__("the time is no longer free")
+        self.patient_busy = patient_busy
+
+
+class StepConflict(Exception):
+    """The appointment is not (or no longer) in a state this step may follow."""
+
+
+def _overlap(error: IntegrityError) -> SlotTaken | None:
+    cause = error.__cause__
+    if getattr(cause, "sqlstate", None) != OVERLAP:
+        return None
+    constraint = getattr(getattr(cause, "diag", None), "constraint_name", None)
+    return SlotTaken(patient_busy=constraint == PATIENT_CONSTRAINT)
+
+
+def appointment_book(
+    *,
+    request: HttpRequest,
+    patient: PatientIdentity,
+    clinician: Any,
+    appointment_type: AppointmentType,
+    starts_at: datetime.datetime,
+    visit_reason: str = "",
+) -> Appointment:
+    now = timezone.now()
+    appointment = Appointment(
+        patient=patient,
+        clinician=clinician,
+        appointment_type=appointment_type,
+        starts_at=starts_at,
+        ends_at=starts_at + datetime.timedelta(minutes=appointment_type.default_minutes),
+        visit_reason=visit_reason,
+        booked_by_id=int(request.user.pk or 0),  # signed in: the views require it
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        with transaction.atomic():
+            appointment.save(force_insert=True)
+    except IntegrityError as error:
+        taken = _overlap(error)
+        if taken is None:
+            raise
+        access_log.record(
+            request, access_log.APPOINTMENT_BOOKED, patient_id=patient.pk, outcome="slot_taken"
+        )
+        raise taken from None
+    access_log.record(
+        request, access_log.APPOINTMENT_BOOKED, patient_id=patient.pk, object_id=appointment.pk
+    )
+    return appointment
+
+
+def appointment_reschedule(
+    *, request: HttpRequest, appointment: Appointment, starts_at: datetime.datetime
+) -> Appointment:
+    """Move a booked appointment to `starts_at`, keeping its length."""
+    length = appointment.ends_at - appointment.starts_at
+    try:
+        with transaction.atomic():
+            moved = Appointment.objects.filter(pk=appointment.pk, status=Appointment.BOOKED).update(
+                starts_at=starts_at, ends_at=starts_at + length, updated_at=timezone.now()
+            )
+    except IntegrityError as error:
+        taken = _overlap(error)
+        if taken is None:
+            raise
+        access_log.record(
+            request,
+            access_log.APPOINTMENT_RESCHEDULED,
+            patient_id=appointment.patient_id,
+            object_id=appointment.pk,
+            outcome="slot_taken",
+        )
+        raise taken from None
+    if moved != 1:
+        raise StepConflict()
+    access_log.record(
+        request,
+        access_log.APPOINTMENT_RESCHEDULED,
+        patient_id=appointment.patient_id,
+        object_id=appointment.pk,
+    )
+    appointment.starts_at, appointment.ends_at = starts_at, starts_at + length
+    return appointment
+
+
+def _step(
+    request: HttpRequest,
+    appointment: Appointment,
+    status: str,
+    action: str,
+    **changes: Any,
+) -> Appointment:
+    """Move `appointment` to `status` if it is still where this user saw it."""
+    if not appointment.may_become(status):
+        raise StepConflict()
+    now = timezone.now()
+    with transaction.atomic():
+        moved = Appointment.objects.filter(pk=appointment.pk, status=appointment.status).update(
+            status=status, updated_at=now, **{Appointment.STAMPS[status]: now}, **changes
+        )
+    if moved != 1:
+        raise StepConflict()
+    access_log.record(
+        request,
+        action,
+        patient_id=appointment.patient_id,
+        object_id=appointment.pk,
+        reason=status
+        if action == access_log.APPOINTMENT_FLOW
+        else changes.get("cancel_reason", ""),
+    )
+    appointment.status = status
+    return appointment
+
+
+def appointment_check_in(*, request: HttpRequest, appointment: Appointment) -> Appointment:
+    return _step(request, appointment, Appointment.ARRIVED, access_log.APPOINTMENT_CHECKED_IN)
+
+
+def appointment_mark_no_show(*, request: HttpRequest, appointment: Appointment) -> Appointment:
+    return _step(request, appointment, Appointment.NO_SHOW, access_log.APPOINTMENT_NO_SHOW)
+
+
+def appointment_cancel(
+    *, request: HttpRequest, appointment: Appointment, reason: str
+) -> Appointment:
+    return _step(
+        request,
+        appointment,
+        Appointment.CANCELLED,
+        access_log.APPOINTMENT_CANCELLED,
+        cancel_reason=reason,
+    )
+
+
+def appointment_advance(
+    *, request: HttpRequest, appointment: Appointment, status: str
+) -> Appointment:
+    """The clinician's steps: in room, seen, done."""
+    if status not in (Appointment.IN_ROOM, Appointment.SEEN, Appointment.DONE):
+        raise StepConflict()
+    return _step(request, appointment, status, access_log.APPOINTMENT_FLOW)

@@ -1,0 +1,175 @@
+"""The front desk's day: book from a patient, today's list per clinician, check-in and the
+day's steps, cancel with a reason. Each view reads fetch -> form -> save -> redirect.
+
+URLs carry only UUIDs and dates. The day list logs one event per patient it shows, as patient
+search does, so "who saw this patient" finds it; a double booking the database refuses is a
+form error with fresh slots (HTTP 409), never a 500.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_http_methods, require_POST
+
+from clinic import access_log, roles
+from clinic.access import group_required
+from clinic.staff import staff_group
+from patients.access import get_patient_for_user
+from scheduling.access import appointments_for, get_appointment_for_user
+from scheduling.forms import BookingForm, CancelForm, DayForm, SlotSearchForm, StepForm
+from scheduling.models import Appointment
+from scheduling.services import (
+    SlotTaken,
+    StepConflict,
+    appointment_advance,
+    appointment_book,
+    appointment_cancel,
+    appointment_check_in,
+    appointment_mark_no_show,
+)
+from scheduling.slots import day_bounds
+
+SLOT_TAKEN = "That time was booked a moment ago. Choose one of the free times below."
+PATIENT_BUSY = "The patient already has an appointment at that time. Choose another time."
+MOVED_ON = "That appointment has already moved on; nothing was changed."
+
+
+def day_url(day: object) -> str:
+    return f"{reverse('scheduling:day')}?date={day}"
+
+
+@group_required(roles.FRONT_DESK)
+@sensitive_post_parameters("visit_reason")
+@sensitive_variables()
+@require_http_methods(["GET", "POST"])
+def book(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+    patient = get_patient_for_user(request, patient_id, write=True)
+    search = SlotSearchForm(request.POST if request.method == "POST" else request.GET or None)
+    now = timezone.now()
+    slots = search.slots(patient_id=patient.pk, now=now) if search.is_valid() else []
+    form = BookingForm(request.POST if request.method == "POST" else None, slots=slots)
+    status, refusal = 200, ""
+    if request.method == "POST" and search.is_valid() and form.is_valid():
+        try:
+            appointment = appointment_book(
+                request=request,
+                patient=patient,
+                clinician=search.cleaned_data["clinician"],
+                appointment_type=search.cleaned_data["appointment_type"],
+                starts_at=form.cleaned_data["starts_at"],
+                visit_reason=form.cleaned_data["visit_reason"],
+            )
+        except SlotTaken as taken:
+            status = 409
+            slots = search.slots(patient_id=patient.pk, now=now)
+            form = BookingForm(slots=slots)
+            refusal = PATIENT_BUSY if taken.patient_busy else SLOT_TAKEN
+        else:
+            messages.success(request, "Appointment booked.")
+            return redirect(day_url(timezone.localtime(appointment.starts_at).date()))
+    if request.method == "GET":
+        access_log.record(request, access_log.CHART_VIEWED, patient_id=patient.pk)
+    return render(
+        request,
+        "scheduling/book.html",
+        {
+            "patient": patient,
+            "search": search,
+            "form": form,
+            "searched": search.is_bound,
+            "refusal": refusal,
+        },
+        status=status,
+    )
+
+
+@group_required(roles.FRONT_DESK, roles.CLINICIAN)
+@require_http_methods(["GET"])
+def day(request: HttpRequest) -> HttpResponse:
+    """One column per clinician (for a clinician: their own); each patient shown is logged."""
+    chosen = DayForm(request.GET or None).day()
+    start, end = day_bounds(chosen)
+    appointments = list(appointments_for(request).between(start, end).order_by("starts_at"))
+    columns: dict[int, dict] = {}
+    for appointment in appointments:
+        column = columns.setdefault(
+            appointment.clinician_id, {"clinician": appointment.clinician, "rows": []}
+        )
+        column["rows"].append(appointment)
+    logged: set[uuid.UUID] = set()
+    for appointment in appointments:
+        if appointment.patient_id not in logged:
+            logged.add(appointment.patient_id)
+            access_log.record(
+                request,
+                access_log.APPOINTMENTS_LISTED,
+                patient_id=appointment.patient_id,
+                object_id=appointment.pk,
+            )
+    group = staff_group(request.user)
+    return render(
+        request,
+        "scheduling/day.html",
+        {
+            "day": chosen,
+            "previous_day": chosen - datetime.timedelta(days=1),
+            "next_day": chosen + datetime.timedelta(days=1),
+            "columns": sorted(
+                columns.values(),
+                key=lambda c: c["clinician"].get_full_name() or c["clinician"].get_username(),
+            ),
+            "steps": StepForm(group=group).fields["status"].choices,  # type: ignore[attr-defined]
+            "may_cancel": group == roles.FRONT_DESK,
+            "shows_reason": group == roles.CLINICIAN,
+        },
+    )
+
+
+@require_POST
+@group_required(roles.FRONT_DESK, roles.CLINICIAN)
+def step(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
+    appointment = get_appointment_for_user(request, appointment_id)
+    group = staff_group(request.user)
+    form = StepForm(request.POST, group=group)
+    if not form.is_valid():
+        messages.error(request, MOVED_ON)
+        return redirect(day_url(timezone.localtime(appointment.starts_at).date()))
+    status = form.cleaned_data["status"]
+    try:
+        if status == Appointment.ARRIVED:
+            appointment_check_in(request=request, appointment=appointment)
+        elif status == Appointment.NO_SHOW:
+            appointment_mark_no_show(request=request, appointment=appointment)
+        else:
+            appointment_advance(request=request, appointment=appointment, status=status)
+    except StepConflict:
+        messages.error(request, MOVED_ON)
+    else:
+        messages.success(request, f"Marked {dict(Appointment.STATUSES)[status].lower()}.")
+    return redirect(day_url(timezone.localtime(appointment.starts_at).date()))
+
+
+@group_required(roles.FRONT_DESK)
+@require_http_methods(["GET", "POST"])
+def cancel(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
+    appointment = get_appointment_for_user(request, appointment_id, write=True)
+    form = CancelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            appointment_cancel(
+                request=request, appointment=appointment, reason=form.cleaned_data["reason"]
+            )
+        except StepConflict:
+            messages.error(request, MOVED_ON)
+        else:
+            messages.success(request, "Appointment cancelled.")
+        return redirect(day_url(timezone.localtime(appointment.starts_at).date()))
+    return render(request, "scheduling/cancel.html", {"appointment": appointment, "form": form})

@@ -1,0 +1,164 @@
+"""The day list and the day's steps: the front desk sees every clinician's column (no visit
+reason), checks patients in, marks no-shows and cancels with a reason; a clinician sees only
+their own appointments (with the reason) and moves them through in room, seen, done. Each
+patient shown is logged once, each step is an event. Analysts and staff without a role are
+refused and logged. The day is pinned (tests.factories.FUTURE_MONDAY)."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from clinic import access_log
+from scheduling.models import Appointment
+from tests.factories import (
+    FAKE_VISIT_REASON,
+    FUTURE_MONDAY,
+    AppointmentFactory,
+    PatientFactory,
+    clinic_moment,
+)
+from tests.privacy_helpers import events
+
+pytestmark = pytest.mark.usefixtures("clinic_db")
+DAY = reverse("scheduling:day")
+
+
+def step_url(appointment) -> str:
+    return reverse("scheduling:step", kwargs={"appointment_id": appointment.pk})
+
+
+def cancel_url(appointment) -> str:
+    return reverse("scheduling:cancel", kwargs={"appointment_id": appointment.pk})
+
+
+def stored(appointment) -> Appointment:
+    return Appointment.objects.using("owner").get(pk=appointment.pk)
+
+
+@pytest.fixture
+def day(staff):
+    """Two appointments of one patient (with two clinicians) and one of another patient."""
+    first = PatientFactory(first_name="Fakeone")
+    second = PatientFactory(first_name="Faketwo")
+    return {
+        "mine": AppointmentFactory(clinician=staff["clinician"], patient=first),
+        "mine_later": AppointmentFactory(
+            clinician=staff["clinician"], patient=second, starts_at=clinic_moment(FUTURE_MONDAY, 10)
+        ),
+        "theirs": AppointmentFactory(
+            clinician=staff["clinician2"], patient=first, starts_at=clinic_moment(FUTURE_MONDAY, 11)
+        ),
+        "patients": (first, second),
+    }
+
+
+def test_front_desk_sees_every_clinician_without_the_reason(client_for, staff, day):
+    response = client_for(staff["frontdesk"]).get(DAY, {"date": FUTURE_MONDAY.isoformat()})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "t-clinician2" in body and "Fakeone" in body and "Faketwo" in body
+    assert "09:00" in body and "11:00" in body
+    assert FAKE_VISIT_REASON not in body
+    assert step_url(day["mine"]) in body and cancel_url(day["mine"]) in body
+    # One event per patient shown, however many of their appointments the list showed.
+    listed = events(access_log.APPOINTMENTS_LISTED)
+    assert sorted(str(e.patient_id) for e in listed) == sorted(str(p.pk) for p in day["patients"])
+    assert all(e.staff_id == staff["frontdesk"].pk for e in listed)
+
+
+def test_a_clinician_sees_only_their_own_day_with_the_reason(client_for, staff, day):
+    response = client_for(staff["clinician"]).get(DAY, {"date": FUTURE_MONDAY.isoformat()})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert FAKE_VISIT_REASON in body
+    assert "09:00" in body and "10:00" in body and "11:00" not in body  # not the colleague's
+    assert "t-clinician2" not in body
+    assert cancel_url(day["mine"]) not in body
+    assert len(events(access_log.APPOINTMENTS_LISTED)) == 2
+
+
+def test_an_empty_day_logs_nobody(client_for, staff):
+    response = client_for(staff["frontdesk"]).get(DAY)
+    assert response.status_code == 200
+    assert b"No appointments on this day" in response.content
+    assert events(access_log.APPOINTMENTS_LISTED) == []
+
+
+def test_front_desk_checks_a_patient_in_once(client_for, staff, day):
+    desk = client_for(staff["frontdesk"])
+    response = desk.post(step_url(day["mine"]), {"status": "arrived"})
+    assert response.status_code == 302
+    assert response["Location"] == f"{DAY}?date={FUTURE_MONDAY}"
+    checked_in = stored(day["mine"])
+    assert checked_in.status == "arrived" and checked_in.arrived_at is not None
+    assert desk.post(step_url(day["mine"]), {"status": "arrived"}).status_code == 302
+    [event] = events(access_log.APPOINTMENT_CHECKED_IN)
+    assert (event.patient_id, event.object_id) == (day["mine"].patient_id, str(day["mine"].pk))
+
+
+def test_front_desk_marks_a_no_show(client_for, staff, day):
+    client_for(staff["frontdesk"]).post(step_url(day["mine"]), {"status": "no_show"})
+    assert stored(day["mine"]).status == "no_show"
+    assert len(events(access_log.APPOINTMENT_NO_SHOW)) == 1
+
+
+def test_the_clinician_moves_their_patient_through_the_day(client_for, staff, day):
+    client_for(staff["frontdesk"]).post(step_url(day["mine"]), {"status": "arrived"})
+    clinician = client_for(staff["clinician"])
+    for status in ("in_room", "seen", "done"):
+        assert clinician.post(step_url(day["mine"]), {"status": status}).status_code == 302
+        assert stored(day["mine"]).status == status
+    flow = events(access_log.APPOINTMENT_FLOW)
+    assert [e.reason for e in flow] == ["in_room", "seen", "done"]
+    assert {e.staff_id for e in flow} == {staff["clinician"].pk}
+
+
+def test_a_clinician_cannot_check_in_or_touch_another_clinicians_appointment(
+    client_for, staff, day
+):
+    clinician = client_for(staff["clinician"])
+    clinician.post(step_url(day["mine"]), {"status": "arrived"})
+    assert stored(day["mine"]).status == "booked"
+    assert clinician.post(step_url(day["theirs"]), {"status": "in_room"}).status_code == 404
+    [refused] = events(access_log.ACCESS_REFUSED)
+    assert refused.object_id == str(day["theirs"].pk)
+    assert clinician.get(cancel_url(day["mine"])).status_code == 403
+
+
+def test_front_desk_cancels_with_a_reason_category(client_for, staff, day):
+    desk = client_for(staff["frontdesk"])
+    page = desk.get(cancel_url(day["mine"]))
+    assert page.status_code == 200 and b"Patient request" in page.content
+    assert FAKE_VISIT_REASON.encode() not in page.content
+    response = desk.post(cancel_url(day["mine"]), {"reason": "patient_request"})
+    assert response.status_code == 302
+    cancelled = stored(day["mine"])
+    assert (cancelled.status, cancelled.cancel_reason) == ("cancelled", "patient_request")
+    [event] = events(access_log.APPOINTMENT_CANCELLED)
+    assert (event.object_id, event.reason) == (str(day["mine"].pk), "patient_request")
+
+
+def test_an_unknown_reason_cancels_nothing(client_for, staff, day):
+    response = client_for(staff["frontdesk"]).post(cancel_url(day["mine"]), {"reason": "whim"})
+    assert response.status_code == 200
+    assert stored(day["mine"]).status == "booked"
+
+
+@pytest.mark.parametrize("persona", ["analyst", "privacy", "admin", "outsider"])
+def test_other_roles_are_refused_every_day_page_and_logged(client_for, staff, day, persona):
+    client = client_for(staff[persona])
+    assert client.get(DAY).status_code == 403
+    assert client.post(step_url(day["mine"]), {"status": "arrived"}).status_code == 403
+    assert client.get(cancel_url(day["mine"])).status_code == 403
+    assert client.post(cancel_url(day["mine"]), {"reason": "other"}).status_code == 403
+    assert stored(day["mine"]).status == "booked"
+    assert len(events(access_log.ACCESS_REFUSED, staff_id=staff[persona].pk)) == 4
+    assert events(access_log.APPOINTMENTS_LISTED) == []
+
+
+def test_an_unknown_appointment_is_a_404(client_for, staff):
+    import uuid
+
+    missing = reverse("scheduling:cancel", kwargs={"appointment_id": uuid.uuid4()})
+    assert client_for(staff["frontdesk"]).get(missing).status_code == 404
