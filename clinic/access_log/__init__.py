@@ -105,6 +105,13 @@ ACTIONS: dict[str, str] = {
     DISCLOSURE_RECORDED: "Disclosure recorded",
     DISCLOSURE_ACCOUNTING: "Accounting of disclosures",
     DISCLOSURE_SUSPENDED: "Disclosure accounting suspended",
+    APPOINTMENT_BOOKED: "Appointment booked",
+    APPOINTMENT_RESCHEDULED: "Appointment rescheduled",
+    APPOINTMENT_CANCELLED: "Appointment cancelled",
+    APPOINTMENT_CHECKED_IN: "Patient checked in",
+    APPOINTMENT_FLOW: "Appointment step recorded",
+    APPOINTMENT_NO_SHOW: "Appointment marked no-show",
+    APPOINTMENTS_LISTED: "Day list shown",
 }
 
 
