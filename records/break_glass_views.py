@@ -13,7 +13,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 
 from accounts import mfa
 from accounts.signals import sign_out
-from clinic import roles
+from clinic import access_log, roles
 from clinic.access import not_found, require_group
 from patients.access import get_patient_for_user
 from records.break_glass import active_grants, break_glass_end, break_glass_start, is_on_care_team
@@ -36,6 +36,11 @@ def get_break_glass_grant_for_user(request: HttpRequest, grant_id: uuid.UUID) ->
 def start(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
     require_group(request, {roles.CLINICIAN}, patient_id=patient_id)
     patient = get_patient_for_user(request, patient_id)
+    if request.method == "GET":
+        # Both pages show the patient's name and MRN: every page that shows a patient is logged.
+        access_log.record(
+            request, access_log.CHART_VIEWED, patient_id=patient.pk, reason="break_glass_form"
+        )
     if is_on_care_team(request.user, patient):
         return render(request, "records/break_glass_not_needed.html", {"patient": patient})
     needs_code = mfa.has_device(request.user)

@@ -72,6 +72,11 @@ def visit_new(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
         )
         messages.success(request, "Visit saved.")
         return redirect("records:visit-detail", record_id=record.pk)
+    if request.method == "GET":
+        # The form shows the patient: logged like every page that does.
+        access_log.record(
+            request, access_log.CHART_VIEWED, patient_id=patient.pk, reason="visit_form"
+        )
     return render(request, "records/visit_form.html", {"patient": patient, "form": form})
 
 

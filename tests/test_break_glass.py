@@ -47,6 +47,17 @@ def test_clinician_sees_the_break_glass_form_for_a_patient_not_on_their_team(
     assert b"not on your care team" in response.content
 
 
+def test_the_break_glass_pages_show_the_patient_and_log_it(client_for, staff, patient):
+    """Both the form (an outside clinician) and the 'not needed' page (a care-team member)
+    show the patient's name and MRN: each opening is an event tied to the patient."""
+    for persona in ("clinician", "clinician2"):
+        assert client_for(staff[persona]).get(url(patient)).status_code == 200
+    shown = [e for e in events(access_log.CHART_VIEWED) if e.reason == "break_glass_form"]
+    assert sorted((e.staff_id, e.patient_id) for e in shown) == sorted(
+        (staff[persona].pk, patient.pk) for persona in ("clinician", "clinician2")
+    )
+
+
 def test_grant_opens_the_patients_records_under_row_level_security(client_for, staff, patient):
     clinician = staff["clinician"]
     assert records_visible_as("clinic_clinician", clinician.pk, patient.pk) == 0

@@ -53,6 +53,17 @@ def test_clinician_records_a_visit_as_themselves(client_for, staff, patient):
     assert NOTE in detail
 
 
+def test_opening_the_form_is_logged_for_the_patient(client_for, staff, patient):
+    """The form names the patient: opening it is an event tied to them."""
+    assert client_for(staff["clinician"]).get(url(patient)).status_code == 200
+    [shown] = events(access_log.CHART_VIEWED)
+    assert (shown.staff_id, shown.patient_id, shown.reason) == (
+        staff["clinician"].pk,
+        patient.pk,
+        "visit_form",
+    )
+
+
 def test_notes_are_ciphertext_at_rest(client_for, staff, patient):
     client_for(staff["clinician"]).post(url(patient), valid())
     record = ClinicalRecord.objects.using("owner").get()
