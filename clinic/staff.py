@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 from clinic import roles
@@ -29,3 +31,20 @@ def database_role_for(user: AbstractBaseUser | AnonymousUser) -> str | None:
         return None
     group = staff_group(user)
     return roles.GROUP_ROLES[group] if group else roles.SIGNED_IN_ROLE
+
+
+def clinician_choices() -> Any:
+    """Active clinicians by name: the choices of every "which clinician" field."""
+    return (
+        get_user_model()
+        .objects.filter(groups__name=roles.CLINICIAN, is_active=True)
+        .only("id", "username", "first_name", "last_name")
+        .order_by("last_name", "first_name", "username")
+    )
+
+
+class ClinicianChoiceField(forms.ModelChoiceField):
+    """A clinician, shown by full name (or username when the name is empty)."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return obj.get_full_name() or obj.get_username()

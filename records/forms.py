@@ -14,7 +14,7 @@ from django import forms
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from clinic import roles
+from clinic.staff import ClinicianChoiceField, clinician_choices
 from patients.models import PatientIdentity
 from records import icd10
 from records.models import CareTeamMember, ClinicalRecord
@@ -68,19 +68,6 @@ class VisitEditForm(VisitForm):
     """The visit form plus the version it was read at (optimistic locking)."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
-
-
-def clinician_choices() -> Any:
-    return (
-        User.objects.filter(groups__name=roles.CLINICIAN, is_active=True)
-        .only("id", "username", "first_name", "last_name")
-        .order_by("last_name", "first_name", "username")
-    )
-
-
-class ClinicianChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Any) -> str:
-        return obj.get_full_name() or obj.get_username()
 
 
 class CareTeamAddForm(forms.Form):

@@ -15,6 +15,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from clinic import roles
+from clinic.staff import ClinicianChoiceField, clinician_choices
 from scheduling.models import Appointment, AppointmentType
 from scheduling.slots import Slot, free_slots
 
@@ -24,19 +25,6 @@ SLOTS_SHOWN = 12
 
 class DateInput(forms.DateInput):
     input_type = "date"
-
-
-def clinician_choices() -> Any:
-    return (
-        User.objects.filter(groups__name=roles.CLINICIAN, is_active=True)
-        .only("id", "username", "first_name", "last_name")
-        .order_by("last_name", "first_name", "username")
-    )
-
-
-class ClinicianChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Any) -> str:
-        return obj.get_full_name() or obj.get_username()
 
 
 class SlotSearchForm(forms.Form):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from scheduling.models import Appointment
-from tests.browser_helpers import screenshot, sign_in
+from tests.browser_helpers import collect_csp_errors, screenshot, sign_in
 from tests.factories import (
     FUTURE_MONDAY,
     AppointmentTypeFactory,
@@ -22,13 +22,7 @@ def test_front_desk_books_and_checks_in_in_chromium(page, live_url, staff):
     patient = PatientFactory(first_name="Robin", last_name="Testperson")
     WorkingHoursFactory(clinician=staff["clinician"])  # Mondays 09:00-12:00
     AppointmentTypeFactory(name="Follow-up", default_minutes=30)
-    csp_errors: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            csp_errors.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
+    csp_errors = collect_csp_errors(page)
 
     sign_in(page, live_url, "t-frontdesk")
     page.wait_for_url(f"{live_url}/")

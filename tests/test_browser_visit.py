@@ -9,7 +9,7 @@ import re
 import pytest
 
 from records.models import ClinicalRecord
-from tests.browser_helpers import sign_in
+from tests.browser_helpers import collect_csp_errors, sign_in
 from tests.factories import PatientFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clinic_db")]
@@ -17,13 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clinic_db")]
 
 def test_care_team_then_visit_with_icd10_suggestion_in_chromium(page, live_url, staff):
     patient = PatientFactory(first_name="Robin", last_name="Testperson")
-    csp_errors: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            csp_errors.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
+    csp_errors = collect_csp_errors(page)
 
     sign_in(page, live_url, "t-frontdesk")
 
