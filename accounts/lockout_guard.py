@@ -35,7 +35,7 @@ from django.http import HttpRequest
 
 from clinic import roles
 from clinic.client_ip import client_ip
-from clinic.db_checks import REFUSE, ensure_trigger_function
+from clinic.db_checks import REFUSE, ensure_trigger_function, sql_strings
 from clinic.provisioning import ensure_functions
 from clinic.staff_identity import token_key
 
@@ -137,7 +137,7 @@ def counter_policies(own: str) -> dict[str, str]:
 
 
 def _only_rises(name: str, count: str, time_column: str, who: str) -> str:
-    unlockers = ", ".join(f"'{role}'" for role in UNLOCKERS)
+    unlockers = sql_strings(UNLOCKERS)
     return f"""
 CREATE OR REPLACE FUNCTION {name}() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, public AS $fn$

@@ -12,6 +12,8 @@ mistake or by hand, and the PHI scan (tests/test_phi_sentinel_scan.py) looks for
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.apps import apps
 from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg import sql
@@ -83,6 +85,12 @@ def ensure_check(
             ),
         )
     return done
+
+
+def sql_strings(values: Iterable[str]) -> str:
+    """Constants of the code (status codes, reason categories, role names; never input) as a
+    list of SQL string literals for `IN (...)`."""
+    return ", ".join(f"'{value}'" for value in values)
 
 
 # How a write check refuses: a check violation with a message that names the rule, no values.

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from clinic import access_log, roles
-from clinic.db_checks import REFUSE, check_function, ensure_trigger_function
+from clinic.db_checks import REFUSE, check_function, ensure_trigger_function, sql_strings
 from clinic.provisioning import ensure_functions, register_step
 from records.icd10_table import ensure_code_table
 from records.models import BreakGlassGrant
@@ -54,7 +54,7 @@ RECORD_FUNCTION = check_function(
 
 
 def grant_function() -> str:
-    reasons = ", ".join(f"'{code}'" for code, _label in BreakGlassGrant.REASONS)
+    reasons = sql_strings(code for code, _label in BreakGlassGrant.REASONS)
     hours = int(settings.BREAK_GLASS_HOURS)
     return check_function(
         "break_glass_grants_check_write",

@@ -22,17 +22,14 @@ from django.conf import settings
 from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg import sql
 
-from clinic.db_checks import REFUSE, check_function, ensure_trigger_function
+from clinic import roles
+from clinic.db_checks import REFUSE, check_function, ensure_trigger_function, sql_strings
 from clinic.provisioning import ensure_functions, register_step
 from scheduling.models import Appointment
 
 NOW = "now() - interval '5 minutes' AND now() + interval '1 minute'"
-FRONT_DESK_STEPS = (Appointment.ARRIVED, Appointment.NO_SHOW, Appointment.CANCELLED)
-CLINICIAN_STEPS = (Appointment.IN_ROOM, Appointment.SEEN, Appointment.DONE)
-
-
-def _quoted(values: tuple[str, ...] | list[str]) -> str:
-    return ", ".join(f"'{value}'" for value in values)
+FRONT_DESK = roles.GROUP_ROLES[roles.FRONT_DESK]
+CLINICIAN = roles.GROUP_ROLES[roles.CLINICIAN]
 
 
 def _stamp_checks() -> str:
@@ -56,7 +53,9 @@ def appointment_function() -> str:
         for after in afters
     )
     stamps = " OR ".join(f"NEW.{column} IS NOT NULL" for column in Appointment.STAMPS.values())
-    reasons = _quoted([code for code, _label in Appointment.CANCEL_REASONS])
+    reasons = sql_strings(code for code, _label in Appointment.CANCEL_REASONS)
+    front_desk_steps = sql_strings(Appointment.FRONT_DESK_STEPS)
+    clinician_steps = sql_strings(Appointment.CLINICIAN_STEPS)
     return check_function(
         "appointments_check_write",
         f"""
@@ -109,8 +108,8 @@ def appointment_function() -> str:
         IF (OLD.status, NEW.status) NOT IN ({steps}) THEN
             {REFUSE} 'not a step of the day';
         END IF;
-        IF NEW.status IN ({_quoted(FRONT_DESK_STEPS)}) AND current_user <> 'clinic_front_desk'
-           OR NEW.status IN ({_quoted(CLINICIAN_STEPS)}) AND current_user <> 'clinic_clinician'
+        IF NEW.status IN ({front_desk_steps}) AND current_user <> '{FRONT_DESK}'
+           OR NEW.status IN ({clinician_steps}) AND current_user <> '{CLINICIAN}'
         THEN
             {REFUSE} 'this step is another role''s';
         END IF;

@@ -99,8 +99,8 @@ class DayForm(forms.Form):
 
 # The steps a role takes from the day list (cancelling has its own form, with a reason).
 STEPS = {
-    roles.FRONT_DESK: (Appointment.ARRIVED, Appointment.NO_SHOW),
-    roles.CLINICIAN: (Appointment.IN_ROOM, Appointment.SEEN, Appointment.DONE),
+    roles.FRONT_DESK: tuple(s for s in Appointment.FRONT_DESK_STEPS if s != Appointment.CANCELLED),
+    roles.CLINICIAN: Appointment.CLINICIAN_STEPS,
 }
 
 

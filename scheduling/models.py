@@ -153,6 +153,10 @@ class Appointment(models.Model):
         (CANCELLED, "Cancelled"),
     ]
     NOT_LIVE = (NO_SHOW, CANCELLED)
+    # Whose work each step is: the forms offer, the services take and the database allows each
+    # step for its role only (db_checks.py).
+    FRONT_DESK_STEPS = (ARRIVED, NO_SHOW, CANCELLED)
+    CLINICIAN_STEPS = (IN_ROOM, SEEN, DONE)
     # The patient's way through the day; the database refuses any other step (db_checks.py).
     NEXT = {
         BOOKED: (ARRIVED, NO_SHOW, CANCELLED),

@@ -196,6 +196,6 @@ def appointment_advance(
     *, request: HttpRequest, appointment: Appointment, status: str
 ) -> Appointment:
     """The clinician's steps: in room, seen, done."""
-    if status not in (Appointment.IN_ROOM, Appointment.SEEN, Appointment.DONE):
+    if status not in Appointment.CLINICIAN_STEPS:
         raise StepConflict()
     return _step(request, appointment, status, access_log.APPOINTMENT_FLOW)
