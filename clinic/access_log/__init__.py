@@ -164,6 +164,7 @@ def record(
     request's COMMIT: the append takes the chain's lock until the transaction ends, and taking it
     at the start of a view would queue every concurrent request behind this one's rendering.
     """
+    _check_action(action)  # here, at the caller, not at the request's end
     actor_id, role, ip = _actor(request)
     if staff_id is not None and staff_id != actor_id:
         actor_id, role = staff_id, _role_of(staff_id, using)
@@ -202,7 +203,6 @@ def _append(
         if author is not None and author[0] is not None:
             set_token(using, author[0], author[1])
         for params in rows:
-            _check_action(params[0])
             cursor.execute(APPEND_SQL, params)
 
 
@@ -222,7 +222,6 @@ def record_change(
     address, held to the request's COMMIT like `record`'s. Elsewhere it is appended now, by
     `staff_id` if given, else by the transaction's verified identity (none, e.g. the owner's
     shell: anonymous)."""
-    _check_action(action)
     request = _held_request.get()
     if (
         request is not None
@@ -240,6 +239,7 @@ def record_change(
             staff_id=staff_id,
         )
         return
+    _check_action(action)
     params = [action, None, str(object_id or ""), None, outcome, reason]
     _append(using, [params], author=(staff_id, _role_of(staff_id, using)) if staff_id else None)
 
