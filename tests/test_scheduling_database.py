@@ -351,3 +351,31 @@ def test_a_move_outside_working_hours_is_refused(staff):
             "UPDATE appointments SET starts_at = %s, ends_at = %s, updated_at = now()",
             [clinic_moment(FUTURE_MONDAY, 19), clinic_moment(FUTURE_MONDAY, 19, 30)],
         )
+
+
+@pytest.mark.parametrize("persona", ["frontdesk", "clinician", "analyst", "privacy"])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE working_hours SET ends_at = '23:59'",
+        "DELETE FROM schedule_exceptions",
+        "INSERT INTO appointment_types (name, default_minutes, active) VALUES ('x', 5, true)",
+        "SELECT note FROM schedule_exceptions",
+    ],
+)
+def test_only_the_administrator_sets_schedules_and_reads_their_notes(staff, persona, statement):
+    """The schedule decides which bookings the database accepts: no other role's SQL may widen
+    it, and the (encrypted) note of a time-off entry is the administrator's alone."""
+    from tests.db_helpers import in_request
+
+    WorkingHoursFactory(clinician=staff["clinician"])
+    with pytest.raises(DatabaseError, match="permission denied"):
+        in_request(staff[persona], statement)
+
+
+def test_the_administrator_sets_schedules(staff):
+    from tests.db_helpers import in_request
+
+    hours = WorkingHoursFactory(clinician=staff["clinician"])
+    changed = in_request(staff["admin"], "UPDATE working_hours SET ends_at = '13:00' RETURNING id")
+    assert changed == [(hours.pk,)]
