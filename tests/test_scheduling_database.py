@@ -377,5 +377,9 @@ def test_the_administrator_sets_schedules(staff):
     from tests.db_helpers import in_request
 
     hours = WorkingHoursFactory(clinician=staff["clinician"])
-    changed = in_request(staff["admin"], "UPDATE working_hours SET ends_at = '13:00' RETURNING id")
+    changed = in_request(
+        staff["admin"],
+        "UPDATE working_hours SET ends_at = '13:00' WHERE id = %s RETURNING id",
+        [hours.pk],
+    )
     assert changed == [(hours.pk,)]
