@@ -18,7 +18,10 @@ class AccountsConfig(AppConfig):
             security_events,
             sessions,
             signals,
+            user_lookup,
         )
 
         # django-otp's TOTP keys encrypted, its recovery codes hashed, before any query.
         otp_secrets.install()
+        # The last sign-in time stamped as the user themself (accounts/user_lookup.py).
+        user_lookup.install()

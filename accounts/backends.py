@@ -26,6 +26,7 @@ from django.contrib.auth.hashers import check_password
 from django.db import connections, transaction
 from django.http import HttpRequest
 
+from accounts.user_lookup import as_own_user, looking_up
 from clinic.staff import database_role_for
 from clinic.staff_identity import SETTING, set_token
 
@@ -46,7 +47,10 @@ class PasswordBackend(ModelBackend):
         if username is None or password is None:
             return None
         try:
-            user = UserModel._default_manager.get_by_natural_key(username)
+            # The one account this attempt names, readable for its look-up only
+            # (accounts/user_lookup.py).
+            with looking_up(username):
+                user = UserModel._default_manager.get_by_natural_key(username)
         except UserModel.DoesNotExist:
             # As ModelBackend: hash once, so an unknown username takes as long as a known one.
             UserModel().set_password(password)
@@ -59,6 +63,12 @@ class PasswordBackend(ModelBackend):
         if outdated and not _signed_in(request):
             save_rehashed_password(user, password)
         return user
+
+    def get_user(self, user_id: Any) -> Any:
+        """The session's own user, read as that user (the web login reads no other account
+        before the request's role switch: accounts/user_lookup.py)."""
+        with as_own_user(user_id):
+            return super().get_user(user_id)
 
     async def aauthenticate(
         self,

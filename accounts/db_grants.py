@@ -3,12 +3,13 @@ second-factor devices, sessions and wrong-code counter and changes only their ow
 through raw SQL on the web connection; and the functions through which alone sessions are
 reached (accounts/session_store.py).
 
-The password step runs before anyone is known (no verified staff identity), so the web login
-keeps what it needs then: reading users and updating `last_login` (its column grant is the only
-UPDATE it holds on auth_user). django-otp loads the session's device inside the request's
-transaction, under its verified staff id (clinic/settings.py, MIDDLEWARE), so the web login
-reads only the devices of the user its token names. Administrators manage everyone's rows.
-These tables are not FORCEd: the owner (migrations, provisioning) stays outside the policies.
+The password step runs before anyone is known (no verified staff identity): the web login then
+reads only the account the sign-in attempt names, under the application's signed look-up, and
+otherwise only its token's own user (accounts/user_lookup.py); it stamps `last_login` on that
+row only (its column grant is the only UPDATE it holds on auth_user). django-otp loads the
+session's device inside the request's transaction, under its verified staff id
+(clinic/settings.py, MIDDLEWARE), so the web login reads only the devices of the user its
+token names. Administrators manage everyone's rows. These tables are not FORCEd: the owner (migrations, provisioning) stays outside the policies.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from accounts.lockout_guard import ATTEMPT_POLICIES, counter_policies, ensure_lockout_guard
 from accounts.session_store import DIGEST_SQL
+from accounts.user_lookup import GROUP_ROLE_NAMES, LOOKED_UP, ensure_lookup_function
 from clinic import roles
 from clinic.provisioning import (
     ensure_functions,
@@ -31,9 +33,17 @@ ADMIN_ALL = "AS PERMISSIVE FOR ALL TO clinic_admin USING (true) WITH CHECK (true
 
 AUTH_POLICIES: dict[str, dict[str, str]] = {
     "auth_user": {
-        "everyone_reads": "AS PERMISSIVE FOR SELECT TO PUBLIC USING (true)",
-        "sign_in_stamps_last_login": "AS PERMISSIVE FOR UPDATE TO clinic_web "
-        "USING (true) WITH CHECK (true)",
+        # accounts/user_lookup.py: colleagues for a verified group role; otherwise the token's
+        # own user, or the one account the sign-in form's signed look-up names.
+        "staff_read_colleagues": "AS PERMISSIVE FOR SELECT TO PUBLIC "
+        f"USING ({STAFF_ROLE} IN ({GROUP_ROLE_NAMES}))",
+        "own_row_reads": f"AS PERMISSIVE FOR SELECT TO PUBLIC USING (id = {STAFF_ID})",
+        "sign_in_looks_up": f"AS PERMISSIVE FOR SELECT TO {roles.WEB_ROLE} "
+        f"USING (username = {LOOKED_UP})",
+        # The last sign-in time, stamped under a token naming the user who has just proved
+        # their password (accounts/backends.py).
+        "sign_in_stamps_last_login": f"AS PERMISSIVE FOR UPDATE TO {roles.WEB_ROLE} "
+        f"USING (id = {STAFF_ID}) WITH CHECK (id = {STAFF_ID})",
         "own_row": f"AS PERMISSIVE FOR UPDATE TO clinic_signed_in USING (id = {STAFF_ID}) "
         f"WITH CHECK (id = {STAFF_ID})",
         "admin_manages": ADMIN_ALL,
@@ -87,6 +97,7 @@ gates_itself(*AUTH_POLICIES)
 def sign_in_tables_security(connection: BaseDatabaseWrapper) -> list[str]:
     # The clearance function first: the lockout policies call it.
     done: list[str] = ensure_lockout_guard(connection)
+    done += ensure_lookup_function(connection)
     for table, policies in AUTH_POLICIES.items():
         done += ensure_row_level_security(connection, table, force=False)
         done += ensure_policies(connection, table, {**policies, **gate_policies(table)})

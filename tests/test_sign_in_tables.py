@@ -6,15 +6,19 @@ through PgBouncer.
 - No login of the application reads, writes or deletes `django_session` rows: sessions are
   reached only through functions that take the session's key (accounts/session_store.py).
 - The database holds no session key, only digests: a digest read anywhere signs nobody in.
+- Before sign-in no account (`auth_user`) is readable but the one the sign-in attempt names,
+  under a look-up the application signs; a signed-in group role reads colleagues' rows.
 - "My sessions" rows, the wrong-code counter and MFA devices (TOTP secrets, recovery codes) are
   each user's own.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 from django.contrib.sessions.models import Session
-from django.db import DatabaseError
+from django.db import DatabaseError, connections, transaction
 from django.test import Client
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
@@ -165,3 +169,97 @@ def test_no_request_reads_another_users_mfa_secrets(staff, who, reset_role):
             inject(user, [tokens], reset_role=reset_role)
     else:
         assert inject(user, [tokens]) == [(len(staff) if manages_all else 1,)]
+
+
+# --- accounts: the web login reads no account before sign-in but the one being signed in -------
+
+
+def _lookup(username: str, *, now: float | None = None) -> str:
+    from accounts.user_lookup import mint
+
+    return mint(username, now=now)
+
+
+@contextmanager
+def transaction_rolled_back():
+    with transaction.atomic(using="default"):
+        yield
+        transaction.set_rollback(True, using="default")
+
+
+def _accounts(cursor) -> set[str]:
+    cursor.execute("SELECT username FROM auth_user")
+    return {username for (username,) in cursor.fetchall()}
+
+
+def test_before_sign_in_no_account_is_readable(staff):
+    with request_cursor(None) as cursor:
+        assert _accounts(cursor) == set()
+        cursor.execute("SELECT count(*) FROM auth_user WHERE is_superuser OR is_staff")
+        assert cursor.fetchone() == (0,)
+
+
+def test_the_sign_in_look_up_reads_exactly_the_account_it_names(staff):
+    with request_cursor(None) as cursor:
+        cursor.execute("SELECT set_config('app.sign_in_lookup', %s, true)", [_lookup("t-admin")])
+        assert _accounts(cursor) == {"t-admin"}
+
+
+@pytest.mark.parametrize("forgery", ["renamed", "own_mac", "expired", "staff_token_mac"])
+def test_injected_sql_cannot_mint_a_look_up(staff, forgery):
+    """SQL on the sign-in page holds at most the look-up of the username typed into that very
+    request; it cannot turn it into another account's, sign one itself, or use an old one."""
+    import hashlib
+    import hmac
+    import time
+
+    genuine = _lookup("t-clinician").split(" ")
+    other = b"t-admin".hex()
+    if forgery == "renamed":
+        value = " ".join(["lookup", other, genuine[2], genuine[3]])
+    elif forgery == "own_mac":
+        # Signed with a key the attacker could guess or read (the web login reads none).
+        mac = hmac.new(b"guessed", f"lookup {other} {genuine[2]}".encode(), hashlib.sha256)
+        value = f"lookup {other} {genuine[2]} {mac.hexdigest()}"
+    elif forgery == "expired":
+        value = _lookup("t-admin", now=time.time() - 3600)
+    else:
+        # A staff token's MAC (same key, other domain) does not sign a look-up.
+        from clinic.staff_identity import mint as mint_token
+
+        token = mint_token(staff["admin"].pk, "clinic_web").split(".")
+        value = f"lookup {other} {token[2]} {token[3]}"
+    with request_cursor(None) as cursor:
+        cursor.execute("SELECT set_config('app.sign_in_lookup', %s, true)", [value])
+        assert _accounts(cursor) == set()
+
+
+@pytest.mark.parametrize("reset_role", [False, True])
+def test_the_sessions_own_user_reads_only_their_row_until_switched(staff, reset_role):
+    """The token the app names the session's user with, before the request's role switch (as
+    the bare web login), opens that user's row and no other; a group role's token opens
+    colleagues' rows, even after `RESET ROLE` (the names on every page)."""
+    from clinic.db_context import apply_context
+
+    clinician = staff["clinician"]
+    with transaction_rolled_back():
+        apply_context(None, clinician.pk)
+        with connections["default"].cursor() as cursor:
+            assert _accounts(cursor) == {"t-clinician"}
+            cursor.execute(
+                "UPDATE auth_user SET last_login = now() WHERE username <> 't-clinician'"
+            )
+            assert cursor.rowcount == 0
+            cursor.execute("UPDATE auth_user SET last_login = now() WHERE username = 't-clinician'")
+            assert cursor.rowcount == 1
+    with request_cursor(clinician, reset_role=reset_role) as cursor:
+        assert _accounts(cursor) >= {"t-clinician", "t-admin", "t-analyst"}
+
+
+def test_signing_in_still_stamps_the_last_sign_in_time(staff):
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.using("owner")
+    users.filter(username="t-frontdesk").update(last_login=None)
+    signed_in("t-frontdesk")
+    assert users.get(username="t-frontdesk").last_login is not None
