@@ -9,7 +9,8 @@ otherwise only its token's own user (accounts/user_lookup.py); it stamps `last_l
 row only (its column grant is the only UPDATE it holds on auth_user). django-otp loads the
 session's device inside the request's transaction, under its verified staff id
 (clinic/settings.py, MIDDLEWARE), so the web login reads only the devices of the user its
-token names. Administrators manage everyone's rows. These tables are not FORCEd: the owner (migrations, provisioning) stays outside the policies.
+token names. Administrators manage everyone's rows. These tables are not FORCEd: the owner
+(migrations, provisioning) stays outside the policies.
 """
 
 from __future__ import annotations
