@@ -19,7 +19,12 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from accounts.lockout_guard import ATTEMPT_POLICIES, counter_policies, ensure_lockout_guard
 from accounts.session_store import DIGEST_SQL
-from accounts.user_lookup import GROUP_ROLE_NAMES, LOOKED_UP, ensure_lookup_function
+from accounts.user_lookup import (
+    GROUP_ROLE_NAMES,
+    LOOKED_UP,
+    OWN_USERNAME,
+    ensure_lookup_function,
+)
 from clinic import roles
 from clinic.provisioning import (
     ensure_functions,
@@ -75,6 +80,14 @@ AUTH_POLICIES: dict[str, dict[str, str]] = {
     # when expired or when a code has just been accepted (accounts/lockout_guard.py).
     "clinic_mfafailures": {
         **counter_policies(f"user_id = {STAFF_ID}"),
+        "admin_manages": ADMIN_ALL,
+    },
+    # Sign-in history (django-axes): a row at sign-in, its logout time at sign-out, each only for
+    # the account the transaction's verified token names (accounts/user_lookup.py: the user who
+    # has just proved their password, or the signed-in user); never rewritten or erased.
+    "axes_accesslog": {
+        "own_history": f"AS PERMISSIVE FOR ALL TO {roles.WEB_ROLE}, {roles.SIGNED_IN_ROLE} "
+        f"USING (username = {OWN_USERNAME}) WITH CHECK (username = {OWN_USERNAME})",
         "admin_manages": ADMIN_ALL,
     },
     # Failed sign-ins (django-axes): counted and read by the sign-in path, lowered only when

@@ -71,6 +71,8 @@ def reset_on_success(sender: Any, request: HttpRequest, user: Any, **kwargs: Any
 
     if request is None:
         return
+    # axes' own sign-in receiver (accounts/user_lookup.py) may run after this one.
+    AxesProxyHandler.update_request(request)
     address = getattr(request, "axes_ip_address", None) or client_ip(request)
     with transaction.atomic(using="default"):
         clear("signin", f"{username_key(user.get_username())},{address}")

@@ -86,6 +86,8 @@ $fn$"""
 
 # What auth_user's policies write (accounts/db_grants.py).
 LOOKED_UP = "(SELECT clinic_sign_in_lookup())"
+# The username of the account the verified staff token names (its own row is always readable).
+OWN_USERNAME = "(SELECT u.username FROM auth_user u WHERE u.id = (SELECT clinic_staff_id()))"
 GROUP_ROLE_NAMES = ", ".join(f"'{name}'" for name in roles.GROUP_ROLES.values())
 
 
@@ -155,11 +157,29 @@ def stamp_last_login(sender: Any, user: Any, **kwargs: Any) -> None:
         update_last_login(sender, user, **kwargs)
 
 
+def record_sign_in_history(sender: Any, user: Any, **kwargs: Any) -> None:
+    """django-axes' sign-in history row (and its clean-up of expired attempts), written as the
+    user who has just proved their password: the database takes history rows for that account
+    only."""
+    from axes.signals import handle_user_logged_in
+
+    with as_own_user(user.pk):
+        handle_user_logged_in(sender, user=user, **kwargs)
+
+
 def install() -> None:
-    """Replace Django's own receiver (it would stamp as the bare web login, which now may not)."""
+    """Replace Django's and django-axes' sign-in receivers with the same work done as the user
+    (as the bare web login it would now be refused)."""
+    from axes.signals import handle_user_logged_in
     from django.contrib.auth.signals import user_logged_in
 
     user_logged_in.disconnect(dispatch_uid="update_last_login")
     user_logged_in.connect(
         stamp_last_login, dispatch_uid="accounts.user_lookup.stamp_last_login", weak=False
     )
+    if user_logged_in.disconnect(handle_user_logged_in):
+        user_logged_in.connect(
+            record_sign_in_history,
+            dispatch_uid="accounts.user_lookup.record_sign_in_history",
+            weak=False,
+        )

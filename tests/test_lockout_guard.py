@@ -197,3 +197,40 @@ def test_sign_in_and_sign_out_still_keep_their_history(client, staff):
     client.post(reverse("accounts:sign-out"))
     (row,) = AccessLog.objects.using("owner").all()
     assert row.logout_time is not None
+
+
+HISTORY_ROW = (
+    "INSERT INTO axes_accesslog (username, ip_address, user_agent, http_accept, path_info, "
+    "attempt_time, session_hash) VALUES (%s, '203.0.113.9', 'x', 'x', '/', now(), '')"
+)
+
+
+@pytest.mark.parametrize("who", ["clinician", "frontdesk", None])
+@pytest.mark.parametrize("reset_role", [False, True])
+def test_no_request_adds_history_in_another_accounts_name(staff, who, reset_role):
+    """Injected SQL cannot add sign-in history for someone else (a false alibi or a false
+    trail): before sign-in for no account at all, signed in only for its own."""
+    from axes.models import AccessLog
+
+    with pytest.raises(DatabaseError, match="row-level security"):
+        inject(staff[who] if who else None, [(HISTORY_ROW, ["t-admin"])], reset_role=reset_role)
+    assert not AccessLog.objects.using("owner").filter(username="t-admin").exists()
+
+
+def test_a_request_reads_and_closes_only_its_own_accounts_history(client, staff):
+    from axes.models import AccessLog
+
+    assert sign_in(Client(), "t-admin", PASSWORD).status_code == 302
+    assert AccessLog.objects.using("owner").filter(username="t-admin").count() == 1
+    rows = inject(
+        staff["clinician"],
+        [("SELECT username FROM axes_accesslog", [])],
+        reset_role=True,
+    )
+    assert rows == []
+    closed = inject(
+        staff["clinician"],
+        [("UPDATE axes_accesslog SET logout_time = now()", [])],
+    )
+    assert closed == 0
+    assert AccessLog.objects.using("owner").get(username="t-admin").logout_time is None
