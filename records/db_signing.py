@@ -130,15 +130,15 @@ BEGIN
     IF current_user = '{roles.OWNER_ROLE}' THEN
         RETURN NULL;
     END IF;
-    IF TG_TABLE_NAME = 'clinical_records' AND OLD.signed_at IS NULL
-       AND NEW.signed_at IS NOT NULL
-       AND NOT clinical_note_event_logged(NEW.patient_id, NEW.record_id::text,
+    -- Nested: PL/pgSQL resolves every field named in a condition, so NEW.addendum_id may
+    -- only be read once the table is known.
+    IF TG_TABLE_NAME = 'clinical_records' THEN
+        IF NOT clinical_note_event_logged(NEW.patient_id, NEW.record_id::text,
                                           '{access_log.NOTE_SIGNED}') THEN
-        {REFUSE} 'a note is signed with its access-log event';
-    END IF;
-    IF TG_TABLE_NAME = 'visit_addenda'
-       AND NOT clinical_note_event_logged(NEW.patient_id, NEW.addendum_id::text,
-                                          '{access_log.ADDENDUM_ADDED}') THEN
+            {REFUSE} 'a note is signed with its access-log event';
+        END IF;
+    ELSIF NOT clinical_note_event_logged(NEW.patient_id, NEW.addendum_id::text,
+                                         '{access_log.ADDENDUM_ADDED}') THEN
         {REFUSE} 'an addendum is written with its access-log event';
     END IF;
     RETURN NULL;
