@@ -3,6 +3,8 @@
 - Clinicians read and write `clinical_records` only for patients on their care team or under an
   active break-the-glass grant of theirs, and only as the provider of what they write.
 - Front desk sees visit dates and providers: column grants, no diagnosis, no notes.
+- Addenda to signed notes (`visit_addenda`, docs/notes.md): clinicians read and insert them under
+  the same condition as the visits, as their author; no role may update or delete them.
 - `clinical_records_analyst` (no notes) feeds the analytics rollups; the view is owned by
   `clinic_analytics_owner`, so it is subject to RLS like anyone (a view owned by the table owner
   would bypass it), has exactly the columns it shows, and only its owner reads it: analysts

@@ -12,6 +12,8 @@ from django.utils import timezone
 
 from clinic import access_log
 from records.models import ClinicalRecord, VisitAddendum
+from records.services import RecordConflict, record_update
+from tests.db_helpers import request_cursor
 from tests.factories import (
     FAKE_ADDENDUM,
     BreakGlassGrantFactory,
@@ -202,3 +204,22 @@ def test_signing_is_post_only(client_for, staff, visit):
     response = client_for(staff["clinician"]).get(url("visit-sign", visit))
     assert response.status_code == 405
     assert stored(visit).signed_at is None
+
+
+def test_a_save_racing_the_signature_is_a_conflict_and_writes_nothing(staff, visit):
+    """The editor read the note before it was signed and saves after: the update names the
+    unsigned row only, so it finds none (a conflict showing the signed note), never an error."""
+    stale = ClinicalRecord.objects.using("owner").get(pk=visit.pk)
+    ClinicalRecord.objects.using("owner").filter(pk=visit.pk).update(
+        signed_at=timezone.now(), signed_by=staff["clinician"], version=2
+    )
+    with request_cursor(staff["clinician2"]), pytest.raises(RecordConflict) as conflict:
+        record_update(
+            record=stale,
+            expected_version=2,
+            visit_date=stale.visit_date,
+            diagnosis_code="J06.9",
+            notes="Fake late edit.",
+        )
+    assert conflict.value.current is not None and conflict.value.current.is_signed
+    assert stored(visit).diagnosis_code == "I10"
