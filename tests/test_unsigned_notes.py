@@ -97,3 +97,9 @@ def test_the_include_shows_nothing_to_other_roles(staff, notes, persona):
     request.user = staff[persona]
     assert unsigned_notes_panel(request) == {"show": False}
     assert render_panel(staff[persona]).strip() == ""
+
+
+def test_my_patients_shows_the_include(client_for, staff, notes):
+    body = client_for(staff["clinician"]).get(reverse("records:my-patients")).content.decode()
+    assert "2 visit notes still unsigned more than 3 days" in body
+    assert LIST in body
