@@ -400,3 +400,17 @@ def test_signing_time_is_the_databases_now(staff, unsigned):
         then=[logged(access_log.NOTE_SIGNED, unsigned.pk, unsigned.patient_id)],
     )
     assert stored(unsigned)[4] is not None
+
+
+def test_another_role_switching_to_the_clinician_role_sees_and_adds_no_addendum(staff, signed):
+    """The role gate covers addenda: a front-desk request that switches to the clinician role
+    (the web login may) reads none and may write none."""
+    VisitAddendumFactory(record=signed)
+    with request_cursor(staff["frontdesk"], switch_to="clinic_clinician") as cursor:
+        cursor.execute("SELECT count(*) FROM visit_addenda")
+        assert cursor.fetchone() == (0,)
+    _id, (statement, params) = addendum_insert(signed, staff["frontdesk"].pk)
+    with pytest.raises(DatabaseError, match="row-level security|author"):
+        with request_cursor(staff["frontdesk"], switch_to="clinic_clinician") as cursor:
+            cursor.execute(statement, params)
+    assert VisitAddendum.objects.using("owner").count() == 1
