@@ -376,6 +376,11 @@ LOGIN_URL_PATH = "/account/sign-in/"
 # --- accountability (docs/accountability.md) ---------------------------------------------------
 # Break-the-glass grants last this many hours unless ended earlier.
 BREAK_GLASS_HOURS = env.int("BREAK_GLASS_HOURS", default=4)
+# A visit note still unsigned this many days after the visit is listed for its author
+# (records/unsigned.py, docs/notes.md).
+UNSIGNED_NOTE_DAYS = env.int("UNSIGNED_NOTE_DAYS", default=3)
+if UNSIGNED_NOTE_DAYS < 0:
+    raise ImproperlyConfigured("UNSIGNED_NOTE_DAYS must be 0 or more.")
 # Opening hours "HH-HH" in TIME_ZONE; chart views outside them are flagged for the privacy officer.
 CLINIC_HOURS = env.str("CLINIC_HOURS", default="07-19")
 

@@ -4,7 +4,8 @@ application's roles (the owner's maintenance, such as key rotation and demo data
 - a visit: recorded by its provider (the verified caller), dated no later than the clinic's
   today, with a billable ICD-10-CM diagnosis (the code set's table, records/icd10_table.py); its
   patient, provider and creation time never change, and every change raises its version by
-  exactly one (optimistic locking, made a rule);
+  exactly one (optimistic locking, made a rule); it is signed by its author only, and once
+  signed never changes (records/db_signing.py);
 - a break-the-glass grant: the caller's own, starting now, lasting at most BREAK_GLASS_HOURS,
   with a known reason; its terms never change; it ends once, not in the future, and never
   reopens; its review is signed by the verified reviewer, once; and its start, its early end
@@ -21,6 +22,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from clinic import access_log, roles
 from clinic.db_checks import REFUSE, check_function, ensure_trigger_function, sql_strings
 from clinic.provisioning import ensure_functions, register_step
+from records.db_signing import NEW_RECORD_UNSIGNED, SIGNING_CHECK
 from records.icd10_table import ensure_code_table
 from records.models import BreakGlassGrant
 
@@ -40,8 +42,8 @@ RECORD_FUNCTION = check_function(
         END IF;
         IF NEW.version <> 1 THEN
             {REFUSE} 'a new visit starts at version 1';
-        END IF;
-    ELSE
+        END IF;{NEW_RECORD_UNSIGNED}
+    ELSE{SIGNING_CHECK}
         IF (NEW.record_id, NEW.patient_id, NEW.provider_id, NEW.created_at)
            IS DISTINCT FROM (OLD.record_id, OLD.patient_id, OLD.provider_id, OLD.created_at) THEN
             {REFUSE} 'the patient, provider and creation time of a visit never change';

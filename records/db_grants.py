@@ -3,6 +3,8 @@
 - Clinicians read and write `clinical_records` only for patients on their care team or under an
   active break-the-glass grant of theirs, and only as the provider of what they write.
 - Front desk sees visit dates and providers: column grants, no diagnosis, no notes.
+- Addenda to signed notes (`visit_addenda`, docs/notes.md): clinicians read and insert them under
+  the same condition as the visits, as their author; no role may update or delete them.
 - `clinical_records_analyst` (no notes) feeds the analytics rollups; the view is owned by
   `clinic_analytics_owner`, so it is subject to RLS like anyone (a view owned by the table owner
   would bypass it), has exactly the columns it shows, and only its owner reads it: analysts
@@ -90,6 +92,16 @@ RECORD_POLICIES = {
     "owner_maintains": "AS PERMISSIVE FOR ALL TO clinic_owner USING (true) WITH CHECK (true)",
 }
 
+# Addenda (docs/notes.md): read like the visits they follow; written by the caller only, for a
+# patient they may see; append-only (no UPDATE or DELETE right, and a trigger, db_signing.py).
+ADDENDUM_POLICIES = {
+    "clinician_reads_addenda": f"AS PERMISSIVE FOR SELECT TO clinic_clinician "
+    f"USING ({clinician_may_see('visit_addenda.patient_id')})",
+    "clinician_adds_addenda": f"AS PERMISSIVE FOR INSERT TO clinic_clinician "
+    f"WITH CHECK ({clinician_may_see('visit_addenda.patient_id')} AND author_id = {STAFF_ID})",
+    "owner_maintains": "AS PERMISSIVE FOR ALL TO clinic_owner USING (true) WITH CHECK (true)",
+}
+
 BREAK_GLASS_POLICIES = {
     "clinician_own_grants": f"AS PERMISSIVE FOR ALL TO clinic_clinician "
     f"USING (staff_id = {STAFF_ID}) WITH CHECK (staff_id = {STAFF_ID})",
@@ -110,6 +122,8 @@ add_role_grants(
         grant("SELECT", "care_team"),
         grant("SELECT, INSERT", "break_glass_grants"),
         grant("UPDATE", "break_glass_grants", "ended_at"),
+        # Append-only: no UPDATE, no DELETE.
+        grant("SELECT, INSERT", "visit_addenda"),
     ],
 )
 add_role_grants(
@@ -150,6 +164,7 @@ def records_security(connection: BaseDatabaseWrapper) -> list[str]:
     for table, policies in (
         ("clinical_records", RECORD_POLICIES),
         ("break_glass_grants", BREAK_GLASS_POLICIES),
+        ("visit_addenda", ADDENDUM_POLICIES),
     ):
         done += ensure_row_level_security(connection, table)
         done += ensure_policies(connection, table, {**policies, **gate_policies(table)})
@@ -170,7 +185,7 @@ MAY_SEE_FUNCTION = (
 
 
 register_view(ANALYST_VIEW, ANALYST_VIEW_SQL, roles.ANALYTICS_VIEW_OWNER)
-gates_itself("clinical_records", "break_glass_grants")
+gates_itself("clinical_records", "break_glass_grants", "visit_addenda")
 
 
 def _analytics_owner_may_create(connection: BaseDatabaseWrapper) -> list[str]:

@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -35,6 +36,11 @@ INSERT_BATCH = 5000
 NOTE_POOL_SIZE = 500
 HISTORY_DAYS = 3 * 365
 SHARED_CARE_SHARE = 0.1
+# One demo visit in this many, among those old enough to be overdue, is left unsigned, so the
+# unsigned-notes list (records/unsigned.py) has something to show; the others are signed by
+# their provider at the end of the visit's day (docs/notes.md).
+UNSIGNED_ONE_IN = 50
+SIGNED_AT = datetime.time(18, 0)
 
 # Common billable ICD-10-CM codes of a primary-care clinic (checked against the code set).
 COMMON_CODES = [
@@ -107,7 +113,7 @@ def _visits_for(
     )
     span = (today - earliest).days
     first_provider = rng.randrange(len(providers))
-    return [
+    visits = [
         ClinicalRecord(
             record_id=uuid.UUID(int=rng.getrandbits(128), version=4),
             patient_id=patient_id,
@@ -118,6 +124,21 @@ def _visits_for(
         )
         for number in range(count)
     ]
+    for visit in visits:
+        _sign_if_old(visit, today)
+    return visits
+
+
+def _sign_if_old(visit: ClinicalRecord, today: datetime.date) -> None:
+    """Sign a visit older than UNSIGNED_NOTE_DAYS, but one in UNSIGNED_ONE_IN, as its provider
+    would have (deterministic: decided by the visit's id, no draw from the patient's rng)."""
+    overdue_before = today - datetime.timedelta(days=settings.UNSIGNED_NOTE_DAYS)
+    if visit.visit_date >= overdue_before or visit.record_id.int % UNSIGNED_ONE_IN == 0:
+        return
+    visit.signed_at = datetime.datetime.combine(
+        visit.visit_date, SIGNED_AT, tzinfo=timezone.get_current_timezone()
+    )
+    visit.signed_by_id = visit.provider_id
 
 
 def _care_team_for(

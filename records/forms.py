@@ -1,4 +1,4 @@
-"""Forms of the clinical side: a visit (new and edit) and care-team assignments.
+"""Forms of the clinical side: a visit (new, edit, sign, addendum) and care-team assignments.
 
 Every rule here is checked again below it: the model validates the ICD-10-CM code, row-level
 security decides whose records may be written, and the care-team table is writable by the front
@@ -17,7 +17,7 @@ from django.utils import timezone
 from clinic.staff import ClinicianChoiceField, clinician_choices
 from patients.models import PatientIdentity
 from records import icd10
-from records.models import CareTeamMember, ClinicalRecord
+from records.models import CareTeamMember, ClinicalRecord, VisitAddendum
 
 NOTES_MAX_LENGTH = ClinicalRecord._meta.get_field("notes").max_length or 20000
 
@@ -114,3 +114,20 @@ class CareTeamEndForm(forms.Form):
         self.fields["member"].queryset = current.exclude(  # type: ignore[attr-defined]
             ends_on__lt=timezone.localdate()
         )
+
+
+class SignForm(forms.Form):
+    """Sign the note as read: the version shown, so a note changed since is not signed unseen."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class AddendumForm(forms.Form):
+    text = forms.CharField(
+        label="Addendum",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=VisitAddendum._meta.get_field("text").max_length,
+        strip=True,
+        help_text="A correction or addition. It is signed with your name when added and "
+        "cannot be changed afterwards.",
+    )

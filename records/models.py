@@ -42,6 +42,17 @@ class ClinicalRecord(models.Model):
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Signed by its author (the provider); from then on the database refuses any change to the
+    # row (records/db_checks.py) and corrections are addenda (docs/notes.md).
+    signed_at = models.DateTimeField(null=True, blank=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_column="signed_by_id",
+        related_name="+",
+    )
 
     objects = ClinicalRecordQuerySet.as_manager()
 
@@ -51,10 +62,64 @@ class ClinicalRecord(models.Model):
             models.Index(fields=["patient", "visit_date"], name="clinical_rec_patient_date"),
             models.Index(fields=["visit_date"], name="clinical_rec_visit_date"),
             models.Index(fields=["provider"], name="clinical_rec_provider"),
+            # The author's unsigned notes (records/unsigned.py): only unsigned rows are indexed.
+            models.Index(
+                fields=["provider", "visit_date"],
+                condition=models.Q(signed_at__isnull=True),
+                name="clinical_rec_unsigned",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(signed_at__isnull=True, signed_by__isnull=True)
+                | models.Q(signed_at__isnull=False, signed_by__isnull=False),
+                name="clinical_rec_signed_by_and_at",
+            )
         ]
 
     def __str__(self) -> str:
         return f"record {self.record_id}"
+
+    @property
+    def is_signed(self) -> bool:
+        return self.signed_at is not None
+
+
+class VisitAddendumQuerySet(models.QuerySet["VisitAddendum"]):
+    def for_record(self, record: ClinicalRecord) -> VisitAddendumQuerySet:
+        return self.filter(record=record).order_by("created_at", "addendum_id")
+
+
+class VisitAddendum(models.Model):
+    """A correction or addition to a signed visit note: append-only (the clinician role holds
+    INSERT and SELECT only), signed by its author when written (`created_at` is the signature's
+    time). `patient` repeats the visit's patient so row-level security reads it as it reads
+    visits; the database checks it is the visit's (records/db_checks.py)."""
+
+    addendum_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    record = models.ForeignKey(
+        ClinicalRecord, on_delete=models.PROTECT, db_column="record_id", related_name="addenda"
+    )
+    patient = models.ForeignKey(
+        PatientIdentity, on_delete=models.PROTECT, db_column="patient_id", related_name="+"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, db_column="author_id", related_name="+"
+    )
+    text = EncryptedTextField(max_length=5000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = VisitAddendumQuerySet.as_manager()
+
+    class Meta:
+        db_table = "visit_addenda"
+        indexes = [
+            models.Index(fields=["record", "created_at"], name="visit_addenda_record"),
+            models.Index(fields=["patient"], name="visit_addenda_patient"),
+        ]
+
+    def __str__(self) -> str:
+        return f"addendum {self.addendum_id}"
 
 
 class CareTeamQuerySet(models.QuerySet["CareTeamMember"]):

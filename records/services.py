@@ -15,7 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from patients.models import PatientIdentity
-from records.models import CareTeamMember, ClinicalRecord
+from records.models import CareTeamMember, ClinicalRecord, VisitAddendum
 
 
 class RecordConflict(Exception):
@@ -70,7 +70,8 @@ def record_update(
         notes=notes,
     )
     changes.clean_fields(exclude=["record_id", "patient", "provider"])
-    updated = ClinicalRecord.objects.filter(pk=record.record_id, version=expected_version).update(
+    unsigned = ClinicalRecord.objects.filter(signed_at__isnull=True)
+    updated = unsigned.filter(pk=record.record_id, version=expected_version).update(
         visit_date=visit_date,
         diagnosis_code=diagnosis_code,
         notes=notes,
@@ -81,6 +82,37 @@ def record_update(
         raise RecordConflict(ClinicalRecord.objects.filter(pk=record.record_id).first())
     record.refresh_from_db()
     return record
+
+
+@transaction.atomic
+def record_sign(*, record: ClinicalRecord, signer: Any, expected_version: int) -> ClinicalRecord:
+    """Sign the note as read at `expected_version`, by its author. One statement decides: a note
+    changed or signed since it was read, or not the signer's, changes nothing (RecordConflict);
+    the database refuses the same (records/db_signing.py)."""
+    updated = ClinicalRecord.objects.filter(
+        pk=record.record_id,
+        version=expected_version,
+        provider=signer,
+        signed_at__isnull=True,
+    ).update(
+        signed_at=timezone.now(),
+        signed_by=signer,
+        version=F("version") + 1,
+        updated_at=timezone.now(),
+    )
+    if updated != 1:
+        raise RecordConflict(ClinicalRecord.objects.filter(pk=record.record_id).first())
+    record.refresh_from_db()
+    return record
+
+
+@transaction.atomic
+def addendum_add(*, record: ClinicalRecord, author: Any, text: str) -> VisitAddendum:
+    """Append a signed addendum to a signed note (the author signs it by writing it)."""
+    addendum = VisitAddendum(record=record, patient_id=record.patient_id, author=author, text=text)
+    addendum.full_clean()
+    addendum.save(force_insert=True)
+    return addendum
 
 
 @transaction.atomic

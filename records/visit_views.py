@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from clinic import access_log, roles
-from clinic.access import group_required
+from clinic.access import group_required, refuse
 from records import icd10
 from records.access import (
     get_chart_for_user,
@@ -22,10 +22,11 @@ from records.access import (
     get_record_for_user,
     refuse_outside_care_team,
 )
-from records.forms import VisitEditForm, VisitForm
-from records.models import ClinicalRecord
+from records.forms import AddendumForm, SignForm, VisitEditForm, VisitForm
+from records.models import ClinicalRecord, VisitAddendum
 from records.services import RecordConflict, record_create, record_update
 
+REASON_SIGNED = "note signed"
 # What the front desk may read of a visit (its column grants on clinical_records).
 FRONT_DESK_COLUMNS = ("record_id", "patient_id", "provider_id", "visit_date")
 
@@ -86,21 +87,33 @@ def visit_detail(request: HttpRequest, record_id: uuid.UUID) -> HttpResponse:
     access_log.record(
         request, access_log.RECORD_VIEWED, patient_id=record.patient_id, object_id=record.pk
     )
-    return render(
-        request,
-        "records/visit_detail.html",
-        {
-            "record": record,
-            "patient": record.patient,
-            "description": icd10.description(record.diagnosis_code),
-        },
-    )
+    return render(request, "records/visit_detail.html", detail_context(request, record))
+
+
+def detail_context(
+    request: HttpRequest, record: ClinicalRecord, addendum_form: AddendumForm | None = None
+) -> dict:
+    """The visit page: the note, its addenda in order, and what this clinician may do next
+    (edit and sign an unsigned note of their own; add an addendum to a signed one)."""
+    is_author = record.provider_id == request.user.pk
+    return {
+        "record": record,
+        "patient": record.patient,
+        "description": icd10.description(record.diagnosis_code),
+        "addenda": VisitAddendum.objects.for_record(record).select_related("author"),
+        "may_sign": is_author and not record.is_signed,
+        "sign_form": SignForm(initial={"version": record.version}),
+        "addendum_form": addendum_form or AddendumForm(),
+    }
 
 
 @group_required(roles.CLINICIAN)
 def visit_edit(request: HttpRequest, record_id: uuid.UUID) -> HttpResponse:
     record = get_record_for_user(request, record_id)
     patient = record.patient
+    if record.is_signed:
+        # Signed notes never change (the database refuses too); corrections are addenda.
+        raise refuse(request, patient_id=patient.pk, object_id=record.pk, reason=REASON_SIGNED)
     initial = {
         "visit_date": record.visit_date,
         "diagnosis_code": record.diagnosis_code,
@@ -132,7 +145,15 @@ def _conflict(
     request: HttpRequest, form: VisitEditForm, context: dict, current: ClinicalRecord | None
 ) -> HttpResponse:
     """409: keep everything the editor typed, show what is saved now, and let them save again
-    deliberately (the form now carries the current version)."""
+    deliberately (the form now carries the current version). A note signed meanwhile cannot be
+    saved at all: a message says so, and the text typed stays in the form to copy into an
+    addendum."""
+    if current is not None and current.is_signed:
+        messages.error(
+            request,
+            "This note was signed while you were editing it and can no longer be changed. "
+            "Nothing was saved; copy what you need into an addendum on the visit page.",
+        )
     if current is not None:
         data = request.POST.copy()
         data["version"] = str(current.version)

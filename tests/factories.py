@@ -7,7 +7,8 @@ the `clinic_db` fixture deletes them after each test.
 Defaults are fixed values, not random ones, so that tests can assert on what they stored:
 - a patient is Alex Testperson, born 1980-04-30, SSN 900-00-0001, in MA (`birth_year=` moves
   the birth date to another year; `sentinel=True` plants the analytics tests' identifiers);
-- a visit is J06.9 on 2024-03-04 with FAKE_NOTE (`sentinel=True`: NOTE_SENTINEL);
+- a visit is J06.9 on 2024-03-04 with FAKE_NOTE (`sentinel=True`: NOTE_SENTINEL; `signed=True`:
+  signed by its provider now); an addendum follows a signed visit, with FAKE_ADDENDUM;
 - a care-team entry starts today, for "primary care";
 - a break-the-glass grant is for an emergency, starts now and lasts `hours=4`;
 - a disclosure to "Test recipient" is for public health, today;
@@ -33,11 +34,12 @@ from clinic import roles
 from clinic.management.commands.seed_demo import ensure_groups
 from patients.models import PatientIdentity
 from privacy.models import Disclosure
-from records.models import BreakGlassGrant, CareTeamMember, ClinicalRecord
+from records.models import BreakGlassGrant, CareTeamMember, ClinicalRecord, VisitAddendum
 
 OWNER = "owner"
 PASSWORD = "correct-horse-battery-staple-42"
 FAKE_NOTE = "Fake note: sentinel-note-7f3a, patient reports feeling fine."
+FAKE_ADDENDUM = "Fake addendum: sentinel-addendum-41c2, dose corrected."
 
 # Identifiers planted in the analytics tests' patients and notes: none may reach an export.
 SENTINELS = {
@@ -137,6 +139,11 @@ class ClinicalRecordFactory(DjangoModelFactory):
 
     class Params:
         sentinel = factory.Trait(notes=NOTE_SENTINEL)
+        # Signed by its provider now (docs/notes.md).
+        signed = factory.Trait(
+            signed_at=factory.LazyFunction(timezone.now),
+            signed_by=factory.SelfAttribute("provider"),
+        )
 
     patient = factory.SubFactory(PatientFactory)
     provider = factory.SubFactory(StaffFactory, group=roles.CLINICIAN)
@@ -155,6 +162,19 @@ class CareTeamMemberFactory(DjangoModelFactory):
     staff = factory.SubFactory(StaffFactory, group=roles.CLINICIAN)
     patient = factory.SubFactory(PatientFactory)
     reason = "primary care"
+
+
+class VisitAddendumFactory(DjangoModelFactory):
+    """An addendum to a (signed) visit, by the visit's provider unless `author=` says."""
+
+    class Meta:
+        model = VisitAddendum
+        database = OWNER
+
+    record = factory.SubFactory(ClinicalRecordFactory, signed=True)
+    patient = factory.SelfAttribute("record.patient")
+    author = factory.SelfAttribute("record.provider")
+    text = FAKE_ADDENDUM
 
 
 class BreakGlassGrantFactory(DjangoModelFactory):

@@ -22,6 +22,7 @@ PHI_TABLES = [
     "clinical_records",
     "care_team",
     "break_glass_grants",
+    "visit_addenda",
     "access_log",
 ]
 

@@ -264,6 +264,7 @@ def discover(world: World, persona: str) -> tuple[dict[str, int], list[Target]]:
 HASHED_TABLES = [
     "patient_identities",
     "clinical_records",
+    "visit_addenda",
     "care_team",
     "break_glass_grants",
     "disclosures",

@@ -31,7 +31,7 @@ from clinic.log_filters import RedactPHIFilter
 from localdb import cluster
 from patients.models import PatientIdentity
 from privacy.models import Disclosure
-from records.models import BreakGlassGrant, ClinicalRecord
+from records.models import BreakGlassGrant, ClinicalRecord, VisitAddendum
 from tests.conftest import (
     PASSWORD,
     TEST_DATABASE,
@@ -265,6 +265,20 @@ def flow_clinician_records_and_reads_a_visit(ctx: Context) -> None:
     clinician.get("/my-patients/")
 
 
+ADDENDUM = "Zzsentineladdendum about Zzsentinelname"
+
+
+def flow_clinician_signs_and_amends_a_visit(ctx: Context) -> None:
+    """The visit of the flow above: its author signs it, then adds an addendum; the list of
+    unsigned notes is read too."""
+    clinician = ctx.client("clinician2")
+    record = ClinicalRecord.objects.using("owner").order_by("-created_at").first()
+    clinician.post(f"/visits/{record.pk}/sign/", {"version": str(record.version)})
+    clinician.post(f"/visits/{record.pk}/addenda/", {"text": ADDENDUM})
+    clinician.get(f"/visits/{record.pk}/")
+    clinician.get("/my-unsigned-notes/")
+
+
 def flow_analyst_dashboard_and_export(ctx: Context) -> None:
     from analytics.refresh import refresh_all
 
@@ -278,6 +292,7 @@ FLOWS: list[Callable[[Context], None]] = [
     flow_register_patient_and_record,
     flow_front_desk_registers_searches_reveals_and_edits,
     flow_clinician_records_and_reads_a_visit,
+    flow_clinician_signs_and_amends_a_visit,
     flow_analyst_dashboard_and_export,
     flow_break_glass_wrong_password,
     flow_break_glass,
@@ -395,6 +410,7 @@ def test_no_phi_sentinel_in_any_log_error_page_or_plaintext_column(staff, tmp_pa
     )
     sentinels = [FIRST, LAST, SSN, PHONE, EMAIL, ADDRESS, NOTES, REASON, RECIPIENT, DESCRIPTION]
     sentinels += [SECOND_FIRST, SECOND_SSN, SECOND_PHONE, VISIT_NOTES, "Zzsentinelvisitnote"]
+    sentinels += [ADDENDUM, "Zzsentineladdendum"]
     sentinels += ["Zzsentinelnotes", "Zzsentineldiagnosis", "Zzsentinelreason", patient.mrn]
     ctx = Context(staff=staff, patient=patient, sentinels=sentinels)
 
@@ -414,6 +430,9 @@ def test_no_phi_sentinel_in_any_log_error_page_or_plaintext_column(staff, tmp_pa
     assert any(r.get("Content-Type", "").startswith("text/csv") for r in ctx.responses)
     notes = set(ClinicalRecord.objects.using("owner").values_list("notes", flat=True))
     assert notes == {NOTES, VISIT_NOTES}
+    # The addendum was written, signed, and reads back (so its scan is not vacuous).
+    assert [a.text for a in VisitAddendum.objects.using("owner")] == [ADDENDUM]
+    assert ClinicalRecord.objects.using("owner").filter(signed_at__isnull=False).count() == 1
     assert PatientIdentity.objects.using("owner").filter(state="NH").count() == 1  # edited
     assert {d.recipient for d in Disclosure.objects.using("owner").all()} == {RECIPIENT}
     assert {p.ssn for p in PatientIdentity.objects.using("owner").all()} == {SSN, SECOND_SSN}

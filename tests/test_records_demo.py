@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime
 import io
 
 import pytest
+from django.conf import settings
 from django.core.management.base import OutputWrapper
 from django.utils import timezone
 
+from localdb import cluster
 from records import icd10
 from records.demo import seed_visits_and_care_teams
 from records.models import CareTeamMember, ClinicalRecord
+from tests.conftest import TEST_DATABASE
 from tests.factories import PatientFactory
 from tests.records_support import OWNER, raw_record_row
 
@@ -56,10 +60,29 @@ def test_demo_visits_are_valid_deterministic_and_idempotent(staff):
     assert seed_visits_and_care_teams(Command(), staff, options)["rows"] == 0
     assert snapshot() == first
 
-    # Same seed, same data: delete and seed again.
-    ClinicalRecord.objects.using(OWNER).all().delete()
+    # Same seed, same data: delete and seed again. Signed notes are kept even against the owner
+    # (docs/notes.md), so they go as the superuser with triggers off, as the fixtures' cleanup.
+    with cluster.superuser_connect(TEST_DATABASE) as conn, conn.transaction():
+        conn.execute("SET LOCAL session_replication_role = replica")
+        conn.execute("DELETE FROM clinical_records")
     CareTeamMember.objects.using(OWNER).all().delete()
     seed_visits_and_care_teams(Command(), staff, options)
     again_visits, again_team = snapshot()
     assert again_visits == visits
     assert again_team == team
+
+
+def test_demo_visits_are_signed_once_old_enough_but_a_few(staff):
+    """The demo looks like a clinic at work: recent notes unsigned, older ones signed by their
+    provider, a few old ones still unsigned for the unsigned-notes list (docs/notes.md)."""
+    for _ in range(40):
+        PatientFactory()
+    options = {"seed": 3, "visits_per_patient": 10}
+    seed_visits_and_care_teams(Command(), staff, options)
+    overdue_before = timezone.localdate() - datetime.timedelta(days=settings.UNSIGNED_NOTE_DAYS)
+    visits = list(ClinicalRecord.objects.using(OWNER).all())
+    old = [v for v in visits if v.visit_date < overdue_before]
+    assert all(v.signed_at is None for v in visits if v.visit_date >= overdue_before)
+    assert all(v.signed_by_id == v.provider_id for v in old if v.signed_at)
+    unsigned_old = [v for v in old if v.signed_at is None]
+    assert 0 < len(unsigned_old) < len(old) / 10

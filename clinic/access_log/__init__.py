@@ -67,6 +67,10 @@ APPOINTMENT_CHECKED_IN = "appointment_checked_in"
 APPOINTMENT_FLOW = "appointment_flow"
 APPOINTMENT_NO_SHOW = "appointment_no_show"
 APPOINTMENTS_LISTED = "appointments_listed"
+# Signed notes and addenda (docs/notes.md): the object is the visit or the addendum.
+NOTE_SIGNED = "note_signed"
+ADDENDUM_ADDED = "addendum_added"
+UNSIGNED_NOTES_LISTED = "unsigned_notes_listed"
 
 # The one declared set of actions, with the label the privacy console shows. `record` refuses
 # any other action, and the console's filter offers exactly these.
@@ -112,6 +116,9 @@ ACTIONS: dict[str, str] = {
     APPOINTMENT_FLOW: "Appointment step recorded",
     APPOINTMENT_NO_SHOW: "Appointment marked no-show",
     APPOINTMENTS_LISTED: "Day list shown",
+    NOTE_SIGNED: "Visit note signed",
+    ADDENDUM_ADDED: "Addendum added",
+    UNSIGNED_NOTES_LISTED: "Unsigned notes listed",
 }
 
 
