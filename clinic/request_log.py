@@ -15,7 +15,8 @@ constant of clinic/urls.py) and the time taken:
   and the time, dropping the request line. A record it cannot account for (a malformed request
   that never reached Django, a TLS handshake) becomes "request refused <status>".
 
-`RequestLogFilter` does the same for `django.request` (a 500's "Internal Server Error: <path>").
+`RequestLogFilter` does the same for `django.request`: a 500's "Internal Server Error: <path>"
+becomes "Internal Server Error: <route> (500)".
 A path that matches no route is logged as `unknown`, a static file as `static`.
 """
 
@@ -25,6 +26,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from http import HTTPStatus
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -113,8 +115,13 @@ class RequestLogFilter(logging.Filter):
             return True
         setattr(record, DONE, True)
         request = getattr(record, "request", None)
-        status = getattr(record, "status_code", "-")
+        status = getattr(record, "status_code", None)
         route = route_name(request) if isinstance(request, HttpRequest) else UNKNOWN
-        record.msg = f"{status} {route}"
+        try:
+            phrase = HTTPStatus(int(status)).phrase if status is not None else "Error"
+        except ValueError:
+            phrase = "Error"
+        # As Django words it ("Internal Server Error: ..."), with the route for the path.
+        record.msg = f"{phrase}: {route} ({status or '-'})"
         record.args = ()
         return True

@@ -111,11 +111,13 @@ class Browser:
             urllib.request.HTTPCookieProcessor(self.jar), NoRedirect
         )
 
-    def request(self, url: str, data: dict | None = None) -> tuple[int, str, str]:
+    def request(
+        self, url: str, data: dict | None = None, timeout: float = 10
+    ) -> tuple[int, str, str]:
         body = urllib.parse.urlencode(data).encode() if data is not None else None
         request = urllib.request.Request(url, data=body, headers={"Referer": url})  # noqa: S310
         try:
-            with self.opener.open(request, timeout=10) as response:
+            with self.opener.open(request, timeout=timeout) as response:
                 return (
                     response.status,
                     response.headers.get("Location", ""),
