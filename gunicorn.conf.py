@@ -36,8 +36,11 @@ graceful_timeout = 30
 keepalive = 5
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = "-"
-# The path without its query string (%U): URLs carry UUIDs only, and filters stay out of logs.
-access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+# No path and no query string (%(r)s, %(U)s, %(q)s): a URL may hold typed text. The route name
+# the application resolved (clinic/request_log.py puts it in the environ) stands in for it.
+access_log_format = '%(h)s "%(m)s %({clinic.route}e)s %(H)s" %(s)s %(B)s %(M)sms'
+# gunicorn's own lines that would quote a request line or URI are rewritten without them.
+logger_class = "clinic.gunicorn_logging.PathFreeLogger"
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 

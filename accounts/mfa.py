@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ from django_otp.models import Device
 from django_otp.oath import TOTP, hotp
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.util import random_hex
 
 from accounts import lockout_guard
 from accounts.models import MfaFailures
@@ -188,15 +190,57 @@ def recovery_codes_left(user: Any) -> int:
     return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
 
 
-def pending_device(user: Any) -> TOTPDevice:
-    """The unconfirmed TOTP device being set up (the same one across reloads of the page)."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
-    return device or TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+# The key being set up lives in the session only, encrypted with the field keys (the session
+# row is readable to the database's owner and in backups): no authenticator row exists until a
+# code proves the app has the key, so merely opening the set-up page leaves nothing behind.
+PENDING_KEY_SESSION = "_clinic_pending_totp_key"
+
+
+def _pending_aad(user: Any) -> str:
+    return f"session.pending_totp_key.{user.pk}"
+
+
+def pending_device(request: HttpRequest) -> TOTPDevice:
+    """The TOTP device being set up, unsaved: the same key across reloads of the page."""
+    from clinic.encryption import DecryptionError, decrypt_value, encrypt_value
+
+    user = request.user
+    key = None
+    stored = request.session.get(PENDING_KEY_SESSION)
+    if isinstance(stored, str):
+        try:
+            key = decrypt_value(stored, _pending_aad(user))
+        except DecryptionError:
+            key = None
+    if key is None:
+        key = random_hex(20)
+        request.session[PENDING_KEY_SESSION] = encrypt_value(key, _pending_aad(user))
+    return TOTPDevice(user=user, name="Authenticator app", key=key, confirmed=False)
+
+
+def verify_pending(device: TOTPDevice, code: str) -> bool:
+    """Check a code against the unsaved device without writing it (django-otp's verify_token
+    saves the device, throttle counts included)."""
+    code = "".join(code.split())
+    if not code.isdigit():
+        return False
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    if not totp.verify(int(code), device.tolerance):
+        return False
+    device.last_t = totp.t()
+    device.drift = totp.drift
+    return True
+
+
+def forget_pending(request: HttpRequest) -> None:
+    request.session.pop(PENDING_KEY_SESSION, None)
 
 
 def confirm_device(user: Any, device: TOTPDevice) -> list[str]:
-    """Make `device` the user's one authenticator; returns new recovery codes (shown once)."""
-    TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+    """Make `device` (unsaved until now) the user's one authenticator, replacing any other and
+    any unconfirmed row left from before; returns new recovery codes (shown once)."""
+    TOTPDevice.objects.filter(user=user).delete()
     device.confirmed = True
     device.save()
     clear_wrong_codes(user)

@@ -77,11 +77,12 @@ def overview(request: HttpRequest) -> HttpResponse:
 def setup(request: HttpRequest) -> HttpResponse:
     """Scan the QR code (or type the key), prove it with a code, get the recovery codes once."""
     user = request.user
-    device = mfa.pending_device(user)
+    device = mfa.pending_device(request)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if device.verify_token(form.cleaned_data["otp_token"]):
+        if mfa.verify_pending(device, form.cleaned_data["otp_token"]):
             codes = mfa.confirm_device(user, device)
+            mfa.forget_pending(request)
             cycle_key(request)
             otp_login(request, device)
             mark_reauthenticated(request)

@@ -57,16 +57,26 @@ def require_group(
 
 
 def group_required(
-    *groups: str,
+    *groups: str, owner: tuple[str, str] | None = None
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """Signed in (else the sign-in page) and in one of `groups` (else 403, logged with the
-    patient of the URL when it names one)."""
+    patient of the URL when it names one). `owner=(name, kwarg)`: the URL names a row by id
+    (e.g. ("appointment", "appointment_id")); a refusal is logged with that row's patient,
+    learnt through `clinic_refused_<name>_patient` (clinic/refused_patient.py)."""
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @login_required
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            require_group(request, groups, patient_id=kwargs.get("patient_id"))
+            if staff_group(request.user) not in groups:
+                patient_id = kwargs.get("patient_id")
+                object_id = ""
+                if owner is not None:
+                    from clinic.refused_patient import refused_patient_id
+
+                    object_id = kwargs.get(owner[1], "")
+                    patient_id = refused_patient_id(owner[0], object_id)
+                raise refuse(request, patient_id=patient_id, object_id=object_id)
             return view(request, *args, **kwargs)
 
         return wrapped

@@ -76,6 +76,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: logs the resolved route and the time, never the path (clinic/request_log.py).
+    "clinic.request_log.RouteMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "clinic.middleware.PermissionsPolicyMiddleware",
     # Before whitenoise, so static responses carry the policy too.
@@ -353,7 +355,12 @@ PRIVACY_CONTACT = env.str("PRIVACY_CONTACT", default="your privacy officer")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_phi": {"()": "clinic.log_filters.RedactPHIFilter"}},
+    "filters": {
+        "redact_phi": {"()": "clinic.log_filters.RedactPHIFilter"},
+        # Request lines and paths never reach a log: the route name instead (issue 16, item 2).
+        "server_routes": {"()": "clinic.request_log.ServerLogFilter"},
+        "request_routes": {"()": "clinic.request_log.RequestLogFilter"},
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {
         "console": {
@@ -366,7 +373,14 @@ LOGGING = {
     "loggers": {
         # Request bodies and SQL parameters must never be logged.
         "django.db.backends": {"level": "WARNING"},
-        "django.request": {"level": "ERROR"},
+        "django.request": {"level": "ERROR", "filters": ["request_routes"]},
+        # The development server's request lines (runserver): method, route, status, time.
+        "django.server": {
+            "handlers": ["console"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["server_routes"],
+        },
         # axes logs the typed username of every failure (a mistyped password, say): not here.
         "axes": {"level": "ERROR"},
     },

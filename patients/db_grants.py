@@ -13,8 +13,9 @@ from clinic.roles import grant
 add_role_grants("clinic_front_desk", [grant("SELECT, INSERT, UPDATE", "patient_identities")])
 add_role_grants("clinic_clinician", [grant("SELECT", "patient_identities")])
 # The privacy officer sees whose access report or accounting of disclosures it is: the name and
-# MRN (ciphertext; readable only through the application's keys) and the MRN blind index to find
-# a patient by MRN. No date of birth, SSN, address, phone or email.
+# MRN (ciphertext; readable only through the application's keys) and the blind indexes of the
+# look-ups by last name and date of birth, SSN or MRN (keyed hashes, not the values; issue 16,
+# item 10). No date of birth, SSN, address, phone or email.
 add_role_grants(
     "clinic_privacy_officer",
     [
@@ -26,6 +27,8 @@ add_role_grants(
             "last_name",
             "mrn",
             "mrn_bidx",
+            "ssn_bidx",
+            "last_name_dob_bidx",
         )
     ],
 )

@@ -12,6 +12,9 @@ from django.utils import timezone
 
 from clinic import access_log
 from clinic.models import AccessEvent
+from patients.forms import SEARCH_RESULT_LIMIT, PatientSearchForm
+from patients.models import PatientIdentity
+from privacy.access import IDENTITY_COLUMNS
 from privacy.models import (
     CATEGORIES,
     ORAL,
@@ -66,8 +69,29 @@ class AccessLogSearchForm(forms.Form):
         return events
 
 
-class MrnLookupForm(forms.Form):
-    mrn = forms.CharField(label="Medical record number", max_length=20)
+class PatientLookupForm(PatientSearchForm):
+    """The front desk's search form (the same validation and blind indexes), without phone:
+    last name and date of birth, SSN or MRN. The privacy officer reads only the blind-index
+    columns and the name and MRN of a match (patients/db_grants.py)."""
+
+    MODES = [mode for mode in PatientSearchForm.MODES if mode[0] != PatientSearchForm.PHONE]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["mode"]).choices = self.MODES
+        del self.fields["phone"]
+
+    def matches(self) -> list[PatientIdentity]:
+        data = self.cleaned_data
+        patients = PatientIdentity.objects.all()
+        if data["mode"] == self.LAST_NAME_DOB:
+            patients = patients.by_last_name_and_dob(data["last_name"], data["date_of_birth"])
+        elif data["mode"] == self.SSN:
+            patients = patients.by_ssn(data["ssn"])
+        else:
+            patients = patients.by_mrn(data["mrn"])
+        found = list(patients.only(*IDENTITY_COLUMNS).order_by("pk")[:SEARCH_RESULT_LIMIT])
+        return sorted(found, key=lambda p: (p.last_name.casefold(), p.first_name.casefold()))
 
 
 class DisclosureForm(forms.ModelForm):

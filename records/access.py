@@ -7,8 +7,9 @@
   database cannot disagree about who is "theirs".
 - A clinician refused because the patient is not theirs gets `NotOnCareTeam`, which
   `refuse_outside_care_team` turns into a 403 page pointing to break the glass.
-- `get_record_for_user` reads a record through row-level security: a record that is not the
-  clinician's simply does not exist for them (404), whatever URL they craft.
+- `get_record_for_user` reads a record through row-level security; a record that is not the
+  clinician's is refused like the patient's visit list (403 pointing to break the glass), and
+  the refusal is tied to its patient. Only an unknown id is a 404.
 Every refusal goes through clinic/access.py (logged, 403 or 404).
 """
 
@@ -26,7 +27,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from clinic import access_log, roles
-from clinic.access import REASON_NOT_FOUND, not_found, refuse, require_group
+from clinic.access import not_found, refuse, require_group
+from clinic.refused_patient import refused_patient_id
 from clinic.staff import staff_group
 from patients.models import PatientIdentity
 from records.db_grants import clinician_may_see
@@ -85,15 +87,29 @@ def get_chart_for_user(request: HttpRequest, patient_id: uuid.UUID) -> ChartAcce
 
 
 def get_record_for_user(request: HttpRequest, record_id: uuid.UUID) -> ClinicalRecord:
-    """One clinical record, full (notes included), for a clinician who may see it."""
-    require_group(request, {roles.CLINICIAN}, object_id=record_id)
+    """One clinical record, full (notes included), for a clinician who may see it.
+
+    Refused the way the patient's visit list refuses (issue 16, item 6): another role gets 403,
+    a clinician outside the care team `NotOnCareTeam` (403 with the way to break the glass), an
+    unknown id 404. Each refusal of an existing record is logged with its patient, so it shows
+    in that patient's access report; the patient is learnt through the database's narrow
+    `clinic_refused_record_patient` (clinic/refused_patient.py), never shown beyond the 403.
+    """
+    if staff_group(request.user) != roles.CLINICIAN:
+        patient_id = refused_patient_id("record", record_id)
+        raise refuse(request, patient_id=patient_id, object_id=record_id)
     try:
         # Row-level security filters this query: another clinician's patient is "not found".
         return ClinicalRecord.objects.select_related("patient", "provider").get(pk=record_id)
     except ClinicalRecord.DoesNotExist:
-        raise not_found(
-            request, object_id=record_id, reason=f"{REASON_NOT_FOUND} or {REASON_NOT_ON_CARE_TEAM}"
-        ) from None
+        pass
+    patient_id = refused_patient_id("record", record_id)
+    if patient_id is None:
+        raise not_found(request, object_id=record_id)
+    access_log.record_refusal(
+        request, patient_id=patient_id, object_id=record_id, reason=REASON_NOT_ON_CARE_TEAM
+    )
+    raise NotOnCareTeam(patient_id)
 
 
 def refuse_outside_care_team(

@@ -14,7 +14,9 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from accounts import mfa
 from accounts.signals import sign_out
 from clinic import access_log, roles
-from clinic.access import not_found, require_group
+from clinic.access import not_found, refuse, require_group
+from clinic.refused_patient import refused_patient_id
+from clinic.staff import staff_group
 from patients.access import get_patient_for_user
 from records.break_glass import active_grants, break_glass_end, break_glass_start, is_on_care_team
 from records.break_glass_forms import BreakGlassForm
@@ -23,11 +25,15 @@ from records.models import BreakGlassGrant
 
 def get_break_glass_grant_for_user(request: HttpRequest, grant_id: uuid.UUID) -> BreakGlassGrant:
     """A clinician's own grant; anyone else's is 'not found' (and the attempt is logged)."""
-    require_group(request, {roles.CLINICIAN}, object_id=grant_id)
+    if staff_group(request.user) != roles.CLINICIAN:
+        patient_id = refused_patient_id("break_glass_grant", grant_id)
+        raise refuse(request, patient_id=patient_id, object_id=grant_id)
     try:
         return BreakGlassGrant.objects.get(pk=grant_id, staff_id=request.user.pk)
     except BreakGlassGrant.DoesNotExist:
-        raise not_found(request, object_id=grant_id) from None
+        # Another clinician's grant is "not found" too, logged with its patient.
+        patient_id = refused_patient_id("break_glass_grant", grant_id)
+        raise not_found(request, patient_id=patient_id, object_id=grant_id) from None
 
 
 @sensitive_post_parameters("password", "reason_text")

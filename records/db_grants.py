@@ -204,3 +204,13 @@ def _analytics_owner_may_create(connection: BaseDatabaseWrapper) -> list[str]:
         )
         cursor.execute(statement)
         return [statement]
+
+
+@register_step(order=11)
+def records_refused_patient(connection: BaseDatabaseWrapper) -> list[str]:
+    """Refusals of a visit or a grant by its id are tied to its patient (clinic/refused_patient)."""
+    from clinic.refused_patient import ensure_refused_patient_function
+
+    done = ensure_refused_patient_function(connection, "record")
+    done += ensure_refused_patient_function(connection, "break_glass_grant")
+    return done

@@ -1,6 +1,7 @@
 """ICD-10-CM lookup for the visit form: a diagnosis search word, not patient data.
 
-GET with `q`: the term names no patient and the URL carries no patient id. Answers JSON (for
+POST with `q` (and the form's CSRF token): the typed word stays out of the URL and so out of
+every server and proxy log (issue 16, item 2), though it names no patient. Answers JSON (for
 static/js/icd10-lookup.js); the visit form validates the code on the server without it.
 """
 
@@ -8,7 +9,8 @@ from __future__ import annotations
 
 from django import forms
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
 
 from clinic import roles
 from clinic.access import group_required
@@ -21,10 +23,11 @@ class LookupForm(forms.Form):
     q = forms.CharField(min_length=2, max_length=60)
 
 
-@require_GET
+@sensitive_post_parameters("q")
+@require_POST
 @group_required(roles.CLINICIAN)
 def icd10_lookup(request: HttpRequest) -> HttpResponse:
-    form = LookupForm(request.GET)
+    form = LookupForm(request.POST)
     if not form.is_valid():
         return JsonResponse({"results": []})
     results = icd10.search(form.cleaned_data["q"], limit=MAX_RESULTS)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
@@ -81,7 +82,8 @@ def visit_new(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
     return render(request, "records/visit_form.html", {"patient": patient, "form": form})
 
 
-@group_required(roles.CLINICIAN)
+@login_required
+@refuse_outside_care_team
 def visit_detail(request: HttpRequest, record_id: uuid.UUID) -> HttpResponse:
     record = get_record_for_user(request, record_id)
     access_log.record(
@@ -107,7 +109,8 @@ def detail_context(
     }
 
 
-@group_required(roles.CLINICIAN)
+@login_required
+@refuse_outside_care_team
 def visit_edit(request: HttpRequest, record_id: uuid.UUID) -> HttpResponse:
     record = get_record_for_user(request, record_id)
     patient = record.patient

@@ -12,7 +12,8 @@ import uuid
 from django.http import HttpRequest
 
 from clinic import roles
-from clinic.access import not_found, require_group
+from clinic.access import not_found, refuse
+from clinic.refused_patient import refused_patient_id
 from clinic.staff import staff_group
 from scheduling.models import Appointment
 
@@ -31,8 +32,12 @@ def appointments_for(request: HttpRequest):  # type: ignore[no-untyped-def]
 def get_appointment_for_user(
     request: HttpRequest, appointment_id: uuid.UUID, *, write: bool = False
 ) -> Appointment:
-    require_group(request, BOOKERS if write else READERS, object_id=appointment_id)
+    if staff_group(request.user) not in (BOOKERS if write else READERS):
+        patient_id = refused_patient_id("appointment", appointment_id)
+        raise refuse(request, patient_id=patient_id, object_id=appointment_id)
     try:
         return appointments_for(request).get(pk=appointment_id)
     except Appointment.DoesNotExist:
-        raise not_found(request, object_id=appointment_id) from None
+        # Another clinician's appointment is "not found" too, logged with its patient.
+        patient_id = refused_patient_id("appointment", appointment_id)
+        raise not_found(request, patient_id=patient_id, object_id=appointment_id) from None

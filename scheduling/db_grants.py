@@ -110,3 +110,11 @@ def scheduling_security(connection: BaseDatabaseWrapper) -> list[str]:
     done = ensure_row_level_security(connection, TABLE)
     done += ensure_policies(connection, TABLE, {**APPOINTMENT_POLICIES, **gate_policies(TABLE)})
     return done
+
+
+@register_step(order=11)
+def appointments_refused_patient(connection: BaseDatabaseWrapper) -> list[str]:
+    """A refused appointment is tied to its patient (clinic/refused_patient)."""
+    from clinic.refused_patient import ensure_refused_patient_function
+
+    return ensure_refused_patient_function(connection, "appointment")

@@ -134,7 +134,7 @@ def day(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@group_required(roles.FRONT_DESK, roles.CLINICIAN)
+@group_required(roles.FRONT_DESK, roles.CLINICIAN, owner=("appointment", "appointment_id"))
 def step(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
     appointment = get_appointment_for_user(request, appointment_id)
     group = staff_group(request.user)
@@ -157,7 +157,7 @@ def step(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
     return redirect(day_url(timezone.localtime(appointment.starts_at).date()))
 
 
-@group_required(roles.FRONT_DESK)
+@group_required(roles.FRONT_DESK, owner=("appointment", "appointment_id"))
 @require_http_methods(["GET", "POST"])
 def cancel(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
     appointment = get_appointment_for_user(request, appointment_id, write=True)

@@ -50,20 +50,25 @@ def start_runserver(port: int, **extra_env: str) -> subprocess.Popen:
     )
 
 
-def start_gunicorn(port: int, *, threads: int = 4, **extra_env: str) -> subprocess.Popen:
-    """The production configuration (gunicorn.conf.py) with one worker."""
+def start_gunicorn(
+    port: int, *, threads: int = 4, access_log: bool = False, **extra_env: str
+) -> subprocess.Popen:
+    """The production configuration (gunicorn.conf.py) with one worker; `access_log`: its
+    access log (stdout) is captured too, for stop() to return."""
     env = server_env(
-        GUNICORN_BIND=f"127.0.0.1:{port}",
-        WEB_CONCURRENCY="1",
-        GUNICORN_THREADS=str(threads),
-        GUNICORN_LOG_LEVEL="warning",
-        **extra_env,
+        **{
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "WEB_CONCURRENCY": "1",
+            "GUNICORN_THREADS": str(threads),
+            "GUNICORN_LOG_LEVEL": "warning",
+            **extra_env,
+        }
     )
     return subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "clinic.wsgi"],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE if access_log else subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -106,11 +111,13 @@ class Browser:
             urllib.request.HTTPCookieProcessor(self.jar), NoRedirect
         )
 
-    def request(self, url: str, data: dict | None = None) -> tuple[int, str, str]:
+    def request(
+        self, url: str, data: dict | None = None, timeout: float = 10
+    ) -> tuple[int, str, str]:
         body = urllib.parse.urlencode(data).encode() if data is not None else None
         request = urllib.request.Request(url, data=body, headers={"Referer": url})  # noqa: S310
         try:
-            with self.opener.open(request, timeout=10) as response:
+            with self.opener.open(request, timeout=timeout) as response:
                 return (
                     response.status,
                     response.headers.get("Location", ""),

@@ -85,11 +85,11 @@ def flow_break_glass_reviewed(client, client_for, staff, patient):
 
 
 def flow_export(client, client_for, staff, patient):
-    client_for(staff["privacy"]).get("/privacy/access-log.csv")
+    client_for(staff["privacy"]).post("/privacy/access-log.csv")
 
 
 def flow_access_log_searched(client, client_for, staff, patient):
-    client_for(staff["privacy"]).get("/privacy/access-log/", {"action": "sign_in"})
+    client_for(staff["privacy"]).post("/privacy/access-log/", {"action": "sign_in"})
 
 
 def flow_access_report_viewed(client, client_for, staff, patient):

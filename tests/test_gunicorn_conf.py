@@ -36,8 +36,10 @@ def test_environment_sizes_the_server(monkeypatch):
 
 def test_access_log_leaves_out_query_strings(monkeypatch):
     config = load(monkeypatch)
-    assert "%(U)s" in config["access_log_format"]
-    assert "%(r)s" not in config["access_log_format"] and "%(q)s" not in config["access_log_format"]
+    log_format = config["access_log_format"]
+    assert "%({clinic.route}e)s" in log_format
+    for path_atom in ("%(r)s", "%(U)s", "%(q)s", "%({raw_uri}e)s", "%({path_info}e)s"):
+        assert path_atom not in log_format
 
 
 def test_gunicorn_accepts_the_configuration():

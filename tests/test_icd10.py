@@ -30,7 +30,7 @@ def test_codes_are_stored_in_dotted_form():
 
 @pytest.mark.usefixtures("clinic_db")
 def test_lookup_by_word_returns_codes_with_descriptions(client_for, staff):
-    response = client_for(staff["clinician"]).get(LOOKUP, {"q": "hypertension"})
+    response = client_for(staff["clinician"]).post(LOOKUP, {"q": "hypertension"})
     assert response.status_code == 200
     results = response.json()["results"]
     assert 0 < len(results) <= 15
@@ -40,7 +40,7 @@ def test_lookup_by_word_returns_codes_with_descriptions(client_for, staff):
 
 @pytest.mark.usefixtures("clinic_db")
 def test_lookup_by_code_prefix(client_for, staff):
-    results = client_for(staff["clinician"]).get(LOOKUP, {"q": "E11.9"}).json()["results"]
+    results = client_for(staff["clinician"]).post(LOOKUP, {"q": "E11.9"}).json()["results"]
     assert {"code": "E11.9", "description": "Type 2 diabetes mellitus without complications"} in (
         results
     )
@@ -49,24 +49,34 @@ def test_lookup_by_code_prefix(client_for, staff):
 @pytest.mark.usefixtures("clinic_db")
 @pytest.mark.parametrize("term", ["", "a", "x" * 61])
 def test_lookup_ignores_too_short_or_long_terms(client_for, staff, term):
-    response = client_for(staff["clinician"]).get(LOOKUP, {"q": term})
+    response = client_for(staff["clinician"]).post(LOOKUP, {"q": term})
     assert response.json() == {"results": []}
 
 
 @pytest.mark.usefixtures("clinic_db")
-def test_lookup_is_get_only(client_for, staff):
-    assert client_for(staff["clinician"]).post(LOOKUP, {"q": "flu"}).status_code == 405
+def test_lookup_is_post_only_so_the_word_stays_out_of_urls(client_for, staff):
+    assert client_for(staff["clinician"]).get(LOOKUP, {"q": "flu"}).status_code == 405
+
+
+@pytest.mark.usefixtures("clinic_db")
+def test_lookup_needs_the_csrf_token(staff):
+    from django.test import Client
+
+    from tests.conftest import sign_in_client
+
+    client = sign_in_client(Client(enforce_csrf_checks=True), staff["clinician"])
+    assert client.post(LOOKUP, {"q": "flu"}).status_code == 403
 
 
 @pytest.mark.usefixtures("clinic_db")
 @pytest.mark.parametrize("persona", ["frontdesk", "analyst", "privacy", "admin", "outsider"])
 def test_lookup_is_for_clinicians_only(client_for, staff, persona):
-    assert client_for(staff[persona]).get(LOOKUP, {"q": "flu"}).status_code == 403
+    assert client_for(staff[persona]).post(LOOKUP, {"q": "flu"}).status_code == 403
 
 
 @pytest.mark.usefixtures("clinic_db")
 def test_lookup_sends_anonymous_visitors_to_sign_in(client):
-    assert client.get(LOOKUP, {"q": "flu"}).status_code == 302
+    assert client.post(LOOKUP, {"q": "flu"}).status_code == 302
 
 
 @pytest.mark.usefixtures("clinic_db")

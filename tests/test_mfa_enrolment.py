@@ -11,6 +11,7 @@ import pytest
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.mfa import PENDING_KEY_SESSION
 from tests.conftest import current_code, give_totp
 from tests.test_signin import sign_in
 
@@ -153,3 +154,50 @@ def test_outsider_sees_mfa_off_and_may_set_it_up(client_for, staff):
 
 def test_anonymous_visitor_cannot_reach_setup(client):
     assert client.get(SETUP)["Location"].startswith("/account/sign-in/")
+
+
+def test_opening_setup_creates_no_authenticator_row(client, staff):
+    """Issue 16, item 18: the pending key is held encrypted in the session, not in a row."""
+    sign_in(client, "t-admin")
+    first = key_on_page(client.get(SETUP).content)
+    client.get(SETUP)
+    assert not TOTPDevice.objects.using("owner").filter(user=staff["admin"]).exists()
+    # The key is in the session only as ciphertext.
+    session = client.session
+    stored = session[PENDING_KEY_SESSION]
+    assert stored.startswith("v1:")
+    assert hexlify(b32decode(first)).decode() not in stored
+    assert first not in str(dict(session.items()))
+
+
+def test_a_wrong_code_at_setup_leaves_no_row_and_the_same_key(client, staff):
+    sign_in(client, "t-admin")
+    key = key_on_page(client.get(SETUP).content)
+    response = client.post(SETUP, {"otp_token": "000000"})
+    assert b"did not match" in response.content
+    assert key_on_page(response.content) == key
+    assert not TOTPDevice.objects.using("owner").filter(user=staff["admin"]).exists()
+
+
+def test_confirming_creates_exactly_one_row_and_forgets_the_pending_key(client, staff):
+    sign_in(client, "t-admin")
+    key = key_on_page(client.get(SETUP).content)
+    client.post(SETUP, {"otp_token": code_for_key(key)})
+    devices = TOTPDevice.objects.using("owner").filter(user=staff["admin"])
+    assert [(d.confirmed, d.key) for d in devices] == [(True, hexlify(b32decode(key)).decode())]
+    assert PENDING_KEY_SESSION not in client.session
+
+
+def test_a_pending_key_from_another_user_is_not_taken_over(client, staff):
+    """The ciphertext is bound to the user: copied into another user's session it does not
+    decrypt, and that user gets a key of their own."""
+    from accounts.mfa import _pending_aad
+    from clinic.encryption import encrypt_value
+
+    sign_in(client, "t-admin")
+    session = client.session
+    planted = "ab" * 20
+    session[PENDING_KEY_SESSION] = encrypt_value(planted, _pending_aad(staff["privacy"]))
+    session.save()
+    key = key_on_page(client.get(SETUP).content)
+    assert hexlify(b32decode(key)).decode() != planted

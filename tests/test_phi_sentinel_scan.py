@@ -104,9 +104,19 @@ def flow_privacy_officer_reviews_and_reports(ctx: Context) -> None:
     grant = BreakGlassGrant.objects.using("owner").get()
     ctx.responses.append(client.get(f"/privacy/break-glass/{grant.pk}/"))
     client.post(f"/privacy/break-glass/{grant.pk}/", {"comment": "Reviewed with the clinician."})
-    client.post("/privacy/patients/find/", {"mrn": ctx.patient.mrn})
+    client.post("/privacy/patients/find/", {"mode": "mrn", "mrn": ctx.patient.mrn})
+    # The look-ups by typed name and date of birth, and by SSN (issue 16, item 10).
+    client.post(
+        "/privacy/patients/find/",
+        {
+            "mode": "last_name_dob",
+            "last_name": ctx.patient.last_name,
+            "date_of_birth": ctx.patient.date_of_birth.isoformat(),
+        },
+    )
+    client.post("/privacy/patients/find/", {"mode": "ssn", "ssn": ctx.patient.ssn})
     client.get(f"/privacy/patients/{ctx.patient.pk}/")
-    client.get("/privacy/access-log.csv", {"patient_id": str(ctx.patient.pk)})
+    client.post("/privacy/access-log.csv", {"patient_id": str(ctx.patient.pk)})
 
 
 def flow_record_disclosure(ctx: Context) -> None:
@@ -288,6 +298,15 @@ def flow_analyst_dashboard_and_export(ctx: Context) -> None:
     ctx.responses.append(analyst.post("/analytics/export/", {"start": "2020-01", "end": "2026-12"}))
 
 
+def flow_names_typed_into_urls_and_the_icd10_lookup(ctx: Context) -> None:
+    """Issue 16, item 2: a name in a path and a query string, and in the ICD-10 lookup."""
+    client = ctx.client("clinician")
+    client.get(f"/patients/{LAST}/", {"q": LAST})
+    client.get(f"/{FIRST}/{LAST}")
+    client.post("/icd10/lookup/", {"q": LAST})
+    ctx.client("privacy").get("/privacy/access-log/", {"patient_id": LAST})
+
+
 FLOWS: list[Callable[[Context], None]] = [
     flow_register_patient_and_record,
     flow_front_desk_registers_searches_reveals_and_edits,
@@ -302,6 +321,7 @@ FLOWS: list[Callable[[Context], None]] = [
     flow_invalid_disclosure_is_redisplayed_not_logged,
     flow_server_error_quoting_phi,
     flow_database_error_quoting_phi,
+    flow_names_typed_into_urls_and_the_icd10_lookup,
 ]
 
 

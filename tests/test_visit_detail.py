@@ -1,5 +1,6 @@
-"""One visit, with its decrypted notes: for the treating clinician only. Another clinician's
-patient's record does not exist for a clinician, whatever URL they craft."""
+"""One visit, with its decrypted notes: for the treating clinician only. A clinician outside the
+care team is refused as on the patient's visit list (403, the way to break the glass), whatever
+URL they craft; the refusal is tied to the patient."""
 
 from __future__ import annotations
 
@@ -45,13 +46,15 @@ def test_treating_clinician_reads_the_full_record(client_for, staff, visit):
 def test_other_clinician_cannot_reach_the_record_by_crafted_url(client_for, staff, visit, page):
     client = client_for(staff["clinician2"])
     response = client.get(page(visit))
-    assert response.status_code == 404
+    assert response.status_code == 403
     assert b"sentinel-note" not in response.content
     assert b"I10" not in response.content
+    assert f"/break-glass/{visit.patient_id}/".encode() in response.content
     [event] = events(access_log.ACCESS_REFUSED)
     assert event.staff_id == staff["clinician2"].pk
     assert event.object_id == str(visit.pk)
-    assert event.outcome == "404"
+    assert event.patient_id == visit.patient_id
+    assert (event.outcome, event.reason) == ("403", "not on care team")
     assert events(access_log.RECORD_VIEWED) == []
 
 
@@ -60,7 +63,7 @@ def test_crafted_edit_by_other_clinician_changes_nothing(client_for, staff, visi
         edit(visit),
         {"visit_date": "2024-01-01", "diagnosis_code": "J06.9", "notes": "x", "version": "1"},
     )
-    assert response.status_code == 404
+    assert response.status_code == 403
     visit.refresh_from_db(using="owner")
     assert (visit.diagnosis_code, visit.version) == ("I10", 1)
 
@@ -74,6 +77,7 @@ def test_non_clinicians_are_refused(client_for, staff, visit, persona, page):
     assert b"I10" not in response.content
     [event] = events(access_log.ACCESS_REFUSED)
     assert event.staff_id == staff[persona].pk
+    assert (event.patient_id, event.object_id) == (visit.patient_id, str(visit.pk))
 
 
 def test_unknown_record_is_not_found(client_for, staff):
@@ -81,6 +85,8 @@ def test_unknown_record_is_not_found(client_for, staff):
         reverse("records:visit-detail", kwargs={"record_id": uuid.uuid4()})
     )
     assert response.status_code == 404
+    [event] = events(access_log.ACCESS_REFUSED)
+    assert event.patient_id is None
 
 
 def test_anonymous_visitor_is_sent_to_sign_in(client, visit):

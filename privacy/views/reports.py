@@ -11,17 +11,18 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.http import urlencode
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic import access_log
 from clinic.models import AccessEvent
-from patients.models import PatientIdentity
+from privacy import sorting
 from privacy.access import (
     get_patient_identity_for_privacy_officer,
     privacy_officer_required,
 )
-from privacy.forms import AccessLogSearchForm, MrnLookupForm
+from privacy.forms import AccessLogSearchForm, PatientLookupForm
 from privacy.selectors import (
     charts_outside_care_team,
     clinic_hours,
@@ -49,22 +50,53 @@ CSV_COLUMNS = [
 ]
 
 
+def _console_context() -> dict:
+    return {
+        "unreviewed": BreakGlassGrant.objects.filter(reviewed_at__isnull=True).count(),
+        "lookup_form": PatientLookupForm(),
+        "modes": PatientLookupForm.MODES,
+    }
+
+
 @privacy_officer_required
 def console(request: HttpRequest) -> HttpResponse:
-    unreviewed = BreakGlassGrant.objects.filter(reviewed_at__isnull=True).count()
-    return render(
-        request, "privacy/console.html", {"unreviewed": unreviewed, "mrn_form": MrnLookupForm()}
-    )
+    return render(request, "privacy/console.html", _console_context())
 
 
-@require_GET
+ACCESS_LOG_COLUMNS: list[tuple[str, str | None]] = [
+    ("Id", "id"),
+    ("When", "when"),
+    ("Staff", "staff"),
+    ("Role", "role"),
+    ("Action", "action"),
+    ("Patient", "patient"),
+    ("Object", None),
+    ("Outcome", "outcome"),
+    ("Reason", None),
+    ("Address", None),
+]
+REPORT_COLUMNS: list[tuple[str, str | None]] = [
+    ("When", "when"),
+    ("Staff", "staff"),
+    ("Action", "action"),
+    ("Outcome", "outcome"),
+    ("Why", None),
+]
+
+
+@require_http_methods(["GET", "POST"])
 @privacy_officer_required
 def access_log_search(request: HttpRequest) -> HttpResponse:
-    form = AccessLogSearchForm(request.GET or None)
+    """The search form POSTs, so what the privacy officer types never lands in a URL; the
+    console's own links (a flag's staff member, a report's patient) open it by GET with ids."""
+    data = request.POST if request.method == "POST" else (request.GET or None)
+    form = AccessLogSearchForm(data)
+    sort = sorting.chosen(data, sorting.EVENT_COLUMNS)
     page = None
     if form.is_bound and form.is_valid():
-        events = form.filter(AccessEvent.objects.order_by("-id"))
-        page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+        events = form.filter(AccessEvent.objects.order_by(*sorting.order_by(sort)))
+        number = None if data is None or data.get("sort_by") else data.get("page")
+        page = Paginator(events, PAGE_SIZE).get_page(number)
         names = usernames(e.staff_id for e in page)
         for event in page:
             event.username = names.get(event.staff_id or 0, "—")  # type: ignore[attr-defined]
@@ -74,19 +106,22 @@ def access_log_search(request: HttpRequest) -> HttpResponse:
             access_log.ACCESS_LOG_SEARCHED,
             patient_id=form.cleaned_data.get("patient_id"),
         )
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "privacy/access_log.html",
-        {"form": form, "page": page, "query": query.urlencode()},
+        {
+            "form": form,
+            "page": page,
+            "sort": sort,
+            "headers": sorting.headers(sort, ACCESS_LOG_COLUMNS),
+        },
     )
 
 
-@require_GET
 @privacy_officer_required
+@require_POST
 def access_log_csv(request: HttpRequest) -> HttpResponse:
-    form = AccessLogSearchForm(request.GET)
+    form = AccessLogSearchForm(request.POST)
     if not form.is_valid():
         return render(request, "privacy/access_log.html", {"form": form}, status=400)
     # Built in memory inside the request's transaction: a streamed body would be read after
@@ -127,27 +162,44 @@ def access_log_csv(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@sensitive_post_parameters("mrn")
+@sensitive_post_parameters()
+@sensitive_variables()
 @require_POST
 @privacy_officer_required
 def patient_find(request: HttpRequest) -> HttpResponse:
-    """Find a patient by MRN (POSTed, so it never lands in a URL) through the blind index."""
-    form = MrnLookupForm(request.POST)
-    if form.is_valid():
-        found = PatientIdentity.objects.by_mrn(form.cleaned_data["mrn"].strip()).values_list(
-            "patient_id", flat=True
+    """Find a patient by last name and date of birth, SSN or MRN (POSTed, so nothing typed lands
+    in a URL), through the blind indexes as the front desk's search does. One match opens the
+    report; several are listed (name and MRN only); each patient shown is logged."""
+    form = PatientLookupForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "privacy/console.html",
+            {**_console_context(), "lookup_form": form},
+            status=400,
         )
-        patient_id = next(iter(found), None)
-        if patient_id is not None:
-            return redirect("privacy:patient-report", patient_id=patient_id)
-    messages.error(request, "No patient has that medical record number.")
-    return redirect("privacy:console")
+    found = form.matches()
+    mode = form.cleaned_data["mode"]
+    if not found:
+        access_log.record(request, access_log.PATIENT_SEARCH, outcome="no_match", reason=mode)
+        messages.error(request, "No patient matches.")
+        return redirect("privacy:console")
+    for patient in found:
+        access_log.record(request, access_log.PATIENT_SEARCH, patient_id=patient.pk, reason=mode)
+    if len(found) == 1:
+        return redirect("privacy:patient-report", patient_id=found[0].pk)
+    return render(
+        request,
+        "privacy/console.html",
+        {**_console_context(), "matches": found},
+    )
 
 
 @privacy_officer_required
 def patient_report(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
     patient = get_patient_identity_for_privacy_officer(request, patient_id)
-    events = AccessEvent.objects.filter(patient_id=patient.pk).order_by("-id")
+    sort = sorting.chosen(request.GET, sorting.EVENT_COLUMNS)
+    events = AccessEvent.objects.filter(patient_id=patient.pk).order_by(*sorting.order_by(sort))
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = patient_access_rows(patient.pk, list(page))
     for event in page:
@@ -163,6 +215,8 @@ def patient_report(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
             "page": page,
             "rows": rows,
             "grants": [(g, grant_names.get(g.staff_id, "—")) for g in grants],
+            "headers": sorting.headers(sort, REPORT_COLUMNS),
+            "query": urlencode({"sort": sort}),
         },
     )
 

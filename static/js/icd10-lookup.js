@@ -1,6 +1,7 @@
 /* ICD-10-CM suggestions on the visit form. Progressive: without this script the server still
-   validates the code and shows its description after saving. Asks /icd10/lookup/?q=<word>
-   (a diagnosis word, never patient data) and lists matches as buttons; choosing one fills in
+   validates the code and shows its description after saving. POSTs the word to /icd10/lookup/
+   with the visit form's CSRF token (a diagnosis word, never patient data, and never in a URL,
+   so in no server log) and lists matches as buttons; choosing one fills in
    the code and shows its description. No inline script or style (CSP). */
 (function () {
   "use strict";
@@ -11,6 +12,9 @@
   var described = document.getElementById("icd10-description");
   if (!input || !list) { return; }
   var url = box.dataset.lookupUrl;
+  var form = box.closest("form");
+  var token = form ? form.querySelector("input[name=csrfmiddlewaretoken]") : null;
+  if (!token) { return; }
   var timer = null;
   var latest = 0;
 
@@ -46,9 +50,13 @@
     var term = input.value.trim();
     if (term.length < 2) { clear(); return; }
     var ticket = ++latest;
-    fetch(url + "?q=" + encodeURIComponent(term), {
+    var body = new URLSearchParams();
+    body.append("q", term);
+    fetch(url, {
+      method: "POST",
       credentials: "same-origin",
-      headers: { "Accept": "application/json" }
+      headers: { "Accept": "application/json", "X-CSRFToken": token.value },
+      body: body
     })
       .then(function (response) { return response.ok ? response.json() : { results: [] }; })
       .then(function (data) { if (ticket === latest) { show(data.results || []); } })
