@@ -67,6 +67,10 @@ APPOINTMENT_CHECKED_IN = "appointment_checked_in"
 APPOINTMENT_FLOW = "appointment_flow"
 APPOINTMENT_NO_SHOW = "appointment_no_show"
 APPOINTMENTS_LISTED = "appointments_listed"
+# The clinician's chart (docs/chart.md): the reason names the section or item kind.
+CHART_SECTION_VIEWED = "chart_section_viewed"
+CHART_ITEM_RECORDED = "chart_item_recorded"
+CHART_ITEM_CHANGED = "chart_item_changed"
 
 # The one declared set of actions, with the label the privacy console shows. `record` refuses
 # any other action, and the console's filter offers exactly these.
@@ -112,6 +116,9 @@ ACTIONS: dict[str, str] = {
     APPOINTMENT_FLOW: "Appointment step recorded",
     APPOINTMENT_NO_SHOW: "Appointment marked no-show",
     APPOINTMENTS_LISTED: "Day list shown",
+    CHART_SECTION_VIEWED: "Chart section viewed",
+    CHART_ITEM_RECORDED: "Chart item recorded",
+    CHART_ITEM_CHANGED: "Chart item changed",
 }
 
 
