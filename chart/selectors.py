@@ -173,6 +173,9 @@ def history(item: Any) -> list[Version]:
             if previous.get(name, object()) != value
             and not (row["operation"] == "INSERT" and value in (None, ""))
         ]
+        previous = values
+        if row["operation"] == "UPDATE" and not changes:
+            continue  # maintenance (e.g. re-encryption under a new key): nothing to show
         versions.append(
             Version(
                 row["changed_at"],
@@ -181,5 +184,4 @@ def history(item: Any) -> list[Version]:
                 changes,
             )
         )
-        previous = values
     return versions
