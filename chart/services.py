@@ -26,13 +26,17 @@ def _stamp(item: Any, changes: dict[str, Any]) -> Any:
     return item
 
 
-@transaction.atomic
-def allergy_create(*, patient: PatientIdentity, author: Any, **values: Any) -> Allergy:
-    """Record an allergy; a standing "no known allergies" statement is withdrawn, signed by the
-    same clinician, in the same transaction."""
-    AllergyReview.objects.filter(patient=patient, no_known_allergies=True).update(
+def _withdraw_no_known_allergies(patient_id: Any, author: Any) -> None:
+    """An active allergy ends a standing "no known allergies" statement, signed by the same
+    clinician, in the same transaction (the database refuses the allergy otherwise)."""
+    AllergyReview.objects.filter(patient_id=patient_id, no_known_allergies=True).update(
         no_known_allergies=False, recorded_by=author, updated_at=timezone.now()
     )
+
+
+@transaction.atomic
+def allergy_create(*, patient: PatientIdentity, author: Any, **values: Any) -> Allergy:
+    _withdraw_no_known_allergies(patient.pk, author)
     now = timezone.now()
     allergy = Allergy(patient=patient, recorded_by=author, created_at=now, updated_at=now, **values)
     allergy.full_clean()
@@ -41,7 +45,9 @@ def allergy_create(*, patient: PatientIdentity, author: Any, **values: Any) -> A
 
 
 @transaction.atomic
-def allergy_update(*, allergy: Allergy, **changes: Any) -> Allergy:
+def allergy_update(*, allergy: Allergy, author: Any, **changes: Any) -> Allergy:
+    if changes.get("status") == Allergy.ACTIVE:
+        _withdraw_no_known_allergies(allergy.patient_id, author)
     return _stamp(allergy, changes)
 
 

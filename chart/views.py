@@ -152,7 +152,7 @@ def allergy_edit(request: HttpRequest, allergy_id: uuid.UUID) -> HttpResponse:
     editable = allergy.status != Allergy.ENTERED_IN_ERROR
     form = AllergyForm(request.POST or None, instance=allergy) if editable else None
     if request.method == "POST" and form is not None and form.is_valid():
-        services.allergy_update(allergy=allergy, **form.cleaned_data)
+        services.allergy_update(allergy=allergy, author=request.user, **form.cleaned_data)
         changed(request, allergy, "allergy")
         messages.success(request, "Allergy updated.")
         return redirect("chart:allergies", patient_id=allergy.patient_id)

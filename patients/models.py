@@ -114,7 +114,8 @@ class PatientIdentity(models.Model):
     mrn = EncryptedCharField("MRN", max_length=20, editable=False)
     # Sensitive in itself (a gender identity other than the sex recorded): encrypted.
     gender_identity = EncryptedCharField(max_length=20, blank=True, choices=GENDER_IDENTITIES)
-    # Plaintext, de-identified by themselves (sex is no Safe Harbor identifier; a CHECK below).
+    # Plaintext, de-identified by themselves (sex is no Safe Harbor identifier; its codes are
+    # a CHECK constraint, patients/db_checks.py).
     administrative_sex = models.CharField(
         max_length=7, choices=ADMINISTRATIVE_SEXES, default="unknown"
     )
@@ -133,12 +134,6 @@ class PatientIdentity(models.Model):
     class Meta:
         db_table = "patient_identities"
         verbose_name = "patient"
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(administrative_sex__in=[c for c, _ in ADMINISTRATIVE_SEXES]),
-                name="patient_identities_administrative_sex",
-            )
-        ]
 
     def __str__(self) -> str:
         # Never the name: this string can reach logs, admin history and error reports.

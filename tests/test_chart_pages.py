@@ -347,3 +347,16 @@ def test_break_the_glass_opens_the_chart_with_a_marker(client_for, staff, patien
     response = client.post(url("allergies", patient_id=patient.pk), {"substance": "Fakeazole"})
     assert response.status_code == 302
     assert Allergy.objects.using(OWNER).get().recorded_by_id == staff["clinician2"].pk
+
+
+def test_reactivating_an_allergy_withdraws_no_known_allergies(client_for, staff, patient):
+    allergy = AllergyFactory(patient=patient, recorded_by=staff["clinician"], status="resolved")
+    client = client_for(staff["clinician"])
+    client.post(url("no-known-allergies", patient_id=patient.pk), {"confirm": "on"})
+    assert AllergyReview.objects.using(OWNER).get(patient=patient).no_known_allergies
+    form = {"substance": "Fakecillin", "reaction": "", "severity": "", "status": "active"}
+    response = client.post(url("allergy-edit", allergy_id=allergy.pk), form)
+    assert response.status_code == 302
+    review = AllergyReview.objects.using(OWNER).get(patient=patient)
+    assert (review.no_known_allergies, review.recorded_by_id) == (False, staff["clinician"].pk)
+    assert "Fakecillin" in client.get(url("summary", patient_id=patient.pk)).text

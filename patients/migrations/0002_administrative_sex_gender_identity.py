@@ -21,8 +21,4 @@ class Migration(migrations.Migration):
             name='gender_identity',
             field=clinic.encryption.EncryptedCharField(blank=True, choices=[('', '— not recorded —'), ('female', 'Identifies as female'), ('male', 'Identifies as male'), ('non_binary', 'Identifies as non-binary'), ('other', 'Other'), ('asked_declined', 'Asked but declined'), ('unknown', 'Unknown')], max_length=20),
         ),
-        migrations.AddConstraint(
-            model_name='patientidentity',
-            constraint=models.CheckConstraint(condition=models.Q(('administrative_sex__in', ['female', 'male', 'other', 'unknown'])), name='patient_identities_administrative_sex'),
-        ),
     ]
