@@ -175,3 +175,19 @@ def test_an_unknown_sex_code_is_refused(client_for, staff):
     response = post(client_for(staff["frontdesk"]), administrative_sex="x")
     assert response.status_code == 200
     assert not PatientIdentity.objects.using("owner").exists()
+
+
+def test_the_database_refuses_an_unknown_sex_code(staff):
+    from django.db import DatabaseError
+
+    from tests.db_helpers import request_cursor
+
+    patient = PatientFactory()
+    with (
+        request_cursor(staff["frontdesk"]) as cursor,
+        pytest.raises(DatabaseError, match="patient_identities_sex"),
+    ):
+        cursor.execute(
+            "UPDATE patient_identities SET administrative_sex = 'x' WHERE patient_id = %s",
+            [str(patient.pk)],
+        )
