@@ -147,7 +147,7 @@ class Problem(ChartItem):
     STATUSES = PROBLEM_STATUSES
 
     problem_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    icd10_code = models.CharField(max_length=8, validators=[validate_icd10_code])
+    icd10_code = models.CharField("ICD-10-CM code", max_length=8, validators=[validate_icd10_code])
     onset_date = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=STATUSES, default=ACTIVE)
     resolved_on = models.DateField(null=True, blank=True)
@@ -236,7 +236,7 @@ class VitalSigns(models.Model):
     heart_rate = models.PositiveSmallIntegerField(null=True, blank=True)
     temperature = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
     respiratory_rate = models.PositiveSmallIntegerField(null=True, blank=True)
-    spo2 = models.PositiveSmallIntegerField(null=True, blank=True)
+    spo2 = models.PositiveSmallIntegerField("SpO2", null=True, blank=True)
     weight = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
     height = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
     entered_in_error = models.BooleanField(default=False)
