@@ -16,6 +16,7 @@ urlpatterns = [
     path("analytics/", include("analytics.urls")),
     path("privacy/", include("privacy.urls")),
     path("scheduling/", include("scheduling.urls")),
+    path("chart/", include("chart.urls")),
     # Earlier addresses (bookmarks, open tabs, scripts) keep working: 308 keeps the method.
     path("accounts/login/", views.moved_to("accounts:sign-in")),
     path("accounts/logout/", views.moved_to("accounts:sign-out")),

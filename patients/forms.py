@@ -118,8 +118,14 @@ class PatientDemographicsForm(forms.ModelForm):
     class Meta:
         model = PatientIdentity
         fields = list(DEMOGRAPHIC_FIELDS)
-        labels = {"date_of_birth": "Date of birth", "ssn": "SSN (optional)"}
+        labels = {
+            "date_of_birth": "Date of birth",
+            "ssn": "SSN (optional)",
+            "administrative_sex": "Sex (administrative)",
+            "gender_identity": "Gender identity (optional)",
+        }
         help_texts = {
+            "administrative_sex": "As on insurance and ID documents; Unknown if not given.",
             "ssn": "###-##-#### or nine digits.",
             "phone": "10-digit US number.",
         }
@@ -134,6 +140,11 @@ class PatientDemographicsForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         for name in ("first_name", "last_name", "date_of_birth", "phone", "email", "address"):
             self.fields[name].widget.attrs.setdefault("autocomplete", "off")
+        # Not given is a value of its own in US Core ("unknown"), not a missing field.
+        self.fields["administrative_sex"].required = False
+
+    def clean_administrative_sex(self) -> str:
+        return self.cleaned_data["administrative_sex"] or "unknown"
 
     def clean_first_name(self) -> str:
         return clean_person_name(self.cleaned_data["first_name"])

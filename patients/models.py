@@ -55,7 +55,27 @@ DEMOGRAPHIC_FIELDS = (
     "state",
     "phone",
     "email",
+    "administrative_sex",
+    "gender_identity",
 )
+
+# US Core administrative gender (FHIR `Patient.gender`): the value set, in its codes.
+ADMINISTRATIVE_SEXES = [
+    ("female", "Female"),
+    ("male", "Male"),
+    ("other", "Other"),
+    ("unknown", "Unknown"),
+]
+# US Core gender identity extension (its SNOMED CT / HL7 null-flavour codes, by meaning).
+GENDER_IDENTITIES = [
+    ("", "— not recorded —"),
+    ("female", "Identifies as female"),
+    ("male", "Identifies as male"),
+    ("non_binary", "Identifies as non-binary"),
+    ("other", "Other"),
+    ("asked_declined", "Asked but declined"),
+    ("unknown", "Unknown"),
+]
 
 
 def mask_ssn(ssn: str) -> str:
@@ -92,7 +112,13 @@ class PatientIdentity(models.Model):
     phone = EncryptedCharField(max_length=30, blank=True)
     email = EncryptedEmailField(max_length=254, blank=True)
     mrn = EncryptedCharField("MRN", max_length=20, editable=False)
-    # Plaintext, de-identified by themselves.
+    # Sensitive in itself (a gender identity other than the sex recorded): encrypted.
+    gender_identity = EncryptedCharField(max_length=20, blank=True, choices=GENDER_IDENTITIES)
+    # Plaintext, de-identified by themselves (sex is no Safe Harbor identifier; its codes are
+    # a CHECK constraint, patients/db_checks.py).
+    administrative_sex = models.CharField(
+        max_length=7, choices=ADMINISTRATIVE_SEXES, default="unknown"
+    )
     birth_year = models.PositiveSmallIntegerField()
     state = models.CharField(max_length=2, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -66,7 +66,9 @@ def patient_register(*, demographics: dict[str, Any], using: str = "default") ->
         )
         if existing is not None:
             raise DuplicatePatient(existing)
-        patient = PatientIdentity(**{name: demographics[name] for name in DEMOGRAPHIC_FIELDS})
+        patient = PatientIdentity(
+            **{name: demographics[name] for name in DEMOGRAPHIC_FIELDS if name in demographics}
+        )
         _save_with_fresh_mrn(patient, using=using)
         return patient
 
@@ -83,7 +85,9 @@ def patient_update_demographics(
         if existing is not None:
             raise DuplicatePatient(existing)
         changed = [
-            name for name in DEMOGRAPHIC_FIELDS if getattr(patient, name) != demographics[name]
+            name
+            for name in DEMOGRAPHIC_FIELDS
+            if name in demographics and getattr(patient, name) != demographics[name]
         ]
         if changed:
             for name in changed:

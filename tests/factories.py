@@ -30,6 +30,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from factory.django import DjangoModelFactory
 
 from accounts.passwords import INNER_ALGORITHM, wrap
+from chart.models import Allergy, Medication, Problem, VitalSigns
 from clinic import roles
 from clinic.management.commands.seed_demo import ensure_groups
 from patients.models import PatientIdentity
@@ -288,3 +289,57 @@ class AppointmentFactory(DjangoModelFactory):
     ends_at = factory.LazyAttribute(lambda o: o.starts_at + datetime.timedelta(minutes=30))
     visit_reason = FAKE_VISIT_REASON
     booked_by = factory.SubFactory(StaffFactory, group=roles.FRONT_DESK)
+
+
+class AllergyFactory(DjangoModelFactory):
+    """An active allergy to a fake substance (the chart's tests)."""
+
+    class Meta:
+        model = Allergy
+        database = OWNER
+
+    patient = factory.SubFactory(PatientFactory)
+    recorded_by = factory.SubFactory(StaffFactory, group=roles.CLINICIAN)
+    substance = "Fakecillin"
+    reaction = "Fake rash"
+    severity = "moderate"
+
+
+class ProblemFactory(DjangoModelFactory):
+    class Meta:
+        model = Problem
+        database = OWNER
+
+    patient = factory.SubFactory(PatientFactory)
+    recorded_by = factory.SubFactory(StaffFactory, group=roles.CLINICIAN)
+    icd10_code = "I10"
+    onset_date = datetime.date(2020, 1, 15)
+    note = "Fake problem note"
+
+
+class VitalSignsFactory(DjangoModelFactory):
+    class Meta:
+        model = VitalSigns
+        database = OWNER
+
+    patient = factory.SubFactory(PatientFactory)
+    recorded_by = factory.SubFactory(StaffFactory, group=roles.CLINICIAN)
+    taken_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(hours=1))
+    systolic = 128
+    diastolic = 82
+    heart_rate = 72
+    weight = 80
+    height = 180
+
+
+class MedicationFactory(DjangoModelFactory):
+    class Meta:
+        model = Medication
+        database = OWNER
+
+    patient = factory.SubFactory(PatientFactory)
+    recorded_by = factory.SubFactory(StaffFactory, group=roles.CLINICIAN)
+    name = "Fakepril 10 mg tablet"
+    dose = "1 tablet"
+    route = "oral"
+    frequency = "once a day"

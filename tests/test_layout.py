@@ -19,6 +19,7 @@ PACKAGES = (
     "records",
     "analytics",
     "scheduling",
+    "chart",
     "localdb",
 )
 # Which packages each one may import. clinic is the core every app uses; localdb (the local
@@ -31,6 +32,7 @@ ALLOWED = {
     "analytics": {"clinic", "patients", "records"},
     "privacy": {"clinic", "accounts", "patients", "records"},
     "scheduling": {"clinic", "patients"},
+    "chart": {"clinic", "patients", "records"},  # the visits' care-team rule and ICD-10-CM
     "localdb": set(),
 }
 # The only core modules that may reach the local tooling (never imported in production).

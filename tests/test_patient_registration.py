@@ -11,7 +11,7 @@ from django.utils import timezone
 from clinic import access_log
 from patients.models import PatientIdentity
 from tests.factories import PatientFactory
-from tests.patient_support import access_events, access_log_text, patient_count
+from tests.patient_support import access_events, access_log_text, patient_count, raw_patient_row
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 URL = reverse("patients:register")
@@ -153,3 +153,41 @@ def test_only_front_desk_may_register(client_for, staff, persona):
     assert patient_count() == 0
     refusals = access_events(access_log.ACCESS_REFUSED)
     assert [(e["staff_id"], e["reason"]) for e in refusals] == [(staff[persona].pk, "role")] * 2
+
+
+def test_administrative_sex_and_gender_identity_are_recorded(client_for, staff):
+    """US Core: administrative sex (plaintext code, CHECKed) and an optional gender identity
+    (encrypted: sensitive in itself); left empty, the sex is "unknown"."""
+    client = client_for(staff["frontdesk"])
+    assert b'name="administrative_sex"' in client.get(URL).content
+    post(client, administrative_sex="female", gender_identity="non_binary")
+    patient = PatientIdentity.objects.using("owner").get()
+    assert (patient.administrative_sex, patient.gender_identity) == ("female", "non_binary")
+    row = raw_patient_row(patient.pk)
+    assert row["administrative_sex"] == "female"
+    assert row["gender_identity"].startswith("v1:") and "non_binary" not in row["gender_identity"]
+    post(client, ssn="900000002")
+    second = PatientIdentity.objects.using("owner").exclude(pk=patient.pk).get()
+    assert (second.administrative_sex, second.gender_identity) == ("unknown", "")
+
+
+def test_an_unknown_sex_code_is_refused(client_for, staff):
+    response = post(client_for(staff["frontdesk"]), administrative_sex="x")
+    assert response.status_code == 200
+    assert not PatientIdentity.objects.using("owner").exists()
+
+
+def test_the_database_refuses_an_unknown_sex_code(staff):
+    from django.db import DatabaseError
+
+    from tests.db_helpers import request_cursor
+
+    patient = PatientFactory()
+    with (
+        request_cursor(staff["frontdesk"]) as cursor,
+        pytest.raises(DatabaseError, match="patient_identities_sex"),
+    ):
+        cursor.execute(
+            "UPDATE patient_identities SET administrative_sex = 'x' WHERE patient_id = %s",
+            [str(patient.pk)],
+        )

@@ -117,8 +117,12 @@ def test_every_model_with_encrypted_fields_is_discovered():
         "phone",
         "email",
         "mrn",
+        "gender_identity",
     )
     assert tables["clinical_records"] == ("notes",)
+    assert tables["chart_allergies"] == ("substance", "reaction")
+    assert tables["chart_problems"] == ("note",)
+    assert tables["chart_medications"] == ("name", "dose", "frequency")
     assert tables["break_glass_grants"] == ("reason_text", "review_comment")
     assert tables["otp_totp_totpdevice"] == ("key",)
     assert tables["auth_user"] == ("password",)
@@ -207,8 +211,9 @@ def test_an_interrupted_rotation_leaves_every_row_readable_and_resumes(old_data,
     def interrupt_in_second_batch(plaintext, aad):
         calls["n"] += 1
         # Tables go in name order: seven staff passwords, one grant reason, one note, then
-        # patient rows of 8 values each (ssn included); die inside the second patient's batch.
-        if calls["n"] > 7 + 1 + 1 + 8 + 1:
+        # patient rows of 9 values each (ssn and gender identity included); die inside the
+        # second patient's batch.
+        if calls["n"] > 7 + 1 + 1 + 9 + 1:
             raise KeyboardInterrupt
         return real(plaintext, aad)
 

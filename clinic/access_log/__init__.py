@@ -71,6 +71,10 @@ APPOINTMENTS_LISTED = "appointments_listed"
 NOTE_SIGNED = "note_signed"
 ADDENDUM_ADDED = "addendum_added"
 UNSIGNED_NOTES_LISTED = "unsigned_notes_listed"
+# The clinician's chart (docs/chart.md): the reason names the section or item kind.
+CHART_SECTION_VIEWED = "chart_section_viewed"
+CHART_ITEM_RECORDED = "chart_item_recorded"
+CHART_ITEM_CHANGED = "chart_item_changed"
 
 # The one declared set of actions, with the label the privacy console shows. `record` refuses
 # any other action, and the console's filter offers exactly these.
@@ -119,6 +123,9 @@ ACTIONS: dict[str, str] = {
     NOTE_SIGNED: "Visit note signed",
     ADDENDUM_ADDED: "Addendum added",
     UNSIGNED_NOTES_LISTED: "Unsigned notes listed",
+    CHART_SECTION_VIEWED: "Chart section viewed",
+    CHART_ITEM_RECORDED: "Chart item recorded",
+    CHART_ITEM_CHANGED: "Chart item changed",
 }
 
 
