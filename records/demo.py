@@ -229,17 +229,20 @@ def _patient_history(
     team = _care_team_for(patient_id, rng, clinicians, dates[0] if dates else earliest)
     own = [member.staff_id for member in team]
     others = [c.pk for c in clinicians if c.pk not in own] or own
-    visits = [
-        ClinicalRecord(
-            record_id=uuid.UUID(int=rng.getrandbits(128), version=4),
-            patient_id=patient_id,
-            provider_id=rng.choice(own if rng.random() < OWN_CLINICIAN_SHARE else others),
-            diagnosis_code=history.code(rng, day),
-            notes=rng.choice(notes),
-            visit_date=day,
+    visits = []
+    for day in dates:
+        provider = rng.choice(own if rng.random() < OWN_CLINICIAN_SHARE else others)
+        visits.append(
+            ClinicalRecord(
+                record_id=uuid.UUID(int=rng.getrandbits(128), version=4),
+                patient_id=patient_id,
+                provider_id=provider,
+                changed_by_id=provider,
+                diagnosis_code=history.code(rng, day),
+                notes=rng.choice(notes),
+                visit_date=day,
+            )
         )
-        for day in dates
-    ]
     return visits, team
 
 

@@ -9,6 +9,7 @@ an active break-the-glass grant; both tables are read by the policy, so they are
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -42,6 +43,17 @@ class ClinicalRecord(models.Model):
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Who wrote the visit last: the database sets it to the verified caller on every write
+    # (records/db_checks.py), whatever the statement says. Empty for rows the owner loaded.
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        db_column="changed_by_id",
+        related_name="+",
+        null=True,
+        blank=True,
+        editable=False,
+    )
 
     objects = ClinicalRecordQuerySet.as_manager()
 
@@ -55,6 +67,11 @@ class ClinicalRecord(models.Model):
 
     def __str__(self) -> str:
         return f"record {self.record_id}"
+
+    @property
+    def last_changed_by(self) -> Any:
+        """Who saved the visit last (its provider for a row loaded without one)."""
+        return self.changed_by if self.changed_by_id else self.provider
 
 
 class CareTeamQuerySet(models.QuerySet["CareTeamMember"]):
