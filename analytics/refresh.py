@@ -8,17 +8,18 @@ run is written to `analytics_refresh_log`, which the dashboards show as "data as
 
 from __future__ import annotations
 
+import importlib.metadata
 import time
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 
-import simple_icd_10_cm as icd
 from django.db import connections, transaction
 from django.utils import timezone
 from psycopg import sql
 
 from analytics.db_grants import CHAPTERS_TABLE, MATERIALIZED_VIEWS, OWNER
 from analytics.models import RefreshLog
+from records.icd10_table import PACKAGE
 
 Progress = Callable[[str], None]
 
@@ -26,6 +27,9 @@ Progress = Callable[[str], None]
 @lru_cache(maxsize=1)
 def chapter_map() -> dict[str, str]:
     """Every ICD-10-CM code (no dot) -> its chapter number, from simple-icd-10-cm."""
+    # Imported here: parsing the code set takes seconds, and a refresh rarely needs it.
+    import simple_icd_10_cm as icd
+
     mapping: dict[str, str] = {}
     for chapter in icd.get_all_codes(with_dots=False):
         if icd.is_chapter(chapter):
@@ -38,18 +42,31 @@ def _chapter_rows() -> Iterator[tuple[str, str]]:
     yield from sorted(chapter_map().items())
 
 
+def _chapter_map_mark(count: int) -> str:
+    return f"{PACKAGE} {importlib.metadata.version(PACKAGE)}: {count} codes"
+
+
 def fill_chapter_map(using: str = "owner") -> int:
-    """(Re)fill analytics_icd10_chapters when it does not match the code set; rows written."""
-    mapping = chapter_map()
+    """(Re)fill analytics_icd10_chapters when it does not hold this version of the code set (the
+    table's comment names it and the number of rows); rows written."""
+    table = sql.Identifier(CHAPTERS_TABLE)
     with transaction.atomic(using=using), connections[using].cursor() as cursor:
-        cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(CHAPTERS_TABLE)))
-        if cursor.fetchone()[0] == len(mapping):
+        cursor.execute(
+            "SELECT obj_description(to_regclass(%s), 'pg_class'), "
+            "(SELECT count(*) FROM analytics_icd10_chapters)",
+            [CHAPTERS_TABLE],
+        )
+        stored, rows = cursor.fetchone()
+        if stored == _chapter_map_mark(rows):
             return 0
-        cursor.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(CHAPTERS_TABLE)))
-        copy = sql.SQL("COPY {} (code, chapter) FROM STDIN").format(sql.Identifier(CHAPTERS_TABLE))
+        mapping = chapter_map()
+        cursor.execute(sql.SQL("DELETE FROM {}").format(table))
+        copy = sql.SQL("COPY {} (code, chapter) FROM STDIN").format(table)
         with cursor.copy(copy) as writer:
             for row in _chapter_rows():
                 writer.write_row(row)
+        mark = _chapter_map_mark(len(mapping))
+        cursor.execute(sql.SQL("COMMENT ON TABLE {} IS {}").format(table, sql.Literal(mark)))
     return len(mapping)
 
 

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
 from django.contrib.auth.decorators import login_required
-from django.db import connections
+from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseRedirectBase
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils.module_loading import import_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from clinic import roles
 from clinic.staff import staff_group
+
+RETRY_AFTER_SECONDS = 30
 
 HOME_TEMPLATES = {
     roles.FRONT_DESK: "clinic/home/front_desk.html",
@@ -26,11 +30,22 @@ HOME_TEMPLATES = {
 }
 
 
+# What each role's home page shows, built by the app it comes from (dotted paths, imported
+# when used): a function of the request returning the template's context.
+HOME_CONTEXTS = {
+    roles.FRONT_DESK: "scheduling.today.front_desk_today",
+    roles.ANALYST: "analytics.key_figures.analyst_key_figures",
+    roles.PRIVACY_OFFICER: "privacy.open_items.privacy_officer_open_items",
+    roles.ADMINISTRATOR: "accounts.staff_overview.administrator_overview",
+}
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    group = staff_group(request.user)
-    template = HOME_TEMPLATES.get(group or "", "clinic/home/no_group.html")
-    return render(request, template)
+    group = staff_group(request.user) or ""
+    template = HOME_TEMPLATES.get(group, "clinic/home/no_group.html")
+    builder = HOME_CONTEXTS.get(group)
+    return render(request, template, import_string(builder)(request) if builder else {})
 
 
 @require_GET
@@ -75,10 +90,28 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     return render(request, "404.html", status=404)
 
 
+def database_unavailable(error: BaseException | None) -> bool:
+    """Whether `error` (or what caused it) is the database not answering: refused or dropped
+    connections, full connection slots, a shutdown, a cancelled statement. Not a refused
+    statement (a permission, a constraint): that is a bug or an attack, and stays a 500."""
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, OperationalError | InterfaceError):
+            return True
+        error = error.__cause__ or error.__context__
+        seen += 1
+    return False
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     # No context processors: the request may be half-broken, and nothing may be echoed.
     from django.template import loader
 
+    # Django calls this inside its handler of the request's exception.
+    if database_unavailable(sys.exc_info()[1]):
+        response = HttpResponse(loader.get_template("503.html").render(), status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     return HttpResponse(loader.get_template("500.html").render(), status=500)
 
 

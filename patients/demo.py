@@ -1,13 +1,17 @@
 """Demo patients for `manage.py seed_demo` (clinic/demo_hooks.py): synthetic, deterministic, fast.
 
-* Synthetic: Faker names and addresses; SSNs in the 900-999 area (never issued as an SSN), phone
-  numbers in the fictional 555-01xx block, emails at example.test.
+* Synthetic and obviously so: Faker first names and addresses, last names ending in "-Demo";
+  SSNs in the 900-999 area (never issued as an SSN), phone numbers in the fictional 555-01xx
+  block, emails at example.test.
+* Shaped like a real clinic's panel, so the analyst's dashboards show real shapes: ages from an
+  age pyramid (few over 90), nearly everyone from the clinic's own state and its neighbours, and
+  a few from far away, whose small counts the dashboards suppress.
 * Deterministic for a seed: the same `--seed` gives the same patients (ids included), so the
   records demo can build visits on them reproducibly.
 * Idempotent: when at least `--patients` patients exist, nothing is created; otherwise the
   missing ones are added (the first ones of the sequence are regenerated and skipped).
-* Fast: values are encrypted and indexed in Python and written with bulk_create through the
-  owner connection, one transaction per batch of BATCH_SIZE rows.
+* Fast: values are encrypted and indexed in Python and written with COPY (clinic/bulk_copy.py)
+  through the owner connection, one transaction per batch of BATCH_SIZE rows.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 
 from django.db import transaction
 
+from clinic.bulk_copy import copy_models
 from clinic.demo_hooks import register
 from patients.forms import US_STATES
 from patients.models import PatientIdentity, mrn_from_number
@@ -29,10 +34,33 @@ from patients.models import PatientIdentity, mrn_from_number
 OWNER = "owner"
 BATCH_SIZE = 1000
 POOL_SIZE = 2000
-OLDEST_BIRTH = date(1930, 1, 1)
-BIRTH_DAYS = (date(2024, 12, 31) - OLDEST_BIRTH).days
-AREA_CODES = ["202", "212", "312", "415", "503", "617", "713", "808", "907", "971"]
+# Ages are drawn relative to a fixed day, so a seed gives the same patients on any date.
+AGE_REFERENCE = date(2025, 6, 30)
+# (youngest, oldest, share of patients): a primary-care panel, few over 90.
+AGE_PYRAMID = [
+    (0, 17, 0.19),
+    (18, 34, 0.21),
+    (35, 49, 0.19),
+    (50, 64, 0.20),
+    (65, 74, 0.11),
+    (75, 89, 0.087),
+    (90, 99, 0.013),
+]
+AREA_CODES = ["617", "781", "508", "978", "603", "401"]
+# The clinic's state, its neighbours, and a few patients from afar (their counts stay small).
+STATE_SHARES = {
+    "MA": 0.80,
+    "NH": 0.09,
+    "RI": 0.05,
+    "CT": 0.025,
+    "NY": 0.015,
+    "ME": 0.01,
+    "FL": 0.01,
+    "VT": 0.0025,
+    "CA": 0.0025,
+}
 STATE_CODES = [code for code, _name in US_STATES]
+assert set(STATE_SHARES) <= set(STATE_CODES)  # noqa: S101  (a typo here is a bug, not input)
 # Multipliers coprime to 10**8: index -> number is a bijection, so SSNs and MRNs never repeat.
 SSN_STEP = 48_271_171
 MRN_STEP = 69_069_277
@@ -63,17 +91,22 @@ def demo_patients(count: int, seed: int) -> Iterator[PatientIdentity]:
     """The first `count` demo patients for `seed`, unsaved, derived fields filled in."""
     rng = random.Random(seed)
     firsts, lasts, streets, cities = _faker_pools(seed)
+    bands = [(young, old) for young, old, _share in AGE_PYRAMID]
+    band_weights = [share for _young, _old, share in AGE_PYRAMID]
+    states, state_weights = list(STATE_SHARES), list(STATE_SHARES.values())
     for index in range(count):
-        first, last = rng.choice(firsts), rng.choice(lasts)
+        first, last = rng.choice(firsts), f"{rng.choice(lasts)}-Demo"
         local = "".join(c for c in f"{first}.{last}".lower() if c.isalnum() or c == ".")
+        young, old = rng.choices(bands, band_weights)[0]
+        age_days = rng.randrange(young * 365, (old + 1) * 365 - 1)
         patient = PatientIdentity(
             patient_id=uuid.UUID(int=rng.getrandbits(128), version=4),
             first_name=first,
             last_name=last,
-            date_of_birth=OLDEST_BIRTH + timedelta(days=rng.randrange(BIRTH_DAYS)),
+            date_of_birth=AGE_REFERENCE - timedelta(days=age_days),
             ssn=_demo_ssn(index, seed),
             address=f"{rng.choice(streets)}, {rng.choice(cities)}",
-            state=rng.choice(STATE_CODES),
+            state=rng.choices(states, state_weights)[0],
             phone=f"{rng.choice(AREA_CODES)}-555-01{rng.randrange(100):02d}",
             email=f"{local}{index}@example.test",
             mrn=mrn_from_number((index * MRN_STEP + seed) % 10**8),
@@ -96,7 +129,7 @@ def create_demo_patients(count: int, seed: int, *, progress: Any = None) -> int:
         if len(batch) == BATCH_SIZE or index == count - 1:
             with transaction.atomic(using=OWNER):
                 # ignore_conflicts: an MRN drawn at random by a real registration may collide.
-                PatientIdentity.objects.using(OWNER).bulk_create(batch, ignore_conflicts=True)
+                copy_models(PatientIdentity, batch, using=OWNER, ignore_conflicts=True)
             created += len(batch)
             batch = []
             now = time.monotonic()
@@ -114,7 +147,7 @@ def demo_patient_ids(using: str = OWNER) -> list[uuid.UUID]:
 
 @register
 def seed_demo_patients(command: Any, staff: dict, options: dict) -> None:
-    count, seed = int(options.get("patients", 50)), int(options.get("seed", 2026))
+    count, seed = int(options.get("patients", 3000)), int(options.get("seed", 2026))
     started = time.monotonic()
     created = create_demo_patients(count, seed, progress=command.stdout.write)
     if created:

@@ -181,3 +181,22 @@ def clinical_write_checks(connection: BaseDatabaseWrapper) -> list[str]:
             ],
         ),
     ]
+
+
+# Who saved a visit last is the verified caller, on every write through an application role: the
+# statement's own value is replaced, so it cannot name someone else (the owner's loads excepted).
+CHANGED_BY_FUNCTION = check_function(
+    "clinical_records_stamp_changed_by", "    NEW.changed_by_id := clinic_staff_id();"
+)
+
+
+@register_step(order=41)
+def clinical_records_changed_by(connection: BaseDatabaseWrapper) -> list[str]:
+    return ensure_trigger_function(
+        connection,
+        "clinical_records_stamp_changed_by",
+        CHANGED_BY_FUNCTION,
+        "clinical_records",
+        "clinical_records_stamp_changed_by",
+        "INSERT OR UPDATE",
+    )

@@ -9,6 +9,7 @@ an active break-the-glass grant; both tables are read by the policy, so they are
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -53,6 +54,17 @@ class ClinicalRecord(models.Model):
         db_column="signed_by_id",
         related_name="+",
     )
+    # Who wrote the visit last: the database sets it to the verified caller on every write
+    # (records/db_checks.py), whatever the statement says. Empty for rows the owner loaded.
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        db_column="changed_by_id",
+        related_name="+",
+        null=True,
+        blank=True,
+        editable=False,
+    )
 
     objects = ClinicalRecordQuerySet.as_manager()
 
@@ -83,6 +95,10 @@ class ClinicalRecord(models.Model):
     @property
     def is_signed(self) -> bool:
         return self.signed_at is not None
+
+    def last_changed_by(self) -> Any:
+        """Who saved the visit last (its provider for a row loaded without one)."""
+        return self.changed_by if self.changed_by_id else self.provider
 
 
 class VisitAddendumQuerySet(models.QuerySet["VisitAddendum"]):

@@ -66,3 +66,25 @@ def test_seed_hook_tops_up_to_the_requested_count(staff):
     assert demo.create_demo_patients(25, seed=5) == 15
     stored = sorted(demo.demo_patient_ids())
     assert stored == sorted(p.patient_id for p in demo.demo_patients(25, seed=5))
+
+
+@pytest.mark.usefixtures("clinic_db")
+def test_bulk_copy_writes_decryptable_rows_and_skips_conflicts_only_when_asked():
+    from django.db import IntegrityError, transaction
+
+    from clinic.bulk_copy import copy_models
+
+    first, second = demo.demo_patients(2, seed=13)
+    with pytest.raises(RuntimeError):
+        copy_models(PatientIdentity, [first])  # outside a transaction: refused
+    with transaction.atomic(using="owner"):
+        assert copy_models(PatientIdentity, [first, second]) == 2
+    stored = PatientIdentity.objects.using("owner").get(pk=first.pk)
+    assert (stored.last_name, stored.ssn) == (first.last_name, first.ssn)
+    assert stored.last_name.endswith("-Demo")
+    again = next(iter(demo.demo_patients(1, seed=13)))  # same MRN and id as `first`
+    with transaction.atomic(using="owner"):
+        assert copy_models(PatientIdentity, [again], ignore_conflicts=True) == 0
+    with pytest.raises(IntegrityError), transaction.atomic(using="owner"):
+        copy_models(PatientIdentity, [again])
+    assert patient_count() == 2

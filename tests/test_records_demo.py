@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime
 import io
+import random
+from collections import Counter
 
 import pytest
 from django.conf import settings
@@ -11,7 +13,7 @@ from django.core.management.base import OutputWrapper
 from django.utils import timezone
 
 from localdb import cluster
-from records import icd10
+from records import demo, icd10
 from records.demo import seed_visits_and_care_teams
 from records.models import CareTeamMember, ClinicalRecord
 from tests.conftest import TEST_DATABASE
@@ -48,10 +50,14 @@ def test_demo_visits_are_valid_deterministic_and_idempotent(staff):
     assert "rows/s" in command.stdout._out.getvalue()
     first = snapshot()
     visits, team = first
-    assert len(visits) == 12
-    assert {v[2] for v in visits} == {staff["clinician"].pk, staff["clinician2"].pk}
+    # Two on average: every patient at least one, nobody dozens.
+    per_patient = Counter(v[1] for v in visits)
+    assert len(per_patient) == 6 and max(per_patient.values()) < 20
+    assert {v[2] for v in visits} <= {staff["clinician"].pk, staff["clinician2"].pk}
     assert all(icd10.is_valid_diagnosis(v[3]) for v in visits)
-    assert all(v[4] <= timezone.localdate() for v in visits)
+    today = timezone.localdate()
+    assert all(today - datetime.timedelta(days=25 * 31) <= v[4] <= today for v in visits)
+    assert all(v[4].weekday() < 5 for v in visits)
     assert all(v[5].startswith("Demo note (fake data).") for v in visits)
     assert raw_record_row(visits[0][0])[2].startswith("v1:")
     assert {m[0] for m in team} == {v[1] for v in visits}
@@ -86,3 +92,32 @@ def test_demo_visits_are_signed_once_old_enough_but_a_few(staff):
     assert all(v.signed_by_id == v.provider_id for v in old if v.signed_at)
     unsigned_old = [v for v in old if v.signed_at is None]
     assert 0 < len(unsigned_old) < len(old) / 10
+
+
+def test_demo_history_has_the_shapes_of_a_clinic():
+    """Winter infections, autumn flu shots, a quiet August, growth, weekdays, rare chapters."""
+    today = datetime.date(2026, 12, 15)
+    history = demo.History(today, demo.demo_codes())
+    rng = random.Random(11)
+    earliest = history.months[0]
+    days = [history.visit_date(rng, earliest) for _ in range(30000)]
+    assert min(days) >= earliest and max(days) <= today
+    assert all(day.weekday() < 5 for day in days)
+    per_month = Counter(day.replace(day=1) for day in days)
+    assert per_month[datetime.date(2026, 8, 1)] < per_month[datetime.date(2026, 9, 1)]
+    assert per_month[datetime.date(2026, 10, 1)] > per_month[datetime.date(2025, 10, 1)]
+
+    def share(codes: set[str], month: int) -> float:
+        on = datetime.date(2026, month, 1)
+        drawn = [history.code(rng, on) for _ in range(20000)]
+        return sum(code in codes for code in drawn) / len(drawn)
+
+    assert share(demo.WINTER_CODES, 1) > 2 * share(demo.WINTER_CODES, 7)
+    assert share({demo.FLU_SHOT}, 10) > 5 * share({demo.FLU_SHOT}, 4)
+    assert 0 < share(set(demo.RARE_CODES), 3) < 0.002
+
+
+def test_demo_codes_are_checked_against_the_code_table(monkeypatch):
+    monkeypatch.setattr(demo, "RARE_CODES", [*demo.RARE_CODES, "Q38"])  # a category, not billable
+    with pytest.raises(ValueError, match="Q38"):
+        demo.demo_codes()

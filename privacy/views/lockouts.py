@@ -7,54 +7,30 @@ account". Unlocking posts the fingerprint back.
 
 from __future__ import annotations
 
-from axes.models import AccessAttempt
 from axes.utils import reset
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.db.models import Max, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.lockout import accounts_for
 from clinic import access_log
 from privacy.access import privacy_officer_required
 from privacy.forms import UnlockForm
-
-
-def _locked(field: str) -> list[dict]:
-    """Usernames or addresses with at least AXES_FAILURE_LIMIT failures in the cool-off time."""
-    since = timezone.now() - settings.AXES_COOLOFF_TIME
-    rows = (
-        AccessAttempt.objects.filter(attempt_time__gte=since)
-        .exclude(**{field: None})
-        .values(field)
-        .annotate(failures=Sum("failures_since_start"), last=Max("attempt_time"))
-        .filter(failures__gte=settings.AXES_FAILURE_LIMIT)
-        .order_by("-last")
-    )
-    return [
-        {
-            "value": r[field],
-            "failures": r["failures"],
-            "until": r["last"] + settings.AXES_COOLOFF_TIME,
-        }
-        for r in rows
-    ]
+from privacy.selectors import locked_out
 
 
 @privacy_officer_required
 def lockouts(request: HttpRequest) -> HttpResponse:
-    accounts = _locked("username")
+    accounts = locked_out("username")
     names = accounts_for(row["value"] for row in accounts)
     for row in accounts:
         row["account"] = names.get(row["value"], "")
     return render(
         request,
         "privacy/lockouts.html",
-        {"accounts": accounts, "addresses": _locked("ip_address")},
+        {"accounts": accounts, "addresses": locked_out("ip_address")},
     )
 
 

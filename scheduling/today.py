@@ -1,0 +1,78 @@
+"""The front desk's home page: today at a glance (who is waiting, who is expected next, how the
+day is going) beside a quick patient search.
+
+Built from the same appointments the day list reads (scheduling/access.py, without the visit
+reason), and logged the same way: one `appointments_listed` event per patient shown.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+
+from django.http import HttpRequest
+from django.utils import timezone
+
+from clinic import access_log
+from patients.forms import PatientSearchForm
+from scheduling.access import appointments_for
+from scheduling.models import Appointment
+from scheduling.slots import day_bounds
+
+EXPECTED_SHOWN = 8
+# A booked patient this many minutes past their time is shown as late.
+LATE_AFTER = datetime.timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Row:
+    appointment: Appointment
+    minutes: int  # waiting since arrival, or late by, or until the start
+    late: bool = False
+
+
+def _minutes(delta: datetime.timedelta) -> int:
+    return max(int(delta.total_seconds() // 60), 0)
+
+
+def front_desk_today(request: HttpRequest) -> dict[str, object]:
+    now = timezone.now()
+    today = timezone.localdate(now)
+    start, end = day_bounds(today)
+    appointments = list(appointments_for(request).between(start, end).order_by("starts_at"))
+    waiting = [
+        Row(a, _minutes(now - a.arrived_at))
+        for a in appointments
+        if a.status == Appointment.ARRIVED and a.arrived_at is not None
+    ]
+    expected = [
+        Row(a, _minutes(abs(a.starts_at - now)), late=now - a.starts_at > LATE_AFTER)
+        for a in appointments
+        if a.status == Appointment.BOOKED and a.ends_at > now
+    ][:EXPECTED_SHOWN]
+    statuses = Counter(a.status for a in appointments)
+    shown: set[uuid.UUID] = set()
+    for row in [*waiting, *expected]:
+        if row.appointment.patient_id not in shown:
+            shown.add(row.appointment.patient_id)
+            access_log.record(
+                request,
+                access_log.APPOINTMENTS_LISTED,
+                patient_id=row.appointment.patient_id,
+                object_id=row.appointment.pk,
+            )
+    return {
+        "today": today,
+        "waiting": waiting,
+        "expected": expected,
+        "figures": [
+            ("Booked today", len(appointments) - statuses[Appointment.CANCELLED]),
+            ("Still expected", statuses[Appointment.BOOKED]),
+            ("In the clinic", statuses[Appointment.ARRIVED] + statuses[Appointment.IN_ROOM]),
+            ("Seen", statuses[Appointment.SEEN] + statuses[Appointment.DONE]),
+            ("No-shows", statuses[Appointment.NO_SHOW]),
+        ],
+        "search_form": PatientSearchForm(),
+    }
