@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from clinic import access_log, roles
 from clinic.access import group_required, refuse
-from records.access import get_record_for_user
+from records.access import get_record_for_user, refuse_outside_care_team
 from records.forms import AddendumForm, SignForm
 from records.services import RecordConflict, addendum_add, record_sign
 from records.unsigned import unsigned_notes
@@ -27,6 +27,7 @@ REASON_NOT_AUTHOR = "not the author"
 
 @group_required(roles.CLINICIAN)
 @require_POST
+@refuse_outside_care_team
 def visit_sign(request: HttpRequest, record_id: uuid.UUID) -> HttpResponse:
     record = get_record_for_user(request, record_id)
     if record.provider_id != request.user.pk:
@@ -60,6 +61,7 @@ def visit_sign(request: HttpRequest, record_id: uuid.UUID) -> HttpResponse:
 
 @group_required(roles.CLINICIAN)
 @require_POST
+@refuse_outside_care_team
 def addendum_new(request: HttpRequest, record_id: uuid.UUID) -> HttpResponse:
     record = get_record_for_user(request, record_id)
     if not record.is_signed:

@@ -184,9 +184,13 @@ def test_a_clinician_off_the_care_team_reaches_neither(client_for, staff):
     client = client_for(staff["clinician"])
     for name, data in (("visit-sign", {"version": "1"}), ("addendum-new", {"text": "x"})):
         response = client.post(url(name, theirs), data)
-        assert response.status_code == 404
+        # Refused as the visit list refuses (issue 16, item 6): 403 with the way to break the
+        # glass, logged with the patient.
+        assert response.status_code == 403
     assert not VisitAddendum.objects.using("owner").exists()
-    assert [e.outcome for e in events(access_log.ACCESS_REFUSED)] == ["404", "404"]
+    refusals = events(access_log.ACCESS_REFUSED)
+    assert [e.outcome for e in refusals] == ["403", "403"]
+    assert {e.patient_id for e in refusals} == {theirs.patient_id}
 
 
 @pytest.mark.parametrize("persona", ["frontdesk", "analyst", "privacy", "admin", "outsider"])
