@@ -27,6 +27,7 @@ from scheduling.access import appointments_for, get_appointment_for_user
 from scheduling.forms import BookingForm, CancelForm, DayForm, SlotSearchForm, StepForm
 from scheduling.models import Appointment
 from scheduling.services import (
+    NotItsDay,
     SlotTaken,
     StepConflict,
     appointment_advance,
@@ -40,6 +41,9 @@ from scheduling.slots import day_bounds
 SLOT_TAKEN = "That time was booked a moment ago. Choose one of the free times below."
 PATIENT_BUSY = "The patient already has an appointment at that time. Choose another time."
 MOVED_ON = "That appointment has already moved on; nothing was changed."
+NOT_ITS_DAY = (
+    "Check-in and no-show are recorded on the appointment's day only; nothing was changed."
+)
 
 
 def day_url(day: object) -> str:
@@ -150,6 +154,8 @@ def step(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
             appointment_mark_no_show(request=request, appointment=appointment)
         else:
             appointment_advance(request=request, appointment=appointment, status=status)
+    except NotItsDay:
+        messages.error(request, NOT_ITS_DAY)
     except StepConflict:
         messages.error(request, MOVED_ON)
     else:

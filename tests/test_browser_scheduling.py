@@ -1,6 +1,7 @@
 """In Chromium: the front desk opens a patient's summary, books the first free time with a
-clinician, lands on that day's list, and checks the patient in. The pages run under the real CSP
-(no inline script); nothing typed reaches the address bar."""
+clinician, lands on that day's list (no check-in before the appointment's day), and checks
+today's patient in from today's list. The pages run under the real CSP (no inline script);
+nothing typed reaches the address bar."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from scheduling.models import Appointment
 from tests.browser_helpers import collect_csp_errors, screenshot, sign_in
 from tests.factories import (
     FUTURE_MONDAY,
+    AppointmentFactory,
     AppointmentTypeFactory,
     PatientFactory,
     WorkingHoursFactory,
+    today_at,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clinic_db")]
@@ -46,12 +49,22 @@ def test_front_desk_books_and_checks_in_in_chromium(page, live_url, staff):
     assert "Testperson, Robin" in row.inner_text() and "09:00" in row.inner_text()
     # The front desk writes the visit reason but never reads it back.
     assert "Fake reason typed" not in page.inner_text("main")
+    # Check-in waits for the appointment's day; today's patient is checked in from today's list.
+    assert row.locator("button:has-text('Check in')").count() == 0
+    booked = Appointment.objects.using("owner").get()
+    assert (booked.patient_id, booked.status) == (patient.pk, "booked")
+    assert booked.booked_by_id == staff["frontdesk"].pk
+    today = AppointmentFactory(
+        clinician=staff["clinician"],
+        patient=PatientFactory(first_name="Sam", last_name="Testwaiting"),
+        starts_at=today_at(12),
+    )
+    page.click("text=Today")
+    row = page.locator("tbody tr", has_text="Testwaiting")
     row.locator("button:has-text('Check in')").click()
     page.wait_for_selector("text=arrived")
     screenshot(page, "day-list")
-
-    appointment = Appointment.objects.using("owner").get()
-    assert (appointment.patient_id, appointment.status) == (patient.pk, "arrived")
-    assert appointment.booked_by_id == staff["frontdesk"].pk
+    today.refresh_from_db(using="owner")
+    assert today.status == "arrived"
     assert "Fake" not in page.url and "Robin" not in page.url
     assert csp_errors == []
