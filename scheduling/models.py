@@ -225,6 +225,9 @@ class Appointment(models.Model):
         indexes = [
             models.Index(fields=["starts_at"], name="appointments_starts_at"),
             models.Index(fields=["patient", "starts_at"], name="appointments_patient"),
+            # A clinician's day: the day list, and care team by appointment in the row-level
+            # security of clinical records (scheduling/care_team.py), probed per patient.
+            models.Index(fields=["clinician", "starts_at"], name="appointments_clinician_day"),
         ]
         constraints = [
             models.CheckConstraint(
