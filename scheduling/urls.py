@@ -8,4 +8,5 @@ urlpatterns = [
     path("day/", views.day, name="day"),
     path("appointments/<uuid:appointment_id>/step/", views.step, name="step"),
     path("appointments/<uuid:appointment_id>/cancel/", views.cancel, name="cancel"),
+    path("appointments/<uuid:appointment_id>/reschedule/", views.reschedule, name="reschedule"),
 ]

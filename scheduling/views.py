@@ -24,7 +24,15 @@ from clinic.access import group_required
 from clinic.staff import staff_group
 from patients.access import get_patient_for_user
 from scheduling.access import appointments_for, get_appointment_for_user
-from scheduling.forms import BookingForm, CancelForm, DayForm, SlotSearchForm, StepForm
+from scheduling.forms import (
+    BookingForm,
+    CancelForm,
+    DayForm,
+    RescheduleSearchForm,
+    SlotChoiceForm,
+    SlotSearchForm,
+    StepForm,
+)
 from scheduling.models import Appointment
 from scheduling.services import (
     NotItsDay,
@@ -35,6 +43,7 @@ from scheduling.services import (
     appointment_cancel,
     appointment_check_in,
     appointment_mark_no_show,
+    appointment_reschedule,
 )
 from scheduling.slots import day_bounds
 
@@ -179,3 +188,47 @@ def cancel(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
             messages.success(request, "Appointment cancelled.")
         return redirect(day_url(timezone.localtime(appointment.starts_at).date()))
     return render(request, "scheduling/cancel.html", {"appointment": appointment, "form": form})
+
+
+@group_required(roles.FRONT_DESK)
+@require_http_methods(["GET", "POST"])
+def reschedule(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
+    """Move a booked appointment to one of its clinician's free times (same length)."""
+    appointment = get_appointment_for_user(request, appointment_id, write=True)
+    back = day_url(timezone.localtime(appointment.starts_at).date())
+    if appointment.status != Appointment.BOOKED:
+        messages.error(request, MOVED_ON)
+        return redirect(back)
+    search = RescheduleSearchForm(request.POST if request.method == "POST" else request.GET or None)
+    now = timezone.now()
+    slots = search.slots(appointment=appointment, now=now)
+    form = SlotChoiceForm(request.POST if request.method == "POST" else None, slots=slots)
+    status, refusal = 200, ""
+    if request.method == "POST" and search.is_valid() and form.is_valid():
+        try:
+            appointment_reschedule(
+                request=request, appointment=appointment, starts_at=form.cleaned_data["starts_at"]
+            )
+        except SlotTaken as taken:
+            status = 409
+            form = SlotChoiceForm(slots=search.slots(appointment=appointment, now=now))
+            refusal = PATIENT_BUSY if taken.patient_busy else SLOT_TAKEN
+        except StepConflict:
+            messages.error(request, MOVED_ON)
+            return redirect(back)
+        else:
+            messages.success(request, "Appointment moved.")
+            return redirect(day_url(timezone.localtime(appointment.starts_at).date()))
+    if request.method == "GET":
+        access_log.record(
+            request,
+            access_log.CHART_VIEWED,
+            patient_id=appointment.patient_id,
+            object_id=appointment.pk,
+        )
+    return render(
+        request,
+        "scheduling/reschedule.html",
+        {"appointment": appointment, "search": search, "form": form, "refusal": refusal},
+        status=status,
+    )
