@@ -145,6 +145,10 @@ STEPS = {
 
 class StepForm(forms.Form):
     status = forms.ChoiceField()
+    # Where the step was taken, to go back there: the day list, My day (home) or the board.
+    back = forms.ChoiceField(
+        choices=[("day", "day"), ("home", "home"), ("board", "board")], required=False
+    )
 
     def __init__(self, *args: Any, group: str | None, **kwargs: Any):
         super().__init__(*args, **kwargs)

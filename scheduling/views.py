@@ -24,6 +24,7 @@ from clinic.access import group_required
 from clinic.staff import staff_group
 from patients.access import get_patient_for_user
 from scheduling.access import appointments_for, get_appointment_for_user
+from scheduling.flow import log_listed
 from scheduling.forms import (
     BookingForm,
     CancelForm,
@@ -117,16 +118,7 @@ def day(request: HttpRequest) -> HttpResponse:
             appointment.clinician_id, {"clinician": appointment.clinician, "rows": []}
         )
         column["rows"].append(appointment)
-    logged: set[uuid.UUID] = set()
-    for appointment in appointments:
-        if appointment.patient_id not in logged:
-            logged.add(appointment.patient_id)
-            access_log.record(
-                request,
-                access_log.APPOINTMENTS_LISTED,
-                patient_id=appointment.patient_id,
-                object_id=appointment.pk,
-            )
+    log_listed(request, appointments)
     group = staff_group(request.user)
     return render(
         request,
@@ -154,7 +146,7 @@ def step(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
     form = StepForm(request.POST, group=group)
     if not form.is_valid():
         messages.error(request, MOVED_ON)
-        return redirect(day_url(timezone.localtime(appointment.starts_at).date()))
+        return _back(form, appointment)
     status = form.cleaned_data["status"]
     try:
         if status == Appointment.ARRIVED:
@@ -169,6 +161,16 @@ def step(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
         messages.error(request, MOVED_ON)
     else:
         messages.success(request, f"Marked {dict(Appointment.STATUSES)[status].lower()}.")
+    return _back(form, appointment)
+
+
+def _back(form: StepForm, appointment: Appointment) -> HttpResponse:
+    """Back to the page the step was taken on (a fixed choice, never a URL from the client)."""
+    back = form.cleaned_data.get("back") if hasattr(form, "cleaned_data") else ""
+    if back == "home":
+        return redirect("home")
+    if back == "board":
+        return redirect("scheduling:board")
     return redirect(day_url(timezone.localtime(appointment.starts_at).date()))
 
 
