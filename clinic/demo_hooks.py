@@ -15,7 +15,7 @@ def register(hook: Hook) -> Hook:
 
 
 # Modules that register hooks, in the order their data depends on each other.
-DEMO_MODULES = ["patients.demo", "records.demo", "analytics.demo"]
+DEMO_MODULES = ["patients.demo", "records.demo", "analytics.demo", "scheduling.demo"]
 
 
 def run_demo_hooks(command: Any, staff: dict, options: dict) -> None:

@@ -156,3 +156,23 @@ class StepForm(forms.Form):
         self.fields["status"].choices = [  # type: ignore[attr-defined]
             (status, labels[status]) for status in STEPS.get(group or "", ())
         ]
+
+
+class WeekForm(forms.Form):
+    """A clinician's week (the front desk chooses whom; a clinician sees their own)."""
+
+    clinician = ClinicianChoiceField(queryset=User.objects.none(), required=False)
+    date = forms.DateField(label="Week of", widget=DateInput, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["clinician"].queryset = clinician_choices()  # type: ignore[attr-defined]
+
+    def monday(self) -> datetime.date:
+        chosen = (self.cleaned_data.get("date") if self.is_valid() else None) or (
+            timezone.localdate()
+        )
+        return chosen - datetime.timedelta(days=chosen.weekday())
+
+    def chosen_clinician(self) -> User | None:
+        return self.cleaned_data.get("clinician") if self.is_valid() else None

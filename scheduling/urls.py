@@ -1,11 +1,12 @@
 from django.urls import path
 
-from scheduling import flow_views, views
+from scheduling import calendar_views, flow_views, views
 
 app_name = "scheduling"
 urlpatterns = [
     path("patients/<uuid:patient_id>/book/", views.book, name="book"),
     path("day/", views.day, name="day"),
+    path("week/", calendar_views.week, name="week"),
     path("board/", flow_views.board, name="board"),
     # accounts/lifetime.py lists this path: the board's polling never renews the session.
     path("board/rows", flow_views.board_rows, name="board-rows"),
