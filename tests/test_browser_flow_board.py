@@ -1,12 +1,16 @@
 """The patient-flow board in Chromium, under the real CSP: it updates by itself after a check-in
 made elsewhere (another front-desk request), without a reload, and its polling does not keep
 an idle session alive (short limits: the live server runs in this process, so the settings
-fixture and the refresh interval reach it)."""
+fixture and the refresh interval reach it). The clinician lands on "My day" and opens a booked
+patient's chart without breaking the glass."""
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from scheduling import flow_views
 from scheduling.models import Appointment
@@ -82,3 +86,29 @@ def test_the_boards_polling_does_not_keep_an_idle_session(page, live_url, staff,
     page.wait_for_url("**/account/sign-in/?expired=idle", timeout=20_000)
     assert len(polls) >= 4
     assert "Testidle" not in page.content()
+
+
+def test_the_clinician_lands_on_my_day_and_opens_the_chart_without_breaking_the_glass(
+    page, live_url, staff
+):
+    patient = PatientFactory(first_name="Robin", last_name="Testmyday")
+    AppointmentFactory(
+        clinician=staff["clinician"],
+        patient=patient,
+        starts_at=today_at(12),
+        status="arrived",
+        arrived_at=timezone.now() - datetime.timedelta(minutes=9),
+    )
+    csp_errors = collect_csp_errors(page)
+    sign_in(page, live_url, "t-clinician")
+    page.wait_for_url(f"{live_url}/")
+    assert page.locator("h1").inner_text().startswith("My day")
+    row = page.locator("#flow-rows tr", has_text="Testmyday")
+    assert "waiting 9 min" in row.inner_text() or "waiting 10 min" in row.inner_text()
+    screenshot(page, "my-day")
+    row.get_by_role("link", name="Chart").click()
+    page.wait_for_url(f"{live_url}/patients/{patient.pk}/visits/")
+    assert page.locator("h1").inner_text() == "Visits"
+    assert "Break the glass" not in page.inner_text("main")
+    assert "Robin" not in page.url
+    assert csp_errors == []
