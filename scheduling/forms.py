@@ -127,8 +127,18 @@ class CancelForm(forms.Form):
     reason = forms.ChoiceField(label="Reason", choices=Appointment.CANCEL_REASONS)
 
 
+def within_reach(chosen: datetime.date | None) -> datetime.date | None:
+    """A calendar date within ten years of today (the pages step a day or a week from it)."""
+    if chosen and abs((chosen - timezone.localdate()).days) > 3653:
+        raise forms.ValidationError("Choose a date within ten years of today.")
+    return chosen
+
+
 class DayForm(forms.Form):
     date = forms.DateField(widget=DateInput, required=False)
+
+    def clean_date(self) -> datetime.date | None:
+        return within_reach(self.cleaned_data.get("date"))
 
     def day(self) -> datetime.date:
         return (self.cleaned_data.get("date") if self.is_valid() else None) or (
@@ -163,6 +173,9 @@ class WeekForm(forms.Form):
 
     clinician = ClinicianChoiceField(queryset=User.objects.none(), required=False)
     date = forms.DateField(label="Week of", widget=DateInput, required=False)
+
+    def clean_date(self) -> datetime.date | None:
+        return within_reach(self.cleaned_data.get("date"))
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)

@@ -83,3 +83,13 @@ def test_other_roles_get_no_week(client_for, staff, week, persona):
     assert response.status_code == 403
     assert len(events(access_log.ACCESS_REFUSED)) == 1
     assert events(access_log.APPOINTMENTS_LISTED) == []
+
+
+@pytest.mark.parametrize("date", ["9999-12-31", "0001-01-01", "not-a-date"])
+def test_a_date_out_of_reach_shows_this_week(client_for, staff, week, date):
+    response = client_for(staff["frontdesk"]).get(
+        WEEK, {"clinician": staff["clinician"].pk, "date": date}
+    )
+    assert response.status_code == 200
+    day = client_for(staff["frontdesk"]).get(reverse("scheduling:day"), {"date": date})
+    assert day.status_code == 200
