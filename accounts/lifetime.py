@@ -22,7 +22,13 @@ from accounts.signals import sign_out
 
 STARTED_KEY = "_clinic_session_started_at"
 # Requests to these paths never count as activity.
-NO_RENEW_PATHS = frozenset({"/account/session/status"})
+NO_RENEW_PATHS = frozenset(
+    {
+        "/account/session/status",
+        # The patient-flow board's refresh (scheduling/flow_views.py board_rows).
+        "/scheduling/board/rows",
+    }
+)
 # The warning dialog's endpoints: answered in JSON, never with a redirect to the sign-in page
 # (a script following that redirect would get HTML, not an answer).
 JSON_PATHS = frozenset({"/account/session/status", "/account/session/renew"})

@@ -19,6 +19,10 @@ from clinic.provisioning import ensure_functions, register_step
 
 # What policies and checks write for "today, in the clinic".
 CLINIC_TODAY = "(SELECT clinic_today())"
+# The instants today begins and ends on the clinic's clocks (23, 24 or 25 hours apart), so a
+# policy compares a timestamptz column with them and an index on it serves the comparison.
+CLINIC_TODAY_STARTS = "(SELECT clinic_day_starts(clinic_today()))"
+CLINIC_TODAY_ENDS = "(SELECT clinic_day_starts(clinic_today() + 1))"
 
 
 def function_sql(zone: str) -> sql.Composed:
@@ -30,9 +34,22 @@ def function_sql(zone: str) -> sql.Composed:
     ).format(zone=sql.Literal(zone))
 
 
+def day_starts_sql(zone: str) -> sql.Composed:
+    """`clinic_day_starts(day)`: the instant `day` begins on the clinic's clocks."""
+    zoneinfo.ZoneInfo(zone)
+    return sql.SQL(
+        "CREATE OR REPLACE FUNCTION clinic_day_starts(p_day date) RETURNS timestamptz "
+        "LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog AS "
+        "$fn$ SELECT p_day::timestamp AT TIME ZONE {zone} $fn$"
+    ).format(zone=sql.Literal(zone))
+
+
 @register_step(order=1)
 def clinic_today_function(connection: BaseDatabaseWrapper) -> list[str]:
     """Before every step whose policies use it."""
     with connection.cursor() as cursor:
         text = function_sql(settings.TIME_ZONE).as_string(cursor.connection)
-    return ensure_functions(connection, "clinic_today()", [text])
+        starts = day_starts_sql(settings.TIME_ZONE).as_string(cursor.connection)
+    return ensure_functions(connection, "clinic_today()", [text]) + ensure_functions(
+        connection, "clinic_day_starts(date)", [starts]
+    )

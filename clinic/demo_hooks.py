@@ -14,9 +14,8 @@ def register(hook: Hook) -> Hook:
     return hook
 
 
-# Modules that register hooks, in the order their data depends on each other. Appointments
-# (scheduling's demo) belong after records.demo and before analytics.demo: one more name here.
-DEMO_MODULES = ["patients.demo", "records.demo", "analytics.demo", "chart.demo"]
+# Modules that register hooks, in the order their data depends on each other.
+DEMO_MODULES = ["patients.demo", "records.demo", "scheduling.demo", "analytics.demo", "chart.demo"]
 
 
 def run_demo_hooks(command: Any, staff: dict, options: dict) -> None:

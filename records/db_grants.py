@@ -34,6 +34,7 @@ from clinic.provisioning import (
 from clinic.role_gate import gate_policies, gates_itself
 from clinic.roles import grant
 from clinic.staff_identity import STAFF_ID
+from scheduling.care_team import booked_today
 
 
 def active_grant(staff_id: str) -> str:
@@ -56,8 +57,9 @@ ACTIVE_GRANT = active_grant(STAFF_ID)
 
 def clinician_may_see(patient_id_column: str) -> str:
     """The SQL condition "the signed-in clinician may see this patient's records": the patient in
-    `patient_id_column` is on their care team today, or under an active break-the-glass grant of
-    theirs. As correlated EXISTS the planner may probe the care-team index per row (a query
+    `patient_id_column` is on their care team today, or has a live appointment with them today
+    (care team by appointment, scheduling/care_team.py), or is under an active break-the-glass
+    grant of theirs. As correlated EXISTS the planner may probe the care-team index per row (a query
     touching a few rows, e.g. one patient's visits: an index-only probe of
     `care_team_staff_panel`) or hash the clinician's panel once (a wide scan).
 
@@ -72,6 +74,7 @@ def clinician_may_see(patient_id_column: str) -> str:
     return (
         f"(EXISTS (SELECT 1 FROM care_team ct WHERE {ACTIVE_CARE_TEAM}"
         f" AND ct.patient_id = {patient_id_column})"
+        f" OR {booked_today(patient_id_column)}"
         f" OR EXISTS (SELECT 1 FROM break_glass_grants bg WHERE {ACTIVE_GRANT}"
         f" AND bg.patient_id = {patient_id_column}))"
     )

@@ -10,7 +10,9 @@
   past;
 - the status moves only along the day's steps (Appointment.NEXT), each step by the role whose
   work it is (front desk: arrived, no-show, cancelled; clinician: in room, seen, done), stamped
-  with its own time, now, once; a cancellation names a known reason category.
+  with its own time, now, once; a cancellation names a known reason category;
+- a patient is checked in or marked a no-show only on the appointment's day, the clinic's
+  (`clinic_today()`, TIME_ZONE), never the server's UTC date.
 The exclusion constraints (models.py) refuse overlaps for every writer, the owner included.
 """
 
@@ -23,6 +25,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg import sql
 
 from clinic import roles
+from clinic.clinic_time import CLINIC_TODAY_ENDS, CLINIC_TODAY_STARTS
 from clinic.db_checks import REFUSE, check_function, ensure_trigger_function, sql_strings
 from clinic.provisioning import ensure_functions, register_step
 from scheduling.models import Appointment
@@ -56,6 +59,7 @@ def appointment_function() -> str:
     reasons = sql_strings(code for code, _label in Appointment.CANCEL_REASONS)
     front_desk_steps = sql_strings(Appointment.FRONT_DESK_STEPS)
     clinician_steps = sql_strings(Appointment.CLINICIAN_STEPS)
+    on_the_day = sql_strings(Appointment.ON_THE_DAY_STEPS)
     return check_function(
         "appointments_check_write",
         f"""
@@ -112,6 +116,10 @@ def appointment_function() -> str:
            OR NEW.status IN ({clinician_steps}) AND current_user <> '{CLINICIAN}'
         THEN
             {REFUSE} 'this step is another role''s';
+        END IF;
+        IF NEW.status IN ({on_the_day}) AND (OLD.starts_at < {CLINIC_TODAY_STARTS}
+                                            OR OLD.starts_at >= {CLINIC_TODAY_ENDS}) THEN
+            {REFUSE} 'check-in and no-show only on the appointment''s day';
         END IF;
     END IF;
     IF NEW.status = '{Appointment.CANCELLED}' AND OLD.status <> '{Appointment.CANCELLED}' THEN

@@ -157,6 +157,8 @@ class Appointment(models.Model):
     # step for its role only (db_checks.py).
     FRONT_DESK_STEPS = (ARRIVED, NO_SHOW, CANCELLED)
     CLINICIAN_STEPS = (IN_ROOM, SEEN, DONE)
+    # Taken only on the appointment's own day, the clinic's (services.py, db_checks.py).
+    ON_THE_DAY_STEPS = (ARRIVED, NO_SHOW)
     # The patient's way through the day; the database refuses any other step (db_checks.py).
     NEXT = {
         BOOKED: (ARRIVED, NO_SHOW, CANCELLED),
@@ -223,6 +225,9 @@ class Appointment(models.Model):
         indexes = [
             models.Index(fields=["starts_at"], name="appointments_starts_at"),
             models.Index(fields=["patient", "starts_at"], name="appointments_patient"),
+            # A clinician's day: the day list, and care team by appointment in the row-level
+            # security of clinical records (scheduling/care_team.py), probed per patient.
+            models.Index(fields=["clinician", "starts_at"], name="appointments_clinician_day"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -261,3 +266,13 @@ class Appointment(models.Model):
 
     def may_become(self, status: str) -> bool:
         return status in self.next_steps
+
+    @property
+    def is_today(self) -> bool:
+        """Starts today on the clinic's clocks (TIME_ZONE)."""
+        return timezone.localdate(self.starts_at) == timezone.localdate()
+
+    @property
+    def steps_now(self) -> tuple[str, ...]:
+        """The next steps that may be taken now: check-in and no-show on the day only."""
+        return tuple(s for s in self.next_steps if s not in self.ON_THE_DAY_STEPS or self.is_today)

@@ -43,6 +43,11 @@ class StepConflict(Exception):
     """The appointment is not (or no longer) in a state this step may follow."""
 
 
+class NotItsDay(StepConflict):
+    """Check-in and no-show are recorded on the appointment's day (the clinic's) only; the
+    database refuses them on any other day too (db_checks.py)."""
+
+
 # Advisory-lock namespaces (the first key of the two-key form), arbitrary but fixed.
 CLINICIAN_LOCKS = 7401
 PATIENT_LOCKS = 7402
@@ -152,6 +157,8 @@ def _step(
     """Move `appointment` to `status` if it is still where this user saw it."""
     if not appointment.may_become(status):
         raise StepConflict()
+    if status in Appointment.ON_THE_DAY_STEPS and not appointment.is_today:
+        raise NotItsDay()
     now = timezone.now()
     with transaction.atomic():
         moved = Appointment.objects.filter(pk=appointment.pk, status=appointment.status).update(

@@ -1,11 +1,16 @@
 from django.urls import path
 
-from scheduling import views
+from scheduling import calendar_views, flow_views, views
 
 app_name = "scheduling"
 urlpatterns = [
     path("patients/<uuid:patient_id>/book/", views.book, name="book"),
     path("day/", views.day, name="day"),
+    path("week/", calendar_views.week, name="week"),
+    path("board/", flow_views.board, name="board"),
+    # accounts/lifetime.py lists this path: the board's polling never renews the session.
+    path("board/rows", flow_views.board_rows, name="board-rows"),
     path("appointments/<uuid:appointment_id>/step/", views.step, name="step"),
     path("appointments/<uuid:appointment_id>/cancel/", views.cancel, name="cancel"),
+    path("appointments/<uuid:appointment_id>/reschedule/", views.reschedule, name="reschedule"),
 ]

@@ -24,9 +24,19 @@ from clinic.access import group_required
 from clinic.staff import staff_group
 from patients.access import get_patient_for_user
 from scheduling.access import appointments_for, get_appointment_for_user
-from scheduling.forms import BookingForm, CancelForm, DayForm, SlotSearchForm, StepForm
+from scheduling.flow import log_listed
+from scheduling.forms import (
+    BookingForm,
+    CancelForm,
+    DayForm,
+    RescheduleSearchForm,
+    SlotChoiceForm,
+    SlotSearchForm,
+    StepForm,
+)
 from scheduling.models import Appointment
 from scheduling.services import (
+    NotItsDay,
     SlotTaken,
     StepConflict,
     appointment_advance,
@@ -34,12 +44,16 @@ from scheduling.services import (
     appointment_cancel,
     appointment_check_in,
     appointment_mark_no_show,
+    appointment_reschedule,
 )
 from scheduling.slots import day_bounds
 
 SLOT_TAKEN = "That time was booked a moment ago. Choose one of the free times below."
 PATIENT_BUSY = "The patient already has an appointment at that time. Choose another time."
 MOVED_ON = "That appointment has already moved on; nothing was changed."
+NOT_ITS_DAY = (
+    "Check-in and no-show are recorded on the appointment's day only; nothing was changed."
+)
 
 
 def day_url(day: object) -> str:
@@ -104,16 +118,7 @@ def day(request: HttpRequest) -> HttpResponse:
             appointment.clinician_id, {"clinician": appointment.clinician, "rows": []}
         )
         column["rows"].append(appointment)
-    logged: set[uuid.UUID] = set()
-    for appointment in appointments:
-        if appointment.patient_id not in logged:
-            logged.add(appointment.patient_id)
-            access_log.record(
-                request,
-                access_log.APPOINTMENTS_LISTED,
-                patient_id=appointment.patient_id,
-                object_id=appointment.pk,
-            )
+    log_listed(request, appointments)
     group = staff_group(request.user)
     return render(
         request,
@@ -141,7 +146,7 @@ def step(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
     form = StepForm(request.POST, group=group)
     if not form.is_valid():
         messages.error(request, MOVED_ON)
-        return redirect(day_url(timezone.localtime(appointment.starts_at).date()))
+        return _back(form, appointment)
     status = form.cleaned_data["status"]
     try:
         if status == Appointment.ARRIVED:
@@ -150,10 +155,22 @@ def step(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
             appointment_mark_no_show(request=request, appointment=appointment)
         else:
             appointment_advance(request=request, appointment=appointment, status=status)
+    except NotItsDay:
+        messages.error(request, NOT_ITS_DAY)
     except StepConflict:
         messages.error(request, MOVED_ON)
     else:
         messages.success(request, f"Marked {dict(Appointment.STATUSES)[status].lower()}.")
+    return _back(form, appointment)
+
+
+def _back(form: StepForm, appointment: Appointment) -> HttpResponse:
+    """Back to the page the step was taken on (a fixed choice, never a URL from the client)."""
+    back = form.cleaned_data.get("back") if hasattr(form, "cleaned_data") else ""
+    if back == "home":
+        return redirect("home")
+    if back == "board":
+        return redirect("scheduling:board")
     return redirect(day_url(timezone.localtime(appointment.starts_at).date()))
 
 
@@ -173,3 +190,47 @@ def cancel(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
             messages.success(request, "Appointment cancelled.")
         return redirect(day_url(timezone.localtime(appointment.starts_at).date()))
     return render(request, "scheduling/cancel.html", {"appointment": appointment, "form": form})
+
+
+@group_required(roles.FRONT_DESK)
+@require_http_methods(["GET", "POST"])
+def reschedule(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
+    """Move a booked appointment to one of its clinician's free times (same length)."""
+    appointment = get_appointment_for_user(request, appointment_id, write=True)
+    back = day_url(timezone.localtime(appointment.starts_at).date())
+    if appointment.status != Appointment.BOOKED:
+        messages.error(request, MOVED_ON)
+        return redirect(back)
+    search = RescheduleSearchForm(request.POST if request.method == "POST" else request.GET or None)
+    now = timezone.now()
+    slots = search.slots(appointment=appointment, now=now)
+    form = SlotChoiceForm(request.POST if request.method == "POST" else None, slots=slots)
+    status, refusal = 200, ""
+    if request.method == "POST" and search.is_valid() and form.is_valid():
+        try:
+            appointment_reschedule(
+                request=request, appointment=appointment, starts_at=form.cleaned_data["starts_at"]
+            )
+        except SlotTaken as taken:
+            status = 409
+            form = SlotChoiceForm(slots=search.slots(appointment=appointment, now=now))
+            refusal = PATIENT_BUSY if taken.patient_busy else SLOT_TAKEN
+        except StepConflict:
+            messages.error(request, MOVED_ON)
+            return redirect(back)
+        else:
+            messages.success(request, "Appointment moved.")
+            return redirect(day_url(timezone.localtime(appointment.starts_at).date()))
+    if request.method == "GET":
+        access_log.record(
+            request,
+            access_log.CHART_VIEWED,
+            patient_id=appointment.patient_id,
+            object_id=appointment.pk,
+        )
+    return render(
+        request,
+        "scheduling/reschedule.html",
+        {"appointment": appointment, "search": search, "form": form, "refusal": refusal},
+        status=status,
+    )

@@ -7,4 +7,5 @@ UPDATE_SCREENSHOTS=1 DJANGO_ALLOW_ASYNC_UNSAFE=true .venv/bin/pytest -q -m brows
   tests/test_browser_signed_notes.py \
   tests/test_browser_privacy_lookup.py \
   tests/test_browser_chart.py \
-  tests/test_browser_home.py
+  tests/test_browser_home.py \
+  tests/test_browser_flow_board.py

@@ -227,6 +227,11 @@ def clinic_moment(day: datetime.date, hour: int, minute: int = 0) -> datetime.da
     )
 
 
+def today_at(hour: int, minute: int = 0) -> datetime.datetime:
+    """`hour`:`minute` today on the clinic's clocks (check-in happens on the appointment's day)."""
+    return clinic_moment(timezone.localdate(), hour, minute)
+
+
 def monday_after_next() -> datetime.date:
     today = timezone.localdate()
     return today + datetime.timedelta(days=7 + (7 - today.weekday()) % 7 or 7)

@@ -28,7 +28,8 @@ ALLOWED = {
     "clinic": {"localdb"},
     "accounts": {"clinic"},
     "patients": {"clinic"},
-    "records": {"clinic", "patients", "accounts"},  # break the glass re-authenticates
+    # break the glass re-authenticates; care team by appointment (scheduling/care_team.py)
+    "records": {"clinic", "patients", "accounts", "scheduling"},
     "analytics": {"clinic", "patients", "records"},
     "privacy": {"clinic", "accounts", "patients", "records"},
     "scheduling": {"clinic", "patients"},

@@ -33,6 +33,7 @@ from tests.factories import (
     ScheduleExceptionFactory,
     WorkingHoursFactory,
     clinic_moment,
+    today_at,
 )
 from tests.privacy_helpers import events
 
@@ -276,7 +277,7 @@ def test_each_step_is_its_own_roles_and_in_order(staff, persona, before, status,
 
 
 def test_the_day_goes_step_by_step_with_each_role(staff):
-    appointment = AppointmentFactory(clinician=staff["clinician"])
+    appointment = AppointmentFactory(clinician=staff["clinician"], starts_at=today_at(12))
     assert inject(staff["frontdesk"], STEP.format(column="arrived_at"), ["arrived"]) == 1
     assert inject(staff["clinician"], STEP.format(column="in_room_at"), ["in_room"]) == 1
     with pytest.raises(DatabaseError, match="stamped with its own time"):
@@ -285,6 +286,22 @@ def test_the_day_goes_step_by_step_with_each_role(staff):
     assert inject(staff["clinician"], STEP.format(column="seen_at"), ["seen"]) == 1
     appointment.refresh_from_db(using="owner")
     assert appointment.status == "seen" and appointment.arrived_at is not None
+
+
+@pytest.mark.parametrize("status", ["arrived", "no_show"])
+@pytest.mark.parametrize("days", [-1, 1, 8])
+def test_check_in_and_no_show_only_on_the_appointments_clinic_day(staff, status, days):
+    """The day is the clinic's (clinic_today()), whatever the hour the test runs at: an
+    appointment at 00:00 or 23:30 clinic time yesterday or tomorrow is refused, today's taken."""
+    day = timezone.localdate() + datetime.timedelta(days=days)
+    for hour, minute in ((0, 0), (23, 30)):
+        AppointmentFactory(clinician=staff["clinician"], starts_at=clinic_moment(day, hour, minute))
+        with pytest.raises(DatabaseError, match="only on the appointment's day"):
+            inject(staff["frontdesk"], STEP.format(column=f"{status}_at"), [status])
+        Appointment.objects.using("owner").all().delete()
+    for hour, minute in ((0, 0), (23, 30)):
+        AppointmentFactory(clinician=staff["clinician"], starts_at=today_at(hour, minute))
+    assert inject(staff["frontdesk"], STEP.format(column=f"{status}_at"), [status]) == 2
 
 
 def test_who_and_what_never_change_and_a_cancellation_gives_a_known_reason(staff):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from clinic import access_log
 from scheduling.models import Appointment
@@ -17,6 +18,7 @@ from tests.factories import (
     AppointmentFactory,
     PatientFactory,
     clinic_moment,
+    today_at,
 )
 from tests.privacy_helpers import events
 
@@ -50,6 +52,10 @@ def day(staff):
             clinician=staff["clinician2"], patient=first, starts_at=clinic_moment(FUTURE_MONDAY, 11)
         ),
         "patients": (first, second),
+        # Check-in and no-show happen on the appointment's day: one at noon today.
+        "today": AppointmentFactory(
+            clinician=staff["clinician"], patient=PatientFactory(), starts_at=today_at(12)
+        ),
     }
 
 
@@ -60,7 +66,8 @@ def test_front_desk_sees_every_clinician_without_the_reason(client_for, staff, d
     assert "t-clinician2" in body and "Fakeone" in body and "Faketwo" in body
     assert "09:00" in body and "11:00" in body
     assert FAKE_VISIT_REASON not in body
-    assert step_url(day["mine"]) in body and cancel_url(day["mine"]) in body
+    assert cancel_url(day["mine"]) in body
+    assert step_url(day["mine"]) not in body  # check-in waits for the appointment's day
     # One event per patient shown, however many of their appointments the list showed.
     listed = events(access_log.APPOINTMENTS_LISTED)
     assert sorted(str(e.patient_id) for e in listed) == sorted(str(p.pk) for p in day["patients"])
@@ -87,28 +94,28 @@ def test_an_empty_day_logs_nobody(client_for, staff):
 
 def test_front_desk_checks_a_patient_in_once(client_for, staff, day):
     desk = client_for(staff["frontdesk"])
-    response = desk.post(step_url(day["mine"]), {"status": "arrived"})
+    response = desk.post(step_url(day["today"]), {"status": "arrived"})
     assert response.status_code == 302
-    assert response["Location"] == f"{DAY}?date={FUTURE_MONDAY}"
-    checked_in = stored(day["mine"])
+    assert response["Location"] == f"{DAY}?date={timezone.localdate()}"
+    checked_in = stored(day["today"])
     assert checked_in.status == "arrived" and checked_in.arrived_at is not None
-    assert desk.post(step_url(day["mine"]), {"status": "arrived"}).status_code == 302
+    assert desk.post(step_url(day["today"]), {"status": "arrived"}).status_code == 302
     [event] = events(access_log.APPOINTMENT_CHECKED_IN)
-    assert (event.patient_id, event.object_id) == (day["mine"].patient_id, str(day["mine"].pk))
+    assert (event.patient_id, event.object_id) == (day["today"].patient_id, str(day["today"].pk))
 
 
 def test_front_desk_marks_a_no_show(client_for, staff, day):
-    client_for(staff["frontdesk"]).post(step_url(day["mine"]), {"status": "no_show"})
-    assert stored(day["mine"]).status == "no_show"
+    client_for(staff["frontdesk"]).post(step_url(day["today"]), {"status": "no_show"})
+    assert stored(day["today"]).status == "no_show"
     assert len(events(access_log.APPOINTMENT_NO_SHOW)) == 1
 
 
 def test_the_clinician_moves_their_patient_through_the_day(client_for, staff, day):
-    client_for(staff["frontdesk"]).post(step_url(day["mine"]), {"status": "arrived"})
+    client_for(staff["frontdesk"]).post(step_url(day["today"]), {"status": "arrived"})
     clinician = client_for(staff["clinician"])
     for status in ("in_room", "seen", "done"):
-        assert clinician.post(step_url(day["mine"]), {"status": status}).status_code == 302
-        assert stored(day["mine"]).status == status
+        assert clinician.post(step_url(day["today"]), {"status": status}).status_code == 302
+        assert stored(day["today"]).status == status
     flow = events(access_log.APPOINTMENT_FLOW)
     assert [e.reason for e in flow] == ["in_room", "seen", "done"]
     assert {e.staff_id for e in flow} == {staff["clinician"].pk}
@@ -118,12 +125,12 @@ def test_a_clinician_cannot_check_in_or_touch_another_clinicians_appointment(
     client_for, staff, day
 ):
     clinician = client_for(staff["clinician"])
-    clinician.post(step_url(day["mine"]), {"status": "arrived"})
-    assert stored(day["mine"]).status == "booked"
+    clinician.post(step_url(day["today"]), {"status": "arrived"})
+    assert stored(day["today"]).status == "booked"
     assert clinician.post(step_url(day["theirs"]), {"status": "in_room"}).status_code == 404
     [refused] = events(access_log.ACCESS_REFUSED)
     assert refused.object_id == str(day["theirs"].pk)
-    assert clinician.get(cancel_url(day["mine"])).status_code == 403
+    assert clinician.get(cancel_url(day["today"])).status_code == 403
 
 
 def test_front_desk_cancels_with_a_reason_category(client_for, staff, day):
@@ -162,3 +169,18 @@ def test_an_unknown_appointment_is_a_404(client_for, staff):
 
     missing = reverse("scheduling:cancel", kwargs={"appointment_id": uuid.uuid4()})
     assert client_for(staff["frontdesk"]).get(missing).status_code == 404
+
+
+def test_check_in_and_no_show_only_on_the_appointments_day(client_for, staff, day):
+    desk = client_for(staff["frontdesk"])
+    page = desk.get(DAY, {"date": FUTURE_MONDAY.isoformat()})
+    assert b"Check in" not in page.content and b"No-show" not in page.content
+    assert cancel_url(day["mine"]) in page.content.decode()  # cancelling is for any day
+    for status in ("arrived", "no_show"):
+        response = desk.post(step_url(day["mine"]), {"status": status}, follow=True)
+        assert b"on the appointment&#x27;s day only" in response.content
+        assert stored(day["mine"]).status == "booked"
+    assert events(access_log.APPOINTMENT_CHECKED_IN) == []
+    assert events(access_log.APPOINTMENT_NO_SHOW) == []
+    today = desk.get(DAY)
+    assert step_url(day["today"]) in today.content.decode() and b"Check in" in today.content

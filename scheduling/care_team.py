@@ -1,0 +1,30 @@
+"""Care team by appointment: a patient with a live appointment (not cancelled, not a no-show)
+with a clinician that starts today, the clinic's day, is on that clinician's care team for the
+day. records/db_grants.py adds this condition to `clinician_may_see`, so the row-level security
+of clinical records, `clinic_clinician_may_see()` (patients) and the chart's own check
+(records/access.py) all ask the same SQL; nothing here imports records.
+
+Cost: a correlated EXISTS probed through the index `appointments_clinician_day`
+(clinician_id, starts_at), a few rows per clinician per day; the day's bounds and the verified
+staff id are sub-selects the planner evaluates once per query (InitPlans).
+"""
+
+from __future__ import annotations
+
+from clinic.clinic_time import CLINIC_TODAY_ENDS, CLINIC_TODAY_STARTS
+from clinic.db_checks import sql_strings
+from clinic.staff_identity import STAFF_ID
+from scheduling.models import Appointment
+
+
+def booked_today(patient_id_column: str) -> str:
+    """SQL: the signed-in clinician has a live appointment today with the patient in
+    `patient_id_column`. The appointments' own row-level security applies as well (a clinician
+    reads only their own appointments), so the two agree."""
+    not_live = sql_strings(Appointment.NOT_LIVE)
+    return (
+        "EXISTS (SELECT 1 FROM appointments ap"  # noqa: S608 (constants of the code, never input)
+        f" WHERE ap.clinician_id = {STAFF_ID}"
+        f" AND ap.starts_at >= {CLINIC_TODAY_STARTS} AND ap.starts_at < {CLINIC_TODAY_ENDS}"
+        f" AND ap.patient_id = {patient_id_column} AND ap.status NOT IN ({not_live}))"
+    )
