@@ -41,9 +41,9 @@ class VisitForm(forms.Form):
         required=False,
         strip=False,
         error_messages={
-            "max_length": "This note is %(show_value)d characters long; the limit is "
-            "%(limit_value)d. Shorten it and save again: nothing was saved, and all of your "
-            "text is still here."
+            "max_length": "This note is %(show_value)d characters long: a note holds at "
+            "most %(limit_value)d characters. Shorten it and save again: nothing was saved, "
+            "and all of your text is still here."
         },
     )
 

@@ -41,7 +41,7 @@ def test_long_note_is_counted_refused_with_a_message_and_never_cut(page, live_ur
     page.click("main button.primary")
     page.wait_for_selector("text=Nothing was saved")
     message = page.inner_text(".field:has(#id_notes) [role=alert]")
-    assert "20005 characters long; the limit is 20000" in message
+    assert "20005 characters long: a note holds at most 20000 characters" in message
     assert page.input_value("#id_notes") == too_long  # all of it back, to shorten
     assert ClinicalRecord.objects.using("owner").count() == 0
 
