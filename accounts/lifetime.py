@@ -22,7 +22,8 @@ from accounts.signals import sign_out
 
 STARTED_KEY = "_clinic_session_started_at"
 # Requests to these paths never count as activity.
-NO_RENEW_PATHS = frozenset({"/account/session/status"})
+# Nor does the visit form's draft kept at expiry (records/drafts.py SAVE_PATH).
+NO_RENEW_PATHS = frozenset({"/account/session/status", "/visit-note-drafts/save"})
 # The warning dialog's endpoints: answered in JSON, never with a redirect to the sign-in page
 # (a script following that redirect would get HTML, not an answer).
 JSON_PATHS = frozenset({"/account/session/status", "/account/session/renew"})

@@ -189,3 +189,7 @@ def _analytics_owner_may_create(connection: BaseDatabaseWrapper) -> list[str]:
         )
         cursor.execute(statement)
         return [statement]
+
+
+# Visit note drafts declare theirs beside them.
+from records import draft_grants  # noqa: E402, F401

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from records import care_team_views, icd10_views, visit_views
+from records import care_team_views, draft_views, icd10_views, visit_views
 
 app_name = "records"
 urlpatterns = [
@@ -8,6 +8,7 @@ urlpatterns = [
     path("patients/<uuid:patient_id>/visits/new/", visit_views.visit_new, name="visit-new"),
     path("visits/<uuid:record_id>/", visit_views.visit_detail, name="visit-detail"),
     path("visits/<uuid:record_id>/edit/", visit_views.visit_edit, name="visit-edit"),
+    path("visit-note-drafts/save", draft_views.save, name="visit-note-draft-save"),
     path("patients/<uuid:patient_id>/care-team/", care_team_views.care_team, name="care-team"),
     path(
         "patients/<uuid:patient_id>/care-team/end/",

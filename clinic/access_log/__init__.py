@@ -67,6 +67,8 @@ APPOINTMENT_CHECKED_IN = "appointment_checked_in"
 APPOINTMENT_FLOW = "appointment_flow"
 APPOINTMENT_NO_SHOW = "appointment_no_show"
 APPOINTMENTS_LISTED = "appointments_listed"
+DRAFT_SAVED = "visit_note_draft_saved"
+DRAFT_RESTORED = "visit_note_draft_restored"
 
 # The one declared set of actions, with the label the privacy console shows. `record` refuses
 # any other action, and the console's filter offers exactly these.
@@ -112,6 +114,8 @@ ACTIONS: dict[str, str] = {
     APPOINTMENT_FLOW: "Appointment step recorded",
     APPOINTMENT_NO_SHOW: "Appointment marked no-show",
     APPOINTMENTS_LISTED: "Day list shown",
+    DRAFT_SAVED: "Unsaved visit note kept as a draft",
+    DRAFT_RESTORED: "Visit note draft restored",
 }
 
 
