@@ -12,7 +12,7 @@ import pytest
 from clinic import access_log
 from records.drafts import VisitNoteDraft
 from records.models import ClinicalRecord
-from tests.browser_helpers import collect_csp_errors, sign_in
+from tests.browser_helpers import collect_csp_errors, screenshot, sign_in
 from tests.conftest import PASSWORD
 from tests.factories import CareTeamMemberFactory, PatientFactory
 from tests.privacy_helpers import events
@@ -68,6 +68,7 @@ def test_typing_renews_and_the_note_survives_idle_sign_out(page, live_url, staff
     assert page.input_value("#id_diagnosis_code") == "J06.9"
     assert "is back in the form" in page.inner_text("main")
     assert [e.patient_id for e in events(access_log.DRAFT_RESTORED)] == [patient.pk]
+    screenshot(page, "visit-note-draft-restored")
 
     page.click("main button.primary")
     page.wait_for_url(re.compile(r".*/visits/[0-9a-f-]{36}/$"))

@@ -11,7 +11,7 @@ import pytest
 
 from records.forms import NOTES_MAX_LENGTH
 from records.models import ClinicalRecord
-from tests.browser_helpers import collect_csp_errors, sign_in
+from tests.browser_helpers import collect_csp_errors, screenshot, sign_in
 from tests.factories import CareTeamMemberFactory, PatientFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clinic_db")]
@@ -44,6 +44,7 @@ def test_long_note_is_counted_refused_with_a_message_and_never_cut(page, live_ur
     assert "20005 characters long: a note holds at most 20000 characters" in message
     assert page.input_value("#id_notes") == too_long  # all of it back, to shorten
     assert ClinicalRecord.objects.using("owner").count() == 0
+    screenshot(page, "visit-note-too-long")
 
     # Five line breaks are sent as CRLF: 19,995 characters + 5 breaks = 20,000 as the server
     # counts, and the live count agrees.
