@@ -50,6 +50,8 @@ class StaffChangeForm(UserChangeForm):
         # Shown read-only here and changed on its own page: the stored form (encrypted,
         # accounts/passwords.py) is longer than the 128 characters Django's model validates.
         exclude = ("password",)
+        # One clinic role from a short list: labelled checkboxes, as on the add form.
+        widgets = {"groups": forms.CheckboxSelectMultiple}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -95,6 +97,10 @@ class StaffAdmin(BaseUserAdmin):
     list_display = ("username", "first_name", "last_name", "clinic_role", "is_active", "last_login")
     list_filter = ("groups", "is_active")
     actions = ["reset_mfa", "end_all_sessions", "unlock_sign_in"]
+    # Plain labelled controls instead of Django's two-pane filter (its generated icons carry
+    # ARIA that axe-core refuses); the dates are the system's record, never typed.
+    filter_horizontal = ()
+    readonly_fields = ("last_login", "date_joined")
 
     @admin.action(description="Reset two-step sign-in (set up again at next sign-in)")
     def reset_mfa(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
@@ -149,6 +155,7 @@ class StaffAdmin(BaseUserAdmin):
 @admin.register(Group)
 class ClinicGroupAdmin(BaseGroupAdmin):
     readonly_fields = ("database_role", "database_rights")
+    filter_horizontal = ()  # a plain labelled list (the two-pane filter's icons fail axe-core)
     fields = ("name", "database_role", "database_rights", "permissions")
 
     @admin.display(description="PostgreSQL role")

@@ -27,6 +27,8 @@ NO_RENEW_PATHS = frozenset(
         "/account/session/status",
         # The patient-flow board's refresh (scheduling/flow_views.py board_rows).
         "/scheduling/board/rows",
+        # The visit form's draft kept at expiry (records/drafts.py SAVE_PATH).
+        "/visit-note-drafts/save",
     }
 )
 # The warning dialog's endpoints: answered in JSON, never with a redirect to the sign-in page

@@ -83,6 +83,8 @@ MIDDLEWARE = [
     "clinic.middleware.PermissionsPolicyMiddleware",
     # Before whitenoise, so static responses carry the policy too.
     "csp.middleware.CSPMiddleware",
+    # The admin's one inline style block, by hash, on /admin/ only (clinic/admin_csp.py).
+    "clinic.admin_csp.AdminContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -40,11 +40,22 @@ class VisitForm(forms.Form):
         max_length=NOTES_MAX_LENGTH,
         required=False,
         strip=False,
+        error_messages={
+            "max_length": "This note is %(show_value)d characters long: a note holds at "
+            "most %(limit_value)d characters. Shorten it and save again: nothing was saved, "
+            "and all of your text is still here."
+        },
     )
 
     def __init__(self, *args: Any, patient: PatientIdentity, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.patient = patient
+        # No maxlength: the browser would cut a pasted note silently. The limit is shown as a
+        # live count (static/js/char-count.js) and enforced here with a message.
+        notes = self.fields["notes"].widget.attrs
+        notes.pop("maxlength", None)
+        notes["data-max-length"] = str(NOTES_MAX_LENGTH)
+        notes["aria-describedby"] = "id_notes_count"
 
     def clean_visit_date(self) -> datetime.date:
         visit_date: datetime.date = self.cleaned_data["visit_date"]

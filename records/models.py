@@ -238,3 +238,7 @@ class Icd10Code(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+# Drafts live in their own module; imported here so the app loads them.
+from records.drafts import VisitNoteDraft  # noqa: E402, F401

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from records import care_team_views, icd10_views, signing_views, visit_views
+from records import care_team_views, draft_views, icd10_views, signing_views, visit_views
 
 app_name = "records"
 urlpatterns = [
@@ -11,6 +11,7 @@ urlpatterns = [
     path("visits/<uuid:record_id>/sign/", signing_views.visit_sign, name="visit-sign"),
     path("visits/<uuid:record_id>/addenda/", signing_views.addendum_new, name="addendum-new"),
     path("my-unsigned-notes/", signing_views.unsigned_notes_list, name="unsigned-notes"),
+    path("visit-note-drafts/save", draft_views.save, name="visit-note-draft-save"),
     path("patients/<uuid:patient_id>/care-team/", care_team_views.care_team, name="care-team"),
     path(
         "patients/<uuid:patient_id>/care-team/end/",

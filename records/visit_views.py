@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 
 from clinic import access_log, roles
 from clinic.access import group_required, refuse
-from records import icd10
+from records import draft_views, icd10
 from records.access import (
     get_chart_for_user,
     get_patient_for_clinician,
@@ -66,9 +66,11 @@ def visit_list(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
 @refuse_outside_care_team
 def visit_new(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
     patient = get_patient_for_clinician(request, patient_id)
-    form = VisitForm(request.POST or None, patient=patient)
+    draft = draft_views.restore(request, patient) if request.method == "GET" else None
+    form = VisitForm(request.POST or None, initial=draft, patient=patient)
     if request.method == "POST" and form.is_valid():
         record = record_create(patient=patient, provider=request.user, **form.cleaned_data)
+        draft_views.discard(request, patient)
         access_log.record(
             request, access_log.RECORD_CREATED, patient_id=patient.pk, object_id=record.pk
         )
@@ -79,7 +81,9 @@ def visit_new(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
         access_log.record(
             request, access_log.CHART_VIEWED, patient_id=patient.pk, reason="visit_form"
         )
-    return render(request, "records/visit_form.html", {"patient": patient, "form": form})
+    return render(
+        request, "records/visit_form.html", {"patient": patient, "form": form, "draft": draft}
+    )
 
 
 @login_required
@@ -123,8 +127,11 @@ def visit_edit(request: HttpRequest, record_id: uuid.UUID) -> HttpResponse:
         "notes": record.notes,
         "version": record.version,
     }
-    form = VisitEditForm(request.POST or None, initial=initial, patient=patient)
-    context = {"patient": patient, "record": record, "form": form}
+    draft = draft_views.restore(request, patient, record.pk) if request.method == "GET" else None
+    form = VisitEditForm(
+        request.POST or None, initial={**initial, **(draft or {})}, patient=patient
+    )
+    context = {"patient": patient, "record": record, "form": form, "draft": draft}
     if request.method != "POST":
         access_log.record(
             request, access_log.RECORD_VIEWED, patient_id=patient.pk, object_id=record.pk
@@ -136,6 +143,7 @@ def visit_edit(request: HttpRequest, record_id: uuid.UUID) -> HttpResponse:
             record_update(record=record, expected_version=data.pop("version"), **data)
         except RecordConflict as conflict:
             return _conflict(request, form, context, conflict.current)
+        draft_views.discard(request, patient, record.pk)
         access_log.record(
             request, access_log.RECORD_CHANGED, patient_id=patient.pk, object_id=record.pk
         )

@@ -34,3 +34,30 @@ def collect_csp_errors(page) -> list[str]:
         ),
     )
     return errors
+
+
+def sign_in_with_code(page, live_url: str, user) -> None:
+    """Password then the authenticator's code, for the roles that must use MFA."""
+    from tests.conftest import current_code, give_totp
+
+    device = give_totp(user)
+    sign_in(page, live_url, user.username)
+    page.wait_for_url("**/account/mfa/verify/**")
+    page.fill("#id_otp_token", current_code(device))
+    page.click("main button.primary")
+    page.wait_for_url(f"{live_url}/")
+
+
+def axe_violations(page, *, exclude: tuple[str, ...] = ()) -> list[str]:
+    """axe-core's findings on the page as it is now (the engine ships with the package, so
+    nothing is downloaded). `exclude`: CSS selectors of markup that is not ours (Django's own
+    admin templates). Each finding names the rule and the elements, never their text."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    context = {"exclude": [[selector] for selector in exclude]} if exclude else None
+    results = Axe().run(page, context=context)
+    return [
+        f"{page.url.split('//', 1)[-1].split('/', 1)[-1]} {violation['id']}: "
+        + ", ".join(" ".join(node["target"]) for node in violation["nodes"])
+        for violation in results.response["violations"]
+    ]

@@ -75,6 +75,8 @@ UNSIGNED_NOTES_LISTED = "unsigned_notes_listed"
 CHART_SECTION_VIEWED = "chart_section_viewed"
 CHART_ITEM_RECORDED = "chart_item_recorded"
 CHART_ITEM_CHANGED = "chart_item_changed"
+DRAFT_SAVED = "visit_note_draft_saved"
+DRAFT_RESTORED = "visit_note_draft_restored"
 
 # The one declared set of actions, with the label the privacy console shows. `record` refuses
 # any other action, and the console's filter offers exactly these.
@@ -126,6 +128,8 @@ ACTIONS: dict[str, str] = {
     CHART_SECTION_VIEWED: "Chart section viewed",
     CHART_ITEM_RECORDED: "Chart item recorded",
     CHART_ITEM_CHANGED: "Chart item changed",
+    DRAFT_SAVED: "Unsaved visit note kept as a draft",
+    DRAFT_RESTORED: "Visit note draft restored",
 }
 
 

@@ -1,7 +1,11 @@
 /* Idle-logout warning. The server is the authority on time left: this script only asks
    (GET /account/session/status never renews the session) and, on "Stay signed in", POSTs /account/session/renew.
    At expiry the page is blanked and replaced by the sign-in page so no PHI stays on screen.
-   Tabs share events over BroadcastChannel: signing out or renewing in one tab reaches all. */
+   Tabs share events over BroadcastChannel: signing out or renewing in one tab reaches all.
+   Typing is activity: real user input renews the session, at most once a minute (sooner with
+   a short idle limit); the polling still never does. Before the session ends, the event
+   "clinic:session-ending" lets a form keep its unsaved text on the server (visit-draft.js);
+   if it did, the sign-in page leads back to that form. */
 (function () {
   "use strict";
   var body = document.body;
@@ -10,6 +14,10 @@
   var renewUrl = body.dataset.sessionRenewUrl;
   var loginUrl = body.dataset.loginUrl;
   var warningSeconds = parseInt(body.dataset.warningSeconds || "60", 10);
+  var idleSeconds = parseInt(body.dataset.idleSeconds || "0", 10);
+  var renewEveryMs = 1000 * (idleSeconds > 0 ? Math.min(60, Math.max(1, Math.floor(idleSeconds / 4))) : 60);
+  var lastRenewal = Date.now();  // loading this page was activity
+  var endingAnnounced = false;
   var dialog = document.getElementById("session-warning");
   var countdown = document.getElementById("session-warning-seconds");
   var stay = document.getElementById("session-stay");
@@ -25,9 +33,18 @@
 
   function leave(reason) {
     if (channel) { channel.postMessage({ type: "signed-out" }); }
+    // A form whose text was kept as a draft is where the user is taken back after signing in
+    // (its address carries ids only).
+    var back = body.dataset.returnTo;
+    var query = "?expired=" + encodeURIComponent(reason || "idle") +
+      (back && back.charAt(0) === "/" ? "&next=" + encodeURIComponent(back) : "");
     // Remove PHI from the screen before navigating, and keep the page out of history.
     document.body.textContent = "";
-    window.location.replace(loginUrl + "?expired=" + encodeURIComponent(reason || "idle"));
+    window.location.replace(loginUrl + query);
+  }
+
+  function announceEnding() {
+    document.dispatchEvent(new CustomEvent("clinic:session-ending"));
   }
 
   function schedulePoll(secondsLeft) {
@@ -75,31 +92,47 @@
     if (deadline === null) { return; }
     var left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
     countdown.textContent = String(left);
+    if (left <= 3 && !endingAnnounced) { endingAnnounced = true; announceEnding(); }
     if (left <= 0) { clearInterval(tickTimer); poll(); }
   }
 
   function showWarning() {
-    if (!dialog.open) { dialog.showModal(); stay.focus(); }
+    if (!dialog.open) { dialog.showModal(); stay.focus(); announceEnding(); }
     tick();
     clearInterval(tickTimer);
     tickTimer = setInterval(tick, 1000);
   }
 
   function hideWarning() {
+    endingAnnounced = false;
     clearInterval(tickTimer);
     if (dialog.open) { dialog.close(); }
   }
 
-  stay.addEventListener("click", function () {
-    fetch(renewUrl, { method: "POST", credentials: "same-origin", cache: "no-store",
+  function renew() {
+    lastRenewal = Date.now();
+    return fetch(renewUrl, { method: "POST", credentials: "same-origin", cache: "no-store",
                       headers: { "X-CSRFToken": csrfToken(), "Accept": "application/json" } })
       .then(answer)
       .then(function (state) {
         apply(state);
         if (state.signed_in && channel) { channel.postMessage({ type: "renewed" }); }
-      })
-      .catch(function () { leave("idle"); });
+      });
+  }
+
+  stay.addEventListener("click", function () {
+    renew().catch(function () { leave("idle"); });
   });
+
+  // Real input only (isTrusted: not a script's synthetic event), throttled; while the warning
+  // is open the page behind it takes no input, and "Stay signed in" decides.
+  function onInput(event) {
+    if (!event.isTrusted || dialog.open) { return; }
+    if (Date.now() - lastRenewal < renewEveryMs) { return; }
+    renew().catch(function () { /* the next poll decides */ });
+  }
+  document.addEventListener("input", onInput, true);
+  document.addEventListener("keydown", onInput, true);
 
   // Another tab signed out: hide this page at once, then go to the sign-in page once the
   // server agrees (the other tab's sign-out request may still be on its way).

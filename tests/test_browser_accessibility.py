@@ -1,0 +1,163 @@
+"""axe-core in Chromium on every page each role can reach, with the empty and error states
+(a form with errors, 403, 404): no violation on the project's own templates. One test per role,
+one page each, so the browser and its page are reused across a role's walk."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.browser_helpers import axe_violations, sign_in, sign_in_with_code
+from tests.factories import (
+    AppointmentFactory,
+    AppointmentTypeFactory,
+    BreakGlassGrantFactory,
+    CareTeamMemberFactory,
+    ClinicalRecordFactory,
+    DisclosureFactory,
+    PatientFactory,
+    WorkingHoursFactory,
+    monday_after_next,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clinic_db")]
+
+
+class Walk:
+    """Visits pages and gathers axe-core's findings on each."""
+
+    def __init__(self, page, live_url: str):
+        self.page, self.live_url, self.found = page, live_url, []
+        page.set_default_timeout(20_000)
+
+    def check(self) -> None:
+        self.found += axe_violations(self.page)
+
+    def visit(self, path: str, *, status: int = 200) -> None:
+        response = self.page.goto(self.live_url + path)
+        assert response is not None and response.status == status, (path, response)
+        self.check()
+
+    def submit(self, button: str) -> None:
+        with self.page.expect_navigation():
+            self.page.click(button)
+        self.check()
+
+
+@pytest.fixture
+def chart(staff):
+    """A patient on the clinician's care team with a visit, and one the clinician may not see."""
+    patient = PatientFactory(first_name="Testpatient", last_name="Zzyzx")
+    outside = PatientFactory(first_name="Otherpatient", last_name="Zzyzx", ssn="900-00-0002")
+    CareTeamMemberFactory(staff=staff["clinician"], patient=patient)
+    record = ClinicalRecordFactory(patient=patient, provider=staff["clinician"])
+    return patient, outside, record
+
+
+def test_signed_out_pages(page, live_url, staff):
+    walk = Walk(page, live_url)
+    walk.visit("/account/sign-in/")
+    page.fill("#id_username", "t-nobody")
+    page.fill("#id_password", "wrong password")
+    walk.submit("button[type=submit]")
+    walk.visit("/account/sign-in/?expired=idle")
+    assert walk.found == []
+
+
+def test_front_desk_pages(page, live_url, staff, chart):
+    patient, _outside, _record = chart
+    WorkingHoursFactory(clinician=staff["clinician"])
+    AppointmentTypeFactory()
+    AppointmentFactory(patient=patient, clinician=staff["clinician"])
+    walk = Walk(page, live_url)
+    sign_in(page, live_url, "t-frontdesk")
+    page.wait_for_url(f"{live_url}/")
+    walk.check()
+    walk.visit("/patients/search/")
+    page.locator("form.search-mode").first.locator("button").click()
+    page.wait_for_load_state()
+    walk.check()  # the form with errors
+    walk.visit("/patients/search/")
+    page.fill("form.search-mode:has(#id_mrn) #id_mrn", patient.mrn)
+    walk.submit("form.search-mode:has(#id_mrn) button")
+    walk.visit(f"/patients/{patient.pk}/")
+    walk.visit(f"/patients/{patient.pk}/edit/")
+    walk.visit("/patients/new/")
+    walk.submit("main button[type=submit]")  # empty: every field in error
+    walk.visit(f"/patients/{patient.pk}/care-team/")
+    walk.visit(f"/scheduling/patients/{patient.pk}/book/")
+    walk.visit(f"/scheduling/day/?day={monday_after_next().isoformat()}")
+    walk.visit("/scheduling/day/")
+    walk.visit("/account/sessions/")
+    walk.visit("/account/password/")
+    walk.visit("/account/mfa/")
+    walk.visit(f"/patients/{uuid.uuid4()}/", status=404)
+    walk.visit("/privacy/", status=403)
+    assert walk.found == []
+
+
+def test_clinician_pages(page, live_url, staff, chart):
+    patient, outside, record = chart
+    walk = Walk(page, live_url)
+    sign_in(page, live_url, "t-clinician")
+    page.wait_for_url(f"{live_url}/")
+    walk.check()
+    walk.visit("/my-patients/")
+    walk.visit(f"/patients/{patient.pk}/")
+    walk.visit(f"/patients/{patient.pk}/visits/")
+    walk.visit(f"/visits/{record.pk}/")
+    walk.visit(f"/visits/{record.pk}/edit/")
+    walk.visit(f"/patients/{patient.pk}/visits/new/")
+    walk.submit("main button.primary")  # empty: errors
+    walk.visit(f"/patients/{outside.pk}/visits/", status=403)
+    walk.visit(f"/break-glass/{outside.pk}/")
+    walk.submit("main button.danger")  # no reason chosen: errors
+    walk.visit("/scheduling/day/")
+    walk.visit("/analytics/", status=403)
+    assert walk.found == []
+
+
+def test_analyst_pages(page, live_url, staff, chart):
+    walk = Walk(page, live_url)
+    sign_in(page, live_url, "t-analyst")
+    page.wait_for_url(f"{live_url}/")
+    walk.check()
+    walk.visit("/analytics/")
+    walk.visit(f"/patients/{chart[0].pk}/", status=403)
+    assert walk.found == []
+
+
+def test_privacy_officer_pages(page, live_url, staff, chart):
+    patient, outside, _record = chart
+    grant = BreakGlassGrantFactory(staff=staff["clinician2"], patient=outside)
+    DisclosureFactory(patient=patient, recorded_by=staff["privacy"])
+    walk = Walk(page, live_url)
+    sign_in_with_code(page, live_url, staff["privacy"])
+    walk.check()
+    walk.visit("/privacy/")
+    walk.visit("/privacy/access-log/")
+    walk.visit("/privacy/access-log/?action=&staff=&date_from=")
+    walk.visit(f"/privacy/patients/{patient.pk}/")
+    walk.visit(f"/privacy/patients/{patient.pk}/disclosures/")
+    walk.visit(f"/privacy/patients/{patient.pk}/disclosures/new/")
+    walk.submit("main button[type=submit]")  # empty: errors
+    walk.visit(f"/privacy/patients/{patient.pk}/disclosures/accounting/")
+    walk.visit("/privacy/break-glass/")
+    walk.visit(f"/privacy/break-glass/{grant.pk}/")
+    walk.visit("/privacy/lockouts/")
+    walk.visit("/privacy/flags/")
+    walk.visit("/account/sessions/")
+    walk.visit("/account/mfa/")
+    assert walk.found == []
+
+
+def test_administrator_pages(page, live_url, staff):
+    walk = Walk(page, live_url)
+    sign_in_with_code(page, live_url, staff["admin"])
+    walk.check()
+    walk.visit("/account/sessions/")
+    walk.visit("/account/mfa/")
+    walk.visit(f"/patients/{uuid.uuid4()}/", status=403)
+    walk.visit("/no-such-page/", status=404)
+    assert walk.found == []
