@@ -9,6 +9,7 @@ import re
 
 import pytest
 from django.db import connections
+from django.utils import timezone
 
 from analytics.pseudonyms import pseudonym
 from tests.analytics_helpers import refresh
@@ -19,7 +20,7 @@ EXPORT = "/analytics/export/"
 
 @pytest.fixture
 def exported(client_for, staff):
-    year = datetime.date.today().year
+    year = timezone.localdate().year
     young = PatientFactory(sentinel=True, birth_year=1980, state="CA")
     old = PatientFactory(sentinel=True, birth_year=year - 95, state="NY", last_name="Testpersonold")
     visit = {"provider": staff["clinician"], "diagnosis_code": "E119", "sentinel": True}
@@ -55,7 +56,7 @@ def test_export_reduces_dates_to_years_and_collapses_ninety_and_over(exported):
     text, young, old = exported
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 5
-    year = str(datetime.date.today().year)
+    year = str(timezone.localdate().year)
     assert {row["visit_year"] for row in rows} == {year}
     ages = {row["patient_pseudonym"]: row["age_in_visit_year"] for row in rows}
     assert ages[pseudonym(old.patient_id)] == "90+"

@@ -191,7 +191,7 @@ def test_the_pages_check_agrees_with_row_level_security_on_every_kind_of_patient
 
     from records.access import MAY_SEE_COLUMN
 
-    clinician, today, now = staff["clinician"], dt.date.today(), timezone.now()
+    clinician, today, now = staff["clinician"], timezone.localdate(), timezone.now()
     patients = {name: PatientFactory(last_name=f"Testperson{name}") for name in (
         "team", "ended", "future", "grant", "grant_ended", "grant_expired", "others", "none"
     )}  # fmt: skip

@@ -9,7 +9,6 @@ settings do when CLINIC_ANALYTICS_ON_REPLICA=1. Each test chooses the setting wi
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import re
@@ -20,6 +19,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from django.db import connections, router, transaction
+from django.utils import timezone
 
 from analytics import selectors
 from analytics.models import RefreshLog
@@ -112,7 +112,7 @@ def test_replica_lag_is_measured_on_the_standby(staff, on_replica, rf):
 def test_export_reads_the_replica_and_logs_on_the_primary(client_for, staff, on_replica):
     visits_on_primary(staff)
     replica.wait_for_replay()
-    month = datetime.date.today().strftime("%Y-%m")
+    month = timezone.localdate().strftime("%Y-%m")
     response = client_for(staff["analyst"]).post(EXPORT, {"start": month, "end": month})
     assert response.status_code == 200
     assert response.content.decode().count("\n") == 13  # header + 12 visits
