@@ -157,8 +157,11 @@ def test_replica_serves_only_verified_tls(replica_alias):
     with psycopg.connect(f"{base} sslmode=verify-full sslrootcert={cluster.ca_file()}") as conn:
         assert conn.pgconn.ssl_in_use
         assert conn.execute("SELECT pg_is_in_recovery()").fetchone() == (True,)
-    with pytest.raises(psycopg.OperationalError):
+    with pytest.raises(psycopg.OperationalError) as refused:
         psycopg.connect(f"{base} sslmode=disable", connect_timeout=5)
+    # The standby's own pg_hba.conf refuses it, not a connection failure of any kind.
+    assert "pg_hba.conf rejects connection" in str(refused.value)
+    assert "no encryption" in str(refused.value)
 
 
 def test_replica_streams_over_tls_as_the_replication_role(replica_alias):
