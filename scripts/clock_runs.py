@@ -23,11 +23,14 @@ real clock at the end (even after a failure). Each moment uses its own test data
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import subprocess
 import sys
+import threading
 import zoneinfo
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,7 +72,6 @@ def fake_env(at: dt.datetime, database: str) -> dict[str, str]:
         LD_PRELOAD=str(LIBFAKETIME),
         FAKETIME="@" + at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"),
         TZ="UTC",  # libfaketime's string is read in the process's zone
-        FAKETIME_DONT_FAKE_MONOTONIC="1",  # sleeps and timeouts on the real monotonic clock
         FAKETIME_DONT_RESET="1",  # forked children keep the parent's fake clock, not restart it
         DJANGO_ALLOW_ASYNC_UNSAFE="true",
         CLINIC_TEST_DB=database,
@@ -100,6 +102,43 @@ def check_clocks(at: dt.datetime, env: dict[str, str]) -> None:
             raise SystemExit(f"the clock is not pinned: {seen}, expected about {at.isoformat()}")
 
 
+STUCK_SQL = """
+SELECT pid, usename, left(query, 60) FROM pg_stat_activity
+WHERE datname = %s AND wait_event_type = 'Lock' AND now() - query_start > interval '15 seconds'
+ORDER BY query_start LIMIT 1"""
+
+
+@contextlib.contextmanager
+def lock_watchdog(database: str) -> Iterator[None]:
+    """PostgreSQL's timers (deadlock_timeout, statement_timeout, lock_timeout) do not fire in a
+    server under libfaketime, so a deadlock that the real server breaks after a second hangs
+    the run. This stands in for the deadlock detector, crudely and loudly: every 5 s, a backend
+    of the test database waiting on a lock for over 15 s is terminated and named here."""
+    sys.path.insert(0, str(ROOT))
+    from localdb import cluster as localdb_cluster
+
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(5):
+            try:
+                with localdb_cluster.superuser_connect(database) as conn:
+                    row = conn.execute(STUCK_SQL, [database]).fetchone()
+                    if row:
+                        conn.execute("SELECT pg_terminate_backend(%s)", [row[0]])
+                        print(f"\nclock runs: watchdog ended a backend stuck on a lock: {row}")
+            except Exception:  # noqa: S112 (the test database is dropped and made per run)
+                continue
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description="run tests at pinned clock moments")
     parser.add_argument(
@@ -120,9 +159,12 @@ def main(argv: list[str]) -> int:
             cluster("stop")
             cluster("up", env)
             check_clocks(at, env)
-            result = subprocess.run(
-                [str(PYTHON), "-m", "pytest", "-p", "no:randomly", *pytest_args], cwd=ROOT, env=env
-            )
+            with lock_watchdog(env["CLINIC_TEST_DB"]):
+                result = subprocess.run(
+                    [str(PYTHON), "-m", "pytest", "-p", "no:randomly", *pytest_args],
+                    cwd=ROOT,
+                    env=env,
+                )
             if result.returncode != 0:
                 failed.append(name)
     finally:
