@@ -25,6 +25,7 @@ from clinic.management.commands.seed_demo import ensure_groups
 from localdb import cluster
 from patients.models import PatientIdentity
 from tests.factories import PASSWORD, PatientFactory, StaffFactory, TOTPDeviceFactory
+from tests.suite_guard import pytest_addoption, pytest_sessionfinish  # noqa: F401 (hooks)
 
 TEST_DATABASE = os.environ.get("CLINIC_TEST_DB", "test_clinic")  # one per concurrent run
 KEEP_TABLES = {

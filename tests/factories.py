@@ -66,7 +66,7 @@ def password_hash(password: str) -> str:
 
 def this_month() -> datetime.date:
     """The first day of the current month: inside the analytics dashboards' default range."""
-    return datetime.date.today().replace(day=1)
+    return timezone.localdate().replace(day=1)
 
 
 class StaffFactory(DjangoModelFactory):

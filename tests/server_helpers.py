@@ -29,6 +29,60 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _listening_inodes(port: int) -> set[str]:
+    """Socket inodes listening on 127.0.0.1:`port` (Linux /proc/net/tcp)."""
+    inodes = set()
+    with open("/proc/net/tcp", encoding="ascii") as table:
+        next(table)
+        for line in table:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if local == f"0100007F:{port:04X}" and state == "0A":
+                inodes.add(inode)
+    return inodes
+
+
+def _process_tree(pid: int) -> list[int]:
+    pids, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        pids.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            queue.extend(int(child) for child in task.read_text().split())
+    return pids
+
+
+def owns_port(process: subprocess.Popen, port: int) -> bool:
+    """Whether `process` (or a child: gunicorn's workers) is the one listening on `port`, and
+    not some other program that took the port between free_port() and the server's bind."""
+    inodes = {f"socket:[{inode}]" for inode in _listening_inodes(port)}
+    for pid in _process_tree(process.pid):
+        try:
+            links = {os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()}
+        except (FileNotFoundError, PermissionError):
+            continue
+        if links & inodes:
+            return True
+    return False
+
+
+def serve_on_a_free_port(start, base_of=lambda port: f"http://127.0.0.1:{port}", tries: int = 5):
+    """start(port) -> Popen on a port free a moment ago; tried again on another port if another
+    program took it first (free_port() releases the port before the server binds it). Returns
+    (process, port) once that process itself serves /healthz there."""
+    for _attempt in range(tries):
+        port = free_port()
+        process = start(port)
+        try:
+            wait_until_serving(process, base_of(port))
+            if owns_port(process, port):
+                return process, port
+        except RuntimeError:
+            pass
+        stop(process)
+    raise RuntimeError(f"no server could be started on a free port in {tries} tries")
+
+
 def server_env(**extra: str) -> dict[str, str]:
     """The environment of a server process on the test database."""
     return {

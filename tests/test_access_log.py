@@ -17,7 +17,7 @@ from clinic.db_context import apply_context
 from localdb import cluster
 from tests.conftest import PASSWORD, TEST_DATABASE
 from tests.factories import BreakGlassGrantFactory, PatientFactory
-from tests.privacy_helpers import actions
+from tests.privacy_helpers import actions, events
 from tests.test_session_lifetime import age_session, signed_in
 from tests.test_signin import sign_in
 
@@ -133,11 +133,39 @@ FLOWS = [
 ]
 
 
+# Who each flow's event names (a persona of the `staff` fixture, or None for an anonymous
+# request) and whether it is tied to the patient the flow acted on.
+WHO = {
+    access_log.SIGN_IN: ("clinician", False),
+    access_log.SIGN_IN_FAILED: (None, False),
+    access_log.SIGN_OUT: ("clinician", False),
+    access_log.IDLE_LOGOUT: ("clinician", False),
+    access_log.SESSION_EXPIRED: ("clinician", False),
+    access_log.LOCKOUT: (None, False),
+    access_log.UNLOCK: ("privacy", False),
+    access_log.ACCESS_REFUSED: ("analyst", False),
+    access_log.BREAK_GLASS_STARTED: ("clinician", True),
+    access_log.BREAK_GLASS_ENDED: ("clinician", True),
+    access_log.BREAK_GLASS_REVIEWED: ("privacy", True),
+    access_log.EXPORT: ("privacy", False),
+    access_log.ACCESS_LOG_SEARCHED: ("privacy", False),
+    access_log.ACCESS_REPORT_VIEWED: ("privacy", True),
+    access_log.DISCLOSURE_RECORDED: ("privacy", True),
+    access_log.DISCLOSURE_ACCOUNTING: ("privacy", True),
+}
+
+
 @pytest.mark.parametrize("action,flow", FLOWS, ids=[a for a, _ in FLOWS])
 def test_flow_writes_its_event_and_the_chain_verifies(client, client_for, staff, action, flow):
+    """The event is there, and names the staff member who acted (the database's verified id)
+    and the patient acted on, not only the action."""
     patient = PatientFactory()
     flow(client, client_for, staff, patient)
     assert action in actions()
+    persona, tied = WHO[action]
+    event = events(action)[-1]
+    assert event.staff_id == (staff[persona].pk if persona else None)
+    assert event.patient_id == (patient.pk if tied else None)
     assert verify_chain().ok
 
 

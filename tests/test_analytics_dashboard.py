@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.db import connections, transaction
+from django.utils import timezone
 
 from clinic.db_context import apply_context
 from tests.analytics_helpers import refresh
@@ -99,9 +100,8 @@ def _bands_in_test_state() -> dict[str, int]:
 
 
 def test_age_bands_collapse_ninety_and_over(staff):
-    import datetime
 
-    year = datetime.date.today().year
+    year = timezone.localdate().year
     for age in (89, 90, 91, 104):
         PatientFactory(sentinel=True, birth_year=year - age, state="ZZ")
     refresh()

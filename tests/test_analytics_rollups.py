@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import datetime
 from io import StringIO
 
 from django.core.management import call_command
 from django.db import connections, transaction
+from django.utils import timezone
 
 from tests.factories import ClinicalRecordFactory, PatientFactory
 
@@ -19,7 +19,7 @@ def _owner_rows(query: str) -> list[tuple]:
 
 
 def test_refresh_makes_rollups_equal_to_the_base_table(staff):
-    today = datetime.date.today().replace(day=1)
+    today = timezone.localdate().replace(day=1)
     last_year = today.replace(year=today.year - 1)
     first = PatientFactory(sentinel=True, birth_year=1970, state="CA")
     second = PatientFactory(sentinel=True, birth_year=2001, state="TX")

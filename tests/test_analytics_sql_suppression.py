@@ -214,3 +214,28 @@ def test_no_error_message_carries_a_row_past_the_gate(visits, who):
     ]
     for statement in leaks:
         assert in_request(user, statement, switch_to=ANALYST) == [(0,)]
+
+
+CODES = (
+    "SELECT key, shown FROM analytics_visit_panels(%s, %s, %s, %s) WHERE panel = %s AND place > 0"
+)
+
+
+def test_top_codes_drop_a_code_that_would_reveal_the_rest_of_its_chapter(staff):
+    """Codes with 11+ visits are listed, then "All other codes". E11.9 has 20 visits, but its
+    chapter (4) has 25: listing it beside the chapter panel would tell the reader that the
+    other chapter-4 codes have 5, so it is dropped into "All other codes". Chapter 9's two
+    listed codes leave nothing (0) and stay; the rest row is the total less what is listed."""
+    month = this_month()
+    patient = PatientFactory()
+    for code, count in (("E119", 20), ("E785", 5), ("J069", 30), ("I10", 12), ("I480", 15)):
+        ClinicalRecordFactory.create_batch(
+            count, patient=patient, provider=staff["clinician"], diagnosis_code=code,
+            visit_date=month,
+        )  # fmt: skip
+    refresh()
+    start, end = default_range()
+    rows = in_request(staff["analyst"], CODES, [start, end, "", None, "codes"])
+    assert dict(rows) == {"J069": 30, "I480": 15, "I10": 12, "other": 82 - 57}
+    chapters = in_request(staff["analyst"], CODES, [start, end, "", None, "chapters"])
+    assert dict(chapters)["4"] == 25  # the chapter that would have given E11.9's rest away

@@ -1,6 +1,11 @@
 """Small-cell suppression (CMS rule) as the database applies it (analytics/db_suppression.py):
 no count 1-10 shown or derivable. The rule exists only in SQL; these tests call it directly,
-as the rollups' owner (the analyst's role may not call it, only the two panel functions)."""
+as the rollups' owner (the analyst's role may not call it, only the two panel functions).
+
+What this module does not prove: each table is protected on its own. Tables of the same
+patients under different panels or filters are not jointly suppressed, so differencing two
+filters (one provider's total with and without a chapter filter) can still narrow a count; that
+residual risk is documented as a known limit in docs/analytics.md, not claimed as covered."""
 
 from __future__ import annotations
 

@@ -14,10 +14,9 @@ from django_session_timeout.middleware import SESSION_TIMEOUT_KEY
 from accounts.session_store import SessionStore
 from tests.server_helpers import (
     Browser,
-    free_port,
+    serve_on_a_free_port,
     start_gunicorn,
     stop,
-    wait_until_serving,
     web_connections,
 )
 
@@ -30,10 +29,10 @@ THREADS = 4
 @pytest.fixture(scope="module")
 def app_servers(django_db_setup):
     """Two servers in the production configuration (gunicorn.conf.py), one worker each."""
-    servers = [(start_gunicorn(port, threads=THREADS), port) for port in (free_port(), free_port())]
+    servers = []
     try:
-        for process, port in servers:
-            wait_until_serving(process, f"http://127.0.0.1:{port}")
+        for _ in range(2):
+            servers.append(serve_on_a_free_port(lambda p: start_gunicorn(p, threads=THREADS)))
         yield [f"http://127.0.0.1:{port}" for _process, port in servers]
     finally:
         for process, _port in servers:

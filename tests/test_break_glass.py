@@ -6,9 +6,9 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from clinic import access_log
+from clinic import access_log, roles
 from records.models import BreakGlassGrant
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, make_staff
 from tests.factories import (
     BreakGlassGrantFactory,
     CareTeamMemberFactory,
@@ -64,9 +64,11 @@ def test_grant_opens_the_patients_records_under_row_level_security(client_for, s
     response = client_for(clinician).post(url(patient), form())
     assert response.status_code == 302
     assert records_visible_as("clinic_clinician", clinician.pk, patient.pk) == 2
-    # Another clinician without a grant still sees nothing.
-    other = staff["clinician2"].pk
-    assert records_visible_as("clinic_clinician", other + 1000, patient.pk) == 0
+    # Another real clinician, not on the care team and without a grant, still sees nothing
+    # (and the care-team clinician sees both: the count is not zero for everyone else).
+    other = make_staff("t-clinician3", roles.CLINICIAN)
+    assert records_visible_as("clinic_clinician", other.pk, patient.pk) == 0
+    assert records_visible_as("clinic_clinician", staff["clinician2"].pk, patient.pk) == 2
 
 
 def test_grant_is_time_boxed_by_setting(client_for, staff, patient):

@@ -83,6 +83,24 @@ def test_tls_below_1_3_is_refused():
         assert row.fetchone() == ("TLSv1.3",)
 
 
+@pytest.mark.parametrize("user", ["web", "owner"])
+def test_the_cluster_rejects_connections_without_tls(user):
+    """The server itself (pg_hba.conf `hostnossl ... reject`), not the client's settings: a
+    client that asks for no encryption, with the right password, is refused by the cluster."""
+    db = settings.DATABASES["default" if user == "web" else "owner"]
+    dsn = {
+        **web_dsn(sslmode="disable", user=db["USER"], password=db["PASSWORD"]),
+        "host": "127.0.0.1",
+        "port": str(cluster.cluster_port()),  # the cluster, even when the suite runs pooled
+    }
+    with pytest.raises(psycopg.OperationalError) as refused:
+        psycopg.connect(**dsn, connect_timeout=5).close()
+    assert "pg_hba.conf rejects connection" in str(refused.value)
+    assert "no encryption" in str(refused.value)
+    with psycopg.connect(**{**dsn, "sslmode": "verify-full"}, connect_timeout=5) as conn:
+        assert conn.pgconn.ssl_in_use  # the same client with TLS gets in: the refusal is TLS's
+
+
 def test_the_server_log_is_private():
     mode = stat.S_IMODE(cluster.log_file().stat().st_mode)
     assert mode & 0o077 == 0, oct(mode)

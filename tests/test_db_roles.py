@@ -100,10 +100,16 @@ def test_no_phi_table_grants_anything_to_public():
 
 # --- clinician -------------------------------------------------------------------------------
 def test_clinician_sees_only_care_team_records(staff, chart):
+    """Rows follow the care team, not authorship: on the clinician's care-team patient another
+    clinician's record is visible too, and on the other patient even a record the clinician
+    wrote is not (so a `provider_id = me` policy fails here, as does `true`)."""
+    other_on_mine = ClinicalRecordFactory(patient=chart["mine"], provider=staff["clinician2"])
+    mine_on_theirs = ClinicalRecordFactory(patient=chart["theirs"], provider=staff["clinician"])
     rows = run_as(
         "clinic_clinician", "SELECT record_id FROM clinical_records", user_id=staff["clinician"].pk
     )
-    assert rows == [(chart["my_record"].pk,)]
+    assert {row[0] for row in rows} == {chart["my_record"].pk, other_on_mine.pk}
+    assert len(rows) == 2 and mine_on_theirs.pk not in {row[0] for row in rows}
 
 
 def test_clinician_cannot_update_another_clinicians_patient(staff, chart):
@@ -145,7 +151,7 @@ def test_clinician_cannot_add_themselves_to_a_care_team(staff, chart):
     assert refused(
         "clinic_clinician",
         f"INSERT INTO care_team (staff_id, patient_id, starts_on, reason, created_at) "
-        f"VALUES ({staff['clinician'].pk}, '{chart['theirs'].pk}', current_date, '',"
+        f"VALUES ({staff['clinician'].pk}, '{chart['theirs'].pk}', clinic_today(), '',"
         f" now())",
         user_id=staff["clinician"].pk,
     )
@@ -158,7 +164,7 @@ def test_clinician_without_staff_id_sees_nothing(chart):
 def test_ended_care_team_membership_hides_the_records(staff, chart):
     with connections["owner"].cursor() as cursor:
         cursor.execute(
-            "UPDATE care_team SET ends_on = current_date - 1 WHERE staff_id = %s",
+            "UPDATE care_team SET ends_on = clinic_today() - 1 WHERE staff_id = %s",
             [staff["clinician"].pk],
         )
     rows = run_as(
@@ -192,7 +198,7 @@ def test_the_pages_check_agrees_with_row_level_security_on_every_kind_of_patient
 
     from records.access import MAY_SEE_COLUMN
 
-    clinician, today, now = staff["clinician"], dt.date.today(), timezone.now()
+    clinician, today, now = staff["clinician"], timezone.localdate(), timezone.now()
     patients = {name: PatientFactory(last_name=f"Testperson{name}") for name in (
         "team", "ended", "future", "grant", "grant_ended", "grant_expired", "others", "none"
     )}  # fmt: skip

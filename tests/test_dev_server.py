@@ -13,10 +13,9 @@ from clinic import roles
 from tests.conftest import make_staff
 from tests.server_helpers import (
     Browser,
-    free_port,
+    serve_on_a_free_port,
     start_runserver,
     stop,
-    wait_until_serving,
     web_connections,
 )
 
@@ -29,12 +28,10 @@ MOST_CONNECTIONS = 3
 
 @pytest.fixture
 def dev_server():
-    port = free_port()
     # The default DB_CONN_MAX_AGE (60 s) is what `make run` uses; the command must override it.
-    server = start_runserver(port)
+    server, port = serve_on_a_free_port(start_runserver)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until_serving(server, base)
         yield base
     finally:
         output = stop(server)

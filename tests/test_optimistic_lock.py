@@ -124,3 +124,65 @@ def test_bad_input_on_edit_changes_nothing(client_for, staff, visit, changes):
     assert response.status_code == 200
     assert raw_record_row(visit.pk) == before
     assert events(access_log.RECORD_CHANGED) == []
+
+
+def test_two_saves_that_really_overlap_give_one_save_and_one_conflict(staff, visit):
+    """The two saves run at the same time: a third connection holds the row lock while both
+    requests have read version 1 and wait to write it; once released, the database decides.
+    A check-then-write in Python (read the version, compare, UPDATE by key) would save both and
+    lose the first editor's text; the conditional UPDATE saves exactly one."""
+    import threading
+    import time
+
+    from django.db import connections
+
+    from localdb import cluster
+    from tests.conftest import TEST_DATABASE
+
+    clients = {}
+    for persona in ("clinician", "clinician2"):
+        clients[persona] = Client()
+        clients[persona].force_login(staff[persona])
+        assert b'name="version" value="1"' in clients[persona].get(edit(visit)).content
+    statuses: dict[str, int] = {}
+    errors: list[BaseException] = []
+
+    def save(persona: str) -> None:
+        try:
+            text = f"Fake {persona} overlapping text"
+            response = clients[persona].post(edit(visit), form(1, notes=text))
+            statuses[persona] = response.status_code
+        except BaseException as exc:  # reported below, not lost in the thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    with cluster.superuser_connect(TEST_DATABASE) as holder:
+        with holder.transaction():
+            holder.execute(
+                "SELECT 1 FROM clinical_records WHERE record_id = %s FOR UPDATE", [visit.pk]
+            )
+            threads = [threading.Thread(target=save, args=(p,)) for p in clients]
+            for thread in threads:
+                thread.start()
+            deadline = time.monotonic() + 8  # under the web role's lock_timeout (10 s)
+            while True:
+                # Activity is read once per transaction unless the snapshot is cleared.
+                holder.execute("SELECT pg_stat_clear_snapshot()")
+                waiting = holder.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
+                    "AND wait_event_type = 'Lock'",
+                    [TEST_DATABASE],
+                ).fetchone()[0]
+                if waiting >= 2 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            assert waiting == 2, "both saves should be waiting on the row"
+        for thread in threads:
+            thread.join(timeout=60)
+    assert not errors, errors
+    assert sorted(statuses.values()) == [302, 409], statuses
+    visit.refresh_from_db(using="owner")
+    winner = next(p for p, status in statuses.items() if status == 302)
+    assert (visit.version, visit.notes) == (2, f"Fake {winner} overlapping text")
+    assert len(events(access_log.RECORD_CHANGED)) == 1

@@ -63,8 +63,14 @@ def test_registration_with_only_the_required_fields(client_for, staff):
 
 
 def _years_ago(years: int, days: int = 0) -> str:
+    """`years` before the clinic's today (from 29 February, the 28th in a common year: the
+    form's own rule), less `days`. Built at import, so it must not fail on 29 February."""
     today = timezone.localdate()
-    return (today.replace(year=today.year - years) - timedelta(days=days)).isoformat()
+    try:
+        then = today.replace(year=today.year - years)
+    except ValueError:  # 29 February, and that year has none
+        then = today.replace(year=today.year - years, day=28)
+    return (then - timedelta(days=days)).isoformat()
 
 
 TOMORROW = (timezone.localdate() + timedelta(days=1)).isoformat()

@@ -38,8 +38,11 @@ def test_pooler_accepts_verified_tls(pooler_up):
 
 
 def test_pooler_refuses_plaintext_clients(pooler_up):
-    with pytest.raises(psycopg.OperationalError):
+    """PgBouncer itself refuses (client_tls_sslmode = require), with the right password: the
+    error is its TLS refusal, not any connection failure."""
+    with pytest.raises(psycopg.OperationalError) as refused:
         psycopg.connect(dsn(sslmode="disable"), connect_timeout=5)
+    assert "SSL required" in str(refused.value)
 
 
 def test_transaction_local_context_does_not_survive_in_the_pool(pooler_up, staff):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.db import connections, transaction
@@ -15,9 +15,10 @@ from django.utils import timezone
 from accounts.lockout import username_key
 from clinic import access_log
 from clinic.staff_identity import set_token
-from privacy.models import Disclosure
+from localdb import cluster
+from privacy.models import Disclosure, accounting_period_start
 from records.models import BreakGlassGrant
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, TEST_DATABASE
 from tests.factories import (
     BreakGlassGrantFactory,
     CareTeamMemberFactory,
@@ -256,18 +257,19 @@ def test_accounting_covers_six_years_and_leaves_out_excluded_categories(client_f
         disclosed_on=today,
         purpose="Testpurpose-included",
     )
+    # Exactly the period's first day (in) and the day before it (out), whatever today is.
     DisclosureFactory(
         patient=patient,
         recorded_by=officer,
         category="law_enforcement",
-        disclosed_on=date(today.year - 5, 6, 1),
+        disclosed_on=accounting_period_start(today),
         purpose="Testpurpose-old",
     )
     DisclosureFactory(
         patient=patient,
         recorded_by=officer,
         category="judicial",
-        disclosed_on=date(today.year - 7, 1, 1),
+        disclosed_on=accounting_period_start(today) - timedelta(days=1),
         purpose="Testpurpose-tooold",
     )
     for category in ("treatment_payment_operations", "to_individual", "authorization",
@@ -300,6 +302,60 @@ def test_accounting_covers_six_years_and_leaves_out_excluded_categories(client_f
     listing = client_for(officer).get(f"/privacy/patients/{patient.pk}/disclosures/")
     assert b"Testpurpose-treatment_payment_operations" in listing.content  # recorded, marked
     assert b"no (excluded)" in listing.content
+
+
+@pytest.mark.parametrize(
+    "today,first_day",
+    [
+        (date(2025, 3, 1), date(2019, 3, 1)),
+        (date(2025, 12, 31), date(2019, 12, 31)),
+        (date(2025, 1, 1), date(2019, 1, 1)),
+        # From 29 February the period starts on 28 February six years back (no 29th then):
+        # one day more than six years, never one day less.
+        (date(2024, 2, 29), date(2018, 2, 28)),
+        (date(2020, 2, 29), date(2014, 2, 28)),
+    ],
+)
+def test_accounting_period_is_six_years_to_the_day_for_a_fixed_today(
+    staff, patient, today, first_day
+):
+    """For a fixed "today": a disclosure on the period's first day is in the accounting, one on
+    the day before is not (so neither a 5- nor a 7-year period would pass)."""
+    assert accounting_period_start(today) == first_day
+    officer = staff["privacy"]
+    inside = DisclosureFactory(patient=patient, recorded_by=officer, disclosed_on=first_day)
+    DisclosureFactory(
+        patient=patient, recorded_by=officer, disclosed_on=first_day - timedelta(days=1)
+    )
+    found = Disclosure.objects.using("owner").accounting_for(patient.pk, today=today)
+    assert [d.pk for d in found] == [inside.pk]
+
+
+def test_a_suspension_ending_today_is_still_in_force(staff, patient):
+    """164.528(a)(2): a suspension "until" a day covers that whole day; the day after, the
+    disclosure is back in the accounting."""
+    today = date(2025, 6, 10)
+    officer = staff["privacy"]
+    disclosure = DisclosureFactory(
+        patient=patient,
+        recorded_by=officer,
+        category="law_enforcement",
+        disclosed_on=date(2025, 6, 1),
+    )
+    Disclosure.objects.using("owner").filter(pk=disclosure.pk).update(
+        suspended_until=today,
+        suspension_kind="written",
+        suspension_stated_on=date(2025, 6, 2),
+        suspension_statement="Test Agency, Officer Testname",
+        suspension_recorded_by=officer,
+    )
+    accounting = Disclosure.objects.using("owner").accounting_for
+    assert list(accounting(patient.pk, today=today)) == []
+    assert [d.pk for d in accounting(patient.pk, today=today + timedelta(days=1))] == [
+        disclosure.pk
+    ]
+    stored = Disclosure.objects.using("owner").get(pk=disclosure.pk)
+    assert stored.is_suspended(today) and not stored.is_suspended(today + timedelta(days=1))
 
 
 # --- 164.528(a)(2) temporary suspension ------------------------------------------------------
@@ -584,13 +640,30 @@ def test_flags_clinician_viewing_many_charts_outside_their_care_team(client_for,
     assert flagged == [("t-clinician", 3)]
 
 
+def _at_local_time(event_ids, when: list[datetime]) -> None:
+    """Move appended events to fixed clinic times (as the superuser: the log is append-only)."""
+    with cluster.superuser_connect(TEST_DATABASE) as conn, conn.transaction():
+        conn.execute("SET LOCAL session_replication_role = replica")
+        for event_id, at in zip(event_ids, when, strict=True):
+            conn.execute("UPDATE access_log SET occurred_at = %s WHERE id = %s", [at, event_id])
+
+
 def test_flags_views_outside_clinic_hours(client_for, staff, patient):
-    append(staff["clinician"].pk, access_log.CHART_VIEWED, patient.pk)
-    hour = timezone.localtime().hour
-    closed_now = f"{(hour + 1) % 24:02d}-{(hour + 2) % 24:02d}"
+    """Fixed clinic times on both sides of each edge of 07-19, so it proves the same thing at
+    every hour the suite runs: 06:59 and 19:00 are flagged, 07:00 and 18:59 are not."""
+    for _ in range(4):
+        append(staff["clinician"].pk, access_log.CHART_VIEWED, patient.pk)
+    append(staff["clinician2"].pk, access_log.CHART_VIEWED, patient.pk)
+    with connections["owner"].cursor() as cursor:
+        cursor.execute("SELECT id FROM access_log WHERE action = %s ORDER BY id", ["chart_viewed"])
+        ids = [row[0] for row in cursor.fetchall()]
+    zone = timezone.get_current_timezone()
+    day = timezone.localdate() - timedelta(days=1)
+    times = [(6, 59), (7, 0), (18, 59), (19, 0), (12, 0)]
+    _at_local_time(ids, [datetime.combine(day, time(h, m), tzinfo=zone) for h, m in times])
     officer = client_for(staff["privacy"])
-    with override_settings(CLINIC_HOURS=closed_now):
+    with override_settings(CLINIC_HOURS="07-19"):
         flagged = officer.get("/privacy/flags/").context["outside_hours"]
-    assert [(f.username, f.events) for f in flagged] == [("t-clinician", 1)]
+    assert [(f.username, f.events) for f in flagged] == [("t-clinician", 2)]
     with override_settings(CLINIC_HOURS="00-24"):
         assert officer.get("/privacy/flags/").context["outside_hours"] == []

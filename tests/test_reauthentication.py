@@ -3,6 +3,8 @@ valid for REAUTH_SECONDS; wrong answers count like wrong sign-ins."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.http import HttpResponse
 from django.test import RequestFactory
@@ -28,8 +30,19 @@ def test_protected_page_sends_to_re_authentication_with_next(client_for, staff, 
     assert response["Location"] == f"{REAUTH}?next=%2Faccount%2Fpassword%2F"
 
 
+def age_reauthentication(client, seconds: float) -> None:
+    """Make the session's last (re-)authentication `seconds` old."""
+    session = client.session
+    session[REAUTHENTICATED_KEY] = time.time() - seconds
+    session.save()
+
+
 def test_password_alone_re_authenticates_a_user_without_a_device(client_for, staff, settings):
+    """Starts stale for real (the sign-in is older than REAUTH_SECONDS, and the page refuses),
+    so the page opening afterwards is the re-authentication's doing."""
     client = client_for(staff["clinician"])
+    age_reauthentication(client, settings.REAUTH_SECONDS + 60)
+    assert client.get(PROTECTED)["Location"].startswith(REAUTH)
     page = client.get(f"{REAUTH}?next={PROTECTED}")
     assert b'name="otp_token"' not in page.content
     response = client.post(f"{REAUTH}?next={PROTECTED}", {"password": PASSWORD})
@@ -110,3 +123,28 @@ def test_outsider_can_re_authenticate_for_their_own_account(client_for, staff, s
 
 def test_anonymous_visitor_is_sent_to_sign_in(client):
     assert client.get(REAUTH)["Location"].startswith("/account/sign-in/")
+
+
+@pytest.mark.parametrize(
+    "common,message",
+    [("password1234", "too common"), ("qwertyuiop123", "too common"), ("short-9x", "at least 12")],
+)
+def test_a_common_or_short_new_password_is_refused_and_nothing_changes(
+    client_for, staff, common, message
+):
+    """The validators docs/compliance.md claims, through the real change form: a password on
+    Django's common-password list (20,000 entries) or under 12 characters is refused with a
+    message and the stored hash is untouched; a long uncommon one is accepted."""
+    from django.contrib.auth.models import User
+
+    user = staff["clinician"]
+    before = User.objects.using("owner").get(pk=user.pk).password
+    client = client_for(user)
+    response = client.post(PROTECTED, {"new_password1": common, "new_password2": common})
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert User.objects.using("owner").get(pk=user.pk).password == before
+    strong = "Testzzyzx-harbor-4417"
+    saved = client.post(PROTECTED, {"new_password1": strong, "new_password2": strong})
+    assert saved.status_code == 302
+    assert User.objects.using("owner").get(pk=user.pk).password != before

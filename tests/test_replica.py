@@ -9,7 +9,6 @@ settings do when CLINIC_ANALYTICS_ON_REPLICA=1. Each test chooses the setting wi
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import re
@@ -20,6 +19,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from django.db import connections, router, transaction
+from django.utils import timezone
 
 from analytics import selectors
 from analytics.models import RefreshLog
@@ -112,7 +112,7 @@ def test_replica_lag_is_measured_on_the_standby(staff, on_replica, rf):
 def test_export_reads_the_replica_and_logs_on_the_primary(client_for, staff, on_replica):
     visits_on_primary(staff)
     replica.wait_for_replay()
-    month = datetime.date.today().strftime("%Y-%m")
+    month = timezone.localdate().strftime("%Y-%m")
     response = client_for(staff["analyst"]).post(EXPORT, {"start": month, "end": month})
     assert response.status_code == 200
     assert response.content.decode().count("\n") == 13  # header + 12 visits
@@ -157,8 +157,11 @@ def test_replica_serves_only_verified_tls(replica_alias):
     with psycopg.connect(f"{base} sslmode=verify-full sslrootcert={cluster.ca_file()}") as conn:
         assert conn.pgconn.ssl_in_use
         assert conn.execute("SELECT pg_is_in_recovery()").fetchone() == (True,)
-    with pytest.raises(psycopg.OperationalError):
+    with pytest.raises(psycopg.OperationalError) as refused:
         psycopg.connect(f"{base} sslmode=disable", connect_timeout=5)
+    # The standby's own pg_hba.conf refuses it, not a connection failure of any kind.
+    assert "pg_hba.conf rejects connection" in str(refused.value)
+    assert "no encryption" in str(refused.value)
 
 
 def test_replica_streams_over_tls_as_the_replication_role(replica_alias):

@@ -304,9 +304,14 @@ def test_a_rotation_killed_with_sigkill_leaves_every_row_readable_and_a_rerun_fi
     deadline = time.monotonic() + 120
     while rotated() < count // 5 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
+    # Frozen first (SIGSTOP), so the kill cannot lose a race with the job's end on a loaded
+    # machine: it is still running, part-way, at the moment it is killed.
+    process.send_signal(signal.SIGSTOP)
+    assert process.poll() is None, "the rotation ended before it could be stopped"
+    assert 0 < rotated() < count
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
-    assert process.returncode == -signal.SIGKILL, "the rotation ended before it could be killed"
+    assert process.returncode == -signal.SIGKILL
     assert 0 < rotated() < count
     with connections["owner"].cursor() as cursor:
         cursor.execute("SELECT first_name, last_name, ssn, mrn FROM patient_identities")

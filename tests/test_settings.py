@@ -113,3 +113,58 @@ def test_development_settings_only_read_their_secrets(tmp_path):
     assert result.returncode != 0
     assert "make db" in result.stderr
     assert list(empty.iterdir()) == []
+
+
+HTTPS_PROBE = """
+import json, django
+django.setup()
+from django.conf import settings as s
+from django.http import HttpResponse
+from django.middleware.security import SecurityMiddleware
+from django.test import RequestFactory
+
+middleware = SecurityMiddleware(lambda request: HttpResponse("ok"))
+plain = middleware(RequestFactory().get("/account/sign-in/", HTTP_HOST="clinic.example.org"))
+secure = middleware(
+    RequestFactory().get("/account/sign-in/", HTTP_HOST="clinic.example.org", secure=True)
+)
+print(json.dumps({
+    "settings": {name: getattr(s, name) for name in (
+        "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
+        "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD")},
+    "middleware": s.MIDDLEWARE[:1],
+    "plain": [plain.status_code, plain.get("Location", "")],
+    "hsts": secure.get("Strict-Transport-Security", ""),
+}))
+"""
+
+
+def test_production_settings_redirect_to_https_and_send_hsts():
+    """The production settings themselves (loaded fresh in a subprocess from the production
+    environment, as a deployment would), not a test's override: plain HTTP is redirected to
+    HTTPS, HTTPS responses carry a year of HSTS, cookies are Secure-only."""
+    result = subprocess.run(
+        [sys.executable, "-c", HTTPS_PROBE],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            "PATH": os.environ["PATH"],
+            "DJANGO_SETTINGS_MODULE": "clinic.settings",
+            **PRODUCTION_ENV,
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    probe = __import__("json").loads(result.stdout)
+    assert probe["settings"] == {
+        "SECURE_SSL_REDIRECT": True,
+        "SESSION_COOKIE_SECURE": True,
+        "CSRF_COOKIE_SECURE": True,
+        "SECURE_HSTS_SECONDS": 31536000,
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
+        "SECURE_HSTS_PRELOAD": True,
+    }
+    assert probe["middleware"] == ["django.middleware.security.SecurityMiddleware"]
+    assert probe["plain"] == [301, "https://clinic.example.org/account/sign-in/"]
+    assert probe["hsts"] == "max-age=31536000; includeSubDomains; preload"

@@ -268,7 +268,7 @@ def test_a_disclosure_is_recorded_in_the_callers_name(staff):
             staff["privacy"],
             "UPDATE disclosures SET suspended_until = %s, suspension_recorded_by_id = %s"
             " WHERE disclosure_id = %s",
-            [dt.date.today(), staff["admin"].pk, disclosure.pk],
+            [timezone.localdate(), staff["admin"].pk, disclosure.pk],
         )
 
 
