@@ -29,8 +29,8 @@ run: db
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy clinic accounts privacy patients records analytics scheduling localdb
-	$(BIN)/bandit -q -r clinic accounts privacy patients records analytics scheduling localdb -x '*/migrations/*' --severity-level high
+	$(BIN)/mypy clinic accounts privacy patients records analytics scheduling rights localdb
+	$(BIN)/bandit -q -r clinic accounts privacy patients records analytics scheduling rights localdb -x '*/migrations/*' --severity-level high
 	$(BIN)/python scripts/dependency_audit.py
 
 check: db

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "analytics",
     "privacy",
     "scheduling",
+    "rights",
 ]
 
 MIDDLEWARE = [

@@ -34,6 +34,7 @@ from clinic.management.commands.seed_demo import ensure_groups
 from patients.models import PatientIdentity
 from privacy.models import Disclosure
 from records.models import BreakGlassGrant, CareTeamMember, ClinicalRecord
+from rights.models import AccessRequest, due_date
 
 OWNER = "owner"
 PASSWORD = "correct-horse-battery-staple-42"
@@ -268,3 +269,24 @@ class AppointmentFactory(DjangoModelFactory):
     ends_at = factory.LazyAttribute(lambda o: o.starts_at + datetime.timedelta(minutes=30))
     visit_reason = FAKE_VISIT_REASON
     booked_by = factory.SubFactory(StaffFactory, group=roles.FRONT_DESK)
+
+
+# --- patients' rights -------------------------------------------------------------------------
+
+
+class AccessRequestFactory(DjangoModelFactory):
+    """An open right-of-access request (45 CFR 164.524), received today (the clinic's date)."""
+
+    class Meta:
+        model = AccessRequest
+        database = OWNER
+
+    patient = factory.SubFactory(PatientFactory)
+    verified_by = factory.SubFactory(StaffFactory, group=roles.PRIVACY_OFFICER)
+    received_on = factory.LazyFunction(timezone.localdate)
+    received_how = "in_person"
+    verified_how = "photo_id"
+    requested = "Fake request: all visits and notes"
+    format = "both"
+    delivery = "pickup"
+    due_on = factory.LazyAttribute(lambda o: due_date(o.received_on))
