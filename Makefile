@@ -29,8 +29,8 @@ run: db
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy clinic accounts privacy patients records analytics scheduling chart localdb
-	$(BIN)/bandit -q -r clinic accounts privacy patients records analytics scheduling chart localdb -x '*/migrations/*' --severity-level high
+	$(BIN)/mypy clinic accounts privacy patients records analytics scheduling chart rights localdb
+	$(BIN)/bandit -q -r clinic accounts privacy patients records analytics scheduling chart rights localdb -x '*/migrations/*' --severity-level high
 	$(BIN)/python scripts/dependency_audit.py $(AUDIT_FLAGS)
 
 check: db

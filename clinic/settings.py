@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "privacy",
     "scheduling",
     "chart",
+    "rights",
 ]
 
 MIDDLEWARE = [

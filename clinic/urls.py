@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("records.urls")),
     path("break-glass/", include("records.break_glass_urls")),
     path("analytics/", include("analytics.urls")),
+    path("privacy/rights/", include("rights.urls")),
     path("privacy/", include("privacy.urls")),
     path("scheduling/", include("scheduling.urls")),
     path("chart/", include("chart.urls")),

@@ -5,6 +5,8 @@
 - Front desk sees visit dates and providers: column grants, no diagnosis, no notes.
 - Addenda to signed notes (`visit_addenda`, docs/notes.md): clinicians read and insert them under
   the same condition as the visits, as their author; no role may update or delete them.
+- The privacy officer reads a patient's visits, notes included, only while an open access
+  request (164.524) for that patient exists (the grant is rights/db_grants.py's).
 - `clinical_records_analyst` (no notes) feeds the analytics rollups; the view is owned by
   `clinic_analytics_owner`, so it is subject to RLS like anyone (a view owned by the table owner
   would bypass it), has exactly the columns it shows, and only its owner reads it: analysts
@@ -92,6 +94,11 @@ RECORD_POLICIES = {
     f"USING ({CLINICIAN_MAY_SEE}) WITH CHECK ({CLINICIAN_MAY_SEE})",
     "front_desk_sees_visits": "AS PERMISSIVE FOR SELECT TO clinic_front_desk USING (true)",
     "analytics_owner_reads": "AS PERMISSIVE FOR SELECT TO clinic_analytics_owner USING (true)",
+    # The right of access (rights/db_grants.py grants the SELECT): a patient's visits, only
+    # while an open access request for that patient exists.
+    "privacy_officer_reads_for_access_request": "AS PERMISSIVE FOR SELECT "
+    "TO clinic_privacy_officer USING (EXISTS (SELECT 1 FROM access_requests ar "
+    "WHERE ar.patient_id = clinical_records.patient_id AND ar.outcome = 'open'))",
     "owner_maintains": "AS PERMISSIVE FOR ALL TO clinic_owner USING (true) WITH CHECK (true)",
 }
 

@@ -36,6 +36,7 @@ from clinic.management.commands.seed_demo import ensure_groups
 from patients.models import PatientIdentity
 from privacy.models import Disclosure
 from records.models import BreakGlassGrant, CareTeamMember, ClinicalRecord, VisitAddendum
+from rights.models import AccessRequest, due_date
 
 OWNER = "owner"
 PASSWORD = "correct-horse-battery-staple-42"
@@ -348,3 +349,24 @@ class MedicationFactory(DjangoModelFactory):
     dose = "1 tablet"
     route = "oral"
     frequency = "once a day"
+
+
+# --- patients' rights -------------------------------------------------------------------------
+
+
+class AccessRequestFactory(DjangoModelFactory):
+    """An open right-of-access request (45 CFR 164.524), received today (the clinic's date)."""
+
+    class Meta:
+        model = AccessRequest
+        database = OWNER
+
+    patient = factory.SubFactory(PatientFactory)
+    verified_by = factory.SubFactory(StaffFactory, group=roles.PRIVACY_OFFICER)
+    received_on = factory.LazyFunction(timezone.localdate)
+    received_how = "in_person"
+    verified_how = "photo_id"
+    requested = "Fake request: all visits and notes"
+    format = "both"
+    delivery = "pickup"
+    due_on = factory.LazyAttribute(lambda o: due_date(o.received_on))

@@ -35,6 +35,7 @@ from accounts.models import StaffSession
 from localdb import cluster
 from tests.conftest import TEST_DATABASE, give_totp, sign_in_client
 from tests.factories import (
+    AccessRequestFactory,
     AppointmentFactory,
     BreakGlassGrantFactory,
     CareTeamMemberFactory,
@@ -182,6 +183,7 @@ def world(staff) -> World:
     other = PatientFactory(first_name="Sam", ssn="900-00-0043", phone="555-0143")
     grant = BreakGlassGrantFactory(staff=staff["clinician2"], patient=other)
     appointment = AppointmentFactory(clinician=staff["clinician"], patient=patient)
+    access_request = AccessRequestFactory(patient=patient)
     partial = staff["privacy"]
     give_totp(partial)
     return World(
@@ -191,6 +193,7 @@ def world(staff) -> World:
             "record_id": str(visit.pk),
             "grant_id": str(grant.pk),
             "appointment_id": str(appointment.pk),
+            "request_id": str(access_request.pk),
         },
     )
 

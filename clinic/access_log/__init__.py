@@ -77,6 +77,14 @@ CHART_ITEM_RECORDED = "chart_item_recorded"
 CHART_ITEM_CHANGED = "chart_item_changed"
 DRAFT_SAVED = "visit_note_draft_saved"
 DRAFT_RESTORED = "visit_note_draft_restored"
+# The right of access, 164.524 (docs/rights.md): each step of a request is an event.
+ACCESS_REQUEST_RECORDED = "access_request_recorded"
+ACCESS_REQUESTS_LISTED = "access_requests_listed"
+ACCESS_REQUEST_VIEWED = "access_request_viewed"
+ACCESS_REQUEST_EXTENDED = "access_request_extended"
+ACCESS_EXPORT_PRODUCED = "access_export_produced"
+ACCESS_EXPORT_HANDED_OVER = "access_export_handed_over"
+ACCESS_REQUEST_CLOSED = "access_request_closed"
 
 # The one declared set of actions, with the label the privacy console shows. `record` refuses
 # any other action, and the console's filter offers exactly these.
@@ -130,6 +138,13 @@ ACTIONS: dict[str, str] = {
     CHART_ITEM_CHANGED: "Chart item changed",
     DRAFT_SAVED: "Unsaved visit note kept as a draft",
     DRAFT_RESTORED: "Visit note draft restored",
+    ACCESS_REQUEST_RECORDED: "Access request recorded",
+    ACCESS_REQUESTS_LISTED: "Open access requests listed",
+    ACCESS_REQUEST_VIEWED: "Access request viewed",
+    ACCESS_REQUEST_EXTENDED: "Access request extended",
+    ACCESS_EXPORT_PRODUCED: "Record export produced for the patient",
+    ACCESS_EXPORT_HANDED_OVER: "Record export handed over to the patient",
+    ACCESS_REQUEST_CLOSED: "Access request closed",
 }
 
 
