@@ -12,6 +12,12 @@ from rights.models import DENIAL_GROUNDS, DENIED, OUTCOMES, PARTIAL, AccessReque
 DATE = forms.DateInput(attrs={"type": "date"})
 
 
+class MrnLookupForm(forms.Form):
+    """The patient of a new request, by medical record number (POSTed, never in a URL)."""
+
+    mrn = forms.CharField(label="Medical record number", max_length=20)
+
+
 class AccessRequestForm(forms.ModelForm):
     class Meta:
         model = AccessRequest

@@ -21,10 +21,9 @@ from privacy.access import (
     get_patient_identity_for_privacy_officer,
     privacy_officer_required,
 )
-from privacy.forms import MrnLookupForm
 from rights import exports, services
 from rights.access import get_access_request_for_privacy_officer
-from rights.forms import AccessRequestForm, CloseForm, ExtensionForm
+from rights.forms import AccessRequestForm, CloseForm, ExtensionForm, MrnLookupForm
 from rights.models import FHIR, PDF, AccessRequest
 
 RECENTLY_CLOSED = 20
