@@ -15,9 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models import Max, Sum
 from django.http import HttpRequest
+from django.utils import timezone
 
 from clinic.blind_index import blind_index
 
@@ -49,3 +52,24 @@ def accounts_for(keys: Iterable[str]) -> dict[str, str]:
         return {}
     names = get_user_model().objects.values_list("username", flat=True)
     return {key: name for name in names.iterator() if (key := username_key(name)) in wanted}
+
+
+def locked_out(field: str) -> list[dict]:
+    """Usernames or addresses with at least AXES_FAILURE_LIMIT failures in the cool-off time."""
+    since = timezone.now() - settings.AXES_COOLOFF_TIME
+    rows = (
+        AccessAttempt.objects.filter(attempt_time__gte=since)
+        .exclude(**{field: None})
+        .values(field)
+        .annotate(failures=Sum("failures_since_start"), last=Max("attempt_time"))
+        .filter(failures__gte=settings.AXES_FAILURE_LIMIT)
+        .order_by("-last")
+    )
+    return [
+        {
+            "value": r[field],
+            "failures": r["failures"],
+            "until": r["last"] + settings.AXES_COOLOFF_TIME,
+        }
+        for r in rows
+    ]

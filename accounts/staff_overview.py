@@ -15,10 +15,9 @@ from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.lockout import accounts_for
+from accounts.lockout import accounts_for, locked_out
 from accounts.mfa import mfa_required
 from clinic import roles
-from privacy.selectors import locked_out
 
 RECENT_SHOWN = 5
 

@@ -15,11 +15,10 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.lockout import accounts_for
+from accounts.lockout import accounts_for, locked_out
 from privacy.selectors import (
     FLAG_WINDOW_DAYS,
     charts_outside_care_team,
-    locked_out,
     usernames,
     views_outside_clinic_hours,
 )

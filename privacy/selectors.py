@@ -7,11 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Max, Sum
 from django.utils import timezone
 
 from clinic import access_log
@@ -124,24 +122,3 @@ def views_outside_clinic_hours(now: datetime | None = None) -> list[Flag]:
     zone = settings.TIME_ZONE
     actions = [*CHART_ACTIONS, access_log.IDENTIFIER_REVEALED]
     return _flags(OUTSIDE_HOURS_SQL, [actions, since, zone, opens, zone, closes])
-
-
-def locked_out(field: str) -> list[dict]:
-    """Usernames or addresses with at least AXES_FAILURE_LIMIT failures in the cool-off time."""
-    since = timezone.now() - settings.AXES_COOLOFF_TIME
-    rows = (
-        AccessAttempt.objects.filter(attempt_time__gte=since)
-        .exclude(**{field: None})
-        .values(field)
-        .annotate(failures=Sum("failures_since_start"), last=Max("attempt_time"))
-        .filter(failures__gte=settings.AXES_FAILURE_LIMIT)
-        .order_by("-last")
-    )
-    return [
-        {
-            "value": r[field],
-            "failures": r["failures"],
-            "until": r["last"] + settings.AXES_COOLOFF_TIME,
-        }
-        for r in rows
-    ]

@@ -224,7 +224,3 @@ def records_refused_patient(connection: BaseDatabaseWrapper) -> list[str]:
     done = ensure_refused_patient_function(connection, "record")
     done += ensure_refused_patient_function(connection, "break_glass_grant")
     return done
-
-
-# Visit note drafts declare theirs beside them.
-from records import draft_grants  # noqa: E402, F401

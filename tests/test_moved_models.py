@@ -29,7 +29,7 @@ OLD_LAYOUT = ("clinic", "0005_disclosure_suspension")
 # Every other app with migrations, migrated fully (none depends on the new apps).
 OTHER_APPS = [
     "admin", "auth", "axes", "contenttypes", "otp_static", "otp_totp", "sessions",
-    "patients", "records", "analytics", "scheduling",
+    "patients", "records", "analytics", "scheduling", "chart", "rights",
 ]  # fmt: skip
 
 

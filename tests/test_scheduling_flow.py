@@ -98,10 +98,16 @@ def test_a_clinicians_step_from_my_day_returns_there(client_for, staff, today):
     assert response["Location"].startswith(reverse("scheduling:day"))  # never a client's URL
 
 
-def test_other_homes_are_unchanged(client_for, staff, today):
+def test_other_roles_homes_are_not_my_day(client_for, staff, today):
+    """The front desk's home is its own (today's arrivals and who is expected next, each
+    patient shown logged: tests/test_home_pages.py); the other roles' homes show no patient."""
     response = client_for(staff["frontdesk"]).get(HOME)
     assert response.status_code == 200 and b"My day" not in response.content
-    assert events(access_log.APPOINTMENTS_LISTED) == []
+    for persona in ("analyst", "privacy", "admin"):
+        before = len(events(access_log.APPOINTMENTS_LISTED))
+        response = client_for(staff[persona]).get(HOME)
+        assert response.status_code == 200 and b"My day" not in response.content
+        assert len(events(access_log.APPOINTMENTS_LISTED)) == before
 
 
 def test_the_front_desk_board_shows_every_clinicians_patients_without_reasons(

@@ -132,7 +132,7 @@ print(json.dumps({
     "settings": {name: getattr(s, name) for name in (
         "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
         "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD")},
-    "middleware": s.MIDDLEWARE[:1],
+    "middleware": s.MIDDLEWARE[:2],
     "plain": [plain.status_code, plain.get("Location", "")],
     "hsts": secure.get("Strict-Transport-Security", ""),
 }))
@@ -165,6 +165,11 @@ def test_production_settings_redirect_to_https_and_send_hsts():
         "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
         "SECURE_HSTS_PRELOAD": True,
     }
-    assert probe["middleware"] == ["django.middleware.security.SecurityMiddleware"]
+    # First to answer: only the route logger (clinic/request_log.py), which answers nothing,
+    # runs before it.
+    assert probe["middleware"] == [
+        "clinic.request_log.RouteMiddleware",
+        "django.middleware.security.SecurityMiddleware",
+    ]
     assert probe["plain"] == [301, "https://clinic.example.org/account/sign-in/"]
     assert probe["hsts"] == "max-age=31536000; includeSubDomains; preload"

@@ -14,11 +14,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.lockout import accounts_for
+from accounts.lockout import accounts_for, locked_out
 from clinic import access_log
 from privacy.access import privacy_officer_required
 from privacy.forms import UnlockForm
-from privacy.selectors import locked_out
 
 
 @privacy_officer_required
