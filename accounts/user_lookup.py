@@ -55,12 +55,6 @@ def mint(username: str, *, now: float | None = None) -> str:
     return f"lookup {message} {mac}"
 
 
-def name_lookup(username: str, alias: str = "default") -> None:
-    """Let the current transaction of `alias` read the account named `username`."""
-    with connections[alias].cursor() as cursor:
-        cursor.execute("SELECT set_config(%s, %s, true)", [SETTING, mint(username)])
-
-
 LOOKUP_FUNCTION = """
 CREATE OR REPLACE FUNCTION clinic_sign_in_lookup() RETURNS text
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $fn$
