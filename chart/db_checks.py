@@ -22,6 +22,7 @@ from __future__ import annotations
 from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg import sql
 
+from clinic import roles
 from clinic.db_checks import REFUSE, check_function, ensure_trigger_function
 from clinic.provisioning import ensure_functions, register_step
 
@@ -132,35 +133,71 @@ CHECKS = {
     "chart_allergy_reviews": REVIEW_FUNCTION,
 }
 
-# TG_ARGV[0]: the item's primary-key column. The row is copied as stored: encrypted columns are
-# ciphertext in it, decrypted by the application with the item column's own key and binding.
-HISTORY_FUNCTION = """
+# TG_ARGV[0]: the item's primary-key column; TG_ARGV[1:]: its encrypted columns. The row is
+# copied as stored: encrypted columns are ciphertext in it, decrypted by the application with the
+# item column's own key and binding. One write is not a new version: the owner's key rotation
+# (rotate_field_keys marks its transactions `clinic.maintenance = 'key_rotation'`), and only if
+# nothing but encrypted columns changed; it re-encrypts the history's copies itself. The marker
+# counts for the owner's login alone (session_user: no other login may become it), so a request
+# setting it still leaves its trace.
+HISTORY_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION chart_history_append() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $fn$
 DECLARE
     stored jsonb := to_jsonb(NEW);
+    before jsonb;
+    after jsonb;
 BEGIN
+    IF TG_OP = 'UPDATE' AND session_user = '{roles.OWNER_ROLE}'
+       AND current_setting('clinic.maintenance', true) = 'key_rotation' THEN
+        before := to_jsonb(OLD);
+        after := stored;
+        FOR i IN 1 .. TG_NARGS - 1 LOOP
+            before := before - TG_ARGV[i];
+            after := after - TG_ARGV[i];
+        END LOOP;
+        IF before = after THEN
+            RETURN NULL;
+        END IF;
+    END IF;
     INSERT INTO public.chart_history
         (patient_id, item_table, item_id, operation, changed_by_id, changed_at, "row")
     VALUES (NEW.patient_id, TG_TABLE_NAME, stored ->> TG_ARGV[0], TG_OP, clinic_staff_id(),
             now(), stored);
     RETURN NULL;
 END
-$fn$"""
+$fn$"""  # noqa: S608 (constants only)
+
+
+def _encrypted_columns(table: str) -> list[str]:
+    from django.apps import apps
+
+    from clinic.encryption import EncryptedFieldMixin
+
+    model = next(m for m in apps.get_app_config("chart").get_models() if m._meta.db_table == table)
+    return [
+        str(f.column)
+        for f in model._meta.local_concrete_fields
+        if isinstance(f, EncryptedFieldMixin)
+    ]
 
 
 def _history_triggers(connection: BaseDatabaseWrapper) -> list[str]:
     statements = [HISTORY_FUNCTION]
     with connection.cursor() as cursor:
         for table, key in PRIMARY_KEYS.items():
-            names = {"table": sql.Identifier(table), "key": sql.Literal(key)}
+            arguments = [key, *_encrypted_columns(table)]
+            names = {
+                "table": sql.Identifier(table),
+                "arguments": sql.SQL(", ").join(sql.Literal(a) for a in arguments),
+            }
             statements += [
                 sql.SQL("DROP TRIGGER IF EXISTS chart_history_append ON {table}")
                 .format(**names)
                 .as_string(cursor.connection),
                 sql.SQL(
                     "CREATE TRIGGER chart_history_append AFTER INSERT OR UPDATE ON {table} "
-                    "FOR EACH ROW EXECUTE FUNCTION chart_history_append({key})"
+                    "FOR EACH ROW EXECUTE FUNCTION chart_history_append({arguments})"
                 )
                 .format(**names)
                 .as_string(cursor.connection),

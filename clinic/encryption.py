@@ -54,7 +54,9 @@ __all__ = [
     "decrypt_value",
     "encrypt_value",
     "key_id_of",
+    "json_columns",
     "prefixed_columns",
+    "register_json_column",
     "register_prefixed_column",
     "reset_keyring",
 ]
@@ -348,6 +350,40 @@ def prefixed_columns() -> list[PrefixedColumn]:
     return sorted(_PREFIXED_COLUMNS.values(), key=lambda c: (c.table, c.column))
 
 
+@dataclass(frozen=True)
+class JsonColumn:
+    """A jsonb column holding copies of rows of other tables as stored, their encrypted values
+    still ciphertext bound to their own table and column (chart_history.row: chart/apps.py).
+    `kind_column` names the table each row was copied from; `keys` gives, for each such table,
+    the encrypted keys of the copy. A value's AAD is `<that table>.<key>`."""
+
+    table: str
+    pk_column: str
+    column: str
+    kind_column: str
+    keys: tuple[tuple[str, tuple[str, ...]], ...]
+
+    def aad(self, kind: str, key: str) -> str:
+        return f"{kind}.{key}"
+
+
+_JSON_COLUMNS: dict[tuple[str, str], JsonColumn] = {}
+
+
+def register_json_column(
+    table: str, pk_column: str, column: str, kind_column: str, keys: dict[str, tuple[str, ...]]
+) -> None:
+    """Declare a JsonColumn, so key rotation re-encrypts the values inside it (the app owning it
+    calls this when it is ready; clinic imports no app)."""
+    _JSON_COLUMNS[(table, column)] = JsonColumn(
+        table, pk_column, column, kind_column, tuple(sorted(keys.items()))
+    )
+
+
+def json_columns() -> list[JsonColumn]:
+    return sorted(_JSON_COLUMNS.values(), key=lambda c: (c.table, c.column))
+
+
 def encrypt_column_in_place(cursor: Any, table: str, key_column: str, column: str) -> int:
     """Encrypt the values of `table.column` that are not yet ciphertext of that column (for the
     migration that turns a plaintext column into an encrypted one); returns how many changed.
@@ -398,4 +434,28 @@ def check_encrypted_columns(using: str = "owner") -> DecryptReport:
         rows = model._default_manager.using(using).values_list(*names)
         for row in rows.iterator(chunk_size=2000):
             values += sum(1 for value in row if value is not None)
+    for column in json_columns():
+        values += _check_json_column(column, using)
+        columns += sum(len(keys) for _kind, keys in column.keys)
     return DecryptReport(values=values, columns=columns)
+
+
+def _check_json_column(column: JsonColumn, using: str) -> int:
+    """Decrypt every encrypted value copied into `column` (chart_history.row)."""
+    import json
+
+    from django.db import connections
+
+    encrypted = dict(column.keys)
+    values = 0
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            f'SELECT "{column.kind_column}", "{column.column}"::text FROM "{column.table}"'  # noqa: S608 (registered names)
+        )
+        for kind, text in cursor:
+            row = json.loads(text)
+            for key in encrypted.get(kind, ()):
+                if isinstance(row.get(key), str):
+                    decrypt_value(row[key], column.aad(kind, key))
+                    values += 1
+    return values
