@@ -2,11 +2,12 @@
 
 from django.urls import include, path
 
-from benchmarks import baseline_views
+from benchmarks import baseline_chart, baseline_views
 
 urlpatterns = [
     path("baseline/patients/search/", baseline_views.search),
     path("baseline/patients/<uuid:patient_id>/", baseline_views.detail),
     path("baseline/patients/<uuid:patient_id>/visits/", baseline_views.visit_list),
+    path("baseline/chart/patients/<uuid:patient_id>/", baseline_chart.summary),
     path("", include("clinic.urls")),
 ]

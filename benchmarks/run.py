@@ -1,7 +1,7 @@
 """What the security layers cost, measured side by side in one run (issue #8).
 
     make bench                                   # small scale: 20k patients, 200k visits
-    make bench BENCH_ARGS="--scale full"         # 1M patients, 10M visits
+    make bench BENCH_ARGS="--scale full"         # 1M patients, 10M visits, their charts
     .venv/bin/python -m benchmarks.run --scale tiny          # a quick check that it all runs
     .venv/bin/python -m benchmarks.run --patients 100000 --records 1000000 --seconds 20
 
@@ -95,7 +95,7 @@ def run_all(
 ) -> None:
     from django.contrib.auth.models import User
 
-    from benchmarks import dataset, inprocess
+    from benchmarks import chart_bench, chart_dataset, dataset, inprocess
 
     summary: list[str] = []
     generation_started = time.perf_counter()
@@ -106,6 +106,11 @@ def run_all(
         + ", ".join(f"{k} {v:.1f} s" for k, v in data.seconds.items())
         + f"); patients {patients / data.seconds['patients']:,.0f}/s encrypted"
     )
+    chart_started = time.perf_counter()
+    say("chart: problems, allergies, medications, vital signs for every patient")
+    chart_rows = chart_dataset.generate(say)
+    say(f"chart generation: {time.perf_counter() - chart_started:.1f} s ("
+        + ", ".join(f"{table} {rows:,}" for table, rows in chart_rows.items()) + ")")  # fmt: skip
     samples = dataset.sample_patients(data.clinician_id, 50)
     front_desk = User.objects.using("owner").get(pk=data.front_desk_id)
     clinician = User.objects.using("owner").get(pk=data.clinician_id)
@@ -157,6 +162,10 @@ def run_all(
 
     if not skip_load:
         summary += pages_under_load(data, clinician, samples, seconds)
+
+    say("\n9. chart summary (GET /chart/patients/<id>/, clinician; issue 18)")
+    summary += chart_bench.run(clinician, samples, repeats, seconds, SCRATCH_DATABASE, say=say,
+                               skip_load=skip_load)  # fmt: skip
 
     say("\nSummary (secure vs baseline, same run)")
     for line in summary:
