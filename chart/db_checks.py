@@ -14,7 +14,10 @@ owner's maintenance excepted, as everywhere), and the history it keeps of every 
 - `chart_history`: after every insert and update of an item, the database itself appends the
   row as stored (free text still ciphertext), the operation, the verified caller and the time.
   The trigger's function is the owner's (SECURITY DEFINER), and no role holds any right to
-  write the history, so it can be neither skipped nor forged nor rewritten.
+  write the history, so it can be neither skipped nor forged nor rewritten. One exception, the
+  owner's key rotation: an UPDATE on the owner's own login under its maintenance marker that
+  changes nothing but encrypted columns is no new version (rotate_field_keys re-encrypts the
+  history's copies itself; docs/chart.md "Key rotation of the history").
 """
 
 from __future__ import annotations
