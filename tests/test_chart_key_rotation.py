@@ -21,7 +21,13 @@ from django.test import override_settings
 from django.urls import reverse
 
 from chart.models import Allergy, ChartHistory
-from clinic.encryption import decrypt_value, encrypt_value, json_columns
+from clinic.encryption import (
+    DecryptionError,
+    check_encrypted_columns,
+    decrypt_value,
+    encrypt_value,
+    json_columns,
+)
 from patients.management.commands import rotate_field_keys
 from tests.db_helpers import request_cursor
 from tests.factories import CareTeamMemberFactory, MedicationFactory, PatientFactory
@@ -215,3 +221,22 @@ def test_the_owners_marker_skips_only_a_change_of_ciphertext(charted):
             [encrypt_value("Fake hives", ALLERGY_AAD), str(allergy.pk)],
         )
     assert versions() == before + 2
+
+
+def test_the_restore_check_decrypts_the_history_too(charted):
+    with BOTH:
+        rotate()
+    with NEW_ONLY:
+        report = check_encrypted_columns()
+    assert report.values >= len(history_values())
+    # A copied value bound to another column (as a tampered or mixed-up backup would hold).
+    with connections[OWNER].cursor() as cursor:
+        cursor.execute(
+            "UPDATE chart_history"
+            ' SET "row" = jsonb_set("row", \'{reaction}\', to_jsonb(%s::text))'
+            " WHERE history_id = (SELECT min(history_id) FROM chart_history"
+            " WHERE item_table = 'chart_allergies')",
+            [encrypt_value("Fake rash", "chart_allergies.substance")],
+        )
+    with NEW_ONLY, pytest.raises(DecryptionError):
+        check_encrypted_columns()
