@@ -15,6 +15,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connections
+from django.test.utils import override_settings
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -40,6 +41,40 @@ KEEP_TABLES = {
 }
 
 
+# --- password hashing ---------------------------------------------------------------------------
+REAL_HASHERS = list(settings.PASSWORD_HASHERS)
+QUICK_HASHERS = [
+    "tests.hashers.QuickArgon2PasswordHasher"
+    if path == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    else path
+    for path in REAL_HASHERS
+]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "real_password_hasher: Django's Argon2 parameters as configured (tests/hashers.py)",
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def quick_password_hasher() -> Iterator[None]:
+    """Argon2 with the smallest parameters for the whole run (tests/hashers.py says why)."""
+    with override_settings(PASSWORD_HASHERS=QUICK_HASHERS):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def real_password_hasher(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The configured hashers back for tests marked `real_password_hasher`."""
+    if request.node.get_closest_marker("real_password_hasher") is None:
+        yield
+        return
+    with override_settings(PASSWORD_HASHERS=REAL_HASHERS):
+        yield
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_blocker) -> Iterator[None]:
     from django.core.management import call_command
@@ -58,36 +93,79 @@ def django_db_setup(django_db_blocker) -> Iterator[None]:
         for alias in ("default", "owner"):
             connections[alias].close()
     yield
+    close_cleaner()
     with django_db_blocker.unblock():
         for alias in ("default", "owner"):
             connections[alias].close()
 
 
+# Every table but KEEP_TABLES emptied, in one statement run by the server: as superuser in
+# replica mode, neither foreign keys nor the append-only trigger fire, so order does not matter;
+# DELETE is far faster than TRUNCATE for a few rows, and only tables with rows are touched. Ids
+# start at 1 again in every test, as TRUNCATE ... RESTART IDENTITY would: each sequence of those
+# tables that has handed out a value is restarted. pgaudit is off for this clean-up only (it is
+# the harness's, not the clinic's, and would log some 60 statements after every test).
+CLEAN_UP = """
+SET LOCAL session_replication_role = replica;
+SET LOCAL synchronous_commit = off;
+SET LOCAL pgaudit.log = 'none';
+DO $clean$
+DECLARE
+    keep text[] := {keep};
+    name text;
+    has_rows boolean;
+BEGIN
+    FOR name IN
+        SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> ALL (keep)
+    LOOP
+        EXECUTE format('SELECT EXISTS (SELECT FROM public.%I)', name) INTO has_rows;
+        IF has_rows THEN
+            EXECUTE format('DELETE FROM public.%I', name);
+        END IF;
+    END LOOP;
+    FOR name IN
+        SELECT s.relname FROM pg_class s
+        JOIN pg_depend d ON d.objid = s.oid
+        JOIN pg_class t ON t.oid = d.refobjid
+        JOIN pg_tables p ON p.tablename = t.relname AND p.schemaname = 'public'
+        JOIN pg_sequences q ON q.sequencename = s.relname AND q.schemaname = 'public'
+        WHERE s.relkind = 'S' AND t.relname <> ALL (keep) AND q.last_value IS NOT NULL
+    LOOP
+        EXECUTE format('ALTER SEQUENCE public.%I RESTART', name);
+    END LOOP;
+END
+$clean$;
+"""
+_cleaner: list = []  # the superuser connection truncate_all keeps for the run
+
+
+def _clean_up_once() -> None:
+    from psycopg import sql
+
+    if not _cleaner or _cleaner[0].closed:
+        _cleaner[:] = [cluster.superuser_connect(TEST_DATABASE)]
+    conn = _cleaner[0]
+    statement = sql.SQL(CLEAN_UP).format(keep=sql.Literal(sorted(KEEP_TABLES)))
+    with conn.transaction():
+        conn.execute(statement.as_string(conn))
+
+
 def truncate_all() -> None:
-    with cluster.superuser_connect(TEST_DATABASE) as conn:
-        tables = [
-            row[0]
-            for row in conn.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-            ).fetchall()
-            if row[0] not in KEEP_TABLES
-        ]
-        if tables:
-            # As superuser in replica mode: neither foreign keys nor the append-only trigger
-            # fire, so order does not matter. DELETE is far faster than TRUNCATE for a few rows.
-            with conn.transaction():
-                conn.execute("SET LOCAL session_replication_role = replica")
-                conn.execute("SET LOCAL synchronous_commit = off")
-                for table in tables:
-                    conn.execute(f'DELETE FROM "{table}"')
-                # Ids start at 1 again in every test, as TRUNCATE ... RESTART IDENTITY would.
-                for (sequence,) in conn.execute(
-                    "SELECT s.relname FROM pg_class s JOIN pg_depend d ON d.objid = s.oid "
-                    "JOIN pg_class t ON t.oid = d.refobjid WHERE s.relkind = 'S' "
-                    "AND t.relname = ANY(%s)",
-                    [tables],
-                ).fetchall():
-                    conn.execute(f'ALTER SEQUENCE "{sequence}" RESTART')
+    import psycopg
+
+    try:
+        _clean_up_once()
+    except psycopg.OperationalError:
+        # The server closed the kept connection (a test restarted it): once more, afresh.
+        close_cleaner()
+        _clean_up_once()
+
+
+def close_cleaner() -> None:
+    while _cleaner:
+        conn = _cleaner.pop()
+        if not conn.closed:
+            conn.close()
 
 
 @pytest.fixture

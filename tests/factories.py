@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime
 
 import factory
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import get_hasher, make_password
 from django.contrib.auth.models import User
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -54,15 +54,17 @@ SENTINELS = {
 }
 NOTE_SENTINEL = "Sentinelnote free text"
 
-_PASSWORD_HASHES: dict[str, str] = {}
+_PASSWORD_HASHES: dict[tuple[str, type], str] = {}
 
 
 def password_hash(password: str) -> str:
-    """The stored form of `password`: its Argon2 hash, computed once per test run (the hasher is
-    slow on purpose), encrypted afresh under the field key in force (accounts/passwords.py)."""
-    if password not in _PASSWORD_HASHES:
-        _PASSWORD_HASHES[password] = make_password(password, hasher=INNER_ALGORITHM)
-    return wrap(_PASSWORD_HASHES[password])
+    """The stored form of `password`: its Argon2 hash, computed once per test run and hasher in
+    force (the real one is slow on purpose; tests/hashers.py), encrypted afresh under the field
+    key in force (accounts/passwords.py)."""
+    key = (password, type(get_hasher(INNER_ALGORITHM)))
+    if key not in _PASSWORD_HASHES:
+        _PASSWORD_HASHES[key] = make_password(password, hasher=INNER_ALGORITHM)
+    return wrap(_PASSWORD_HASHES[key])
 
 
 def this_month() -> datetime.date:

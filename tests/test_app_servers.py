@@ -20,7 +20,8 @@ from tests.server_helpers import (
     web_connections,
 )
 
-pytestmark = pytest.mark.usefixtures("clinic_db")
+# Django's own Argon2 parameters (tests/hashers.py): the server processes run the real settings.
+pytestmark = [pytest.mark.usefixtures("clinic_db"), pytest.mark.real_password_hasher]
 
 
 THREADS = 4

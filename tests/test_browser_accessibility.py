@@ -1,24 +1,34 @@
 """axe-core in Chromium on every page each role can reach, with the empty and error states
 (a form with errors, 403, 404): no violation on the project's own templates. One test per role,
-one page each, so the browser and its page are reused across a role's walk."""
+one page each, so the browser and its page are reused across a role's walk. The pages carry
+demo-like data: today's flow in every state (My day, the board), a chart with an entry of each
+kind, right-of-access requests open and overdue."""
 
 from __future__ import annotations
 
+import datetime
 import uuid
 
 import pytest
+from django.utils import timezone
 
 from tests.browser_helpers import axe_violations, sign_in, sign_in_with_code
 from tests.factories import (
+    AccessRequestFactory,
+    AllergyFactory,
     AppointmentFactory,
     AppointmentTypeFactory,
     BreakGlassGrantFactory,
     CareTeamMemberFactory,
     ClinicalRecordFactory,
     DisclosureFactory,
+    MedicationFactory,
     PatientFactory,
+    ProblemFactory,
+    VitalSignsFactory,
     WorkingHoursFactory,
     monday_after_next,
+    today_at,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clinic_db")]
@@ -55,6 +65,30 @@ def chart(staff):
     return patient, outside, record
 
 
+def todays_flow(staff, patient) -> None:
+    """Today's appointments in each live state, as on the demo's board and My day."""
+    now = timezone.now()
+    minutes = datetime.timedelta(minutes=1)
+    AppointmentFactory(
+        clinician=staff["clinician"], patient=patient, starts_at=today_at(0), status="arrived",
+        arrived_at=now - 12 * minutes,
+    )  # fmt: skip
+    AppointmentFactory(
+        clinician=staff["clinician"], patient=PatientFactory(first_name="Fakeinroom"),
+        starts_at=today_at(1), status="in_room", arrived_at=now - 40 * minutes,
+        in_room_at=now - 33 * minutes,
+    )  # fmt: skip
+    AppointmentFactory(
+        clinician=staff["clinician"], patient=PatientFactory(first_name="Fakeseen"),
+        starts_at=today_at(2), status="seen", arrived_at=now - 90 * minutes,
+        in_room_at=now - 80 * minutes,
+    )  # fmt: skip
+    AppointmentFactory(
+        clinician=staff["clinician2"], patient=PatientFactory(first_name="Fakebooked"),
+        starts_at=today_at(23),
+    )  # fmt: skip
+
+
 def test_signed_out_pages(page, live_url, staff):
     walk = Walk(page, live_url)
     walk.visit("/account/sign-in/")
@@ -62,7 +96,7 @@ def test_signed_out_pages(page, live_url, staff):
     page.fill("#id_password", "wrong password")
     walk.submit("button[type=submit]")
     walk.visit("/account/sign-in/?expired=idle")
-    assert walk.found == []
+    assert walk.found == [], walk.found
 
 
 def test_front_desk_pages(page, live_url, staff, chart):
@@ -89,20 +123,24 @@ def test_front_desk_pages(page, live_url, staff, chart):
     walk.visit(f"/scheduling/patients/{patient.pk}/book/")
     walk.visit(f"/scheduling/day/?day={monday_after_next().isoformat()}")
     walk.visit("/scheduling/day/")
+    todays_flow(staff, patient)
+    walk.visit("/scheduling/board/")
+    walk.visit("/scheduling/week/")
     walk.visit("/account/sessions/")
     walk.visit("/account/password/")
     walk.visit("/account/mfa/")
     walk.visit(f"/patients/{uuid.uuid4()}/", status=404)
     walk.visit("/privacy/", status=403)
-    assert walk.found == []
+    assert walk.found == [], walk.found
 
 
 def test_clinician_pages(page, live_url, staff, chart):
     patient, outside, record = chart
+    todays_flow(staff, patient)
     walk = Walk(page, live_url)
     sign_in(page, live_url, "t-clinician")
     page.wait_for_url(f"{live_url}/")
-    walk.check()
+    walk.check()  # My day, with today's flow
     walk.visit("/my-patients/")
     walk.visit(f"/patients/{patient.pk}/")
     walk.visit(f"/patients/{patient.pk}/visits/")
@@ -114,8 +152,44 @@ def test_clinician_pages(page, live_url, staff, chart):
     walk.visit(f"/break-glass/{outside.pk}/")
     walk.submit("main button.danger")  # no reason chosen: errors
     walk.visit("/scheduling/day/")
+    walk.visit("/scheduling/board/")
     walk.visit("/analytics/", status=403)
-    assert walk.found == []
+    assert walk.found == [], walk.found
+
+
+def test_clinician_chart_pages(page, live_url, staff, chart):
+    patient, outside, _record = chart
+    clinician = staff["clinician"]
+    allergy = AllergyFactory(patient=patient, recorded_by=clinician)
+    problem = ProblemFactory(patient=patient, recorded_by=clinician)
+    medication = MedicationFactory(patient=patient, recorded_by=clinician)
+    for days in (60, 30):
+        vitals = VitalSignsFactory(
+            patient=patient,
+            recorded_by=clinician,
+            taken_at=timezone.now() - datetime.timedelta(days=days),
+        )
+    walk = Walk(page, live_url)
+    sign_in(page, live_url, "t-clinician")
+    page.wait_for_url(f"{live_url}/")
+    chart_of = f"/chart/patients/{patient.pk}"
+    walk.visit(f"{chart_of}/")
+    for section, button in (
+        ("allergies", "Record allergy"),
+        ("problems", "Add problem"),
+        ("vitals", "Record vital signs"),
+        ("medications", "Record medication"),
+    ):
+        walk.visit(f"{chart_of}/{section}/")
+        walk.submit(f"main button:has-text('{button}')")  # empty: errors
+    walk.visit(f"{chart_of}/vitals/blood-pressure/")
+    walk.visit(f"{chart_of}/vitals/bmi/")
+    walk.visit(f"/chart/allergies/{allergy.pk}/")
+    walk.visit(f"/chart/problems/{problem.pk}/")
+    walk.visit(f"/chart/medications/{medication.pk}/")
+    walk.visit(f"/chart/vitals/{vitals.pk}/")
+    walk.visit(f"/chart/patients/{outside.pk}/", status=403)
+    assert walk.found == [], walk.found
 
 
 def test_analyst_pages(page, live_url, staff, chart):
@@ -125,7 +199,7 @@ def test_analyst_pages(page, live_url, staff, chart):
     walk.check()
     walk.visit("/analytics/")
     walk.visit(f"/patients/{chart[0].pk}/", status=403)
-    assert walk.found == []
+    assert walk.found == [], walk.found
 
 
 def test_privacy_officer_pages(page, live_url, staff, chart):
@@ -149,7 +223,30 @@ def test_privacy_officer_pages(page, live_url, staff, chart):
     walk.visit("/privacy/flags/")
     walk.visit("/account/sessions/")
     walk.visit("/account/mfa/")
-    assert walk.found == []
+    assert walk.found == [], walk.found
+
+
+def test_privacy_officer_rights_pages(page, live_url, staff, chart):
+    patient = chart[0]
+    AccessRequestFactory(
+        patient=PatientFactory(first_name="Robin", last_name="Testoverdue"),
+        received_on=timezone.localdate() - datetime.timedelta(days=33),
+    )
+    request = AccessRequestFactory(patient=patient, verified_by=staff["privacy"])
+    walk = Walk(page, live_url)
+    sign_in_with_code(page, live_url, staff["privacy"])
+    walk.visit("/privacy/rights/")
+    page.fill("#id_mrn", "not-an-mrn")
+    walk.submit("main button:has-text('Find patient')")  # a malformed MRN: errors
+    requests_of = f"/privacy/rights/patients/{patient.pk}/requests"
+    walk.visit(f"{requests_of}/new/")
+    walk.submit("main button:has-text('Record request')")  # empty: errors
+    walk.visit(f"{requests_of}/{request.pk}/")
+    walk.submit("main button:has-text('Extend')")  # no reason: errors
+    walk.visit(f"{requests_of}/{request.pk}/")
+    walk.submit("main button:has-text('Close request')")  # no outcome: errors
+    walk.visit(f"{requests_of}/{uuid.uuid4()}/", status=404)
+    assert walk.found == [], walk.found
 
 
 def test_administrator_pages(page, live_url, staff):
@@ -160,4 +257,4 @@ def test_administrator_pages(page, live_url, staff):
     walk.visit("/account/mfa/")
     walk.visit(f"/patients/{uuid.uuid4()}/", status=403)
     walk.visit("/no-such-page/", status=404)
-    assert walk.found == []
+    assert walk.found == [], walk.found

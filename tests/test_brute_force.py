@@ -20,7 +20,8 @@ from benchmarks.brute_force import (
 from clinic import roles
 from tests.conftest import PASSWORD, TEST_DATABASE, give_totp, make_staff
 
-pytestmark = pytest.mark.usefixtures("clinic_db")
+# Django's own Argon2 parameters (tests/hashers.py): the server processes run the real settings.
+pytestmark = [pytest.mark.usefixtures("clinic_db"), pytest.mark.real_password_hasher]
 
 
 @pytest.fixture(scope="module")

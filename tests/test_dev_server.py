@@ -19,7 +19,8 @@ from tests.server_helpers import (
     web_connections,
 )
 
-pytestmark = pytest.mark.usefixtures("clinic_db")
+# Django's own Argon2 parameters (tests/hashers.py): the server processes run the real settings.
+pytestmark = [pytest.mark.usefixtures("clinic_db"), pytest.mark.real_password_hasher]
 
 REQUESTS = 1000
 # The server's own start-up connection plus the request in flight; a leak grows by one per request.

@@ -35,7 +35,8 @@ from tests.factories import StaffFactory
 from tests.test_sign_in_tables import ATTACKERS, inject
 from tests.test_signin import sign_in
 
-pytestmark = pytest.mark.usefixtures("clinic_db")
+# Django's own Argon2 parameters (tests/hashers.py): what these tests prove.
+pytestmark = [pytest.mark.usefixtures("clinic_db"), pytest.mark.real_password_hasher]
 READABLE = ("argon2$", "pbkdf2")
 
 

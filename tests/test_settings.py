@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,6 +88,7 @@ def test_development_database_uses_the_embedded_cluster_over_verified_tls():
     assert settings.DATABASES["owner"]["USER"] == "clinic_owner"
 
 
+@pytest.mark.real_password_hasher  # the list as configured, not the suite's (tests/hashers.py)
 def test_passwords_hash_with_encrypted_argon2_and_need_twelve_characters():
     assert settings.PASSWORD_HASHERS[:2] == [
         "accounts.passwords.EncryptedArgon2PasswordHasher",
