@@ -21,7 +21,7 @@ from django.utils import timezone
 from clinic import access_log
 from patients.models import PatientIdentity
 from privacy.access import IDENTITY_COLUMNS
-from rights.models import AccessRequest
+from rights.models import AccessRequest, AmendmentRequest
 
 SHOWN = 10
 
@@ -66,6 +66,10 @@ def _pending() -> list[tuple[str, OnClock, str]]:
     rows: list[tuple[str, OnClock, str]] = [
         ("Access", r, reverse("rights:request-detail", args=[r.patient_id, r.request_id]))
         for r in AccessRequest.objects.open_by_due_date()
+    ]
+    rows += [
+        ("Amendment", a, reverse("rights:amendment-detail", args=[a.patient_id, a.amendment_id]))
+        for a in AmendmentRequest.objects.open_by_due_date()
     ]
     return rows
 

@@ -70,5 +70,6 @@ def rights_security(connection: BaseDatabaseWrapper) -> list[str]:
     return done
 
 
-# The addenda and the chart of an open request's patient (SECURITY DEFINER functions).
-from rights import db_record_set  # noqa: E402, F401
+# The addenda and the chart of an open request's patient (SECURITY DEFINER functions), and
+# amendment requests (164.526).
+from rights import db_amendments, db_record_set  # noqa: E402, F401
