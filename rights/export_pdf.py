@@ -158,6 +158,14 @@ def pdf_bytes(data: RecordSet) -> bytes:
                 ),
                 _paragraph(added.text, styles["BodyText"]),
             ]
+        for added in visit.statements:
+            story += [
+                _paragraph(
+                    f"{added.kind}, {added.created_at:%Y-%m-%d}, by {added.author}:",
+                    styles["BodyText"],
+                ),
+                _paragraph(added.text, styles["BodyText"]),
+            ]
         story.append(Spacer(1, 8))
     document.build(story, onFirstPage=on_page, onLaterPages=on_page)
     return buffer.getvalue()

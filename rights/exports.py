@@ -51,6 +51,8 @@ class Visit:
     provider: str
     created_at: datetime
     addenda: list[Addendum] = field(default_factory=list)
+    # After a denied amendment (164.526(d)(4)): the denial, the disagreement, the rebuttal.
+    statements: list[Addendum] = field(default_factory=list)
 
 
 @dataclass
@@ -59,6 +61,7 @@ class Addendum:
     text: str
     author: str
     created_at: datetime
+    kind: str = ""
 
 
 @dataclass
@@ -158,6 +161,9 @@ def record_set(access_request: AccessRequest) -> RecordSet:
                 a.addendum_id, a.text, names.get(a.author_id, f"staff {a.author_id}"), a.created_at
             )
         )
+    from rights.export_statements import statements_by_visit
+
+    statements = statements_by_visit(patient.pk, names)
     now = timezone.localtime()
     demographics = _demographics(access_request)
     return RecordSet(
@@ -182,6 +188,7 @@ def record_set(access_request: AccessRequest) -> RecordSet:
                 provider=names.get(v.provider_id, f"staff {v.provider_id}"),
                 created_at=v.created_at,
                 addenda=by_visit.get(v.record_id, []),
+                statements=statements.get(v.record_id, []),
             )
             for v in visits
         ],
@@ -313,6 +320,20 @@ def _visit_resources(data: RecordSet, visit: Visit) -> list[dict[str, Any]]:
     }
     resources = [encounter, condition]
     note_id = _derived_id(visit.record_id, "note") if visit.notes else None
+    for added in visit.statements:
+        resources.append(
+            fhir_chart.addendum(
+                patient_ref,
+                addendum_id=added.addendum_id,
+                text=added.text,
+                author=added.author,
+                created_at=added.created_at,
+                encounter_id=encounter_id,
+                note_id=note_id,
+                title=f"{added.kind}, visit note {day}",
+                kind=added.kind,
+            )
+        )
     for number, added in enumerate(visit.addenda, start=1):
         resources.append(
             fhir_chart.addendum(

@@ -248,7 +248,10 @@ def addendum(
     encounter_id: str,
     note_id: str | None,
     title: str,
+    kind: str = "",
 ) -> dict[str, Any]:
+    """An addendum (LOINC 55107-7) or, with `kind`, a statement attached to the note after a
+    denied amendment (the denial, the statement of disagreement, the rebuttal; 164.526(d)(4))."""
     import base64
 
     return _drop_none(
@@ -257,7 +260,7 @@ def addendum(
             "id": str(addendum_id),
             "meta": {"profile": [US_CORE + "us-core-documentreference"]},
             "status": "current",
-            "type": _coded(LOINC, "55107-7", "Addendum Document"),
+            "type": {"text": kind} if kind else _coded(LOINC, "55107-7", "Addendum Document"),
             "category": [
                 _coded(
                     "http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category",
