@@ -99,6 +99,13 @@ def test_bad_input_changes_nothing(staff, client_for, signed_visit):
 def test_author_accepts_the_amendment_is_appended_the_note_kept(staff, client_for, signed_visit):
     amendment = AmendmentRequestFactory(record=signed_visit)
     client = client_for(staff["clinician"])
+    home = client.get("/").content.decode()
+    assert "1 patient request to amend a note you signed" in home
+    assert "/privacy/rights/routed/" in home
+    assert (
+        "amendments-routed-title" not in client_for(staff["clinician2"]).get("/").content.decode()
+    )
+    client = client_for(staff["clinician"])
     listed = client.get("/privacy/rights/routed/").content.decode()
     assert decide_url(amendment) in listed
     response = client.post(
