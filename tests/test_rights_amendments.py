@@ -131,6 +131,11 @@ def test_author_accepts_the_amendment_is_appended_the_note_kept(staff, client_fo
     client.post(decide_url(amendment), {"decision": "deny", "denial_ground": "accurate"})
     amendment.refresh_from_db(using="owner")
     assert amendment.outcome == "accepted"
+    # Both sides' pages show the decision (the privacy officer reads no addendum text).
+    assert "Accepted (amended)" in client.get(decide_url(amendment)).content.decode()
+    page = client_for(staff["privacy"]).get(detail_url(amendment))
+    assert page.status_code == 200 and "Accepted (amended)" in page.content.decode()
+    assert "the right knee was examined" not in page.content.decode()
 
 
 def test_denial_disagreement_and_rebuttal_travel_with_later_exports(
