@@ -167,3 +167,26 @@ def test_nobody_deletes_and_the_switched_role_sees_nothing(staff, note):
         assert cursor.fetchone() == (0,)
         cursor.execute("SELECT count(*) FROM amendable_visits(%s)", [str(note.patient_id)])
         assert cursor.fetchone() == (0,)
+
+
+def test_the_free_text_is_encrypted_and_rotated_with_the_keys(staff, note):
+    from django.db import connections
+
+    from patients.management.commands import rotate_field_keys
+
+    tables = {t.table: t.columns for t in rotate_field_keys.encrypted_tables()}
+    assert tables["amendment_requests"] == (
+        "requested",
+        "extension_reason",
+        "notify",
+        "denial_reason",
+        "disagreement",
+        "rebuttal",
+    )
+    amendment = AmendmentRequestFactory(record=note, requested="Fake request: sentinel-3e1d")
+    with connections["owner"].cursor() as cursor:
+        cursor.execute(
+            "SELECT requested FROM amendment_requests WHERE amendment_id = %s", [str(amendment.pk)]
+        )
+        stored = cursor.fetchone()[0]
+    assert stored.startswith("v1:") and "sentinel-3e1d" not in stored
