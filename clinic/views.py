@@ -38,7 +38,7 @@ HOME_VIEWS = {roles.CLINICIAN: "scheduling.flow_views.my_day"}
 HOME_CONTEXTS = {
     roles.FRONT_DESK: "scheduling.today.front_desk_today",
     roles.ANALYST: "analytics.key_figures.analyst_key_figures",
-    roles.PRIVACY_OFFICER: "privacy.open_items.privacy_officer_open_items",
+    roles.PRIVACY_OFFICER: "rights.home.privacy_officer_home",
     roles.ADMINISTRATOR: "accounts.staff_overview.administrator_overview",
 }
 

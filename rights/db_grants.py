@@ -68,3 +68,8 @@ def rights_security(connection: BaseDatabaseWrapper) -> list[str]:
     done = ensure_row_level_security(connection, TABLE)
     done += ensure_policies(connection, TABLE, {**POLICIES, **gate_policies(TABLE)})
     return done
+
+
+# The addenda and the chart of an open request's patient (SECURITY DEFINER functions), and
+# amendment requests (164.526).
+from rights import db_amendments, db_record_set  # noqa: E402, F401

@@ -15,29 +15,27 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from io import BytesIO
-from typing import Any
-from xml.sax.saxutils import escape
+from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, models
 from django.utils import timezone
 from fhir.resources.R4B.bundle import Bundle
-from reportlab.lib.pagesizes import LETTER
-from reportlab.lib.styles import getSampleStyleSheet
-from reportlab.lib.units import inch
-from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from chart.models import Allergy, AllergyReview, Medication, Problem, VitalSigns
 from clinic.encryption import EncryptedFieldMixin
 from patients.models import PatientIdentity
 from privacy.access import IDENTITY_COLUMNS
 from records import icd10
-from records.models import ClinicalRecord
+from records.models import ClinicalRecord, VisitAddendum
+from rights import fhir_chart
+from rights.db_record_set import function_name
 from rights.models import AccessRequest
 
+M = TypeVar("M", bound=models.Model)
+
 # Stable ids for resources derived from one visit (the Condition and the DocumentReference).
-RESOURCE_NAMESPACE = uuid.UUID("5a0b7c1e-6f2d-4c3b-9a8e-1d2c3b4a5f60")
+RESOURCE_NAMESPACE = fhir_chart.RESOURCE_NAMESPACE
 MRN_SYSTEM = "urn:clinic:mrn"
 ICD10_CM = "http://hl7.org/fhir/sid/icd-10-cm"
 US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition/"
@@ -52,6 +50,18 @@ class Visit:
     notes: str
     provider: str
     created_at: datetime
+    addenda: list[Addendum] = field(default_factory=list)
+    # After a denied amendment (164.526(d)(4)): the denial, the disagreement, the rebuttal.
+    statements: list[Addendum] = field(default_factory=list)
+
+
+@dataclass
+class Addendum:
+    addendum_id: uuid.UUID
+    text: str
+    author: str
+    created_at: datetime
+    kind: str = ""
 
 
 @dataclass
@@ -68,6 +78,16 @@ class RecordSet:
     produced_on: date
     produced_at: datetime
     visits: list[Visit] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    allergies: list[Allergy] = field(default_factory=list)
+    no_known_allergies: AllergyReview | None = None
+    medications: list[Medication] = field(default_factory=list)
+    vital_signs: list[VitalSigns] = field(default_factory=list)
+    # Who recorded each chart item (staff id -> display name).
+    staff_names: dict[int, str] = field(default_factory=dict)
+
+    def staff_name(self, staff_id: int) -> str:
+        return self.staff_names.get(staff_id, f"staff {staff_id}")
 
     @property
     def name(self) -> str:
@@ -96,13 +116,54 @@ def _demographics(access_request: AccessRequest) -> dict[str, Any]:
     return values
 
 
+def _rows(model: type[M], what: str, access_request: AccessRequest) -> list[M]:
+    """The rows of `model`'s table for the request's patient, through the database's function
+    for an open request (rights/db_record_set.py); decrypted as the model's own fields."""
+    query = f"SELECT * FROM {function_name(what)}(%s)"  # noqa: S608 (a fixed name)
+    return list(model.objects.raw(query, [str(access_request.pk)]))  # type: ignore[attr-defined]
+
+
+def _names(staff_ids: set[int]) -> dict[int, str]:
+    return {
+        user.pk: user.get_full_name() or user.username
+        for user in get_user_model().objects.filter(pk__in=staff_ids)
+    }
+
+
 def record_set(access_request: AccessRequest) -> RecordSet:
     patient = PatientIdentity.objects.only(*IDENTITY_COLUMNS).get(pk=access_request.patient_id)
     visits = list(ClinicalRecord.objects.filter(patient_id=patient.pk).order_by("visit_date"))
-    providers = {
-        user.pk: user.get_full_name() or user.username
-        for user in get_user_model().objects.filter(pk__in={v.provider_id for v in visits})
-    }
+    addenda = sorted(
+        _rows(VisitAddendum, "addenda", access_request),
+        key=lambda a: (a.created_at, str(a.addendum_id)),
+    )
+    problems = sorted(
+        _rows(Problem, "problems", access_request),
+        key=lambda p: (p.status != Problem.ACTIVE, p.created_at),
+    )
+    allergies = sorted(_rows(Allergy, "allergies", access_request), key=lambda a: a.created_at)
+    reviews = _rows(AllergyReview, "allergy_review", access_request)
+    medications = sorted(
+        _rows(Medication, "medications", access_request), key=lambda m: m.created_at
+    )
+    vitals = sorted(_rows(VitalSigns, "vital_signs", access_request), key=lambda v: v.taken_at)
+    names = _names(
+        {v.provider_id for v in visits}
+        | {a.author_id for a in addenda}
+        | {p.recorded_by_id for p in problems}
+        | {a.recorded_by_id for a in allergies}
+        | {r.recorded_by_id for r in reviews}
+    )
+    by_visit: dict[uuid.UUID, list[Addendum]] = {}
+    for a in addenda:
+        by_visit.setdefault(a.record_id, []).append(
+            Addendum(
+                a.addendum_id, a.text, names.get(a.author_id, f"staff {a.author_id}"), a.created_at
+            )
+        )
+    from rights.export_statements import statements_by_visit
+
+    statements = statements_by_visit(patient.pk, names)
     now = timezone.localtime()
     demographics = _demographics(access_request)
     return RecordSet(
@@ -124,11 +185,19 @@ def record_set(access_request: AccessRequest) -> RecordSet:
                 diagnosis_code=v.diagnosis_code,
                 diagnosis=icd10.description(v.diagnosis_code),
                 notes=v.notes or "",
-                provider=providers.get(v.provider_id, f"staff {v.provider_id}"),
+                provider=names.get(v.provider_id, f"staff {v.provider_id}"),
                 created_at=v.created_at,
+                addenda=by_visit.get(v.record_id, []),
+                statements=statements.get(v.record_id, []),
             )
             for v in visits
         ],
+        problems=problems,
+        allergies=allergies,
+        no_known_allergies=next((r for r in reviews if r.no_known_allergies), None),
+        medications=medications,
+        vital_signs=vitals,
+        staff_names=names,
     )
 
 
@@ -250,6 +319,34 @@ def _visit_resources(data: RecordSet, visit: Visit) -> list[dict[str, Any]]:
         "recordedDate": day,
     }
     resources = [encounter, condition]
+    note_id = _derived_id(visit.record_id, "note") if visit.notes else None
+    for added in visit.statements:
+        resources.append(
+            fhir_chart.addendum(
+                patient_ref,
+                addendum_id=added.addendum_id,
+                text=added.text,
+                author=added.author,
+                created_at=added.created_at,
+                encounter_id=encounter_id,
+                note_id=note_id,
+                title=f"{added.kind}, visit note {day}",
+                kind=added.kind,
+            )
+        )
+    for number, added in enumerate(visit.addenda, start=1):
+        resources.append(
+            fhir_chart.addendum(
+                patient_ref,
+                addendum_id=added.addendum_id,
+                text=added.text,
+                author=added.author,
+                created_at=added.created_at,
+                encounter_id=encounter_id,
+                note_id=note_id,
+                title=f"Addendum {number} to the visit note {day}",
+            )
+        )
     if visit.notes:
         resources.append(
             {
@@ -299,6 +396,28 @@ def _visit_resources(data: RecordSet, visit: Visit) -> list[dict[str, Any]]:
     return resources
 
 
+def _chart_resources(data: RecordSet) -> list[dict[str, Any]]:
+    patient_ref = {"reference": f"Patient/{data.patient_id}"}
+    resources = [
+        fhir_chart.problem(patient_ref, p, data.staff_name(p.recorded_by_id)) for p in data.problems
+    ]
+    resources += [
+        fhir_chart.allergy(patient_ref, a, data.staff_name(a.recorded_by_id))
+        for a in data.allergies
+    ]
+    if data.no_known_allergies is not None and not data.allergies:
+        review = data.no_known_allergies
+        resources.append(
+            fhir_chart.no_known_allergies(
+                patient_ref, data.patient_id, review, data.staff_name(review.recorded_by_id)
+            )
+        )
+    resources += [fhir_chart.medication(patient_ref, m) for m in data.medications]
+    for vitals in data.vital_signs:
+        resources += fhir_chart.vital_signs(patient_ref, vitals)
+    return resources
+
+
 def fhir_bundle(data: RecordSet) -> Bundle:
     """The record set as a FHIR Bundle (type collection), validated by fhir.resources (R4B
     models: R4B is the backward-compatible 4.3 release of R4; the resources used here have the
@@ -306,6 +425,7 @@ def fhir_bundle(data: RecordSet) -> Bundle:
     resources = [_patient_resource(data)]
     for visit in data.visits:
         resources += _visit_resources(data, visit)
+    resources += _chart_resources(data)
     return Bundle.model_validate(
         {
             "resourceType": "Bundle",
@@ -326,82 +446,3 @@ def fhir_bundle(data: RecordSet) -> Bundle:
 def fhir_json(data: RecordSet) -> bytes:
     document = json.loads(fhir_bundle(data).model_dump_json(exclude_none=True))
     return json.dumps(document, indent=2, ensure_ascii=False).encode("utf-8")
-
-
-# --- PDF --------------------------------------------------------------------------------------
-
-
-def _paragraph(text: str, style: Any) -> Paragraph:
-    return Paragraph(escape(text).replace("\n", "<br/>"), style)
-
-
-def pdf_bytes(data: RecordSet) -> bytes:
-    """A paginated PDF (Letter, Helvetica): the patient's name, MRN and the production date on
-    every page, then demographics and each visit with its diagnosis and note."""
-    buffer = BytesIO()
-    styles = getSampleStyleSheet()
-    header = f"{data.name} · MRN {data.mrn}"
-    footer = f"Produced {data.produced_on.isoformat()} at the patient's request (45 CFR 164.524)"
-
-    def on_page(canvas: Canvas, document: Any) -> None:
-        canvas.saveState()
-        canvas.setFont("Helvetica-Bold", 9)
-        canvas.drawString(inch * 0.75, LETTER[1] - inch * 0.5, header)
-        canvas.setFont("Helvetica", 8)
-        canvas.drawString(inch * 0.75, inch * 0.5, footer)
-        canvas.drawRightString(LETTER[0] - inch * 0.75, inch * 0.5, f"Page {document.page}")
-        canvas.restoreState()
-
-    document = SimpleDocTemplate(
-        buffer,
-        pagesize=LETTER,
-        title="Medical record",
-        author="Clinic",
-        topMargin=inch * 0.9,
-        bottomMargin=inch * 0.9,
-        leftMargin=inch * 0.75,
-        rightMargin=inch * 0.75,
-        invariant=False,
-    )
-    story: list[Any] = [
-        _paragraph(f"Medical record of {data.name}", styles["Title"]),
-        _paragraph("Demographics", styles["Heading2"]),
-    ]
-    rows = [
-        ["Name", data.name],
-        ["Medical record number", data.mrn],
-        ["Date of birth", data.date_of_birth.isoformat() if data.date_of_birth else "—"],
-        ["Address", data.address or "—"],
-        ["State", data.state or "—"],
-        ["Phone", data.phone or "—"],
-        ["Email", data.email or "—"],
-    ]
-    table = Table(
-        [[label, _paragraph(value, styles["BodyText"])] for label, value in rows],
-        colWidths=[inch * 1.9, inch * 5.0],
-    )
-    table.setStyle(
-        TableStyle(
-            [
-                ("FONTNAME", (0, 0), (0, -1), "Helvetica-Bold"),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ]
-        )
-    )
-    story += [table, Spacer(1, 12), _paragraph("Visits", styles["Heading2"])]
-    if not data.visits:
-        story.append(_paragraph("No visits are recorded.", styles["BodyText"]))
-    for visit in data.visits:
-        story += [
-            _paragraph(f"Visit on {visit.visit_date.isoformat()}", styles["Heading3"]),
-            _paragraph(f"Clinician: {visit.provider}", styles["BodyText"]),
-            _paragraph(
-                f"Diagnosis: {icd10.dotted(visit.diagnosis_code)} {visit.diagnosis}",
-                styles["BodyText"],
-            ),
-            _paragraph("Note:", styles["BodyText"]),
-            _paragraph(visit.notes or "(no note)", styles["BodyText"]),
-            Spacer(1, 8),
-        ]
-    document.build(story, onFirstPage=on_page, onLaterPages=on_page)
-    return buffer.getvalue()

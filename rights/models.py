@@ -164,3 +164,120 @@ class AccessRequest(models.Model):
 
     def wants(self, export_format: str) -> bool:
         return self.format in (export_format, BOTH)
+
+
+# --- Amendment, 45 CFR 164.526 ----------------------------------------------------------------
+
+AMENDMENT_DAYS = 60  # 164.526(b)(2)(i)
+AMENDMENT_EXTENSION_DAYS = 30  # 164.526(b)(2)(ii), once
+ACCEPTED = "accepted"
+AMENDMENT_OUTCOMES = [(OPEN, "Open"), (ACCEPTED, "Accepted (amended)"), (DENIED, "Denied")]
+# 164.526(a)(2): the grounds on which a covered entity may deny an amendment.
+AMENDMENT_DENIAL_GROUNDS = [
+    ("not_created", "Not created by the clinic — 164.526(a)(2)(i)"),
+    ("not_in_record_set", "Not part of the designated record set — 164.526(a)(2)(ii)"),
+    ("not_accessible", "Not available for inspection under 164.524 — 164.526(a)(2)(iii)"),
+    ("accurate", "Accurate and complete — 164.526(a)(2)(iv)"),
+]
+
+
+def amendment_due_date(received_on: date) -> date:
+    return received_on + timedelta(days=AMENDMENT_DAYS)
+
+
+class AmendmentRequestQuerySet(models.QuerySet["AmendmentRequest"]):
+    def open_by_due_date(self) -> AmendmentRequestQuerySet:
+        return self.filter(outcome=OPEN).order_by("due_on", "received_on", "recorded_at")
+
+
+class AmendmentRequest(models.Model):
+    """A patient's request to amend a signed visit note (164.526): recorded by the privacy
+    officer, routed to the note's author, who accepts it (an addendum is appended to the note,
+    which is never overwritten; whom to notify is recorded) or denies it with a ground and a
+    written reason; after a denial the patient's statement of disagreement and the clinic's
+    rebuttal are attached, and every later export of the note carries them. Due 60 days after
+    receipt, one 30-day extension. The database checks every write (rights/db_amendments.py)."""
+
+    amendment_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(
+        PatientIdentity, on_delete=models.PROTECT, db_column="patient_id", related_name="+"
+    )
+    record = models.ForeignKey(
+        "records.ClinicalRecord", on_delete=models.PROTECT, db_column="record_id", related_name="+"
+    )
+    received_on = models.DateField()
+    received_how = models.CharField(max_length=20, choices=RECEIVED_HOW)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, db_column="recorded_by_id",
+        related_name="+",
+    )  # fmt: skip
+    requested = EncryptedTextField("What the patient asks to change, and why", max_length=4000)
+    # The note's author (its signer), who decides.
+    routed_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, db_column="routed_to_id",
+        related_name="+",
+    )  # fmt: skip
+    due_on = models.DateField()
+    extended_on = models.DateField(null=True, blank=True)
+    extended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        db_column="extended_by_id", related_name="+",
+    )  # fmt: skip
+    extension_reason = EncryptedTextField(max_length=2000, null=True, blank=True)
+    outcome = models.CharField(max_length=10, choices=AMENDMENT_OUTCOMES, default=OPEN)
+    decided_on = models.DateField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        db_column="decided_by_id", related_name="+",
+    )  # fmt: skip
+    addendum = models.ForeignKey(
+        "records.VisitAddendum", on_delete=models.PROTECT, null=True, blank=True,
+        db_column="addendum_id", related_name="+",
+    )  # fmt: skip
+    notify = EncryptedTextField(
+        "Whom to notify of the amendment", max_length=2000, null=True, blank=True
+    )
+    denial_ground = models.CharField(max_length=30, choices=AMENDMENT_DENIAL_GROUNDS, blank=True)
+    denial_reason = EncryptedTextField(max_length=4000, null=True, blank=True)
+    disagreement = EncryptedTextField(
+        "The patient's statement of disagreement", max_length=4000, null=True, blank=True
+    )
+    disagreement_on = models.DateField(null=True, blank=True)
+    rebuttal = EncryptedTextField("The clinic's rebuttal", max_length=4000, null=True, blank=True)
+    rebuttal_on = models.DateField(null=True, blank=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AmendmentRequestQuerySet.as_manager()
+
+    class Meta:
+        db_table = "amendment_requests"
+        indexes = [
+            models.Index(fields=["outcome", "due_on"], name="amendment_requests_due"),
+            models.Index(fields=["routed_to", "outcome"], name="amendment_requests_routed"),
+            models.Index(fields=["record"], name="amendment_requests_record"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(outcome__in=[OPEN, ACCEPTED, DENIED]),
+                name="amendment_requests_outcome",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(outcome=OPEN, decided_on__isnull=True)
+                | (~models.Q(outcome=OPEN) & models.Q(decided_on__isnull=False)),
+                name="amendment_requests_decided_when_closed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"amendment request {self.amendment_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.outcome == OPEN
+
+    def is_overdue(self, today: date | None = None) -> bool:
+        return self.is_open and self.due_on < (today or timezone.localdate())
+
+    @property
+    def may_extend(self) -> bool:
+        return self.is_open and self.extended_on is None

@@ -2,10 +2,11 @@
 
 from django.urls import path
 
-from rights import views
+from rights import amendment_views, views
 
 app_name = "rights"
 P = "patients/<uuid:patient_id>/requests"
+A = "patients/<uuid:patient_id>/amendments"
 urlpatterns = [
     path("", views.request_list, name="request-list"),
     path("find/", views.patient_find, name="patient-find"),
@@ -19,4 +20,16 @@ urlpatterns = [
     ),
     path(f"{P}/<uuid:request_id>/hand-over/", views.request_hand_over, name="request-hand-over"),
     path(f"{P}/<uuid:request_id>/close/", views.request_close, name="request-close"),
+    # Amendment, 164.526: the privacy officer's steps ...
+    path("amendments/find/", amendment_views.amendment_find, name="amendment-find"),
+    path(f"{A}/new/", amendment_views.amendment_create, name="amendment-create"),
+    path(f"{A}/<uuid:amendment_id>/", amendment_views.amendment_detail, name="amendment-detail"),
+    path(
+        f"{A}/<uuid:amendment_id>/<str:step>/",
+        amendment_views.amendment_step,
+        name="amendment-step",
+    ),
+    # ... and the note's author's (a clinician).
+    path("routed/", amendment_views.routed_list, name="amendments-routed"),
+    path("routed/<uuid:amendment_id>/", amendment_views.amendment_decide, name="amendment-decide"),
 ]

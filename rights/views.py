@@ -21,10 +21,10 @@ from privacy.access import (
     get_patient_identity_for_privacy_officer,
     privacy_officer_required,
 )
-from rights import exports, services
+from rights import export_pdf, exports, services
 from rights.access import get_access_request_for_privacy_officer
 from rights.forms import AccessRequestForm, CloseForm, ExtensionForm, MrnLookupForm
-from rights.models import FHIR, PDF, AccessRequest
+from rights.models import FHIR, PDF, AccessRequest, AmendmentRequest
 
 RECENTLY_CLOSED = 20
 
@@ -33,6 +33,7 @@ RECENTLY_CLOSED = 20
 def request_list(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     open_requests = list(AccessRequest.objects.open_by_due_date())
+    amendments = list(AmendmentRequest.objects.open_by_due_date())
     closed = list(
         AccessRequest.objects.exclude(outcome="open").order_by("-closed_on", "-recorded_at")[
             :RECENTLY_CLOSED
@@ -40,7 +41,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
     )
     # Only the columns the privacy officer may read of an identity (privacy/access.py).
     patients = PatientIdentity.objects.only(*IDENTITY_COLUMNS).in_bulk(
-        {r.patient_id for r in open_requests + closed}
+        {r.patient_id for r in open_requests + closed} | {a.patient_id for a in amendments}
     )
     for shown in patients:
         access_log.record(request, access_log.ACCESS_REQUESTS_LISTED, patient_id=shown)
@@ -54,6 +55,10 @@ def request_list(request: HttpRequest) -> HttpResponse:
         {
             "rows": [row(r) for r in open_requests],
             "closed": [row(r) for r in closed],
+            "amendments": [
+                {"amendment": a, "patient": patients[a.patient_id], "overdue": a.is_overdue(today)}
+                for a in amendments
+            ],
             "today": today,
             "mrn_form": MrnLookupForm(),
         },
@@ -162,7 +167,7 @@ def request_export(
         return redirect("rights:request-detail", patient_id=patient_id, request_id=request_id)
     data = exports.record_set(access_request)
     if export_format == PDF:
-        content, content_type, suffix = exports.pdf_bytes(data), "application/pdf", "pdf"
+        content, content_type, suffix = export_pdf.pdf_bytes(data), "application/pdf", "pdf"
     else:
         content, content_type, suffix = exports.fhir_json(data), "application/fhir+json", "json"
     services.access_export_produced(

@@ -36,7 +36,7 @@ from clinic.management.commands.seed_demo import ensure_groups
 from patients.models import PatientIdentity
 from privacy.models import Disclosure
 from records.models import BreakGlassGrant, CareTeamMember, ClinicalRecord, VisitAddendum
-from rights.models import AccessRequest, due_date
+from rights.models import AccessRequest, AmendmentRequest, amendment_due_date, due_date
 
 OWNER = "owner"
 PASSWORD = "correct-horse-battery-staple-42"
@@ -372,3 +372,21 @@ class AccessRequestFactory(DjangoModelFactory):
     format = "both"
     delivery = "pickup"
     due_on = factory.LazyAttribute(lambda o: due_date(o.received_on))
+
+
+class AmendmentRequestFactory(DjangoModelFactory):
+    """An open amendment request (45 CFR 164.526) for a signed visit note, routed to its author,
+    received today (the clinic's date)."""
+
+    class Meta:
+        model = AmendmentRequest
+        database = OWNER
+
+    record = factory.SubFactory(ClinicalRecordFactory, signed=True)
+    patient = factory.SelfAttribute("record.patient")
+    routed_to = factory.SelfAttribute("record.signed_by")
+    recorded_by = factory.SubFactory(StaffFactory, group=roles.PRIVACY_OFFICER)
+    received_on = factory.LazyFunction(timezone.localdate)
+    received_how = "mail"
+    requested = "Fake request: the note says left knee, it was the right knee"
+    due_on = factory.LazyAttribute(lambda o: amendment_due_date(o.received_on))

@@ -85,6 +85,13 @@ ACCESS_REQUEST_EXTENDED = "access_request_extended"
 ACCESS_EXPORT_PRODUCED = "access_export_produced"
 ACCESS_EXPORT_HANDED_OVER = "access_export_handed_over"
 ACCESS_REQUEST_CLOSED = "access_request_closed"
+# Amendment, 164.526 (docs/rights.md).
+AMENDMENT_REQUEST_RECORDED = "amendment_request_recorded"
+AMENDMENT_REQUEST_VIEWED = "amendment_request_viewed"
+AMENDMENT_REQUEST_EXTENDED = "amendment_request_extended"
+AMENDMENT_DECIDED = "amendment_decided"
+AMENDMENT_DISAGREEMENT_RECORDED = "amendment_disagreement_recorded"
+AMENDMENT_REBUTTAL_RECORDED = "amendment_rebuttal_recorded"
 
 # The one declared set of actions, with the label the privacy console shows. `record` refuses
 # any other action, and the console's filter offers exactly these.
@@ -145,6 +152,12 @@ ACTIONS: dict[str, str] = {
     ACCESS_EXPORT_PRODUCED: "Record export produced for the patient",
     ACCESS_EXPORT_HANDED_OVER: "Record export handed over to the patient",
     ACCESS_REQUEST_CLOSED: "Access request closed",
+    AMENDMENT_REQUEST_RECORDED: "Amendment request recorded",
+    AMENDMENT_REQUEST_VIEWED: "Amendment request viewed",
+    AMENDMENT_REQUEST_EXTENDED: "Amendment request extended",
+    AMENDMENT_DECIDED: "Amendment accepted or denied",
+    AMENDMENT_DISAGREEMENT_RECORDED: "Statement of disagreement recorded",
+    AMENDMENT_REBUTTAL_RECORDED: "Rebuttal recorded",
 }
 
 

@@ -1,0 +1,109 @@
+"""Writes of the amendment workflow (164.526), each one transaction with its access-log event.
+The database checks each step again (rights/db_amendments.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from clinic import access_log
+from records.models import VisitAddendum
+from rights.models import (
+    ACCEPTED,
+    AMENDMENT_EXTENSION_DAYS,
+    DENIED,
+    AmendmentRequest,
+    amendment_due_date,
+)
+from rights.services import _staff_id
+
+AMENDMENT_PREFIX = "Amendment at the patient's request (45 CFR 164.526): "
+
+
+def _log(request: HttpRequest, action: str, amendment: AmendmentRequest, reason: str = "") -> None:
+    access_log.record(
+        request, action, patient_id=amendment.patient_id, object_id=amendment.pk, reason=reason
+    )
+
+
+def amendment_record(request: HttpRequest, *, amendment: AmendmentRequest) -> AmendmentRequest:
+    """`amendment` carries patient, record, routed_to (the note's author), receipt, request."""
+    with transaction.atomic():
+        amendment.recorded_by_id = _staff_id(request)
+        amendment.due_on = amendment_due_date(amendment.received_on)
+        amendment.save(force_insert=True)
+        _log(request, access_log.AMENDMENT_REQUEST_RECORDED, amendment)
+    return amendment
+
+
+def amendment_extend(request: HttpRequest, *, amendment: AmendmentRequest, reason: str) -> None:
+    with transaction.atomic():
+        amendment.extended_on = timezone.localdate()
+        amendment.extended_by_id = _staff_id(request)
+        amendment.extension_reason = reason
+        amendment.due_on = amendment.due_on + timedelta(days=AMENDMENT_EXTENSION_DAYS)
+        amendment.save(update_fields=["extended_on", "extended_by", "extension_reason", "due_on"])
+        _log(request, access_log.AMENDMENT_REQUEST_EXTENDED, amendment)
+
+
+def amendment_accept(
+    request: HttpRequest, *, amendment: AmendmentRequest, text: str, notify: str
+) -> VisitAddendum:
+    """The author appends the amendment to the note as a signed addendum (the note itself is
+    never changed) and the request records it, with whom to notify (164.526(c)(3))."""
+    with transaction.atomic():
+        addendum = VisitAddendum(
+            record_id=amendment.record_id,
+            patient_id=amendment.patient_id,
+            author_id=_staff_id(request),
+            text=AMENDMENT_PREFIX + text,
+        )
+        addendum.save(force_insert=True)
+        access_log.record(
+            request,
+            access_log.ADDENDUM_ADDED,
+            patient_id=amendment.patient_id,
+            object_id=addendum.pk,
+        )
+        amendment.outcome = ACCEPTED
+        amendment.addendum = addendum
+        amendment.notify = notify or None
+        amendment.decided_on = timezone.localdate()
+        amendment.decided_by_id = _staff_id(request)
+        amendment.save(update_fields=["outcome", "addendum", "notify", "decided_on", "decided_by"])
+        _log(request, access_log.AMENDMENT_DECIDED, amendment, reason=ACCEPTED)
+    return addendum
+
+
+def amendment_deny(
+    request: HttpRequest, *, amendment: AmendmentRequest, ground: str, reason: str
+) -> None:
+    with transaction.atomic():
+        amendment.outcome = DENIED
+        amendment.denial_ground = ground
+        amendment.denial_reason = reason
+        amendment.decided_on = timezone.localdate()
+        amendment.decided_by_id = _staff_id(request)
+        amendment.save(
+            update_fields=["outcome", "denial_ground", "denial_reason", "decided_on", "decided_by"]
+        )
+        _log(request, access_log.AMENDMENT_DECIDED, amendment, reason=DENIED)
+
+
+def amendment_disagreement(request: HttpRequest, *, amendment: AmendmentRequest, text: str) -> None:
+    with transaction.atomic():
+        amendment.disagreement = text
+        amendment.disagreement_on = timezone.localdate()
+        amendment.save(update_fields=["disagreement", "disagreement_on"])
+        _log(request, access_log.AMENDMENT_DISAGREEMENT_RECORDED, amendment)
+
+
+def amendment_rebuttal(request: HttpRequest, *, amendment: AmendmentRequest, text: str) -> None:
+    with transaction.atomic():
+        amendment.rebuttal = text
+        amendment.rebuttal_on = timezone.localdate()
+        amendment.save(update_fields=["rebuttal", "rebuttal_on"])
+        _log(request, access_log.AMENDMENT_REBUTTAL_RECORDED, amendment)

@@ -1,0 +1,238 @@
+"""Amendment requests (45 CFR 164.526). The privacy officer records a request for a signed visit
+note (routed to the note's author), extends it once, and after a denial records the patient's
+statement of disagreement and the clinic's rebuttal; the author accepts (appends the amendment
+as a signed addendum) or denies it with a ground and a written reason. Every page and step is
+an access-log event tied to the patient; the database checks each write again."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from django.contrib import messages
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_POST
+
+from clinic import access_log, roles
+from clinic.access import group_required, not_found
+from patients.models import PatientIdentity
+from privacy.access import get_patient_identity_for_privacy_officer, privacy_officer_required
+from records.models import ClinicalRecord
+from rights import amendment_services as services
+from rights.amendment_forms import ACCEPT, AmendmentRequestForm, DecisionForm, TextForm
+from rights.forms import MrnLookupForm
+from rights.models import DENIED, AmendmentRequest
+
+TEXTS = {
+    "extend": "Written reason for the 30-day extension (given to the patient)",
+    "disagreement": "The patient's statement of disagreement (as the patient wrote it)",
+    "rebuttal": "The clinic's rebuttal (a copy goes to the patient)",
+}
+
+
+def _amendable_visits(patient_id: uuid.UUID) -> list[tuple[str, date, int]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT record_id, visit_date, signed_by_id FROM amendable_visits(%s)",
+            [str(patient_id)],
+        )
+        return [(str(r), d, a) for r, d, a in cursor.fetchall()]
+
+
+def _get(request: HttpRequest, patient_id: uuid.UUID, amendment_id: uuid.UUID) -> AmendmentRequest:
+    try:
+        return AmendmentRequest.objects.get(pk=amendment_id, patient_id=patient_id)
+    except AmendmentRequest.DoesNotExist:
+        raise not_found(request, patient_id=patient_id, object_id=amendment_id) from None
+
+
+@require_POST
+@sensitive_post_parameters("mrn")
+@privacy_officer_required
+def amendment_find(request: HttpRequest) -> HttpResponse:
+    form = MrnLookupForm(request.POST)
+    if form.is_valid():
+        found = PatientIdentity.objects.by_mrn(form.cleaned_data["mrn"].strip())
+        patient_id = next(iter(found.values_list("patient_id", flat=True)), None)
+        if patient_id is not None:
+            return redirect("rights:amendment-create", patient_id=patient_id)
+    messages.error(request, "No patient has that medical record number.")
+    return redirect("rights:request-list")
+
+
+@sensitive_post_parameters("requested")
+@sensitive_variables("form")
+@privacy_officer_required
+def amendment_create(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+    patient = get_patient_identity_for_privacy_officer(request, patient_id)
+    visits = _amendable_visits(patient.pk)
+    form = AmendmentRequestForm(request.POST or None, visits=visits)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        created = services.amendment_record(
+            request,
+            amendment=AmendmentRequest(
+                patient_id=patient.pk,
+                record_id=uuid.UUID(data["record"]),
+                routed_to_id=form.authors[data["record"]],
+                received_on=data["received_on"],
+                received_how=data["received_how"],
+                requested=data["requested"],
+            ),
+        )
+        messages.success(request, f"Amendment request recorded; due {created.due_on:%Y-%m-%d}.")
+        return redirect("rights:amendment-detail", patient_id=patient.pk, amendment_id=created.pk)
+    return render(
+        request,
+        "rights/amendment_form.html",
+        {"patient": patient, "form": form, "no_visits": not visits},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _detail(
+    request: HttpRequest, amendment: AmendmentRequest, *, form: TextForm | None = None,
+    step: str = "", status: int = 200,
+) -> HttpResponse:  # fmt: skip
+    patient = get_patient_identity_for_privacy_officer(request, amendment.patient_id)
+    access_log.record(
+        request,
+        access_log.AMENDMENT_REQUEST_VIEWED,
+        patient_id=patient.pk,
+        object_id=amendment.pk,
+    )
+    today = timezone.localdate()
+    steps = {}
+    if amendment.may_extend and today <= amendment.due_on:
+        steps["extend"] = TextForm(label=TEXTS["extend"])
+    if amendment.outcome == DENIED and amendment.disagreement is None:
+        steps["disagreement"] = TextForm(label=TEXTS["disagreement"])
+    if amendment.disagreement is not None and amendment.rebuttal is None:
+        steps["rebuttal"] = TextForm(label=TEXTS["rebuttal"])
+    if form is not None:
+        steps[step] = form
+    return render(
+        request,
+        "rights/amendment_detail.html",
+        {
+            "patient": patient,
+            "amendment": amendment,
+            "overdue": amendment.is_overdue(today),
+            "steps": steps,
+            "titles": {"extend": "Extend once by 30 days", "disagreement": "Statement of "
+                       "disagreement", "rebuttal": "Rebuttal"},
+        },
+        status=status,
+    )  # fmt: skip
+
+
+@privacy_officer_required
+def amendment_detail(
+    request: HttpRequest, patient_id: uuid.UUID, amendment_id: uuid.UUID
+) -> HttpResponse:
+    return _detail(request, _get(request, patient_id, amendment_id))
+
+
+@require_POST
+@sensitive_post_parameters("text")
+@sensitive_variables("form")
+@privacy_officer_required
+def amendment_step(
+    request: HttpRequest, patient_id: uuid.UUID, amendment_id: uuid.UUID, step: str
+) -> HttpResponse:
+    amendment = _get(request, patient_id, amendment_id)
+    if step not in TEXTS:
+        raise not_found(request, patient_id=patient_id, object_id=amendment_id)
+    form = TextForm(request.POST, label=TEXTS[step])
+    allowed = {
+        "extend": amendment.may_extend and timezone.localdate() <= amendment.due_on,
+        "disagreement": amendment.outcome == DENIED and amendment.disagreement is None,
+        "rebuttal": amendment.disagreement is not None and amendment.rebuttal is None,
+    }[step]
+    if not allowed:
+        messages.error(request, "That step is not open for this request. Nothing was changed.")
+        return redirect("rights:amendment-detail", patient_id=patient_id, amendment_id=amendment_id)
+    if not form.is_valid():
+        return _detail(request, amendment, form=form, step=step, status=400)
+    text = form.cleaned_data["text"]
+    if step == "extend":
+        services.amendment_extend(request, amendment=amendment, reason=text)
+    elif step == "disagreement":
+        services.amendment_disagreement(request, amendment=amendment, text=text)
+    else:
+        services.amendment_rebuttal(request, amendment=amendment, text=text)
+    messages.success(request, "Recorded.")
+    return redirect("rights:amendment-detail", patient_id=patient_id, amendment_id=amendment_id)
+
+
+# --- the note's author ------------------------------------------------------------------------
+
+clinician_required = group_required(roles.CLINICIAN)
+
+
+@clinician_required
+def routed_list(request: HttpRequest) -> HttpResponse:
+    """The requests routed to the signed-in clinician (row-level security shows only those)."""
+    routed = list(AmendmentRequest.objects.order_by("outcome", "due_on")[:100])
+    for patient_id in {a.patient_id for a in routed}:
+        access_log.record(request, access_log.ACCESS_REQUESTS_LISTED, patient_id=patient_id)
+    return render(
+        request,
+        "rights/amendments_routed.html",
+        {"routed": routed, "today": timezone.localdate()},
+    )
+
+
+@sensitive_post_parameters("amendment", "notify", "denial_reason")
+@sensitive_variables("form")
+@clinician_required
+def amendment_decide(request: HttpRequest, amendment_id: uuid.UUID) -> HttpResponse:
+    try:
+        amendment = AmendmentRequest.objects.get(pk=amendment_id)
+    except AmendmentRequest.DoesNotExist:
+        raise not_found(request, object_id=amendment_id) from None
+    form = DecisionForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and not amendment.is_open:
+        messages.error(request, "This request is already decided. Nothing was changed.")
+        return redirect("rights:amendment-decide", amendment_id=amendment.pk)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if data["decision"] == ACCEPT:
+            if not ClinicalRecord.objects.filter(pk=amendment.record_id).exists():
+                messages.error(
+                    request,
+                    "You no longer see this visit (care team), so you cannot append to it. "
+                    "Nothing was changed.",
+                )
+                return redirect("rights:amendment-decide", amendment_id=amendment.pk)
+            services.amendment_accept(
+                request, amendment=amendment, text=data["amendment"], notify=data["notify"]
+            )
+        else:
+            services.amendment_deny(
+                request,
+                amendment=amendment,
+                ground=data["denial_ground"],
+                reason=data["denial_reason"],
+            )
+        messages.success(request, "Decision recorded.")
+        return redirect("rights:amendment-decide", amendment_id=amendment.pk)
+    if request.method == "POST":
+        status = 400
+    access_log.record(
+        request,
+        access_log.AMENDMENT_REQUEST_VIEWED,
+        patient_id=amendment.patient_id,
+        object_id=amendment.pk,
+    )
+    return render(
+        request,
+        "rights/amendment_decide.html",
+        {"amendment": amendment, "form": form},
+        status=status,
+    )

@@ -1,0 +1,171 @@
+"""The designated record set as a PDF for a person (ReportLab, built-in Helvetica, Letter): the
+patient's name and MRN on every page, the date produced in every footer; demographics, the chart
+(problems, allergies, medications, vital signs), then each visit with its diagnosis, its note and
+the note's addenda. Built in memory (rights/exports.py builds the data)."""
+
+from __future__ import annotations
+
+from io import BytesIO
+from typing import Any
+from xml.sax.saxutils import escape
+
+from reportlab.lib.pagesizes import LETTER
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import inch
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from chart.models import BMI, MEASURES
+from records import icd10
+from rights.exports import RecordSet
+
+# --- PDF --------------------------------------------------------------------------------------
+
+
+def _paragraph(text: str, style: Any) -> Paragraph:
+    return Paragraph(escape(text).replace("\n", "<br/>"), style)
+
+
+def _list(title: str, lines: list[str], empty: str, styles: Any) -> list[Any]:
+    story = [_paragraph(title, styles["Heading3"])]
+    for line in lines or [empty]:
+        story.append(_paragraph(line, styles["BodyText"]))
+    return story
+
+
+def _day(value: Any) -> str:
+    return value.isoformat() if value else "—"
+
+
+def _chart_story(data: RecordSet, styles: Any) -> list[Any]:
+    problems = [
+        f"{icd10.dotted(p.icd10_code)} {icd10.description(p.icd10_code)} — {p.get_status_display()}"
+        f"; onset {_day(p.onset_date)}"
+        + (f"; resolved {_day(p.resolved_on)}" if p.resolved_on else "")
+        + (f". Note: {p.note}" if p.note else "")
+        for p in data.problems
+    ]
+    allergies = [
+        f"{a.substance} — {a.get_status_display()}"
+        + (f"; reaction: {a.reaction}" if a.reaction else "")
+        + (f"; {a.get_severity_display().lower()}" if a.severity else "")
+        for a in data.allergies
+    ]
+    if not allergies and data.no_known_allergies is not None:
+        allergies = [f"No known allergies (stated {data.no_known_allergies.updated_at:%Y-%m-%d})"]
+    medications = [
+        f"{m.name} {m.dose} {m.frequency}".replace("  ", " ").strip()
+        + f" — {m.get_route_display().lower()}, {m.get_status_display().lower()}"
+        + f"; from {_day(m.start_date)}"
+        + (f" to {_day(m.stop_date)}" if m.stop_date else "")
+        for m in data.medications
+    ]
+    vitals = []
+    for v in data.vital_signs:
+        values = [
+            f"{measure.label} {getattr(v, measure.column)} {measure.display_unit}"
+            for measure in MEASURES
+            if getattr(v, measure.column) is not None
+        ]
+        if v.bmi is not None:
+            values.append(f"{BMI.label} {v.bmi} {BMI.display_unit}")
+        error = " (entered in error)" if v.entered_in_error else ""
+        vitals.append(f"{v.taken_at:%Y-%m-%d %H:%M}{error}: " + "; ".join(values))
+    return [
+        _paragraph("Chart", styles["Heading2"]),
+        *_list("Problems", problems, "No problems are recorded.", styles),
+        *_list("Allergies", allergies, "No allergies are recorded.", styles),
+        *_list("Medications", medications, "No medications are recorded.", styles),
+        *_list("Vital signs", vitals, "No vital signs are recorded.", styles),
+        Spacer(1, 12),
+    ]
+
+
+def pdf_bytes(data: RecordSet) -> bytes:
+    """A paginated PDF (Letter, Helvetica): the patient's name, MRN and the production date on
+    every page, then demographics and each visit with its diagnosis and note."""
+    buffer = BytesIO()
+    styles = getSampleStyleSheet()
+    header = f"{data.name} · MRN {data.mrn}"
+    footer = f"Produced {data.produced_on.isoformat()} at the patient's request (45 CFR 164.524)"
+
+    def on_page(canvas: Canvas, document: Any) -> None:
+        canvas.saveState()
+        canvas.setFont("Helvetica-Bold", 9)
+        canvas.drawString(inch * 0.75, LETTER[1] - inch * 0.5, header)
+        canvas.setFont("Helvetica", 8)
+        canvas.drawString(inch * 0.75, inch * 0.5, footer)
+        canvas.drawRightString(LETTER[0] - inch * 0.75, inch * 0.5, f"Page {document.page}")
+        canvas.restoreState()
+
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=LETTER,
+        title="Medical record",
+        author="Clinic",
+        topMargin=inch * 0.9,
+        bottomMargin=inch * 0.9,
+        leftMargin=inch * 0.75,
+        rightMargin=inch * 0.75,
+        invariant=False,
+    )
+    story: list[Any] = [
+        _paragraph(f"Medical record of {data.name}", styles["Title"]),
+        _paragraph("Demographics", styles["Heading2"]),
+    ]
+    rows = [
+        ["Name", data.name],
+        ["Medical record number", data.mrn],
+        ["Date of birth", data.date_of_birth.isoformat() if data.date_of_birth else "—"],
+        ["Address", data.address or "—"],
+        ["State", data.state or "—"],
+        ["Phone", data.phone or "—"],
+        ["Email", data.email or "—"],
+    ]
+    table = Table(
+        [[label, _paragraph(value, styles["BodyText"])] for label, value in rows],
+        colWidths=[inch * 1.9, inch * 5.0],
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (0, -1), "Helvetica-Bold"),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
+    story += [table, Spacer(1, 12)]
+    story += _chart_story(data, styles)
+    story.append(_paragraph("Visits", styles["Heading2"]))
+    if not data.visits:
+        story.append(_paragraph("No visits are recorded.", styles["BodyText"]))
+    for visit in data.visits:
+        story += [
+            _paragraph(f"Visit on {visit.visit_date.isoformat()}", styles["Heading3"]),
+            _paragraph(f"Clinician: {visit.provider}", styles["BodyText"]),
+            _paragraph(
+                f"Diagnosis: {icd10.dotted(visit.diagnosis_code)} {visit.diagnosis}",
+                styles["BodyText"],
+            ),
+            _paragraph("Note:", styles["BodyText"]),
+            _paragraph(visit.notes or "(no note)", styles["BodyText"]),
+        ]
+        for number, added in enumerate(visit.addenda, start=1):
+            story += [
+                _paragraph(
+                    f"Addendum {number}, {added.created_at:%Y-%m-%d %H:%M}, by {added.author}:",
+                    styles["BodyText"],
+                ),
+                _paragraph(added.text, styles["BodyText"]),
+            ]
+        for added in visit.statements:
+            story += [
+                _paragraph(
+                    f"{added.kind}, {added.created_at:%Y-%m-%d}, by {added.author}:",
+                    styles["BodyText"],
+                ),
+                _paragraph(added.text, styles["BodyText"]),
+            ]
+        story.append(Spacer(1, 8))
+    document.build(story, onFirstPage=on_page, onLaterPages=on_page)
+    return buffer.getvalue()
