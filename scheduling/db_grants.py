@@ -43,6 +43,7 @@ COLUMNS = (
     "no_show_at",
     "cancelled_at",
     "cancel_reason",
+    "override_reason",
     "booked_by_id",
     "created_at",
     "updated_at",
