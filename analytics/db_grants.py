@@ -252,3 +252,7 @@ def owner_may_use_temporary_tables(connection: BaseDatabaseWrapper) -> list[str]
         )
         cursor.execute(statement)
         return [statement]
+
+
+# The appointments' rollups join the lists above (analytics/appointment_rollups.py).
+import analytics.appointment_rollups  # noqa: E402, F401

@@ -74,6 +74,8 @@ APPOINTMENT_POLICIES = {
     "clinician_moves_own": f"AS PERMISSIVE FOR UPDATE TO clinic_clinician "
     f"USING ({OWN}) WITH CHECK ({OWN})",
     "privacy_officer_reads": "AS PERMISSIVE FOR SELECT TO clinic_privacy_officer USING (true)",
+    # The analyst's rollups (analytics/appointment_rollups.py): counts only, suppressed there.
+    "analytics_owner_reads": "AS PERMISSIVE FOR SELECT TO clinic_analytics_owner USING (true)",
     "owner_maintains": "AS PERMISSIVE FOR ALL TO clinic_owner USING (true) WITH CHECK (true)",
 }
 # What the privacy officer reads to tell a chart opened through an appointment (care team by
