@@ -32,7 +32,6 @@ def test_front_desk_books_from_the_calendar_in_chromium(page, live_url, staff):
     sign_in(page, live_url, "t-frontdesk")
     page.wait_for_url(f"{live_url}/")
     page.goto(f"{live_url}/scheduling/day/?date={FUTURE_MONDAY.isoformat()}")
-    screenshot(page, "calendar-free-time")
     page.locator("tr.free-time a", has_text="Book 09:00").click()
     page.wait_for_selector("text=Back to the calendar")
     form = page.locator("form[aria-label='Search by medical record number']")
@@ -51,6 +50,7 @@ def test_front_desk_books_from_the_calendar_in_chromium(page, live_url, staff):
     assert f"date={FUTURE_MONDAY.isoformat()}" in page.url
     row = page.locator("tbody tr", has_text="Testcalendar")
     assert "09:00" in row.inner_text()
+    screenshot(page, "calendar-free-time")
     booked = Appointment.objects.using("owner").get()
     assert booked.starts_at == clinic_moment(FUTURE_MONDAY, 9)
 
