@@ -20,7 +20,7 @@ from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpRequest
 
-from analytics.appointment_rollups import PANELS_NAME as APPOINTMENT_PANELS_NAME
+from analytics.appointment_panels import PANELS_NAME as APPOINTMENT_PANELS_NAME
 from analytics.db_grants import PROVIDERS_VIEW
 from analytics.db_suppression import PATIENT_PANELS_NAME, VISIT_PANELS_NAME
 from analytics.models import RefreshLog
