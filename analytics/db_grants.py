@@ -33,6 +33,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg import sql
 
 import records.db_grants  # noqa: F401  (its analyst view is declared first)
+from analytics import appointment_rollups
 from analytics.pseudonyms import PSEUDONYM_HEX_DIGITS, pseudonym_key_bytes
 from clinic import roles
 from clinic.clinic_time import CLINIC_TODAY
@@ -166,6 +167,7 @@ ROLLUP_INDEXES: dict[str, list[tuple[str, str, bool]]] = {
     ],
     PATIENTS_ROLLUP: [("analytics_patients_rollup_key", "age_band, state", True)],
 }
+ROLLUP_INDEXES.update(appointment_rollups.INDEXES)
 MATERIALIZED_VIEWS = list(ROLLUP_INDEXES)
 
 add_role_grants(
@@ -195,6 +197,25 @@ register_view(PROVIDER_CODES_ROLLUP, PROVIDER_CODES_ROLLUP_SQL, OWNER, materiali
 register_view(PATIENTS_ROLLUP, PATIENTS_ROLLUP_SQL, OWNER, materialized=True)
 register_view(PROVIDERS_VIEW, PROVIDERS_VIEW_SQL, OWNER, barrier=True)
 register_view(DEIDENTIFIED_VIEW, DEIDENTIFIED_VIEW_SQL, OWNER, barrier=True)
+add_role_grants(
+    OWNER,
+    [
+        grant("SELECT", table, *columns)
+        for table, columns in appointment_rollups.OWNER_READS.items()
+    ],
+)
+for _name, _query in (
+    (appointment_rollups.APPOINTMENTS_ROLLUP, appointment_rollups.APPOINTMENTS_ROLLUP_SQL),
+    (appointment_rollups.AVAILABILITY_ROLLUP, appointment_rollups.AVAILABILITY_ROLLUP_SQL),
+):
+    register_view(_name, _query, OWNER, materialized=True)
+
+# What every analyst table function shares (analytics/db_suppression.py and
+# appointment_panels.py): its rows, its gate (nothing unless the request's verified role is the
+# analyst's), and how it runs (as its owner, the rollups' owner).
+PANEL_COLUMNS = "panel text, place integer, key text, shown bigint, status text"
+PANEL_GATE = f"IF {STAFF_ROLE} IS DISTINCT FROM '{ANALYST}' THEN RETURN; END IF;"
+PANEL_DEFINER = "STABLE SECURITY DEFINER SET search_path = pg_catalog, public"
 
 
 @register_step(order=50, after_views=True)

@@ -20,6 +20,7 @@ from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpRequest
 
+from analytics.appointment_panels import PANELS_NAME as APPOINTMENT_PANELS_NAME
 from analytics.db_grants import PROVIDERS_VIEW
 from analytics.db_suppression import PATIENT_PANELS_NAME, VISIT_PANELS_NAME
 from analytics.models import RefreshLog
@@ -133,3 +134,11 @@ def replica_state() -> ReplicaState | None:
     zero = datetime.timedelta(0)
     lag = zero if caught_up or behind is None else max(behind, zero)
     return ReplicaState(replayed_at, lag)
+
+
+def appointment_tables(start: datetime.date, end: datetime.date) -> dict[str, SuppressedCounts]:
+    """No-shows, utilisation and lead time by month, clinician and type, suppressed by the
+    database (analytics/appointment_rollups.py)."""
+    with _connection().cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {APPOINTMENT_PANELS_NAME}(%s, %s)", [start, end])  # noqa: S608
+        return tables_from_rows(cursor.fetchall())

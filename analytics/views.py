@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
-from analytics import dashboard, selectors
+from analytics import appointment_dashboard, dashboard, selectors
 from analytics.export import MAX_ROWS, ExportTooLarge, export_rows, write_csv
 from analytics.forms import VisitFilterForm
 from clinic import access_log, roles
@@ -25,11 +25,16 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         form = _filter_form(request.GET, providers)
         filters = form.filters()
         visit_panels, months = dashboard.visit_panels(filters, providers)
+        appointment_tables, appointment_lead = appointment_dashboard.appointment_panels(
+            filters.start, filters.end, providers
+        )
         context = {
             "form": form,
             "filters": filters,
             "visit_panels": visit_panels,
             "patient_panels": dashboard.patient_panels(),
+            "appointment_tables": appointment_tables,
+            "appointment_lead": appointment_lead,
             "visit_total": months.total,
             "data_as_of": selectors.data_as_of(),
             "replica": selectors.replica_state(),

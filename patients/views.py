@@ -39,7 +39,7 @@ def search(request: HttpRequest) -> HttpResponse:
         form = PatientSearchForm(request.POST)
         if form.is_valid():
             results = form.search()
-            _log_search(request, form.cleaned_data["mode"], results)
+            log_search(request, form.cleaned_data["mode"], results)
             # Do not echo what was typed (an SSN on screen): results come with an empty form.
             form = PatientSearchForm()
     else:
@@ -56,7 +56,7 @@ def search(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _log_search(request: HttpRequest, mode: str, results: list[PatientIdentity]) -> None:
+def log_search(request: HttpRequest, mode: str, results: list[PatientIdentity]) -> None:
     """One event per patient shown (so "who saw this patient" finds it), or one for no match."""
     if not results:
         access_log.record(request, access_log.PATIENT_SEARCH, outcome="no_match", reason=mode)

@@ -15,6 +15,8 @@ from django.utils import timezone
 from clinic import access_log
 from clinic.models import AccessEvent
 from records.models import BreakGlassGrant, CareTeamMember
+from scheduling.db_grants import PRIVACY_OFFICER_COLUMNS
+from scheduling.models import Appointment
 
 # Events that mean "looked at a patient's chart or record".
 CHART_ACTIONS = (access_log.CHART_VIEWED, access_log.RECORD_VIEWED)
@@ -34,8 +36,24 @@ class PatientAccess:
     basis: str  # why the staff member could see the record: care team, break the glass, ...
 
 
+def counted_then(appointment: Appointment, event: AccessEvent) -> bool:
+    """The appointment put its patient on the clinician's care team when `event` happened:
+    booked before, that day (the clinic's), not yet cancelled nor a no-show."""
+    at = event.occurred_at
+    return (
+        appointment.clinician_id == event.staff_id
+        and timezone.localdate(appointment.starts_at) == timezone.localdate(at)
+        and appointment.created_at <= at
+        and not (appointment.cancelled_at and appointment.cancelled_at <= at)
+        and not (appointment.no_show_at and appointment.no_show_at <= at)
+    )
+
+
 def access_basis(
-    event: AccessEvent, grants: list[BreakGlassGrant], care_team: list[CareTeamMember]
+    event: AccessEvent,
+    grants: list[BreakGlassGrant],
+    care_team: list[CareTeamMember],
+    appointments: Iterable[Appointment] = (),
 ) -> str:
     for grant in grants:
         ended = min(grant.expires_at, grant.ended_at or grant.expires_at)
@@ -49,15 +67,22 @@ def access_basis(
             and (member.ends_on is None or member.ends_on >= day)
         ):
             return "care team"
+    if event.role == "clinic_clinician" and any(counted_then(a, event) for a in appointments):
+        return "care team (appointment that day)"
     return event.role.removeprefix("clinic_").replace("_", " ") or "—"
 
 
 def patient_access_rows(patient_id: uuid.UUID, events: list[AccessEvent]) -> list[PatientAccess]:
     grants = list(BreakGlassGrant.objects.filter(patient_id=patient_id))
     care_team = list(CareTeamMember.objects.filter(patient_id=patient_id))
+    appointments = list(
+        Appointment.objects.filter(patient_id=patient_id).only(*PRIVACY_OFFICER_COLUMNS)
+    )
     names = usernames(e.staff_id for e in events)
     return [
-        PatientAccess(e, names.get(e.staff_id or 0, "—"), access_basis(e, grants, care_team))
+        PatientAccess(
+            e, names.get(e.staff_id or 0, "—"), access_basis(e, grants, care_team, appointments)
+        )
         for e in events
     ]
 
@@ -70,18 +95,31 @@ class Flag:
     patients: int
 
 
+# A chart opened by a clinician with neither a care-team row for that day nor an appointment
+# with the patient that day (the clinic's) which counted when it was opened: booked before,
+# neither cancelled nor a no-show yet (care team by appointment, scheduling/care_team.py, asks
+# the same of the appointment now). The day's bounds are ranges on starts_at, so the probe uses
+# the index appointments_clinician_day (clinician_id, starts_at).
 OUTSIDE_CARE_TEAM_SQL = """
 SELECT e.staff_id, count(*), count(DISTINCT e.patient_id)
 FROM access_log e
-WHERE e.action = ANY(%s) AND e.occurred_at >= %s AND e.patient_id IS NOT NULL
+CROSS JOIN LATERAL (SELECT (e.occurred_at AT TIME ZONE %(zone)s)::date AS day) d
+WHERE e.action = ANY(%(actions)s) AND e.occurred_at >= %(since)s AND e.patient_id IS NOT NULL
   AND e.role = 'clinic_clinician'
   AND NOT EXISTS (
       SELECT 1 FROM care_team ct
       WHERE ct.staff_id = e.staff_id AND ct.patient_id = e.patient_id
-        AND ct.starts_on <= (e.occurred_at AT TIME ZONE %s)::date
-        AND (ct.ends_on IS NULL OR ct.ends_on >= (e.occurred_at AT TIME ZONE %s)::date))
+        AND ct.starts_on <= d.day AND (ct.ends_on IS NULL OR ct.ends_on >= d.day))
+  AND NOT EXISTS (
+      SELECT 1 FROM appointments ap
+      WHERE ap.clinician_id = e.staff_id AND ap.patient_id = e.patient_id
+        AND ap.starts_at >= (d.day::timestamp AT TIME ZONE %(zone)s)
+        AND ap.starts_at < ((d.day + 1)::timestamp AT TIME ZONE %(zone)s)
+        AND ap.created_at <= e.occurred_at
+        AND (ap.cancelled_at IS NULL OR ap.cancelled_at > e.occurred_at)
+        AND (ap.no_show_at IS NULL OR ap.no_show_at > e.occurred_at))
 GROUP BY e.staff_id
-HAVING count(DISTINCT e.patient_id) >= %s
+HAVING count(DISTINCT e.patient_id) >= %(threshold)s
 ORDER BY count(DISTINCT e.patient_id) DESC"""
 
 OUTSIDE_HOURS_SQL = """
@@ -99,7 +137,7 @@ def clinic_hours() -> tuple[int, int]:
     return int(opens), int(closes)
 
 
-def _flags(query: str, params: list) -> list[Flag]:
+def _flags(query: str, params: list | dict) -> list[Flag]:
     with connection.cursor() as cursor:
         cursor.execute(query, params)
         rows = cursor.fetchall()
@@ -109,10 +147,14 @@ def _flags(query: str, params: list) -> list[Flag]:
 
 def charts_outside_care_team(now: datetime | None = None) -> list[Flag]:
     since = (now or timezone.now()) - timedelta(days=FLAG_WINDOW_DAYS)
-    zone = settings.TIME_ZONE
     return _flags(
         OUTSIDE_CARE_TEAM_SQL,
-        [list(CHART_ACTIONS), since, zone, zone, settings.PRIVACY_FLAG_OUTSIDE_CARE_TEAM],
+        {
+            "actions": list(CHART_ACTIONS),
+            "since": since,
+            "zone": settings.TIME_ZONE,
+            "threshold": settings.PRIVACY_FLAG_OUTSIDE_CARE_TEAM,
+        },
     )
 
 

@@ -8,8 +8,10 @@
   flow states (in room, seen, done); nothing of other clinicians' appointments.
 - Administrator: appointment types, working hours and exceptions (the admin site); no
   appointment.
-- Analyst, privacy officer: nothing (the access log already names every appointment event;
-  analyst rollups are not built yet).
+- Privacy officer: who was booked with whom and when (PRIVACY_OFFICER_COLUMNS, never the type
+  or visit reason), so the flag "charts viewed outside the care team" and the access report
+  count a chart opened through that day's appointment as the care team it was.
+- Analyst: nothing here (the rollups are read through analytics' own relations).
 FORCE ROW LEVEL SECURITY: the owner is subject too, through a policy of its own.
 """
 
@@ -43,6 +45,7 @@ COLUMNS = (
     "no_show_at",
     "cancelled_at",
     "cancel_reason",
+    "override_reason",
     "booked_by_id",
     "created_at",
     "updated_at",
@@ -70,8 +73,24 @@ APPOINTMENT_POLICIES = {
     "clinician_reads_own": f"AS PERMISSIVE FOR SELECT TO clinic_clinician USING ({OWN})",
     "clinician_moves_own": f"AS PERMISSIVE FOR UPDATE TO clinic_clinician "
     f"USING ({OWN}) WITH CHECK ({OWN})",
+    "privacy_officer_reads": "AS PERMISSIVE FOR SELECT TO clinic_privacy_officer USING (true)",
+    # The analyst's rollups (analytics/appointment_rollups.py): counts only, suppressed there.
+    "analytics_owner_reads": "AS PERMISSIVE FOR SELECT TO clinic_analytics_owner USING (true)",
     "owner_maintains": "AS PERMISSIVE FOR ALL TO clinic_owner USING (true) WITH CHECK (true)",
 }
+# What the privacy officer reads to tell a chart opened through an appointment (care team by
+# appointment) from one opened with no relationship (privacy/selectors.py): who was booked with
+# whom, when, and when the booking stopped counting. No type, no visit reason, no steps.
+PRIVACY_OFFICER_COLUMNS = (
+    "appointment_id",
+    "patient_id",
+    "clinician_id",
+    "starts_at",
+    "status",
+    "created_at",
+    "no_show_at",
+    "cancelled_at",
+)
 
 add_role_grants(
     "clinic_front_desk",
@@ -94,6 +113,7 @@ add_role_grants(
         grant("SELECT", "appointment_types"),
     ],
 )
+add_role_grants("clinic_privacy_officer", [grant("SELECT", TABLE, *PRIVACY_OFFICER_COLUMNS)])
 add_role_grants(
     "clinic_admin",
     [

@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from clinic import roles
 from clinic.staff import ClinicianChoiceField, clinician_choices
-from scheduling.models import Appointment, AppointmentType
-from scheduling.slots import Slot, free_slots
+from scheduling.models import Appointment, AppointmentType, ScheduleException
+from scheduling.slots import Slot, free_slots, in_working_time, local_moment
 
 SEARCH_DAYS = 28
 SLOTS_SHOWN = 12
@@ -48,20 +48,66 @@ class SlotSearchForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["clinician"].queryset = clinician_choices()  # type: ignore[attr-defined]
 
-    def clean_from_date(self) -> datetime.date:
-        return search_start(self.cleaned_data.get("from_date"))
+    # From the calendar: the time whose empty slot was chosen (UTC, in the URL; never PHI).
+    at = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_from_date(self) -> datetime.date | None:
+        chosen = self.cleaned_data.get("from_date")
+        return search_start(chosen) if chosen or not self.data.get("at") else None
+
+    def clean_at(self) -> datetime.datetime | None:
+        return calendar_time(self.cleaned_data.get("at") or "")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if "from_date" in data and data["from_date"] is None and data.get("at"):
+            data["from_date"] = search_start(timezone.localdate(data["at"]))
+        return data
 
     def slots(self, *, patient_id: object, now: datetime.datetime) -> list[Slot]:
+        """The next free times; from the calendar, none before the chosen time (so the chosen
+        one comes first when it fits the type's length)."""
         data = self.cleaned_data
         return free_slots(
             clinician_id=data["clinician"].pk,
             minutes=data["appointment_type"].default_minutes,
             first_day=data["from_date"],
             days=SEARCH_DAYS,
-            now=now,
+            now=max(now, data["at"]) if data.get("at") else now,
             patient_id=patient_id,
             limit=SLOTS_SHOWN,
         )
+
+
+def calendar_time(value: str) -> datetime.datetime | None:
+    """A calendar link's time: UTC ISO 8601 (`2026-12-14T14:00Z`), within a year from now."""
+    if not value:
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        raise forms.ValidationError("Not a time from the calendar.") from None
+    if moment.tzinfo is None:
+        raise forms.ValidationError("Not a time from the calendar.")
+    now = timezone.now()
+    if not now - datetime.timedelta(days=1) <= moment <= now + datetime.timedelta(days=366):
+        raise forms.ValidationError("Choose a time within the coming year.")
+    return moment.astimezone(datetime.UTC)
+
+
+class CalendarSlotForm(forms.Form):
+    """The empty slot chosen on the day or week view: a clinician and a time (ids and a UTC
+    time in the URL, never PHI)."""
+
+    clinician = ClinicianChoiceField(queryset=User.objects.none())
+    at = forms.CharField()
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["clinician"].queryset = clinician_choices()  # type: ignore[attr-defined]
+
+    def clean_at(self) -> datetime.datetime | None:
+        return calendar_time(self.cleaned_data.get("at") or "")
 
 
 class SlotChoiceForm(forms.Form):
@@ -69,8 +115,16 @@ class SlotChoiceForm(forms.Form):
 
     starts_at = forms.ChoiceField(label="Time", widget=forms.RadioSelect)
 
-    def __init__(self, *args: Any, slots: list[Slot], **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        slots: list[Slot],
+        chosen: datetime.datetime | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
+        if chosen and slots and slots[0].starts_at == chosen:
+            self.fields["starts_at"].initial = slots[0].value  # the calendar's empty slot
         self.slot_by_value = {slot.value: slot for slot in slots}
         self.fields["starts_at"].choices = [  # type: ignore[attr-defined]
             (slot.value, slot.local_start.strftime("%a %Y-%m-%d %H:%M")) for slot in slots
@@ -91,6 +145,56 @@ class BookingForm(SlotChoiceForm):
         help_text="Shown to the clinician only; you will not see it again after booking.",
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
+
+
+class OutsideHoursForm(forms.Form):
+    """A time outside the clinician's working time (an override): the date and the clinic-time
+    start, the reason category, and the visit reason. The time must be to come, outside the
+    clinician's working time (inside it, the free times are the way) and in no time off; the
+    database checks the same (scheduling/db_checks.py)."""
+
+    date = forms.DateField(widget=DateInput)
+    time = forms.TimeField(
+        label="Start (clinic time)", widget=forms.TimeInput(attrs={"type": "time"})
+    )
+    override_reason = forms.ChoiceField(
+        label="Why outside working time", choices=[("", "Choose…"), *Appointment.OVERRIDE_REASONS]
+    )
+    visit_reason = BookingForm.base_fields["visit_reason"]
+
+    def __init__(
+        self, *args: Any, clinician: User, appointment_type: AppointmentType, **kwargs: Any
+    ):
+        super().__init__(*args, **kwargs)
+        self.clinician = clinician
+        self.appointment_type = appointment_type
+
+    def clean_date(self) -> datetime.date:
+        chosen: datetime.date = self.cleaned_data["date"]
+        search_start(chosen)  # at most a year ahead
+        return chosen
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if "date" not in data or "time" not in data:
+            return data
+        starts_at = local_moment(data["date"], data["time"])
+        ends_at = starts_at + datetime.timedelta(minutes=self.appointment_type.default_minutes)
+        if starts_at < timezone.now():
+            raise forms.ValidationError("Choose a time to come.")
+        if in_working_time(self.clinician.pk, starts_at, ends_at):
+            raise forms.ValidationError(
+                "That time is within the clinician's working time: choose it from the free times."
+            )
+        if ScheduleException.objects.filter(
+            clinician_id=self.clinician.pk,
+            kind=ScheduleException.TIME_OFF,
+            starts_at__lt=ends_at,
+            ends_at__gt=starts_at,
+        ).exists():
+            raise forms.ValidationError("The clinician is away then (time off).")
+        data["starts_at"] = starts_at
+        return data
 
 
 class RescheduleSearchForm(forms.Form):

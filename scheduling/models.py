@@ -183,6 +183,13 @@ class Appointment(models.Model):
         ("booked_in_error", "Booked in error"),
         ("other", "Other"),
     ]
+    # Booking outside the clinician's working time: only the front desk, naming one of these
+    # (never free text); the database refuses any other (db_checks.py, docs/scheduling.md).
+    OVERRIDE_REASONS = [
+        ("urgent", "Urgent need, seen today"),
+        ("clinician_agreed", "Agreed with the clinician"),
+        ("patient_availability", "Only time the patient can attend"),
+    ]
 
     appointment_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     patient = models.ForeignKey(
@@ -207,6 +214,10 @@ class Appointment(models.Model):
     no_show_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=24, choices=CANCEL_REASONS, blank=True)
+    # Set when booked outside working time (who: `booked_by`); never changes.
+    override_reason = models.CharField(
+        max_length=24, choices=OVERRIDE_REASONS, blank=True, default="", db_default=""
+    )
     # PHI ("follow-up of ..."): encrypted; only the clinician may read it back.
     visit_reason = EncryptedTextField(max_length=200, blank=True)
     booked_by = models.ForeignKey(

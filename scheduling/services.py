@@ -81,7 +81,10 @@ def appointment_book(
     appointment_type: AppointmentType,
     starts_at: datetime.datetime,
     visit_reason: str = "",
+    override_reason: str = "",
 ) -> Appointment:
+    """Book; with `override_reason`, a time outside the clinician's working time (the front
+    desk only, never in time off: the database checks it), logged as its own event too."""
     now = timezone.now()
     appointment = Appointment(
         patient=patient,
@@ -90,6 +93,7 @@ def appointment_book(
         starts_at=starts_at,
         ends_at=starts_at + datetime.timedelta(minutes=appointment_type.default_minutes),
         visit_reason=visit_reason,
+        override_reason=override_reason,
         booked_by_id=int(request.user.pk or 0),  # signed in: the views require it
         created_at=now,
         updated_at=now,
@@ -109,6 +113,14 @@ def appointment_book(
     access_log.record(
         request, access_log.APPOINTMENT_BOOKED, patient_id=patient.pk, object_id=appointment.pk
     )
+    if override_reason:
+        access_log.record(
+            request,
+            access_log.APPOINTMENT_OVERRIDE,
+            patient_id=patient.pk,
+            object_id=appointment.pk,
+            reason=override_reason,
+        )
     return appointment
 
 

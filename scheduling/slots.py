@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import connection
 
 from scheduling.models import Appointment, ScheduleException, WorkingHours
 
@@ -57,7 +58,7 @@ class Slot:
         return self.starts_at.astimezone(UTC).isoformat()
 
 
-def _merge(intervals: Iterable[Interval]) -> list[Interval]:
+def merge(intervals: Iterable[Interval]) -> list[Interval]:
     merged: list[Interval] = []
     for start, end in sorted(intervals):
         if merged and start <= merged[-1][1]:
@@ -67,7 +68,7 @@ def _merge(intervals: Iterable[Interval]) -> list[Interval]:
     return merged
 
 
-def _subtract(available: list[Interval], taken: list[Interval]) -> list[Interval]:
+def subtract(available: list[Interval], taken: list[Interval]) -> list[Interval]:
     free: list[Interval] = []
     for start, end in available:
         cursor = start
@@ -123,11 +124,11 @@ def free_slots(
 
     # Each session on its own: an appointment lies inside one session, as the database checks
     # (scheduling/db_checks.py), never across two that happen to touch.
-    taken = _merge(off)
+    taken = merge(off)
     length = datetime.timedelta(minutes=minutes)
     starts: set[datetime.datetime] = set()
     for session in _sessions(clinician_id, first_day, days) + extra:
-        for start, end in _subtract([session], taken):
+        for start, end in subtract([session], taken):
             moment = max(start, window[0])
             while moment + length <= min(end, window[1]):
                 if moment >= now:
@@ -135,3 +136,16 @@ def free_slots(
                 moment += SLOT_STEP
     slots = [Slot(moment, moment + length) for moment in sorted(starts)]
     return slots[:limit] if limit is not None else slots
+
+
+def in_working_time(
+    clinician_id: int, starts_at: datetime.datetime, ends_at: datetime.datetime
+) -> bool:
+    """The database's own rule (`appointment_in_working_time`, scheduling/db_checks.py), asked
+    as the user: inside one weekly session or extra session, and in no time off."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT appointment_in_working_time(%s, %s, %s)", [clinician_id, starts_at, ends_at]
+        )
+        row = cursor.fetchone()
+    return bool(row and row[0])

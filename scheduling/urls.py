@@ -1,10 +1,16 @@
 from django.urls import path
 
-from scheduling import calendar_views, flow_views, views
+from scheduling import calendar_views, flow_views, override_views, views
 
 app_name = "scheduling"
 urlpatterns = [
     path("patients/<uuid:patient_id>/book/", views.book, name="book"),
+    path(
+        "patients/<uuid:patient_id>/book/outside-hours/",
+        override_views.book_outside_hours,
+        name="book-outside-hours",
+    ),
+    path("book/", calendar_views.book_from_calendar, name="book-from-calendar"),
     path("day/", views.day, name="day"),
     path("week/", calendar_views.week, name="week"),
     path("board/", flow_views.board, name="board"),

@@ -27,6 +27,7 @@ from scheduling.access import appointments_for, get_appointment_for_user
 from scheduling.flow import log_listed
 from scheduling.forms import (
     BookingForm,
+    CalendarSlotForm,
     CancelForm,
     DayForm,
     RescheduleSearchForm,
@@ -34,6 +35,7 @@ from scheduling.forms import (
     SlotSearchForm,
     StepForm,
 )
+from scheduling.free_time import calendar_columns
 from scheduling.models import Appointment
 from scheduling.services import (
     NotItsDay,
@@ -66,10 +68,13 @@ def day_url(day: object) -> str:
 @require_http_methods(["GET", "POST"])
 def book(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
     patient = get_patient_for_user(request, patient_id, write=True)
-    search = SlotSearchForm(request.POST if request.method == "POST" else request.GET or None)
+    search = _slot_search(request)
     now = timezone.now()
     slots = search.slots(patient_id=patient.pk, now=now) if search.is_valid() else []
-    form = BookingForm(request.POST if request.method == "POST" else None, slots=slots)
+    chosen = search.cleaned_data.get("at") if search.is_valid() else None
+    form = BookingForm(
+        request.POST if request.method == "POST" else None, slots=slots, chosen=chosen
+    )
     status, refusal = 200, ""
     if request.method == "POST" and search.is_valid() and form.is_valid():
         try:
@@ -100,26 +105,41 @@ def book(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
             "form": form,
             "searched": search.is_bound,
             "refusal": refusal,
+            "calendar_day": timezone.localdate(chosen) if chosen else None,
         },
         status=status,
     )
 
 
+def _slot_search(request: HttpRequest) -> SlotSearchForm:
+    """The slot search as sent; from the calendar (a clinician and a time, no type yet) the
+    clinician and the day come filled in and the type is still to choose."""
+    data = request.POST if request.method == "POST" else request.GET
+    if request.method == "GET" and "appointment_type" not in data and "at" in data:
+        slot = CalendarSlotForm(data)
+        if slot.is_valid():
+            at = slot.cleaned_data["at"]
+            return SlotSearchForm(
+                initial={
+                    "clinician": slot.cleaned_data["clinician"].pk,
+                    "at": data["at"],
+                    "from_date": timezone.localdate(at),
+                }
+            )
+    return SlotSearchForm(data or None)
+
+
 @group_required(roles.FRONT_DESK, roles.CLINICIAN)
 @require_http_methods(["GET"])
 def day(request: HttpRequest) -> HttpResponse:
-    """One column per clinician (for a clinician: their own); each patient shown is logged."""
+    """One column per clinician (for a clinician: their own); each patient shown is logged. The
+    front desk also sees each clinician's free time, linking to booking from the calendar."""
     chosen = DayForm(request.GET or None).day()
     start, end = day_bounds(chosen)
     appointments = list(appointments_for(request).between(start, end).order_by("starts_at"))
-    columns: dict[int, dict] = {}
-    for appointment in appointments:
-        column = columns.setdefault(
-            appointment.clinician_id, {"clinician": appointment.clinician, "rows": []}
-        )
-        column["rows"].append(appointment)
-    log_listed(request, appointments)
     group = staff_group(request.user)
+    columns = calendar_columns(appointments, chosen, with_free_time=group == roles.FRONT_DESK)
+    log_listed(request, appointments)
     return render(
         request,
         "scheduling/day.html",
@@ -127,10 +147,7 @@ def day(request: HttpRequest) -> HttpResponse:
             "day": chosen,
             "previous_day": chosen - datetime.timedelta(days=1),
             "next_day": chosen + datetime.timedelta(days=1),
-            "columns": sorted(
-                columns.values(),
-                key=lambda c: c["clinician"].get_full_name() or c["clinician"].get_username(),
-            ),
+            "columns": columns,
             "steps": StepForm(group=group).fields["status"].choices,  # type: ignore[attr-defined]
             "may_cancel": group == roles.FRONT_DESK,
             "shows_reason": group == roles.CLINICIAN,

@@ -31,7 +31,7 @@ def test_refresh_makes_rollups_equal_to_the_base_table(staff):
     visits(12, patient=second, provider=staff["clinician"], diagnosis_code="I10", visit_date=today)
     out = StringIO()
     call_command("refresh_analytics", stdout=out)
-    assert "[1/4]" in out.getvalue() and "refreshed in" in out.getvalue()
+    assert "[1/6]" in out.getvalue() and "refreshed in" in out.getvalue()
 
     base = _owner_rows(
         "SELECT date_trunc('month', visit_date)::date, provider_id, count(*) "
@@ -70,4 +70,6 @@ def test_rollups_have_unique_indexes_for_concurrent_refresh(clinic_db):
             "analytics_codes_rollup",
             "analytics_provider_codes_rollup",
             "analytics_patients_rollup",
+            "analytics_appointments_rollup",
+            "analytics_availability_rollup",
         }

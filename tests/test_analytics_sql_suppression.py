@@ -131,7 +131,7 @@ def test_the_analyst_reads_no_rollup_and_not_the_limited_data_set(visits, relati
         in_request(visits["analyst"], f"SELECT * FROM {relation}")  # noqa: S608
 
 
-def test_the_analyst_may_call_only_the_two_panel_functions(visits):
+def test_the_analyst_may_call_only_the_panel_functions(visits):
     with pytest.raises(DatabaseError, match="permission denied"):
         in_request(visits["analyst"], "SELECT * FROM analytics_suppress(ARRAY[5, 20]::bigint[])")
     with connections["owner"].cursor() as cursor:
@@ -148,6 +148,7 @@ def test_the_analyst_may_call_only_the_two_panel_functions(visits):
             [ANALYST],
         )
         assert sorted(name for (name,) in cursor.fetchall()) == [
+            "analytics_appointment_panels",
             "analytics_patient_panels",
             "analytics_visit_panels",
         ]

@@ -31,7 +31,8 @@ ALLOWED = {
     # break the glass re-authenticates; care team by appointment (scheduling/care_team.py)
     "records": {"clinic", "patients", "accounts", "scheduling"},
     "analytics": {"clinic", "patients", "records"},
-    "privacy": {"clinic", "accounts", "patients", "records"},
+    # the care-team flag counts that day's appointments (privacy/selectors.py)
+    "privacy": {"clinic", "accounts", "patients", "records", "scheduling"},
     "scheduling": {"clinic", "patients"},
     "chart": {"clinic", "patients", "records"},  # the visits' care-team rule and ICD-10-CM
     "localdb": set(),

@@ -217,9 +217,12 @@ def test_a_clinician_cannot_book_and_others_read_nothing(staff):
     )
     with pytest.raises(ProgrammingError, match="permission denied"):
         inject(staff["clinician"], INSERT, params)
-    for persona in ("analyst", "privacy", "admin"):
+    for persona in ("analyst", "admin"):
         with pytest.raises(ProgrammingError, match="permission denied"):
             inject(staff[persona], "SELECT count(*) FROM appointments")
+    # The privacy officer reads who, with whom and when only (the care-team flag).
+    with pytest.raises(ProgrammingError, match="permission denied"):
+        inject(staff["privacy"], "SELECT visit_reason FROM appointments")
 
 
 def test_another_groups_rights_cannot_be_borrowed(staff):

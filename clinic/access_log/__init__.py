@@ -67,6 +67,7 @@ APPOINTMENT_CHECKED_IN = "appointment_checked_in"
 APPOINTMENT_FLOW = "appointment_flow"
 APPOINTMENT_NO_SHOW = "appointment_no_show"
 APPOINTMENTS_LISTED = "appointments_listed"
+APPOINTMENT_OVERRIDE = "appointment_override"
 # Signed notes and addenda (docs/notes.md): the object is the visit or the addendum.
 NOTE_SIGNED = "note_signed"
 ADDENDUM_ADDED = "addendum_added"
@@ -137,6 +138,7 @@ ACTIONS: dict[str, str] = {
     APPOINTMENT_FLOW: "Appointment step recorded",
     APPOINTMENT_NO_SHOW: "Appointment marked no-show",
     APPOINTMENTS_LISTED: "Day list shown",
+    APPOINTMENT_OVERRIDE: "Booked outside working time",
     NOTE_SIGNED: "Visit note signed",
     ADDENDUM_ADDED: "Addendum added",
     UNSIGNED_NOTES_LISTED: "Unsigned notes listed",
