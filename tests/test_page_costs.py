@@ -162,3 +162,23 @@ def test_home_pages_stay_within_their_statements(client_for, staff, persona, mos
         refresh()
     cost = measure(client_for(staff[persona]), "get", reverse("home"))
     assert len(cost.statements) <= most_statements, show(cost)
+
+
+def test_templates_are_compiled_once_per_process():
+    """Django's cached template loader (the default when no loaders are listed, DEBUG or not):
+    each template is read and compiled once per worker, not on every request."""
+    from django.template import engines
+
+    loaders = engines["django"].engine.loaders
+    assert [loader[0] if isinstance(loader, tuple) else loader for loader in loaders] == [
+        "django.template.loaders.cached.Loader"
+    ]
+
+
+def test_clicks_close_together_do_not_save_the_session_again(client_for, staff, patient):
+    """The idle clock moves in steps of a sixtieth of the idle limit: a page opened seconds
+    after the last one sends no session save (accounts/lifetime.py activity_step_seconds)."""
+    client = client_for(staff["frontdesk"])
+    url = reverse("patients:detail", kwargs={"patient_id": patient.pk})
+    cost = measure(client, "get", url)
+    assert not [sql for sql in cost.statements if "clinic_session_save" in sql], show(cost)
