@@ -23,11 +23,14 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.hashers import check_password
+from django.contrib.auth.models import Group
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connections, transaction
+from django.db.models import OuterRef
 from django.http import HttpRequest
 
 from accounts.user_lookup import as_own_user, looking_up
-from clinic.staff import database_role_for
+from clinic.staff import database_role_for, remember_group
 from clinic.staff_identity import SETTING, set_token
 
 WEB_ALIAS = "default"
@@ -66,9 +69,19 @@ class PasswordBackend(ModelBackend):
 
     def get_user(self, user_id: Any) -> Any:
         """The session's own user, read as that user (the web login reads no other account
-        before the request's role switch: accounts/user_lookup.py)."""
+        before the request's role switch: accounts/user_lookup.py), with their group names in
+        the same statement (every request needs the group: its database role, the pages)."""
         with as_own_user(user_id):
-            return super().get_user(user_id)
+            try:
+                user = UserModel._default_manager.annotate(
+                    clinic_group_names=ArraySubquery(
+                        Group.objects.filter(user=OuterRef("pk")).values("name")
+                    )
+                ).get(pk=user_id)
+            except UserModel.DoesNotExist:
+                return None
+        remember_group(user, user.clinic_group_names)
+        return user if self.user_can_authenticate(user) else None
 
     async def aauthenticate(
         self,

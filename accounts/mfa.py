@@ -23,7 +23,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
-from django_otp import devices_for_user, user_has_device
+from django_otp import device_classes, devices_for_user
 from django_otp.models import Device
 from django_otp.oath import TOTP, hotp
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -46,7 +46,20 @@ def mfa_required(user: Any) -> bool:
 
 
 def has_device(user: Any) -> bool:
-    return user_has_device(user, confirmed=True)
+    """Whether the user has a confirmed device of any kind: one statement (a UNION over the
+    device tables, existence only) where django-otp's `user_has_device` reads the tables one
+    by one and loads whole rows, secrets included; the gate asks on every request of a user
+    not yet verified."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    owned = [
+        model.objects.devices_for_user(user, confirmed=True).values("user_id")
+        for model in device_classes()
+    ]
+    if not owned:
+        return False
+    first, *rest = owned
+    return bool((first.union(*rest, all=True) if rest else first).exists())
 
 
 def is_verified(user: Any) -> bool:

@@ -42,6 +42,12 @@ class PlainPatient:
     def pk(self) -> uuid.UUID:
         return self.patient_id
 
+    # Not in the plaintext table; shown as the generated patients have them.
+    gender_identity = ""
+
+    def get_administrative_sex_display(self) -> str:
+        return "Unknown"
+
     @property
     def masked_ssn(self) -> str:
         return mask_ssn(self.ssn)

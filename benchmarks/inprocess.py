@@ -194,3 +194,45 @@ def password_verification(count: int) -> dict[str, float]:
 
     encoded = make_password("bench-only-password-1")
     return timed(lambda _n: check_password("bench-only-password-1", encoded), count, warmup=2)
+
+
+def page_costs(front_desk, clinician, samples: list[tuple]) -> dict[str, dict]:
+    """Issue #23 / #20 item 4: statements on the web connection and values decrypted by one
+    request of each patient page (after a warm-up request of the same page), by column."""
+    from clinic import encryption
+
+    patient_id, last_name, dob = samples[0]
+    search = {"mode": "last_name_dob", "last_name": last_name, "date_of_birth": dob.isoformat()}
+    pages = {
+        "search (front desk, POST)": (front_desk, "post", SEARCH_URL, search),
+        "summary (front desk)": (front_desk, "get", f"/patients/{patient_id}/", None),
+        "summary (clinician)": (clinician, "get", f"/patients/{patient_id}/", None),
+        "visit list (clinician)": (clinician, "get", f"/patients/{patient_id}/visits/", None),
+        "clinician home (my day)": (clinician, "get", "/", None),
+        "front desk home (today)": (front_desk, "get", "/", None),
+    }
+    results: dict[str, dict] = {}
+    original = encryption.decrypt_value
+    for label, (user, method, url, data) in pages.items():
+        client = signed_in_client(user)
+        send = getattr(client, method)
+        assert send(url, data or {}).status_code == 200
+        statements = [0]
+        decrypted: dict[str, int] = {}
+
+        def count(execute, sql, params, many, context, statements=statements):
+            statements[0] += 1
+            return execute(sql, params, many, context)
+
+        def counting(stored: str, aad: str, decrypted=decrypted) -> str:
+            decrypted[aad] = decrypted.get(aad, 0) + 1
+            return original(stored, aad)
+
+        encryption.decrypt_value = counting  # type: ignore[assignment]
+        try:
+            with connections["default"].execute_wrapper(count):
+                assert send(url, data or {}).status_code == 200
+        finally:
+            encryption.decrypt_value = original  # type: ignore[assignment]
+        results[label] = {"statements": statements[0], "decrypted": decrypted}
+    return results

@@ -18,6 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SECURE_SETTINGS = "clinic.settings"
 BASELINE_SETTINGS = "benchmarks.baseline_settings"
+# The bare anchor (issue #23): a plain Django view, one ORM query, a 50-row template.
+BARE_SETTINGS = "benchmarks.bare_settings"
+BARE_PATH = "/bare/visits/"
 
 
 @dataclass

@@ -140,6 +140,13 @@ def run_all(
         f"p50 {context['statement']['p50_ms']:.3f} ms"
     )
 
+    say("\n3b. statements and decryptions per page (one request after a warm-up; issue #23)")
+    for label, cost in inprocess.page_costs(front_desk, clinician, samples).items():
+        columns = ", ".join(f"{aad.split('.')[-1]}" for aad in sorted(cost["decrypted"]))
+        decrypted = sum(cost["decrypted"].values())
+        say(f"  {label:<28} {cost['statements']:3d} statements  {decrypted:3d} values "
+            f"decrypted ({columns or 'none'})")  # fmt: skip
+
     say("\n4. row-level security (clinician) vs owner with the care-team filter written out")
     rls = inprocess.row_level_security(data.clinician_id, samples, repeats)
     for label, figures in rls.items():
@@ -228,6 +235,13 @@ def pages_under_load(data, clinician, samples: list[tuple], seconds: float) -> l
                     if extra else ""))  # fmt: skip
             rss[name] = server.peak_rss_mib()
 
+    # The bare anchor first (issue #23): every page's throughput is also read as a ratio to it.
+    with load.gunicorn(load.BARE_SETTINGS, DB, workers) as server:
+        load.load(server, cookie, [load.BARE_PATH], seconds=min(2.0, seconds))  # warm-up
+        anchor = load.load(server, cookie, [load.BARE_PATH], seconds=seconds)
+    say(f"  {'bare anchor (plain Django view)':<39} {anchor['rps']:7.1f} req/s  p50 "
+        f"{anchor['p50_ms']:7.1f} ms  p95 {anchor['p95_ms']:7.1f} ms  errors "
+        f"{anchor['errors']}")  # fmt: skip
     scenario("secure", load.SECURE_SETTINGS, 0)
     scenario("baseline", load.BASELINE_SETTINGS, 1)
     load.set_pgaudit_log(DB, "none")
@@ -237,6 +251,7 @@ def pages_under_load(data, clinician, samples: list[tuple], seconds: float) -> l
         load.set_pgaudit_log(DB, None)
     scenario("secure + 5 sign-ins/s", load.SECURE_SETTINGS, 0, signins_per_second=5,
              username=dataset.FRONT_DESK_USER, password=dataset.PASSWORD)  # fmt: skip
+    profile_pages(data, cookie, pages, seconds, workers)
     say(
         f"\n8. peak RSS of a worker (VmHWM): secure {rss['secure']:.0f} MiB, "
         f"baseline {rss['baseline']:.0f} MiB"
@@ -259,6 +274,58 @@ def pages_under_load(data, clinician, samples: list[tuple], seconds: float) -> l
         ]  # fmt: skip
     lines.append(f"  {'peak worker RSS MiB (secure, baseline)':<52} {rss['secure']:9.0f}, "
                  f"{rss['baseline']:.0f}")  # fmt: skip
+    lines += anchor_lines(anchor, results, list(pages))
+    return lines
+
+
+def profile_pages(data, cookie: str, pages: dict, seconds: float, workers: int) -> None:
+    """Issue #23: py-spy on the secure server's workers, one page at a time (benchmarks/profile.py);
+    a scenario of its own, so sampling never touches the throughput figures above."""
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    from benchmarks import load, profile
+    from benchmarks.run import SCRATCH_DATABASE as DB
+
+    missing = profile.available()
+    skipped = f": skipped, {missing}" if missing else ""
+    say(f"\n9. profile under load (py-spy, {profile.PROFILE_RATE} samples/s per thread, "
+        f"non-blocking; workers' CPU ms per request){skipped}")  # fmt: skip
+    if missing:
+        return
+    front_desk = Client()
+    front_desk.force_login(User.objects.using("owner").get(pk=data.front_desk_id))
+    front_desk_cookie = f"sessionid={front_desk.cookies['sessionid'].value}"
+    profiled = {page: (cookie, paths[0]) for page, paths in pages.items()}
+    profiled["clinician home (my day)"] = (cookie, ["/"])
+    profiled["front desk home (today)"] = (front_desk_cookie, ["/"])
+    with load.gunicorn(load.SECURE_SETTINGS, DB, workers) as server:
+        for page, (page_cookie, paths) in profiled.items():
+            load.load(server, page_cookie, paths, seconds=min(2.0, seconds))  # warm-up
+            with profile.record(server.process.pid) as stacks:
+                result = load.load(server, page_cookie, paths, seconds=seconds)
+            say(f"  {page}: {result['rps']:.1f} req/s while sampled, {result['requests']} "
+                f"requests, errors {result['errors']}")  # fmt: skip
+            for line in profile.report(profile.breakdown(stacks), result["requests"]):
+                say(line)
+
+
+def anchor_lines(anchor: dict, results: dict, pages: list[str]) -> list[str]:
+    """Issue #23: each page's throughput as a ratio to the bare anchor of the same run, and the
+    targets (baseline >= 0.5x the anchor, secure >= 0.8x its baseline, p95 < 100 ms)."""
+    lines = [f"  {'bare anchor req/s, p95 ms':<52} {anchor['rps']:9.1f}, {anchor['p95_ms']:.1f}"]
+    for page in pages:
+        secure, base = results[("secure", page)], results[("baseline", page)]
+        lines += [
+            ratio_line(f"{page} baseline req/s vs bare anchor", base["rps"], anchor["rps"],
+                       ">= 0.5x", base["rps"] >= 0.5 * anchor["rps"]),
+            ratio_line(f"{page} secure req/s vs bare anchor", secure["rps"], anchor["rps"],
+                       "report", True),
+            ratio_line(f"{page} secure req/s vs baseline (#23)", secure["rps"], base["rps"],
+                       ">= 0.8x", secure["rps"] >= 0.8 * base["rps"]),
+            f"  {page + ' secure p95 ms (8 clients; target < 100)':<52} {secure['p95_ms']:9.1f}"
+            f"  ({'met' if secure['p95_ms'] < 100 else 'MISSED'})",
+        ]  # fmt: skip
     return lines
 
 

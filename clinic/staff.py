@@ -18,7 +18,13 @@ def staff_group(user: Any) -> str | None:
         return None
     if hasattr(user, "_clinic_group"):
         return user._clinic_group  # type: ignore[no-any-return]
-    names = [n for n in user.groups.values_list("name", flat=True) if n in roles.GROUP_ROLES]
+    return remember_group(user, user.groups.values_list("name", flat=True))
+
+
+def remember_group(user: Any, group_names: Any) -> str | None:
+    """Keep the user's one mapped group, from all their group names, on the user object (it
+    lives for one request); `staff_group` then asks the database nothing more."""
+    names = [n for n in group_names if n in roles.GROUP_ROLES]
     group = names[0] if len(names) == 1 else None
     user._clinic_group = group
     return group

@@ -19,7 +19,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from patients.models import DEMOGRAPHIC_FIELDS, PatientIdentity
+from patients.models import DEMOGRAPHIC_FIELDS, SHOWN_IN_SEARCH, PatientIdentity
 
 MAX_AGE_YEARS = 130
 SEARCH_RESULT_LIMIT = 25
@@ -226,7 +226,8 @@ class PatientSearchForm(forms.Form):
     def search(self) -> list[PatientIdentity]:
         """Matching patients (blind-index lookups only), at most SEARCH_RESULT_LIMIT."""
         data = self.cleaned_data
-        patients = PatientIdentity.objects.all()
+        # Only what a result row shows is read and decrypted.
+        patients = PatientIdentity.objects.shown(SHOWN_IN_SEARCH)
         mode = data["mode"]
         if mode == self.LAST_NAME_DOB:
             patients = patients.by_last_name_and_dob(data["last_name"], data["date_of_birth"])

@@ -88,7 +88,22 @@ def mask_phone(phone: str) -> str:
     return f"(***) ***-{digits[-4:]}" if digits else "—"
 
 
+# What each page shows of a patient (issue #20 item 4: decrypt only what is displayed). Every
+# encrypted column is decrypted when its row is read, so a page reads only these; a field it
+# then touches anyway is fetched (and decrypted) by one more query, which the page-cost tests
+# (tests/test_page_costs.py) would catch.
+SHOWN_IN_HEADER = ("patient_id", "first_name", "last_name", "mrn")
+SHOWN_IN_SEARCH = (*SHOWN_IN_HEADER, "ssn", "phone", "birth_year", "state")
+SHOWN_IN_SUMMARY = (*SHOWN_IN_SEARCH, "gender_identity", "administrative_sex")
+# The visit form also checks a visit date against the (plaintext) birth year.
+SHOWN_IN_VISIT_FORM = (*SHOWN_IN_HEADER, "birth_year")
+
+
 class PatientQuerySet(models.QuerySet["PatientIdentity"]):
+    def shown(self, fields: tuple[str, ...] | None) -> PatientQuerySet:
+        """Only `fields` (one of the SHOWN_IN_* tuples), or every field for None."""
+        return self.only(*fields) if fields else self
+
     def by_last_name_and_dob(self, last_name: str, dob: Any) -> PatientQuerySet:
         return self.filter(last_name_dob_bidx=last_name_dob_index(last_name, dob))
 

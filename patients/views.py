@@ -22,7 +22,7 @@ from clinic.access import refuse
 from clinic.staff import staff_group
 from patients.access import EDITORS, get_patient_for_user, require_patient_role
 from patients.forms import PatientDemographicsForm, PatientSearchForm, RevealIdentifierForm
-from patients.models import PatientIdentity
+from patients.models import SHOWN_IN_SUMMARY, PatientIdentity
 from patients.services import DuplicatePatient, patient_register, patient_update_demographics
 
 DUPLICATE_MESSAGE = "A patient with this SSN is already registered. Open their record instead."
@@ -97,7 +97,12 @@ def register(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET"])
 def detail(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
-    patient = get_patient_for_user(request, patient_id)
+    patient = get_patient_for_user(
+        request,
+        patient_id,
+        fields=SHOWN_IN_SUMMARY,
+        with_may_see=staff_group(request.user) == roles.CLINICIAN,
+    )
     access_log.record(request, access_log.CHART_VIEWED, patient_id=patient.pk)
     return _render_summary(request, patient)
 
@@ -130,6 +135,14 @@ def clinician_may_see(patient_id: uuid.UUID) -> bool:
         return bool(cursor.fetchone()[0])
 
 
+def _may_record_visit(request: HttpRequest, patient: PatientIdentity) -> bool:
+    if staff_group(request.user) != roles.CLINICIAN:
+        return False
+    # Read with the patient's row where the view asked for it (one statement less).
+    known = getattr(patient, "may_see", None)
+    return bool(known) if known is not None else clinician_may_see(patient.pk)
+
+
 def _render_summary(
     request: HttpRequest, patient: PatientIdentity, *, revealed: str = "", status: int = 200
 ) -> HttpResponse:
@@ -143,8 +156,7 @@ def _render_summary(
             "may_edit": staff_group(request.user) in EDITORS,
             # Offered only where it will not be refused: a clinician on the care team (or
             # under a grant), by the database's own condition.
-            "may_record_visit": staff_group(request.user) == roles.CLINICIAN
-            and clinician_may_see(patient.pk),
+            "may_record_visit": _may_record_visit(request, patient),
         },
         status=status,
     )

@@ -30,7 +30,7 @@ from clinic import access_log, roles
 from clinic.access import not_found, refuse, require_group
 from clinic.refused_patient import refused_patient_id
 from clinic.staff import staff_group
-from patients.models import PatientIdentity
+from patients.models import SHOWN_IN_VISIT_FORM, PatientIdentity
 from records.db_grants import clinician_may_see
 from records.models import ClinicalRecord
 
@@ -39,6 +39,12 @@ MAY_SEE_COLUMN = RawSQL(  # noqa: S611 (constant SQL, no input)
     clinician_may_see('"patient_identities"."patient_id"'), (), output_field=BooleanField()
 )
 REASON_NOT_ON_CARE_TEAM = "not on care team"
+# The visit page and the visit form show the patient's header (and check the birth year).
+NOT_SHOWN_ON_VISIT_PAGES = tuple(
+    field.name
+    for field in PatientIdentity._meta.concrete_fields
+    if field.name not in SHOWN_IN_VISIT_FORM
+)
 
 
 class NotOnCareTeam(Exception):
@@ -56,17 +62,27 @@ class ChartAccess:
     clinical: bool
 
 
-def _existing_patient(request: HttpRequest, patient_id: uuid.UUID) -> PatientIdentity:
+def _existing_patient(
+    request: HttpRequest, patient_id: uuid.UUID, fields: tuple[str, ...] | None = None
+) -> PatientIdentity:
     try:
-        return PatientIdentity.objects.get(pk=patient_id)
+        return PatientIdentity.objects.shown(fields).get(pk=patient_id)
     except PatientIdentity.DoesNotExist:
         raise not_found(request, patient_id=patient_id) from None
 
 
-def get_patient_for_clinician(request: HttpRequest, patient_id: uuid.UUID) -> PatientIdentity:
-    """A patient whose records the signed-in clinician may read and write."""
+def get_patient_for_clinician(
+    request: HttpRequest, patient_id: uuid.UUID, fields: tuple[str, ...] | None = None
+) -> PatientIdentity:
+    """A patient whose records the signed-in clinician may read and write (only `fields` read
+    and decrypted: patients/models.py SHOWN_IN_*)."""
     require_group(request, {roles.CLINICIAN}, patient_id=patient_id)
-    patient = PatientIdentity.objects.annotate(may_see=MAY_SEE_COLUMN).filter(pk=patient_id).first()
+    patient = (
+        PatientIdentity.objects.shown(fields)
+        .annotate(may_see=MAY_SEE_COLUMN)
+        .filter(pk=patient_id)
+        .first()
+    )
     if patient is None:
         raise not_found(request, patient_id=patient_id)
     if not patient.may_see:  # type: ignore[attr-defined]
@@ -75,14 +91,16 @@ def get_patient_for_clinician(request: HttpRequest, patient_id: uuid.UUID) -> Pa
     return patient
 
 
-def get_chart_for_user(request: HttpRequest, patient_id: uuid.UUID) -> ChartAccess:
+def get_chart_for_user(
+    request: HttpRequest, patient_id: uuid.UUID, fields: tuple[str, ...] | None = None
+) -> ChartAccess:
     """Front desk: the visit dates and providers of any patient. Clinician: their patients'
-    full records. Everyone else: 403."""
+    full records. Everyone else: 403. Of the patient, only `fields` are read."""
     group = staff_group(request.user)
     if group == roles.FRONT_DESK:
-        return ChartAccess(_existing_patient(request, patient_id), clinical=False)
+        return ChartAccess(_existing_patient(request, patient_id, fields), clinical=False)
     if group == roles.CLINICIAN:
-        return ChartAccess(get_patient_for_clinician(request, patient_id), clinical=True)
+        return ChartAccess(get_patient_for_clinician(request, patient_id, fields), clinical=True)
     raise refuse(request, patient_id=patient_id)
 
 
@@ -100,7 +118,12 @@ def get_record_for_user(request: HttpRequest, record_id: uuid.UUID) -> ClinicalR
         raise refuse(request, patient_id=patient_id, object_id=record_id)
     try:
         # Row-level security filters this query: another clinician's patient is "not found".
-        return ClinicalRecord.objects.select_related("patient", "provider").get(pk=record_id)
+        # Of the patient, only what the visit pages show is read and decrypted.
+        return (
+            ClinicalRecord.objects.select_related("patient", "provider")
+            .defer(*(f"patient__{name}" for name in NOT_SHOWN_ON_VISIT_PAGES))
+            .get(pk=record_id)
+        )
     except ClinicalRecord.DoesNotExist:
         pass
     patient_id = refused_patient_id("record", record_id)

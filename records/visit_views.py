@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 
 from clinic import access_log, roles
 from clinic.access import group_required, refuse
+from patients.models import SHOWN_IN_HEADER, SHOWN_IN_VISIT_FORM
 from records import draft_views, icd10
 from records.access import (
     get_chart_for_user,
@@ -35,7 +36,7 @@ FRONT_DESK_COLUMNS = ("record_id", "patient_id", "provider_id", "visit_date")
 @group_required(roles.FRONT_DESK, roles.CLINICIAN)
 @refuse_outside_care_team
 def visit_list(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
-    chart = get_chart_for_user(request, patient_id)
+    chart = get_chart_for_user(request, patient_id, SHOWN_IN_HEADER)
     visits = ClinicalRecord.objects.for_patient(chart.patient).select_related("provider")
     if chart.clinical:
         # The list never shows notes: do not fetch and decrypt them for every visit.
@@ -65,7 +66,7 @@ def visit_list(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
 @group_required(roles.CLINICIAN)
 @refuse_outside_care_team
 def visit_new(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
-    patient = get_patient_for_clinician(request, patient_id)
+    patient = get_patient_for_clinician(request, patient_id, SHOWN_IN_VISIT_FORM)
     draft = draft_views.restore(request, patient) if request.method == "GET" else None
     form = VisitForm(request.POST or None, initial=draft, patient=patient)
     if request.method == "POST" and form.is_valid():

@@ -1,0 +1,184 @@
+"""What one request of each main page costs the database and the keys: the statements it sends
+on the web connection and the values it decrypts, each bounded by what the page shows
+(issue #23; #20 item 4: decrypt only what the page shows).
+
+Every signed-in page pays the same fixed part, 11 statements as Django counts them (BEGIN and
+COMMIT included): the session's load and its save (the idle clock moves), the user read as its
+own session's user with their group names (BEGIN, naming, the read, COMMIT), the request's
+BEGIN, the role switch (`CONTEXT_SQL`), the MFA gate's device check (or, once verified, the
+session's device), the access-log append (held to the request's end) and COMMIT. A clinician's
+pages add the break-the-glass banner's grants. Each test names the page's own statements on
+top of that; before issue #23 the same pages sent 4 more (the group on its own, the two device
+tables one by one, a savepoint around the append) and decrypted every identifier.
+
+`CLINIC_PAGE_COSTS=1` prints the measured figures (counts only, no data) for docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+import pytest
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from clinic import encryption
+from records.models import ClinicalRecord
+from tests.analytics_helpers import refresh
+from tests.factories import (
+    AppointmentFactory,
+    CareTeamMemberFactory,
+    ClinicalRecordFactory,
+    PatientFactory,
+)
+
+pytestmark = pytest.mark.usefixtures("clinic_db")
+VISITS = 5
+REPORT = os.environ.get("CLINIC_PAGE_COSTS") == "1"
+
+
+@dataclass
+class Cost:
+    statements: list[str]
+    decryptions: dict[str, int]
+
+    @property
+    def decrypted(self) -> int:
+        return sum(self.decryptions.values())
+
+    def __str__(self) -> str:
+        return f"{len(self.statements)} statements, {self.decrypted} decryptions"
+
+
+def measure(client, method: str, url: str, data: dict | None = None) -> Cost:
+    """One request after a warm-up request of the same page (session and caches settled)."""
+    send = getattr(client, method)
+    assert send(url, data or {}).status_code == 200
+    counted: dict[str, int] = {}
+    original = encryption.decrypt_value
+
+    def counting(stored: str, aad: str) -> str:
+        counted[aad] = counted.get(aad, 0) + 1
+        return original(stored, aad)
+
+    encryption.decrypt_value = counting  # type: ignore[assignment]
+    try:
+        with CaptureQueriesContext(connections["default"]) as queries:
+            response = send(url, data or {})
+    finally:
+        encryption.decrypt_value = original  # type: ignore[assignment]
+    assert response.status_code == 200
+    cost = Cost([q["sql"] for q in queries.captured_queries], counted)
+    if REPORT:
+        print(f"\nPAGE COST {url.split('/')[1] or 'home'} {method}: {cost} {sorted(counted)}")
+        if os.environ.get("CLINIC_PAGE_COSTS_SQL") == "1":
+            print(show(cost))
+    return cost
+
+
+def show(cost: Cost) -> str:
+    """The statements without their literals (a failing assertion's message: no values, no
+    session key or token)."""
+    return "\n".join(re.sub(r"'[^']*'", "'-'", sql)[:120] for sql in cost.statements)
+
+
+@pytest.fixture
+def patient(staff):
+    patient = PatientFactory(ssn="900-12-3456", phone="202-555-0142")
+    CareTeamMemberFactory(staff=staff["clinician"], patient=patient)
+    for _ in range(VISITS):
+        ClinicalRecordFactory(patient=patient, provider=staff["clinician"])
+    return patient
+
+
+FIXED = 11
+BANNER = 1
+
+
+@pytest.mark.parametrize("persona", ["frontdesk", "clinician"])
+def test_patient_summary_decrypts_only_what_it_shows(client_for, staff, patient, persona):
+    url = reverse("patients:detail", kwargs={"patient_id": patient.pk})
+    cost = measure(client_for(staff[persona]), "get", url)
+    # Name (2), MRN, masked SSN and phone, gender identity: not the address, e-mail or the
+    # date of birth, which the page shows only when revealed.
+    assert cost.decrypted <= 6, cost.decryptions
+    assert "patient_identities.date_of_birth" not in cost.decryptions
+    # The patient's row (for a clinician with "may record a visit" in the same statement).
+    page = 1 + (BANNER if persona == "clinician" else 0)
+    assert len(cost.statements) <= FIXED + page, show(cost)
+
+
+def test_visit_list_decrypts_the_header_only(client_for, staff, patient):
+    url = reverse("records:visit-list", kwargs={"patient_id": patient.pk})
+    cost = measure(client_for(staff["clinician"]), "get", url)
+    # The header: last name, first name, MRN. No note (the list never shows one).
+    assert cost.decrypted <= 3, cost.decryptions
+    # The patient (with the care-team decision), the visits with their providers.
+    assert len(cost.statements) <= FIXED + BANNER + 2, show(cost)
+
+
+def test_visit_page_decrypts_the_header_and_the_note(client_for, staff, patient):
+    record = ClinicalRecord.objects.using("owner").filter(patient=patient).first()
+    url = reverse("records:visit-detail", kwargs={"record_id": record.pk})
+    cost = measure(client_for(staff["clinician"]), "get", url)
+    # The header and the note.
+    assert cost.decrypted <= 4, cost.decryptions
+    # The record with its patient and provider, its addenda.
+    assert len(cost.statements) <= FIXED + BANNER + 2, show(cost)
+
+
+def test_search_decrypts_what_the_result_row_shows(client_for, staff, patient):
+    form = {"mode": "mrn", "mrn": patient.mrn}
+    cost = measure(client_for(staff["frontdesk"]), "post", reverse("patients:search"), form)
+    # Name (2), MRN, masked SSN and phone per patient found.
+    assert cost.decrypted <= 5, cost.decryptions
+    # The blind-index look-up.
+    assert len(cost.statements) <= FIXED + 1, show(cost)
+
+
+def test_analyst_dashboard_decrypts_nothing(client_for, staff, patient):
+    refresh()
+    cost = measure(client_for(staff["analyst"]), "get", reverse("analytics:dashboard"))
+    assert cost.decrypted == 0, cost.decryptions
+    # Providers, visit panels, patient panels, the refresh time; no access event.
+    assert len(cost.statements) <= FIXED - 1 + 4, show(cost)
+
+
+@pytest.mark.parametrize(
+    ("persona", "most_statements"),
+    # Front desk: today's appointments (no one is waiting in this test, so no event). Clinician:
+    # my day, the overdue notes, the banner, an event. Analyst: four figures' tables, no event.
+    # Privacy officer: reviews, flags, lockouts and their counts. Administrator: accounts,
+    # their groups, devices, lockouts. (Measured 11, 13, 14, 16, 14.)
+    [("frontdesk", 11), ("clinician", 13), ("analyst", 14), ("privacy", 16), ("admin", 14)],
+)
+def test_home_pages_stay_within_their_statements(client_for, staff, persona, most_statements):
+    waiting = PatientFactory(first_name="Fakewaiting")
+    AppointmentFactory(clinician=staff["clinician"], patient=waiting)
+    if persona == "analyst":
+        refresh()
+    cost = measure(client_for(staff[persona]), "get", reverse("home"))
+    assert len(cost.statements) <= most_statements, show(cost)
+
+
+def test_templates_are_compiled_once_per_process():
+    """Django's cached template loader (the default when no loaders are listed, DEBUG or not):
+    each template is read and compiled once per worker, not on every request."""
+    from django.template import engines
+
+    loaders = engines["django"].engine.loaders
+    assert [loader[0] if isinstance(loader, tuple) else loader for loader in loaders] == [
+        "django.template.loaders.cached.Loader"
+    ]
+
+
+def test_clicks_close_together_do_not_save_the_session_again(client_for, staff, patient):
+    """The idle clock moves in steps of a sixtieth of the idle limit: a page opened seconds
+    after the last one sends no session save (accounts/lifetime.py activity_step_seconds)."""
+    client = client_for(staff["frontdesk"])
+    url = reverse("patients:detail", kwargs={"patient_id": patient.pk})
+    cost = measure(client, "get", url)
+    assert not [sql for sql in cost.statements if "clinic_session_save" in sql], show(cost)
