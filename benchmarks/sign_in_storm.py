@@ -56,6 +56,32 @@ def store_hash(username: str, password: str, *, heavy: bool) -> None:
         cursor.execute("UPDATE auth_user SET password = %s WHERE username = %s", [value, username])
 
 
+def hash_cost(count: int = 10) -> dict[str, dict[str, float]]:
+    """Wall and CPU time (this process, all its threads) of one verification, p50, for the
+    clinic's parameters and Django's defaults: the machine's load barely moves the CPU figure."""
+    import statistics
+    import time
+
+    from django.contrib.auth.hashers import Argon2PasswordHasher
+
+    from accounts.hashers import ClinicArgon2PasswordHasher
+
+    figures = {}
+    for label, hasher in (
+        ("OWASP minimum", ClinicArgon2PasswordHasher()),
+        ("Django default", Argon2PasswordHasher()),
+    ):
+        encoded = hasher.encode("bench-only-password-1", hasher.salt())
+        walls, cpus = [], []
+        for _ in range(count):
+            wall, cpu = time.perf_counter(), time.process_time()
+            hasher.verify("bench-only-password-1", encoded)
+            walls.append((time.perf_counter() - wall) * 1000)
+            cpus.append((time.process_time() - cpu) * 1000)
+        figures[label] = {"wall_ms": statistics.median(walls), "cpu_ms": statistics.median(cpus)}
+    return figures
+
+
 def run(
     pages: dict[str, tuple[list[str], list[str]]],
     cookie: str,
@@ -66,6 +92,10 @@ def run(
 ) -> list[str]:
     from benchmarks import dataset, load
 
+    cost = hash_cost()
+    say("\n7b. one verification, p50: " + "; ".join(
+        f"{label} {f['wall_ms']:.1f} ms wall, {f['cpu_ms']:.1f} ms CPU" for label, f in cost.items()
+    ))  # fmt: skip
     say(f"\n7b. sign-in storm: {SIGNINS_PER_SECOND} sign-ins/s offered while pages load")
     quiet: dict[str, dict] = {}
     storm: dict[tuple[str, str], dict] = {}
@@ -94,7 +124,11 @@ def run(
                     f"p95 {result['signin_p95_ms']:.0f} ms")  # fmt: skip
     store_hash(dataset.FRONT_DESK_USER, dataset.PASSWORD, heavy=False)
 
-    lines = []
+    lines = [
+        f"  {'Argon2 verification p50, ' + label + ': wall, CPU ms':<64} {f['wall_ms']:7.1f}, "
+        f"{f['cpu_ms']:.1f}"
+        for label, f in cost.items()
+    ]
     for label, *_rest in VARIANTS:
         for page in pages:
             result, base = storm[(label, page)], quiet[page]
