@@ -2,8 +2,9 @@
 (localdb/cluster.py: `all, -misc`, one line per relation) against `pgaudit.log = none`, and
 against the same with `pgaudit.log_statement_once = on` (every statement class and every line
 still logged; a statement's text only on its first line, the others refer to it by statement
-id), over several rounds, so the spread shows (min / median / max of each round's ratio). The order of the variants rotates
-from round to round, so a drift in the machine's load does not favour one of them.
+id), over several rounds, so the spread shows (min / median / max of each round's ratio). The
+order of the variants rotates from round to round, so a drift in the machine's load does not
+favour one of them.
 
 Where the cost goes: the bytes and audit lines each variant adds to the server log per request
 (the cluster logs to one file, server.log, without the logging collector). Every variant is set
