@@ -83,10 +83,12 @@ pooler: db
 replica: db
 	$(BIN)/python -m localdb.replica up
 
-# The pooler stress test at length: two app servers, 20,000 interleaved requests.
+# The pooler stress test and the soak at length: 20,000 requests each (two app servers
+# interleaved; one app server, watching connections and worker memory).
 stress: db
-	STRESS_REQUESTS=$${STRESS_REQUESTS:-20000} DJANGO_ALLOW_ASYNC_UNSAFE=true \
-		$(BIN)/pytest tests/test_pooler_stress.py -s -q
+	STRESS_REQUESTS=$${STRESS_REQUESTS:-20000} SOAK_REQUESTS=$${SOAK_REQUESTS:-20000} \
+		DJANGO_ALLOW_ASYNC_UNSAFE=true \
+		$(BIN)/pytest tests/test_pooler_stress.py tests/test_pooler_soak.py -s -q
 
 psql: $(STAMP)
 	@$(BIN)/python -m localdb.cluster up >/dev/null

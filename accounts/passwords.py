@@ -75,7 +75,8 @@ def key_id(stored: str) -> str:
 
 
 class EncryptedArgon2PasswordHasher(BasePasswordHasher):
-    """Argon2 (Django's own hasher, with its parameters), sealed with the field keys."""
+    """Argon2 (the hasher configured for "argon2": accounts/hashers.py), sealed with the field
+    keys."""
 
     algorithm = ALGORITHM
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from django.contrib.auth.hashers import Argon2PasswordHasher
+from accounts.hashers import ClinicArgon2PasswordHasher
 
 
 def _count(kind: bytes) -> None:
@@ -23,7 +23,7 @@ def _count(kind: bytes) -> None:
             os.close(fd)
 
 
-class CountingArgon2PasswordHasher(Argon2PasswordHasher):
+class CountingArgon2PasswordHasher(ClinicArgon2PasswordHasher):
     # Same algorithm name: it verifies the hashes already stored, and stores ones Django reads.
     def verify(self, password, encoded):
         _count(b"v")

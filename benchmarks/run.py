@@ -275,6 +275,12 @@ def pages_under_load(data, clinician, samples: list[tuple], seconds: float) -> l
     lines.append(f"  {'peak worker RSS MiB (secure, baseline)':<52} {rss['secure']:9.0f}, "
                  f"{rss['baseline']:.0f}")  # fmt: skip
     lines += anchor_lines(anchor, results, list(pages))
+    # Issue #20: the sign-in storm before/after, and pgaudit's cost over several rounds.
+    from benchmarks import pgaudit_cost, sign_in_storm
+
+    lines += sign_in_storm.run(pages, cookie, workers, seconds, DB, say)
+    rounds = 3 if seconds >= 5 else 1
+    lines += pgaudit_cost.run(pages, cookie, workers, max(2.0, seconds / 2), DB, rounds, say)
     return lines
 
 

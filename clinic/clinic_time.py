@@ -2,8 +2,12 @@
 (settings.TIME_ZONE), never the server's or the session's (Django sets every connection to UTC,
 so `current_date` in a policy is the UTC date: from 19:00 in New York it is already tomorrow).
 
-Policies ask `(SELECT clinic_today())`, a sub-select the planner evaluates once per query. The
-zone is written into the function by provisioning; changing TIME_ZONE and re-running
+Policies ask `(SELECT clinic_today())`, a sub-select the planner evaluates once per query. Both
+functions are plain SQL the planner inlines (no SET clause, which would stop it; every name in
+them schema-qualified instead, so the caller's search_path cannot redirect them): an inlined
+call is no function call for pgaudit to log, which had been a fifth of the audit log's bytes on
+the clinical pages (docs/benchmarks.md, issue #20). The zone is written into the function by
+provisioning; changing TIME_ZONE and re-running
 `provision_db` replaces it (the function carries the fingerprint of its definition).
 """
 
@@ -29,8 +33,8 @@ def function_sql(zone: str) -> sql.Composed:
     zoneinfo.ZoneInfo(zone)  # a real zone, or ZoneInfoNotFoundError
     return sql.SQL(
         "CREATE OR REPLACE FUNCTION clinic_today() RETURNS date "
-        "LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog AS "
-        "$fn$ SELECT (now() AT TIME ZONE {zone})::date $fn$"
+        "LANGUAGE sql STABLE PARALLEL SAFE AS "
+        "$fn$ SELECT CAST(pg_catalog.timezone({zone}, pg_catalog.now()) AS pg_catalog.date) $fn$"
     ).format(zone=sql.Literal(zone))
 
 
@@ -39,8 +43,8 @@ def day_starts_sql(zone: str) -> sql.Composed:
     zoneinfo.ZoneInfo(zone)
     return sql.SQL(
         "CREATE OR REPLACE FUNCTION clinic_day_starts(p_day date) RETURNS timestamptz "
-        "LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog AS "
-        "$fn$ SELECT p_day::timestamp AT TIME ZONE {zone} $fn$"
+        "LANGUAGE sql STABLE PARALLEL SAFE AS "
+        "$fn$ SELECT pg_catalog.timezone({zone}, CAST(p_day AS pg_catalog.timestamp)) $fn$"
     ).format(zone=sql.Literal(zone))
 
 

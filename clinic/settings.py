@@ -221,11 +221,15 @@ AUTHENTICATION_BACKENDS = [
 # New passwords: Argon2, encrypted with the field keys (accounts/passwords.py). The plain
 # hashers after it verify hashes stored before it ("argon2" also makes its inner hash), and
 # Django re-hashes those at the next sign-in.
+# "argon2" is Django's at OWASP's minimum cost (accounts/hashers.py), at most
+# PASSWORD_HASH_CONCURRENCY hashes at a time per process; hashes made with other parameters
+# verify and are re-hashed at the next sign-in.
 PASSWORD_HASHERS = [
     "accounts.passwords.EncryptedArgon2PasswordHasher",
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "accounts.hashers.ClinicArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+PASSWORD_HASH_CONCURRENCY = env.int("PASSWORD_HASH_CONCURRENCY", default=1)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {

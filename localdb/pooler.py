@@ -27,7 +27,9 @@ def pooler_dir() -> Path:
 
 
 def pooler_port() -> int:
-    return cluster.cluster_port() + 1
+    """This checkout's pooler port; CLINIC_POOLER_PORT points an app server at another one."""
+    override = os.environ.get("CLINIC_POOLER_PORT", "")
+    return int(override) if override else cluster.cluster_port() + 1
 
 
 def binary() -> str:
@@ -60,9 +62,11 @@ def connect_query() -> str:
     return "; ".join([*limits, "SET jit = off"])
 
 
-def write_config() -> Path:
+def write_config(directory: Path | None = None, port: int | None = None) -> Path:
+    """The pooler's configuration; `directory` and `port` for a second, private instance (the
+    resilience tests stop and start one without touching this one)."""
     secrets = cluster.ensure_secrets()
-    directory = pooler_dir()
+    directory = directory or pooler_dir()
     directory.mkdir(exist_ok=True)
     data = cluster.data_dir()
     userlist = directory / "userlist.txt"
@@ -78,7 +82,7 @@ def write_config() -> Path:
 
 [pgbouncer]
 listen_addr = 127.0.0.1
-listen_port = {pooler_port()}
+listen_port = {port or pooler_port()}
 unix_socket_dir =
 auth_type = scram-sha-256
 auth_file = {userlist}
@@ -143,8 +147,8 @@ def show(command: str) -> list[dict[str, object]]:
         ]
 
 
-def is_running() -> bool:
-    pid_file = pooler_dir() / "pgbouncer.pid"
+def is_running(directory: Path | None = None) -> bool:
+    pid_file = (directory or pooler_dir()) / "pgbouncer.pid"
     if not pid_file.exists():
         return False
     try:
@@ -156,7 +160,6 @@ def is_running() -> bool:
 
 def up() -> None:
     cluster.up()
-    exe = binary()
     ini_path = pooler_dir() / "pgbouncer.ini"
     before = ini_path.read_text() if ini_path.exists() else None
     ini = write_config()
@@ -169,22 +172,29 @@ def up() -> None:
         time.sleep(0.1)  # a stopping pgbouncer removes its pid file before its socket
     if cluster.port_in_use(pooler_port()):
         raise cluster.ClusterError(f"port {pooler_port()} is taken by another program")
-    cluster.as_server_user([exe, "-d", str(ini)], check=True)
-    deadline = time.monotonic() + 10
-    while not cluster.port_in_use(pooler_port()):
-        if time.monotonic() > deadline:
-            raise cluster.ClusterError("pgbouncer did not start; see its log in " + str(ini.parent))
-        time.sleep(0.1)
+    start(ini, pooler_port())
     print(f"pgbouncer up: 127.0.0.1:{pooler_port()} (transaction pooling, TLS both sides)")
 
 
-def stop() -> None:
-    pid_file = pooler_dir() / "pgbouncer.pid"
-    if is_running():
+def start(ini: Path, port: int) -> None:
+    """Start the pgbouncer of `ini` (daemonised) and wait until it listens on `port`."""
+    cluster.as_server_user([binary(), "-d", str(ini)], check=True)
+    deadline = time.monotonic() + 10
+    while not cluster.port_in_use(port):
+        if time.monotonic() > deadline:
+            raise cluster.ClusterError("pgbouncer did not start; see its log in " + str(ini.parent))
+        time.sleep(0.1)
+
+
+def stop(directory: Path | None = None) -> None:
+    """Stop the pgbouncer whose pid file is in `directory` (default: this checkout's pooler):
+    SIGTERM, an immediate shutdown that drops its client and server connections."""
+    pid_file = (directory or pooler_dir()) / "pgbouncer.pid"
+    if is_running(directory):
         pid = int(pid_file.read_text().strip())
         os.kill(pid, signal.SIGTERM)
         for _ in range(50):
-            if not is_running():
+            if not is_running(directory):
                 break
             time.sleep(0.1)
         print("pgbouncer stopped")

@@ -37,6 +37,26 @@ def test_the_database_date_is_the_clinics():
     assert today in {before, timezone.localdate()}  # a midnight between the two reads
 
 
+def test_a_search_path_cannot_redirect_the_inlined_clinic_date():
+    """The functions carry no SET search_path (it would stop the planner inlining them): every
+    name in them is schema-qualified instead. A `now()` shadowing pg_catalog's, first on the
+    search path, changes a bare now() (the control) but not the clinic's date."""
+    with cluster.superuser_connect(TEST_DATABASE) as conn, conn.transaction(force_rollback=True):
+        conn.execute("SET TIME ZONE 'UTC'")
+        today = database_today(conn)
+        conn.execute(
+            "CREATE SCHEMA t_shadow; CREATE FUNCTION t_shadow.now() RETURNS timestamptz "
+            "LANGUAGE sql AS $$ SELECT timestamptz '1999-01-01 12:00+00' $$; "
+            "CREATE FUNCTION t_shadow.timezone(text, timestamptz) RETURNS timestamp "
+            "LANGUAGE sql AS $$ SELECT timestamp '1999-01-01 12:00' $$"
+        )
+        conn.execute("SET search_path = t_shadow, pg_catalog, public")
+        assert conn.execute("SELECT now()::date").fetchone()[0] == dt.date(1999, 1, 1)  # control
+        assert database_today(conn) == today
+        starts = conn.execute("SELECT clinic_day_starts(%s)", [today]).fetchone()[0]
+        assert starts.date() in {today, today + dt.timedelta(days=1)}
+
+
 def test_the_policy_counts_care_team_dates_by_the_clinics_calendar_at_any_hour(staff):
     now = timezone.now()
     utc_today = now.astimezone(dt.UTC).date()

@@ -77,3 +77,22 @@ def test_a_staff_request_is_audited_under_the_verified_staff_id_and_group_role(c
     assert audit, log[-2000:]
     label = f"app=staff:{staff['clinician'].pk}/clinic_clinician "
     assert all("user=clinic_web" in line and label in line for line in audit), audit
+
+
+def test_the_clinic_date_is_inlined_so_it_adds_no_audit_lines_and_no_class_is_lost(client, staff):
+    """clinic_today() and clinic_day_starts() are inlined by the planner (clinic/clinic_time.py):
+    a clinician's page logs no call of them, and still logs its reads and the FUNCTION class
+    (the staff-identity functions the policies call). Issue #20: they had been a fifth of the
+    audit log's bytes on the clinical pages."""
+    patient = PatientFactory()
+    CareTeamMemberFactory(staff=staff["clinician"], patient=patient)
+    ClinicalRecordFactory(patient=patient, provider=staff["clinician"])
+    client.force_login(staff["clinician"])
+    offset = server_log_size()
+    assert client.get(reverse("patients:detail", args=[patient.pk])).status_code == 200
+    log = wait_for("clinic_staff_id", offset)
+    audit = [line for line in log.splitlines() if "AUDIT: SESSION" in line]
+    assert any(",READ,SELECT,TABLE,public.patient_identities," in line for line in audit), audit
+    assert any(",FUNCTION,EXECUTE,FUNCTION,public.clinic_staff_id," in line for line in audit)
+    assert not [line for line in audit if "FUNCTION,public.clinic_today" in line]
+    assert not [line for line in audit if "FUNCTION,public.clinic_day_starts" in line]

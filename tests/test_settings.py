@@ -92,7 +92,7 @@ def test_development_database_uses_the_embedded_cluster_over_verified_tls():
 def test_passwords_hash_with_encrypted_argon2_and_need_twelve_characters():
     assert settings.PASSWORD_HASHERS[:2] == [
         "accounts.passwords.EncryptedArgon2PasswordHasher",
-        "django.contrib.auth.hashers.Argon2PasswordHasher",
+        "accounts.hashers.ClinicArgon2PasswordHasher",
     ]
     lengths = [v.get("OPTIONS", {}).get("min_length") for v in settings.AUTH_PASSWORD_VALIDATORS]
     assert 12 in lengths
