@@ -53,7 +53,12 @@ def ensure_providers(count: int) -> list[int]:
     for number in range(len(ids) + 1, count + 1):
         user, _created = User.objects.db_manager(OWNER).get_or_create(
             username=f"bulk-provider-{number:03d}",
-            defaults={"first_name": "Bulk", "last_name": f"Provider {number:03d}"},
+            # Unusable from the first INSERT: the database refuses an empty password.
+            defaults={
+                "first_name": "Bulk",
+                "last_name": f"Provider {number:03d}",
+                "password": unusable,
+            },
         )
         user.password = unusable
         user.save(using=OWNER)
