@@ -51,7 +51,8 @@ PLAIN_COLUMNS = (
 )
 SECURE_COLUMNS = (
     "patient_id, first_name, last_name, date_of_birth, ssn, address, phone, email, mrn, "
-    "birth_year, state, created_at, updated_at, last_name_dob_bidx, ssn_bidx, mrn_bidx, phone_bidx"
+    "birth_year, state, created_at, updated_at, last_name_dob_bidx, ssn_bidx, mrn_bidx, phone_bidx, "
+    "administrative_sex, gender_identity"
 )
 
 
@@ -106,6 +107,8 @@ def _encrypted(patient_id: uuid.UUID, person: tuple, now: datetime.datetime) -> 
         blind_index("ssn", ssn),
         blind_index("mrn", mrn),
         blind_index("phone", phone),
+        "unknown",
+        enc("", "gender_identity"),
     )
 
 
