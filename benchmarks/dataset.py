@@ -51,8 +51,8 @@ PLAIN_COLUMNS = (
 )
 SECURE_COLUMNS = (
     "patient_id, first_name, last_name, date_of_birth, ssn, address, phone, email, mrn, "
-    "birth_year, state, created_at, updated_at, last_name_dob_bidx, ssn_bidx, mrn_bidx, phone_bidx, "
-    "administrative_sex, gender_identity"
+    "birth_year, state, created_at, updated_at, last_name_dob_bidx, ssn_bidx, mrn_bidx, "
+    "phone_bidx, administrative_sex, gender_identity"
 )
 
 
