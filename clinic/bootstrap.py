@@ -289,7 +289,8 @@ def _table_rights(cursor, table: str, privileges: str, grantable: bool) -> list[
         _execute(
             cursor,
             done,
-            sql.SQL("REVOKE ALL ON TABLE {} FROM {}").format(
+            # CASCADE: what the owner login passed on goes too; provision_db grants it again.
+            sql.SQL("REVOKE ALL ON TABLE {} FROM {} CASCADE").format(
                 sql.Identifier(table), sql.Identifier(roles.OWNER_ROLE)
             ),
         )

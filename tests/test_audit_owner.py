@@ -189,3 +189,11 @@ def test_a_stray_membership_in_the_audit_owner_is_revoked():
 def test_provisioning_asks_for_the_bootstrap_for_a_missing_membership():
     with pytest.raises(bootstrap.BootstrapNeeded, match="bootstrap_db"):
         ensure_membership(connections["owner"], "clinic_admin", roles.OWNER_ROLE)
+
+
+def test_a_stray_right_of_the_owner_login_on_the_log_is_taken_back():
+    with cluster.superuser_connect(TEST_DATABASE) as conn:
+        conn.execute("GRANT INSERT, UPDATE ON access_log TO clinic_owner")
+    statements = bootstrap.run(cluster.superuser_dsn(TEST_DATABASE))
+    assert 'REVOKE ALL ON TABLE "access_log" FROM "clinic_owner" CASCADE' in statements
+    assert owner_refused("UPDATE access_log SET reason = 'x'").startswith("permission denied")
