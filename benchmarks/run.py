@@ -62,6 +62,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, help="seconds per load scenario")
     parser.add_argument("--skip-load", action="store_true", help="no gunicorn scenarios")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument(
+        "--identity-only", action="store_true", help="only section 9 (the verified identity)"
+    )
     args = parser.parse_args()
     patients, records, repeats, seconds, events = SCALES[args.scale]
     patients = args.patients or patients
@@ -83,7 +86,10 @@ def main() -> None:
     started = time.perf_counter()
     scratch.create(SCRATCH_DATABASE)
     try:
-        run_all(patients, records, repeats, seconds, events, skip_load=args.skip_load)
+        if args.identity_only:
+            identity_only(patients, records, repeats, seconds, skip_load=args.skip_load)
+        else:
+            run_all(patients, records, repeats, seconds, events, skip_load=args.skip_load)
     finally:
         if not args.keep:
             scratch.drop(SCRATCH_DATABASE)
@@ -95,7 +101,7 @@ def run_all(
 ) -> None:
     from django.contrib.auth.models import User
 
-    from benchmarks import chart_bench, chart_dataset, dataset, inprocess
+    from benchmarks import chart_bench, chart_dataset, dataset, identity_cost, inprocess
 
     summary: list[str] = []
     generation_started = time.perf_counter()
@@ -173,8 +179,30 @@ def run_all(
     say("\n9. chart summary (GET /chart/patients/<id>/, clinician; issue 18)")
     summary += chart_bench.run(clinician, samples, repeats, seconds, SCRATCH_DATABASE, say=say,
                                skip_load=skip_load)  # fmt: skip
+    summary += identity_cost.section(
+        data, clinician, samples, repeats, seconds, say, skip_load=skip_load
+    )
 
     say("\nSummary (secure vs baseline, same run)")
+    for line in summary:
+        say(line)
+
+
+def identity_only(
+    patients: int, records: int, repeats: int, seconds: float, *, skip_load: bool
+) -> None:
+    """Section 9 alone (issue #15's speed targets), on freshly generated data."""
+    from django.contrib.auth.models import User
+
+    from benchmarks import dataset, identity_cost
+
+    data = dataset.generate(patients, records, say)
+    samples = dataset.sample_patients(data.clinician_id, 50)
+    clinician = User.objects.using("owner").get(pk=data.clinician_id)
+    summary = identity_cost.section(
+        data, clinician, samples, repeats, seconds, say, skip_load=skip_load
+    )
+    say("\nSummary (verified identity vs plain setting, same run)")
     for line in summary:
         say(line)
 

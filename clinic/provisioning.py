@@ -80,7 +80,11 @@ def _execute(cursor, statements: list[str], statement: sql.Composable | str) -> 
 
 
 def ensure_roles(connection: BaseDatabaseWrapper) -> list[str]:
-    done: list[str] = []
+    """Check that the roles and memberships exist. The owner login cannot make them (it holds no
+    CREATEROLE: on PostgreSQL 15 that would let it grant itself any role); the bootstrap step,
+    as the superuser, does (clinic/bootstrap.py)."""
+    from clinic.bootstrap import HINT, BootstrapNeeded, wanted_memberships
+
     with connection.cursor() as cursor:
         cursor.execute("SELECT rolname FROM pg_roles")
         existing = {row[0] for row in cursor.fetchall()}
@@ -89,37 +93,16 @@ def ensure_roles(connection: BaseDatabaseWrapper) -> list[str]:
                 f"The login role {roles.WEB_ROLE} does not exist; create it first "
                 "(see docs/deployment.md)."
             )
-        for role in managed_roles()[1:]:
-            if role not in existing:
-                _execute(
-                    cursor, done, sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role))
-                )
+        missing = [r for r in [*managed_roles(), roles.AUDIT_OWNER] if r not in existing]
         cursor.execute(
             "SELECT r.rolname, m.rolname FROM pg_auth_members am "
             "JOIN pg_roles r ON r.oid = am.roleid JOIN pg_roles m ON m.oid = am.member"
         )
         memberships = {(row[0], row[1]) for row in cursor.fetchall()}
-        wanted = [(roles.SIGNED_IN_ROLE, group) for group in roles.GROUP_ROLES.values()]
-        # The web role may switch to each group role; it inherits none of their rights.
-        wanted += [(group, roles.WEB_ROLE) for group in roles.GROUP_ROLES.values()]
-        wanted.append((roles.SIGNED_IN_ROLE, roles.WEB_ROLE))
-        for role, member in wanted:
-            if (role, member) not in memberships:
-                _execute(
-                    cursor,
-                    done,
-                    sql.SQL("GRANT {} TO {}").format(sql.Identifier(role), sql.Identifier(member)),
-                )
-        cursor.execute(
-            "SELECT rolname FROM pg_roles WHERE rolname = %s AND rolinherit", [roles.WEB_ROLE]
-        )
-        if cursor.fetchone():
-            _execute(
-                cursor,
-                done,
-                sql.SQL("ALTER ROLE {} NOINHERIT").format(sql.Identifier(roles.WEB_ROLE)),
-            )
-    return done
+    missing += [f"{m} in {r}" for r, m in wanted_memberships() if (r, m) not in memberships]
+    if missing:
+        raise BootstrapNeeded(f"missing role(s) or membership(s) {missing}: {HINT}")
+    return []
 
 
 def _current_privileges(cursor, grantees: list[str]) -> tuple[set, set]:
@@ -233,6 +216,10 @@ def ensure_grants(connection: BaseDatabaseWrapper, before_views: bool = False) -
         me = cursor.fetchone()[0]
         for table, statement in changes:
             owner = owners.get(table, me)
+            if owner == roles.AUDIT_OWNER:
+                # The audit owner's tables (the access log): the owner login holds their
+                # rights with grant option (clinic/bootstrap.py) and hands them on itself.
+                owner = me
             if owner != me:
                 # Objects owned by another role (the analyst views): grant as that role.
                 cursor.execute(
@@ -279,8 +266,12 @@ def provision(alias: str = "owner") -> list[str]:
     """Apply every step in one transaction; return the statements that were needed."""
     discover_steps()
 
+    from clinic import bootstrap
+
     connection = connections[alias]
-    statements: list[str] = []
+    # The superuser's part first, committed on its own connection (development: the embedded
+    # cluster's superuser; elsewhere only with DATABASE_BOOTSTRAP_URL, else checked below).
+    statements: list[str] = bootstrap.run_if_available(alias)
     with transaction.atomic(using=alias):
         statements += ensure_roles(connection)
         statements += ensure_schema_usage(connection)
@@ -429,16 +420,15 @@ def ensure_view(
 
 
 def ensure_membership(connection: BaseDatabaseWrapper, role: str, member: str) -> list[str]:
-    done: list[str] = []
+    """Check a membership. Memberships are granted by the bootstrap step only (the owner login
+    holds no CREATEROLE): declare a new one in clinic/bootstrap.py, wanted_memberships."""
+    from clinic.bootstrap import HINT, BootstrapNeeded
+
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_has_role(%s, %s, 'MEMBER')", [member, role])
         if not cursor.fetchone()[0]:
-            _execute(
-                cursor,
-                done,
-                sql.SQL("GRANT {} TO {}").format(sql.Identifier(role), sql.Identifier(member)),
-            )
-    return done
+            raise BootstrapNeeded(f"{member} is not a member of {role}: {HINT}")
+    return []
 
 
 def ensure_functions(

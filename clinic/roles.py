@@ -29,6 +29,9 @@ WEB_ROLE = "clinic_web"
 SIGNED_IN_ROLE = "clinic_signed_in"
 # Owns the analyst views, so they do not run with the table owner's rights (which bypass RLS).
 ANALYTICS_VIEW_OWNER = "clinic_analytics_owner"
+# Owns the access log, its append function and trigger, the staff identity they rely on and the
+# `public` schema. NOLOGIN, and no login is a member of it (clinic/bootstrap.py).
+AUDIT_OWNER = "clinic_audit_owner"
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,8 @@ SECRETS_FILE = LOCAL_DIR / "secrets.env"
 DATABASE_NAME = "clinic"
 SUPERUSER = "postgres"
 LOGIN_ROLES = ("clinic_owner", "clinic_web")
+# Owns the access log and the public schema; no login is a member (clinic/bootstrap.py).
+AUDIT_OWNER = "clinic_audit_owner"
 # Streams WAL to the standby (localdb/replica.py); REPLICATION only, no database rights.
 REPLICATION_ROLE = "clinic_replication"
 
@@ -475,7 +477,8 @@ def ensure_database(dbname: str, values: dict[str, str]) -> None:
 
     with superuser_connect() as conn:
         for role, secret, options in (
-            ("clinic_owner", "DB_OWNER_PASSWORD", "LOGIN NOINHERIT CREATEROLE"),
+            # No CREATEROLE: roles and memberships are the superuser's (clinic/bootstrap.py).
+            ("clinic_owner", "DB_OWNER_PASSWORD", "LOGIN NOINHERIT NOCREATEROLE"),
             ("clinic_web", "DB_WEB_PASSWORD", "LOGIN NOINHERIT"),
         ):
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
@@ -522,10 +525,15 @@ def create_database(conn, dbname: str) -> None:
     conn.execute(
         sql.SQL("REVOKE TEMPORARY ON DATABASE {} FROM clinic_web").format(sql.Identifier(dbname))
     )
+    if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [AUDIT_OWNER]).fetchone():
+        conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(AUDIT_OWNER)))
     with superuser_connect(dbname) as db:
         db.execute("CREATE EXTENSION IF NOT EXISTS pgaudit")
         db.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
-        db.execute("ALTER SCHEMA public OWNER TO clinic_owner")
+        # The schema's owner may drop any table in it: not the owner login (clinic/bootstrap.py),
+        # which creates its tables there and passes USAGE on.
+        db.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(AUDIT_OWNER)))
+        db.execute("GRANT USAGE, CREATE ON SCHEMA public TO clinic_owner WITH GRANT OPTION")
         db.execute("GRANT USAGE ON SCHEMA public TO clinic_web")
 
 

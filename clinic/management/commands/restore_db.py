@@ -5,9 +5,10 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
+from clinic import bootstrap
 from clinic.access_log.chain import verify_chain
 from clinic.encryption import check_encrypted_columns
-from clinic.provisioning import ensure_roles, provision
+from clinic.provisioning import provision
 from localdb import backup, cluster
 
 
@@ -24,8 +25,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         started = time.monotonic()
         backup.recreate_database(options["database"])
-        # Roles first: they are cluster-wide, and the dump grants to them.
-        ensure_roles(connections["owner"])
+        # Roles first: they are cluster-wide, and the dump grants to them (the superuser's
+        # bootstrap; it seals the access log again once the dump is loaded, in provision()).
+        bootstrap.run(cluster.superuser_dsn(options["database"]), roles_only=True)
         backup.load(options["file"], options["database"])
         connections["owner"].close()
         provision()

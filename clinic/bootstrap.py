@@ -1,0 +1,387 @@
+"""The superuser's part of provisioning: roles, memberships and the audit owner's objects.
+
+On PostgreSQL 15 a role with CREATEROLE can grant itself any non-superuser role, so the owner
+login (`clinic_owner`, which runs migrations and `provision_db`) holds no CREATEROLE: roles and
+memberships are made here, on a connection of the cluster's superuser (or, on a managed service,
+its administrator login), which neither the application nor migrations ever use.
+
+The same step owns the access log to `clinic_audit_owner`, a NOLOGIN role no login is a member
+of: the table, its sequence, its row-level security, its append function and its append-only
+trigger; and the verified staff identity the append function relies on (the key table and
+`clinic_staff_id()` / `clinic_staff_role()`), together with the `public` schema (the schema's
+owner may drop any table in it). Code run as that role calls nothing a login could replace: its
+functions search `pg_catalog` only and name `public` objects of the same owner; the HMAC is
+computed with the core's `sha256` (no extension a login owns).
+
+Run by `provision_db` first when a bootstrap connection is known (the embedded cluster's
+superuser, or DATABASE_BOOTSTRAP_URL), and by `manage.py bootstrap_db` (docs/deployment.md).
+Idempotent: a second run changes nothing and returns no statement.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, cast
+
+from psycopg import sql
+
+from clinic import roles
+from clinic.provisioning import (
+    _execute,
+    ensure_functions,
+    ensure_policies,
+    ensure_row_level_security,
+    managed_roles,
+)
+
+
+class BootstrapNeeded(RuntimeError):
+    """The owner login found what only the bootstrap step can make or change."""
+
+
+HINT = (
+    "run `manage.py bootstrap_db` with DATABASE_BOOTSTRAP_URL naming the database's superuser "
+    "(or administrator) login, then provision_db again (docs/deployment.md)"
+)
+
+
+def wanted_memberships() -> list[tuple[str, str]]:
+    """(role, member) pairs: every group inherits the sign-in rights; the web login may switch
+    to each group (NOINHERIT: it holds none of their rights itself); the owner creates the
+    analyst views as their owner."""
+    groups = list(roles.GROUP_ROLES.values())
+    pairs = [(roles.SIGNED_IN_ROLE, group) for group in groups]
+    pairs += [(group, roles.WEB_ROLE) for group in groups]
+    pairs.append((roles.SIGNED_IN_ROLE, roles.WEB_ROLE))
+    pairs.append((roles.ANALYTICS_VIEW_OWNER, roles.OWNER_ROLE))
+    return pairs
+
+
+def bootstrap_dsn(dbname: str) -> str | None:
+    """Where the bootstrap connects: DATABASE_BOOTSTRAP_URL, or in development (no
+    DATABASE_OWNER_URL) the embedded cluster's superuser; None when neither is known."""
+    from django.conf import settings
+
+    url = os.environ.get("DATABASE_BOOTSTRAP_URL", "")
+    if url:
+        return url
+    if getattr(settings, "PRODUCTION", False) or os.environ.get("DATABASE_OWNER_URL"):
+        return None
+    from localdb import cluster
+
+    return cluster.superuser_dsn(dbname)
+
+
+def run(dsn: str, roles_only: bool = False) -> list[str]:
+    """Bring roles, memberships and the audit owner's objects up to date; one transaction.
+    `roles_only`: the cluster-wide part alone (before a dump is restored into an empty
+    database, which must not hold the objects the dump creates)."""
+    import psycopg
+
+    from clinic.provisioning import discover_steps
+
+    discover_steps()  # the access log's policies follow the declared grants
+    done: list[str] = []
+    with psycopg.connect(dsn) as conn:
+        conn.execute("SET search_path = public, pg_catalog")
+        db = cast(Any, conn)  # the provisioning helpers need only cursor() and execute()
+        done += ensure_roles(db)
+        if not roles_only:
+            done += ensure_schema(db)
+            done += ensure_identity(db)
+            done += ensure_access_log(db)
+        conn.commit()
+    return done
+
+
+def run_if_available(alias: str) -> list[str]:
+    from django.db import connections
+
+    dsn = bootstrap_dsn(connections[alias].settings_dict["NAME"])
+    return run(dsn) if dsn else []
+
+
+def _as_audit_owner(cursor) -> None:
+    """Objects are made by their owner; the role switch itself is no change to report."""
+    cursor.execute(
+        sql.SQL("SET LOCAL ROLE {}")
+        .format(sql.Identifier(roles.AUDIT_OWNER))
+        .as_string(cursor.connection)
+    )
+
+
+def ensure_roles(conn) -> list[str]:
+    done: list[str] = []
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT rolname FROM pg_roles")
+        existing = {row[0] for row in cursor.fetchall()}
+        for login in (roles.OWNER_ROLE, roles.WEB_ROLE):
+            if login not in existing:
+                raise RuntimeError(
+                    f"The login role {login} does not exist; create it first "
+                    "(see docs/deployment.md)."
+                )
+        for role in [*managed_roles()[1:], roles.AUDIT_OWNER]:
+            if role not in existing:
+                _execute(
+                    cursor, done, sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role))
+                )
+        # Attributes: the web login inherits nothing; the owner creates no role; the audit
+        # owner cannot log in.
+        cursor.execute(
+            "SELECT rolname, rolinherit, rolcreaterole, rolcanlogin FROM pg_roles "
+            "WHERE rolname = ANY(%s)",
+            [[roles.WEB_ROLE, roles.OWNER_ROLE, roles.AUDIT_OWNER]],
+        )
+        attrs = {row[0]: row[1:] for row in cursor.fetchall()}
+        fixes = {
+            roles.WEB_ROLE: ("NOINHERIT", attrs[roles.WEB_ROLE][0]),
+            roles.OWNER_ROLE: ("NOCREATEROLE", attrs[roles.OWNER_ROLE][1]),
+            roles.AUDIT_OWNER: (
+                "NOLOGIN NOINHERIT",
+                attrs[roles.AUDIT_OWNER][2] or attrs[roles.AUDIT_OWNER][0],
+            ),
+        }
+        for role, (attributes, wrong) in fixes.items():
+            if wrong:
+                _execute(
+                    cursor,
+                    done,
+                    sql.SQL("ALTER ROLE {} {}").format(sql.Identifier(role), sql.SQL(attributes)),
+                )
+        cursor.execute(
+            "SELECT r.rolname, m.rolname, am.admin_option FROM pg_auth_members am "
+            "JOIN pg_roles r ON r.oid = am.roleid JOIN pg_roles m ON m.oid = am.member"
+        )
+        memberships = {(row[0], row[1]): row[2] for row in cursor.fetchall()}
+        for role, member in wanted_memberships():
+            if (role, member) not in memberships:
+                _execute(
+                    cursor,
+                    done,
+                    sql.SQL("GRANT {} TO {}").format(sql.Identifier(role), sql.Identifier(member)),
+                )
+        for (role, member), admin in sorted(memberships.items()):
+            # Nobody may become the audit owner; no application login may grant a role.
+            if role == roles.AUDIT_OWNER:
+                _execute(
+                    cursor,
+                    done,
+                    sql.SQL("REVOKE {} FROM {}").format(
+                        sql.Identifier(role), sql.Identifier(member)
+                    ),
+                )
+            elif admin and member in (roles.OWNER_ROLE, roles.WEB_ROLE):
+                _execute(
+                    cursor,
+                    done,
+                    sql.SQL("REVOKE ADMIN OPTION FOR {} FROM {}").format(
+                        sql.Identifier(role), sql.Identifier(member)
+                    ),
+                )
+    return done
+
+
+def ensure_schema(conn) -> list[str]:
+    """`public` owned by the audit owner (a schema's owner may drop any table in it); the owner
+    login creates its tables there and hands USAGE on to the roles it provisions."""
+    done: list[str] = []
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'public'"
+        )
+        if cursor.fetchone()[0] != roles.AUDIT_OWNER:
+            _execute(
+                cursor,
+                done,
+                sql.SQL("ALTER SCHEMA public OWNER TO {}").format(
+                    sql.Identifier(roles.AUDIT_OWNER)
+                ),
+            )
+        cursor.execute(
+            "SELECT coalesce(bool_and(a.is_grantable), false) AND count(*) = 2 "
+            "FROM pg_namespace n, aclexplode(n.nspacl) a WHERE n.nspname = 'public' "
+            "AND a.grantee = %s::regrole",
+            [roles.OWNER_ROLE],
+        )
+        if not cursor.fetchone()[0]:
+            _execute(
+                cursor,
+                done,
+                sql.SQL("GRANT USAGE, CREATE ON SCHEMA public TO {} WITH GRANT OPTION").format(
+                    sql.Identifier(roles.OWNER_ROLE)
+                ),
+            )
+    return done
+
+
+def ensure_identity(conn) -> list[str]:
+    """The staff-token key table and the verifying functions, owned by the audit owner."""
+    from clinic import staff_identity as ident
+
+    done: list[str] = []
+    with conn.cursor() as cursor:
+        for kind, name in (
+            ("TABLE", ident.KEY_TABLE),
+            ("FUNCTION", "clinic_staff_id()"),
+            ("FUNCTION", "clinic_staff_role()"),
+            ("FUNCTION", "clinic_hmac_pad(bytea, text)"),
+        ):
+            lookup = "to_regclass" if kind == "TABLE" else "to_regprocedure"
+            owner_of = (
+                "(SELECT relowner FROM pg_class WHERE oid = {}(%s))"
+                if kind == "TABLE"
+                else "(SELECT proowner FROM pg_proc WHERE oid = {}(%s))"
+            ).format(lookup)
+            cursor.execute(f"SELECT pg_get_userbyid({owner_of})", [name])  # nosec
+            owner = cursor.fetchone()[0]
+            if owner is not None and owner != roles.AUDIT_OWNER:
+                _execute(
+                    cursor,
+                    done,
+                    sql.SQL("ALTER {} {} OWNER TO {}").format(
+                        sql.SQL(kind), sql.SQL(name), sql.Identifier(roles.AUDIT_OWNER)
+                    ),
+                )
+        _as_audit_owner(cursor)
+        cursor.execute("SELECT to_regclass(%s) IS NULL", [ident.KEY_TABLE])
+        if cursor.fetchone()[0]:
+            _execute(cursor, done, ident.KEY_TABLE_SQL)
+        done += ensure_functions(conn, "clinic_hmac_pad(bytea, text)", [ident.PAD_FUNCTION])
+        cursor.execute(
+            "SELECT count(*) FROM pg_attribute WHERE attrelid = %s::regclass "
+            "AND attname IN ('inner_pad', 'outer_pad') AND attgenerated = 's'",
+            [ident.KEY_TABLE],
+        )
+        if cursor.fetchone()[0] != 2:
+            for statement in ident.PAD_COLUMNS_SQL:
+                _execute(cursor, done, statement)
+        done += _table_rights(cursor, ident.KEY_TABLE, "SELECT, INSERT, UPDATE", grantable=False)
+        done += ensure_functions(
+            conn, "clinic_staff_id()", [ident.ID_FUNCTION, ident.ROLE_FUNCTION]
+        )
+        cursor.execute("RESET ROLE")
+    return done
+
+
+def _table_rights(cursor, table: str, privileges: str, grantable: bool) -> list[str]:
+    """PUBLIC holds nothing on `table`; the owner login holds `privileges` (with grant option:
+    it passes them on to the roles provisioning declares)."""
+    done: list[str] = []
+    cursor.execute(
+        "SELECT a.privilege_type, a.is_grantable, a.grantee FROM pg_class c, "
+        "aclexplode(c.relacl) a WHERE c.oid = %s::regclass AND a.grantee <> c.relowner",
+        [table],
+    )
+    have = cursor.fetchall()
+    owner_oid_sql = "SELECT %s::regrole::oid"
+    cursor.execute(owner_oid_sql, [roles.OWNER_ROLE])
+    owner_oid = cursor.fetchone()[0]
+    wanted = {p.strip() for p in privileges.split(",")}
+    if any(grantee == 0 for _p, _g, grantee in have):
+        _execute(
+            cursor,
+            done,
+            sql.SQL("REVOKE ALL ON TABLE {} FROM PUBLIC").format(sql.Identifier(table)),
+        )
+    held = {(p, g) for p, g, grantee in have if grantee == owner_oid}
+    if held != {(p, grantable) for p in wanted}:
+        _execute(
+            cursor,
+            done,
+            # CASCADE: what the owner login passed on goes too; provision_db grants it again.
+            sql.SQL("REVOKE ALL ON TABLE {} FROM {} CASCADE").format(
+                sql.Identifier(table), sql.Identifier(roles.OWNER_ROLE)
+            ),
+        )
+        _execute(
+            cursor,
+            done,
+            sql.SQL("GRANT {} ON TABLE {} TO {}{}").format(
+                sql.SQL(privileges),
+                sql.Identifier(table),
+                sql.Identifier(roles.OWNER_ROLE),
+                sql.SQL(" WITH GRANT OPTION" if grantable else ""),
+            ),
+        )
+    return done
+
+
+def ensure_access_log(conn) -> list[str]:
+    """The access log, its sequence, trigger, row-level security and append function."""
+    from clinic.access_log import database as log
+    from clinic.role_gate import access_log_policies
+
+    done: list[str] = []
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('public.access_log') IS NOT NULL")
+        if not cursor.fetchone()[0]:
+            return done  # before the first migration: the next run seals it
+        cursor.execute(
+            "SELECT pg_get_userbyid(relowner) FROM pg_class "
+            "WHERE oid = 'public.access_log'::regclass"
+        )
+        if cursor.fetchone()[0] != roles.AUDIT_OWNER:
+            # The sequence and indexes follow the table.
+            _execute(
+                cursor,
+                done,
+                sql.SQL("ALTER TABLE public.access_log OWNER TO {}").format(
+                    sql.Identifier(roles.AUDIT_OWNER)
+                ),
+            )
+        for signature in (log.OLD_APPEND_SIGNATURE, log.APPEND_SIGNATURE, log.REFUSE_SIGNATURE):
+            cursor.execute(
+                "SELECT pg_get_userbyid(proowner) FROM pg_proc WHERE oid = to_regprocedure(%s)",
+                [signature],
+            )
+            row = cursor.fetchone()
+            if row and row[0] != roles.AUDIT_OWNER:
+                statement = (
+                    f"DROP FUNCTION {signature}"
+                    if signature == log.OLD_APPEND_SIGNATURE
+                    else f"ALTER FUNCTION {signature} OWNER TO {roles.AUDIT_OWNER}"
+                )
+                _execute(cursor, done, statement)
+        _as_audit_owner(cursor)
+        mark = log.objects_mark()
+        cursor.execute("SELECT obj_description('public.access_log'::regclass, 'pg_class')")
+        if cursor.fetchone()[0] != mark:
+            for statement in log.objects_sql():
+                _execute(cursor, done, statement)
+            _execute(
+                cursor,
+                done,
+                sql.SQL("COMMENT ON TABLE public.access_log IS {}").format(sql.Literal(mark)),
+            )
+        done += ensure_row_level_security(conn, "access_log", force=False)
+        done += ensure_policies(conn, "access_log", access_log_policies())
+        done += _table_rights(cursor, "access_log", "SELECT", grantable=True)
+        done += _function_rights(cursor, log.APPEND_SIGNATURE)
+        cursor.execute("RESET ROLE")
+    return done
+
+
+def _function_rights(cursor, signature: str) -> list[str]:
+    """The append function: the web login, the signed-in roles and the owner login (demo data,
+    commands) may call it; PUBLIC may not."""
+    done: list[str] = []
+    callers = [roles.WEB_ROLE, roles.SIGNED_IN_ROLE, roles.OWNER_ROLE]
+    cursor.execute(
+        "SELECT p.proacl IS NULL OR EXISTS (SELECT 1 FROM aclexplode(p.proacl) a "
+        "WHERE a.grantee = 0) FROM pg_proc p WHERE p.oid = %s::regprocedure",
+        [signature],
+    )
+    if cursor.fetchone()[0]:
+        _execute(cursor, done, f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC")
+    for role in callers:
+        cursor.execute("SELECT has_function_privilege(%s, %s, 'EXECUTE')", [role, signature])
+        if not cursor.fetchone()[0]:
+            _execute(
+                cursor,
+                done,
+                sql.SQL(f"GRANT EXECUTE ON FUNCTION {signature} TO {{}}").format(
+                    sql.Identifier(role)
+                ),
+            )
+    return done
