@@ -65,7 +65,13 @@ CLOCK_TESTS ?= tests/test_clinic_dates.py tests/test_patient_registration.py \
 	tests/test_privacy_console.py tests/test_analytics_dashboard.py tests/test_analytics_export.py \
 	tests/test_analytics_rollups.py tests/test_db_roles.py tests/test_care_team.py \
 	tests/test_break_glass.py tests/test_write_checks.py tests/test_scheduling_slots.py \
-	tests/test_scheduling_booking.py tests/test_visit_new.py tests/test_scheduling_day.py
+	tests/test_scheduling_booking.py tests/test_visit_new.py tests/test_scheduling_day.py \
+	tests/test_rights_database.py tests/test_rights_export.py tests/test_rights_requests.py \
+	tests/test_scheduling_care_team.py tests/test_scheduling_database.py \
+	tests/test_scheduling_demo.py tests/test_scheduling_flow.py tests/test_scheduling_reschedule.py \
+	tests/test_scheduling_week.py tests/test_chart_pages.py tests/test_unsigned_notes.py \
+	tests/test_home_pages.py tests/test_rights_home.py tests/test_scheduling_override.py \
+	tests/test_scheduling_calendar_booking.py
 
 test-clock: db
 	$(BIN)/python scripts/clock_runs.py $(CLOCK_ARGS) $(CLOCK_TESTS)
