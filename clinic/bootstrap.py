@@ -26,6 +26,7 @@ from typing import Any, cast
 from psycopg import sql
 
 from clinic import roles
+from clinic.bootstrap_needed import wanted_memberships
 from clinic.provisioning import (
     _execute,
     ensure_functions,
@@ -33,28 +34,6 @@ from clinic.provisioning import (
     ensure_row_level_security,
     managed_roles,
 )
-
-
-class BootstrapNeeded(RuntimeError):
-    """The owner login found what only the bootstrap step can make or change."""
-
-
-HINT = (
-    "run `manage.py bootstrap_db` with DATABASE_BOOTSTRAP_URL naming the database's superuser "
-    "(or administrator) login, then provision_db again (docs/deployment.md)"
-)
-
-
-def wanted_memberships() -> list[tuple[str, str]]:
-    """(role, member) pairs: every group inherits the sign-in rights; the web login may switch
-    to each group (NOINHERIT: it holds none of their rights itself); the owner creates the
-    analyst views as their owner."""
-    groups = list(roles.GROUP_ROLES.values())
-    pairs = [(roles.SIGNED_IN_ROLE, group) for group in groups]
-    pairs += [(group, roles.WEB_ROLE) for group in groups]
-    pairs.append((roles.SIGNED_IN_ROLE, roles.WEB_ROLE))
-    pairs.append((roles.ANALYTICS_VIEW_OWNER, roles.OWNER_ROLE))
-    return pairs
 
 
 def bootstrap_dsn(dbname: str) -> str | None:

@@ -83,7 +83,7 @@ def ensure_roles(connection: BaseDatabaseWrapper) -> list[str]:
     """Check that the roles and memberships exist. The owner login cannot make them (it holds no
     CREATEROLE: on PostgreSQL 15 that would let it grant itself any role); the bootstrap step,
     as the superuser, does (clinic/bootstrap.py)."""
-    from clinic.bootstrap import HINT, BootstrapNeeded, wanted_memberships
+    from clinic.bootstrap_needed import HINT, BootstrapNeeded, wanted_memberships
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT rolname FROM pg_roles")
@@ -266,12 +266,10 @@ def provision(alias: str = "owner") -> list[str]:
     """Apply every step in one transaction; return the statements that were needed."""
     discover_steps()
 
-    from clinic import bootstrap
-
     connection = connections[alias]
-    # The superuser's part first, committed on its own connection (development: the embedded
-    # cluster's superuser; elsewhere only with DATABASE_BOOTSTRAP_URL, else checked below).
-    statements: list[str] = bootstrap.run_if_available(alias)
+    # The superuser's part (clinic/bootstrap.py) has run before, on its own connection: the
+    # provision_db command runs it first; what it has not made is checked below.
+    statements: list[str] = []
     with transaction.atomic(using=alias):
         statements += ensure_roles(connection)
         statements += ensure_schema_usage(connection)
@@ -422,7 +420,7 @@ def ensure_view(
 def ensure_membership(connection: BaseDatabaseWrapper, role: str, member: str) -> list[str]:
     """Check a membership. Memberships are granted by the bootstrap step only (the owner login
     holds no CREATEROLE): declare a new one in clinic/bootstrap.py, wanted_memberships."""
-    from clinic.bootstrap import HINT, BootstrapNeeded
+    from clinic.bootstrap_needed import HINT, BootstrapNeeded
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_has_role(%s, %s, 'MEMBER')", [member, role])

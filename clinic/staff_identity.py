@@ -153,7 +153,7 @@ IDENTITY_FUNCTIONS = ("clinic_staff_id()", "clinic_staff_role()", "clinic_hmac_p
 def check_bootstrapped(connection: BaseDatabaseWrapper) -> None:
     """The key table and the verifying functions are the audit owner's, as the bootstrap left
     them (clinic/bootstrap.py); the owner login cannot make or change them."""
-    from clinic.bootstrap import HINT, BootstrapNeeded
+    from clinic.bootstrap_needed import HINT, BootstrapNeeded
     from clinic.provisioning import _fingerprint
 
     with connection.cursor() as cursor:

@@ -45,7 +45,11 @@ KEEP_TABLES = {
 REAL_HASHERS = list(settings.PASSWORD_HASHERS)
 QUICK_HASHERS = [
     "tests.hashers.QuickArgon2PasswordHasher"
-    if path == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    if path
+    in (
+        "django.contrib.auth.hashers.Argon2PasswordHasher",
+        "accounts.hashers.ClinicArgon2PasswordHasher",
+    )
     else path
     for path in REAL_HASHERS
 ]

@@ -15,6 +15,7 @@ from django.db import DatabaseError, connections, transaction
 
 from clinic import bootstrap, roles
 from clinic.access_log.chain import verify_chain
+from clinic.bootstrap_needed import BootstrapNeeded
 from clinic.provisioning import ensure_membership
 from localdb import cluster
 from tests.conftest import TEST_DATABASE
@@ -187,7 +188,7 @@ def test_a_stray_membership_in_the_audit_owner_is_revoked():
 
 
 def test_provisioning_asks_for_the_bootstrap_for_a_missing_membership():
-    with pytest.raises(bootstrap.BootstrapNeeded, match="bootstrap_db"):
+    with pytest.raises(BootstrapNeeded, match="bootstrap_db"):
         ensure_membership(connections["owner"], "clinic_admin", roles.OWNER_ROLE)
 
 

@@ -38,7 +38,8 @@ ALLOWED = {
     "localdb": set(),
 }
 # The only core modules that may reach the local tooling (never imported in production).
-LOCALDB_USERS = ("clinic.settings", "clinic.management.commands.")
+# The bootstrap finds the embedded cluster's superuser in development only (clinic/bootstrap.py).
+LOCALDB_USERS = ("clinic.settings", "clinic.management.commands.", "clinic.bootstrap")
 
 
 def modules() -> dict[str, Path]:

@@ -20,6 +20,9 @@ from clinic import roles
 from tests.conftest import PASSWORD, make_staff
 from tests.test_signin import sign_in
 
+# The configured hashers, not the suite's quick one (tests/hashers.py): their cost is the subject.
+pytestmark = pytest.mark.real_password_hasher
+
 OWASP = {"memory_cost": 19 * 1024, "time_cost": 2, "parallelism": 1}
 
 

@@ -93,7 +93,7 @@ def objects_mark() -> str:
 def access_log_objects(connection: BaseDatabaseWrapper) -> list[str]:
     """The owner login makes nothing here: the log, its function and its trigger belong to the
     audit owner (clinic/bootstrap.py). It checks that they do, and are as declared."""
-    from clinic.bootstrap import HINT, BootstrapNeeded
+    from clinic.bootstrap_needed import HINT, BootstrapNeeded
 
     with connection.cursor() as cursor:
         cursor.execute(

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from clinic import bootstrap
 from clinic.provisioning import provision
 
 
@@ -10,7 +11,10 @@ class Command(BaseCommand):
         parser.add_argument("--database", default="owner", help="connection alias (owner)")
 
     def handle(self, *args, **options):
-        statements = provision(options["database"])
+        # The superuser's part first, committed on its own connection (development: the embedded
+        # cluster's superuser; elsewhere only with DATABASE_BOOTSTRAP_URL, else provision checks).
+        statements = bootstrap.run_if_available(options["database"])
+        statements += provision(options["database"])
         if not statements:
             self.stdout.write("provision_db: already up to date; nothing changed.")
             return
