@@ -320,7 +320,16 @@ def _visit_resources(data: RecordSet, visit: Visit) -> list[dict[str, Any]]:
     }
     resources = [encounter, condition]
     note_id = _derived_id(visit.record_id, "note") if visit.notes else None
-    for added in visit.statements:
+    # The amendment's statements (request, denial, disagreement, rebuttal), then the addenda: each
+    # appends to the visit note.
+    appended = [
+        (added, f"{added.kind}, visit note {day}", added.kind) for added in visit.statements
+    ]
+    appended += [
+        (added, f"Addendum {number} to the visit note {day}", "")
+        for number, added in enumerate(visit.addenda, start=1)
+    ]
+    for added, title, kind in appended:
         resources.append(
             fhir_chart.addendum(
                 patient_ref,
@@ -330,21 +339,8 @@ def _visit_resources(data: RecordSet, visit: Visit) -> list[dict[str, Any]]:
                 created_at=added.created_at,
                 encounter_id=encounter_id,
                 note_id=note_id,
-                title=f"{added.kind}, visit note {day}",
-                kind=added.kind,
-            )
-        )
-    for number, added in enumerate(visit.addenda, start=1):
-        resources.append(
-            fhir_chart.addendum(
-                patient_ref,
-                addendum_id=added.addendum_id,
-                text=added.text,
-                author=added.author,
-                created_at=added.created_at,
-                encounter_id=encounter_id,
-                note_id=note_id,
-                title=f"Addendum {number} to the visit note {day}",
+                title=title,
+                kind=kind,
             )
         )
     if visit.notes:
