@@ -263,24 +263,42 @@ def _table_rights(cursor, table: str, privileges: str, grantable: bool) -> list[
             done,
             sql.SQL("REVOKE ALL ON TABLE {} FROM PUBLIC").format(sql.Identifier(table)),
         )
-    held = {(p, g) for p, g, grantee in have if grantee == owner_oid}
-    if held != {(p, grantable) for p in wanted}:
+    held = {p: g for p, g, grantee in have if grantee == owner_oid}
+    # Only the difference is taken back: a blanket REVOKE ... CASCADE would also take what the
+    # owner login passed on (the privacy officer's read of the log) until provision_db ran again.
+    extra = sorted(p for p in held if p not in wanted)
+    if extra:
         _execute(
             cursor,
             done,
-            # CASCADE: what the owner login passed on goes too; provision_db grants it again.
-            sql.SQL("REVOKE ALL ON TABLE {} FROM {} CASCADE").format(
-                sql.Identifier(table), sql.Identifier(roles.OWNER_ROLE)
+            # CASCADE: whatever the owner login passed on of a stray right goes with it.
+            sql.SQL("REVOKE {} ON TABLE {} FROM {} CASCADE").format(
+                sql.SQL(", ").join(sql.SQL(p) for p in extra),
+                sql.Identifier(table),
+                sql.Identifier(roles.OWNER_ROLE),
             ),
         )
+    lacking = sorted(p for p in wanted if p not in held or (grantable and not held[p]))
+    if lacking:
         _execute(
             cursor,
             done,
             sql.SQL("GRANT {} ON TABLE {} TO {}{}").format(
-                sql.SQL(privileges),
+                sql.SQL(", ").join(sql.SQL(p) for p in lacking),
                 sql.Identifier(table),
                 sql.Identifier(roles.OWNER_ROLE),
                 sql.SQL(" WITH GRANT OPTION" if grantable else ""),
+            ),
+        )
+    passing_on = sorted(p for p in wanted if not grantable and held.get(p))
+    if passing_on:
+        _execute(
+            cursor,
+            done,
+            sql.SQL("REVOKE GRANT OPTION FOR {} ON TABLE {} FROM {} CASCADE").format(
+                sql.SQL(", ").join(sql.SQL(p) for p in passing_on),
+                sql.Identifier(table),
+                sql.Identifier(roles.OWNER_ROLE),
             ),
         )
     return done
