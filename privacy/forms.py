@@ -22,6 +22,7 @@ from privacy.models import (
     STATEMENT_KINDS,
     Disclosure,
 )
+from rights.restriction_models import COVERS, Restriction
 
 
 class AccessLogSearchForm(forms.Form):
@@ -94,8 +95,21 @@ class PatientLookupForm(PatientSearchForm):
         return sorted(found, key=lambda p: (p.last_name.casefold(), p.first_name.casefold()))
 
 
+RESTRICTION_WARNING = (
+    "An agreed restriction (45 CFR 164.522(a)) covers this kind of disclosure. Check that this "
+    "disclosure is permitted despite it, and confirm below; nothing was recorded."
+)
+
+
 class DisclosureForm(forms.ModelForm):
+    """With `restrictions` (the patient's agreed restrictions in force): a disclosure in a
+    category one of them covers needs the explicit confirmation, or nothing is saved."""
+
     category = forms.ChoiceField(choices=CATEGORIES)
+    confirm_restriction = forms.BooleanField(
+        label="I have checked the agreed restriction: this disclosure is permitted despite it",
+        required=False,
+    )
 
     class Meta:
         model = Disclosure
@@ -114,11 +128,26 @@ class DisclosureForm(forms.ModelForm):
             "purpose": forms.Textarea(attrs={"rows": 3}),
         }
 
+    def __init__(self, *args: Any, restrictions: list[Restriction] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.restrictions = restrictions or []
+        self.covering: list[Restriction] = []
+        if not self.restrictions:
+            del self.fields["confirm_restriction"]
+
     def clean_disclosed_on(self) -> Any:
         value = self.cleaned_data["disclosed_on"]
         if value > timezone.localdate():
             raise forms.ValidationError("A disclosure cannot be in the future.")
         return value
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        category = cleaned.get("category", "")
+        self.covering = [r for r in self.restrictions if category in COVERS.get(r.category, ())]
+        if self.covering and not cleaned.get("confirm_restriction"):
+            self.add_error("confirm_restriction", RESTRICTION_WARNING)
+        return cleaned
 
 
 class SuspensionForm(forms.ModelForm):

@@ -281,3 +281,7 @@ class AmendmentRequest(models.Model):
     @property
     def may_extend(self) -> bool:
         return self.is_open and self.extended_on is None
+
+
+# Restrictions, 45 CFR 164.522(a) (their own module; imported here so Django finds the model).
+from rights.restriction_models import Restriction  # noqa: E402, F401

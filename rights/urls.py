@@ -2,11 +2,12 @@
 
 from django.urls import path
 
-from rights import amendment_views, views
+from rights import amendment_views, restriction_views, views
 
 app_name = "rights"
 P = "patients/<uuid:patient_id>/requests"
 A = "patients/<uuid:patient_id>/amendments"
+R = "patients/<uuid:patient_id>/restrictions"
 urlpatterns = [
     path("", views.request_list, name="request-list"),
     path("find/", views.patient_find, name="patient-find"),
@@ -32,4 +33,17 @@ urlpatterns = [
     # ... and the note's author's (a clinician).
     path("routed/", amendment_views.routed_list, name="amendments-routed"),
     path("routed/<uuid:amendment_id>/", amendment_views.amendment_decide, name="amendment-decide"),
+    # Restrictions, 164.522(a).
+    path("restrictions/find/", restriction_views.restriction_find, name="restriction-find"),
+    path(f"{R}/", restriction_views.restriction_list, name="restriction-list"),
+    path(
+        f"{R}/<uuid:restriction_id>/",
+        restriction_views.restriction_detail,
+        name="restriction-detail",
+    ),
+    path(
+        f"{R}/<uuid:restriction_id>/end/",
+        restriction_views.restriction_end,
+        name="restriction-end",
+    ),
 ]

@@ -61,6 +61,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
             ],
             "today": today,
             "mrn_form": MrnLookupForm(),
+            "restriction_mrn_form": MrnLookupForm(auto_id="restriction_%s"),
         },
     )
 

@@ -93,6 +93,12 @@ AMENDMENT_REQUEST_EXTENDED = "amendment_request_extended"
 AMENDMENT_DECIDED = "amendment_decided"
 AMENDMENT_DISAGREEMENT_RECORDED = "amendment_disagreement_recorded"
 AMENDMENT_REBUTTAL_RECORDED = "amendment_rebuttal_recorded"
+# Restrictions, 164.522(a) (docs/rights.md).
+RESTRICTIONS_LISTED = "restrictions_listed"
+RESTRICTION_RECORDED = "restriction_recorded"
+RESTRICTION_VIEWED = "restriction_viewed"
+RESTRICTION_ENDED = "restriction_ended"
+RESTRICTION_OVERRIDDEN = "restriction_overridden"
 
 # The one declared set of actions, with the label the privacy console shows. `record` refuses
 # any other action, and the console's filter offers exactly these.
@@ -160,6 +166,11 @@ ACTIONS: dict[str, str] = {
     AMENDMENT_DECIDED: "Amendment accepted or denied",
     AMENDMENT_DISAGREEMENT_RECORDED: "Statement of disagreement recorded",
     AMENDMENT_REBUTTAL_RECORDED: "Rebuttal recorded",
+    RESTRICTIONS_LISTED: "Restrictions listed",
+    RESTRICTION_RECORDED: "Restriction recorded and decided",
+    RESTRICTION_VIEWED: "Restriction viewed",
+    RESTRICTION_ENDED: "Restriction ended",
+    RESTRICTION_OVERRIDDEN: "Disclosure recorded despite an agreed restriction",
 }
 
 

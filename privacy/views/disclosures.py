@@ -20,6 +20,7 @@ from privacy.access import (
 )
 from privacy.forms import DisclosureForm, SuspensionForm
 from privacy.models import ACCOUNTING_YEARS, Disclosure, accounting_period_start
+from rights.restriction_services import active_restrictions
 
 
 @privacy_officer_required
@@ -38,7 +39,10 @@ def disclosure_list(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse
 @privacy_officer_required
 def disclosure_create(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
     patient = get_patient_identity_for_privacy_officer(request, patient_id)
-    form = DisclosureForm(request.POST or None)
+    # 164.522(a): the patient's agreed restrictions in force; one that covers the category
+    # needs the explicit confirmation (the form), and each confirmed is an event of its own.
+    restrictions = active_restrictions(patient.pk)
+    form = DisclosureForm(request.POST or None, restrictions=restrictions)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             disclosure = form.save(commit=False)
@@ -52,9 +56,21 @@ def disclosure_create(request: HttpRequest, patient_id: uuid.UUID) -> HttpRespon
                 object_id=disclosure.pk,
                 reason=disclosure.category,
             )
+            for restriction in form.covering:
+                access_log.record(
+                    request,
+                    access_log.RESTRICTION_OVERRIDDEN,
+                    patient_id=patient.pk,
+                    object_id=restriction.pk,
+                    reason=f"disclosure {disclosure.pk}",
+                )
         messages.success(request, "Disclosure recorded.")
         return redirect("privacy:disclosure-list", patient_id=patient.pk)
-    return render(request, "privacy/disclosure_form.html", {"patient": patient, "form": form})
+    return render(
+        request,
+        "privacy/disclosure_form.html",
+        {"patient": patient, "form": form, "restrictions": restrictions},
+    )
 
 
 @privacy_officer_required

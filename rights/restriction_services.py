@@ -1,0 +1,63 @@
+"""Restrictions (164.522(a)): each write one transaction with its access-log event; the database
+checks each again (rights/db_restrictions.py). And what the other pages ask: the active
+restrictions of a patient (the banner) and those a disclosure would fall under."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from clinic import access_log
+from rights.restriction_models import COVERS, SHARED_COLUMNS, Restriction
+from rights.services import _staff_id
+
+
+def restriction_record(request: HttpRequest, *, restriction: Restriction) -> Restriction:
+    """`restriction` carries patient, received_on, category, detail and decision."""
+    with transaction.atomic():
+        restriction.decided_by_id = _staff_id(request)
+        restriction.decided_on = timezone.localdate()
+        restriction.save(force_insert=True)
+        access_log.record(
+            request,
+            access_log.RESTRICTION_RECORDED,
+            patient_id=restriction.patient_id,
+            object_id=restriction.pk,
+            reason=f"{restriction.category} {restriction.decision}",
+        )
+    return restriction
+
+
+def restriction_end(request: HttpRequest, *, restriction: Restriction, how: str) -> None:
+    with transaction.atomic():
+        restriction.ended_on = timezone.localdate()
+        restriction.ended_by_id = _staff_id(request)
+        restriction.ended_how = how
+        restriction.save(update_fields=["ended_on", "ended_by", "ended_how"])
+        access_log.record(
+            request,
+            access_log.RESTRICTION_ENDED,
+            patient_id=restriction.patient_id,
+            object_id=restriction.pk,
+            reason=how,
+        )
+
+
+def active_restrictions(patient_id: uuid.UUID) -> list[Restriction]:
+    """The patient's agreed restrictions that have not ended, as far as the caller's role may
+    read them (the columns every reader holds: never the detail). One statement."""
+    return list(
+        Restriction.objects.active()
+        .filter(patient_id=patient_id)
+        .only(*SHARED_COLUMNS)
+        .order_by("category", "restriction_id")
+    )
+
+
+def restrictions_covering(
+    restrictions: list[Restriction], disclosure_category: str
+) -> list[Restriction]:
+    return [r for r in restrictions if disclosure_category in COVERS.get(r.category, ())]

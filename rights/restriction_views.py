@@ -1,0 +1,125 @@
+"""Restrictions on uses and disclosures (45 CFR 164.522(a)), in the privacy officer's console:
+find the patient by MRN (POSTed, never in a URL), list and record a patient's restrictions with
+the clinic's decision, view one, end an agreed one. Every page and step is an access-log event
+tied to the patient; refusals are 403/404 with an event (privacy_officer_required, _get)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_POST
+
+from clinic import access_log
+from clinic.access import not_found
+from patients.models import PatientIdentity
+from privacy.access import get_patient_identity_for_privacy_officer, privacy_officer_required
+from rights import restriction_services as services
+from rights.forms import MrnLookupForm
+from rights.restriction_forms import EndForm, RestrictionForm
+from rights.restriction_models import Restriction
+
+
+def _get(request: HttpRequest, patient_id: uuid.UUID, restriction_id: uuid.UUID) -> Restriction:
+    try:
+        return Restriction.objects.get(pk=restriction_id, patient_id=patient_id)
+    except Restriction.DoesNotExist:
+        raise not_found(request, patient_id=patient_id, object_id=restriction_id) from None
+
+
+@require_POST
+@sensitive_post_parameters("mrn")
+@privacy_officer_required
+def restriction_find(request: HttpRequest) -> HttpResponse:
+    form = MrnLookupForm(request.POST)
+    if form.is_valid():
+        found = PatientIdentity.objects.by_mrn(form.cleaned_data["mrn"].strip())
+        patient_id = next(iter(found.values_list("patient_id", flat=True)), None)
+        if patient_id is not None:
+            return redirect("rights:restriction-list", patient_id=patient_id)
+    messages.error(request, "No patient has that medical record number.")
+    return redirect("rights:request-list")
+
+
+@sensitive_post_parameters("detail")
+@sensitive_variables("form")
+@privacy_officer_required
+def restriction_list(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+    """The patient's restrictions (agreed, refused, ended), and the form to record a new one."""
+    patient = get_patient_identity_for_privacy_officer(request, patient_id)
+    form = RestrictionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        created = services.restriction_record(
+            request,
+            restriction=Restriction(
+                patient_id=patient.pk,
+                received_on=data["received_on"],
+                category=data["category"],
+                detail=data["detail"],
+                decision=data["decision"],
+            ),
+        )
+        messages.success(request, f"Restriction recorded: {created.get_decision_display()}.")
+        return redirect("rights:restriction-list", patient_id=patient.pk)
+    restrictions = list(
+        Restriction.objects.filter(patient_id=patient.pk).order_by("-decided_on", "-recorded_at")
+    )
+    access_log.record(request, access_log.RESTRICTIONS_LISTED, patient_id=patient.pk)
+    return render(
+        request,
+        "rights/restriction_list.html",
+        {"patient": patient, "restrictions": restrictions, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _detail(
+    request: HttpRequest, restriction: Restriction, form: EndForm | None = None, status: int = 200
+) -> HttpResponse:
+    patient = get_patient_identity_for_privacy_officer(request, restriction.patient_id)
+    access_log.record(
+        request,
+        access_log.RESTRICTION_VIEWED,
+        patient_id=patient.pk,
+        object_id=restriction.pk,
+    )
+    if form is None and restriction.is_active:
+        form = EndForm(category=restriction.category)
+    return render(
+        request,
+        "rights/restriction_detail.html",
+        {"patient": patient, "restriction": restriction, "form": form},
+        status=status,
+    )
+
+
+@privacy_officer_required
+def restriction_detail(
+    request: HttpRequest, patient_id: uuid.UUID, restriction_id: uuid.UUID
+) -> HttpResponse:
+    return _detail(request, _get(request, patient_id, restriction_id))
+
+
+@require_POST
+@privacy_officer_required
+def restriction_end(
+    request: HttpRequest, patient_id: uuid.UUID, restriction_id: uuid.UUID
+) -> HttpResponse:
+    restriction = _get(request, patient_id, restriction_id)
+    if not restriction.is_active:
+        messages.error(request, "Only an agreed restriction in force can end. Nothing changed.")
+        return redirect(
+            "rights:restriction-detail", patient_id=patient_id, restriction_id=restriction_id
+        )
+    form = EndForm(request.POST, category=restriction.category)
+    if not form.is_valid():
+        return _detail(request, restriction, form=form, status=400)
+    services.restriction_end(request, restriction=restriction, how=form.cleaned_data["how"])
+    messages.success(request, "Restriction ended.")
+    return redirect(
+        "rights:restriction-detail", patient_id=patient_id, restriction_id=restriction_id
+    )
