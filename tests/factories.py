@@ -37,6 +37,7 @@ from patients.models import PatientIdentity
 from privacy.models import Disclosure
 from records.models import BreakGlassGrant, CareTeamMember, ClinicalRecord, VisitAddendum
 from rights.models import AccessRequest, AmendmentRequest, amendment_due_date, due_date
+from rights.restriction_models import AGREED, NAMED_PERSON, Restriction
 
 OWNER = "owner"
 PASSWORD = "correct-horse-battery-staple-42"
@@ -390,3 +391,20 @@ class AmendmentRequestFactory(DjangoModelFactory):
     received_how = "mail"
     requested = "Fake request: the note says left knee, it was the right knee"
     due_on = factory.LazyAttribute(lambda o: amendment_due_date(o.received_on))
+
+
+class RestrictionFactory(DjangoModelFactory):
+    """An agreed restriction (45 CFR 164.522(a)) of disclosure to a named person, received and
+    decided today (the clinic's date), in force."""
+
+    class Meta:
+        model = Restriction
+        database = OWNER
+
+    patient = factory.SubFactory(PatientFactory)
+    decided_by = factory.SubFactory(StaffFactory, group=roles.PRIVACY_OFFICER)
+    received_on = factory.LazyFunction(timezone.localdate)
+    decided_on = factory.LazyFunction(timezone.localdate)
+    category = NAMED_PERSON
+    detail = "Fake detail: not to Testcousin Fakename"
+    decision = AGREED
