@@ -24,6 +24,7 @@ from patients.access import EDITORS, get_patient_for_user, require_patient_role
 from patients.forms import PatientDemographicsForm, PatientSearchForm, RevealIdentifierForm
 from patients.models import SHOWN_IN_SUMMARY, PatientIdentity
 from patients.services import DuplicatePatient, patient_register, patient_update_demographics
+from rights.restriction_services import communication_in_force
 
 DUPLICATE_MESSAGE = "A patient with this SSN is already registered. Open their record instead."
 
@@ -143,6 +144,25 @@ def _may_record_visit(request: HttpRequest, patient: PatientIdentity) -> bool:
     return bool(known) if known is not None else clinician_may_see(patient.pk)
 
 
+def _confidential_contact(request: HttpRequest, patient: PatientIdentity) -> object | None:
+    """164.522(b): the confidential communications in force, if any. The front desk reads the
+    alternative contact (shown in place of the default: an event); a clinician who may see the
+    patient only that they are in force (the database gives it no more: rights/db_communications).
+    """
+    group = staff_group(request.user)
+    if group not in (roles.FRONT_DESK, roles.CLINICIAN):
+        return None
+    in_force = communication_in_force(patient.pk, with_contact=group == roles.FRONT_DESK)
+    if in_force is not None and group == roles.FRONT_DESK:
+        access_log.record(
+            request,
+            access_log.CONFIDENTIAL_CONTACT_SHOWN,
+            patient_id=patient.pk,
+            object_id=in_force.pk,
+        )
+    return in_force
+
+
 def _render_summary(
     request: HttpRequest, patient: PatientIdentity, *, revealed: str = "", status: int = 200
 ) -> HttpResponse:
@@ -157,6 +177,7 @@ def _render_summary(
             # Offered only where it will not be refused: a clinician on the care team (or
             # under a grant), by the database's own condition.
             "may_record_visit": _may_record_visit(request, patient),
+            "confidential": _confidential_contact(request, patient),
         },
         status=status,
     )

@@ -71,5 +71,10 @@ def rights_security(connection: BaseDatabaseWrapper) -> list[str]:
 
 
 # The addenda and the chart of an open request's patient (SECURITY DEFINER functions), and
-# amendment requests (164.526), restrictions (164.522(a)).
-from rights import db_amendments, db_record_set, db_restrictions  # noqa: E402, F401
+# amendment requests (164.526), restrictions and confidential communications (164.522).
+from rights import (  # noqa: E402, F401
+    db_amendments,
+    db_communications,
+    db_record_set,
+    db_restrictions,
+)

@@ -284,4 +284,4 @@ class AmendmentRequest(models.Model):
 
 
 # Restrictions, 45 CFR 164.522(a) (their own module; imported here so Django finds the model).
-from rights.restriction_models import Restriction  # noqa: E402, F401
+from rights.restriction_models import ConfidentialCommunication, Restriction  # noqa: E402, F401

@@ -69,3 +69,47 @@ class EndForm(forms.Form):
             # 164.522(a)(2)(iii) does not apply to 164.522(a)(1)(vi): only the patient ends it.
             field = self.fields["how"]
             field.choices = [c for c in ENDED_HOW if c[0] != CLINIC_INFORMED]  # type: ignore[attr-defined]
+
+
+class CommunicationForm(forms.Form):
+    """164.522(b): an alternative address and/or phone, and whether it replaces the default."""
+
+    requested_on = forms.DateField(
+        label="Requested on", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    alt_address = forms.CharField(
+        label="Alternative address",
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    alt_phone = forms.RegexField(
+        label="Alternative phone",
+        max_length=30,
+        required=False,
+        regex=r"^[0-9+()\-. ]{7,30}$",
+        error_messages={"invalid": "Enter a phone number (digits, spaces, + ( ) - .)."},
+    )
+    use_instead = forms.BooleanField(
+        label="Use instead of the default contact (the default is hidden from the front desk)",
+        required=False,
+        initial=True,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["requested_on"].initial = timezone.localdate()
+
+    def clean_requested_on(self) -> date:
+        requested: date = self.cleaned_data["requested_on"]
+        if requested > timezone.localdate():
+            raise forms.ValidationError("A request cannot be made in the future.")
+        return requested
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        for name in ("alt_address", "alt_phone"):
+            cleaned[name] = (cleaned.get(name) or "").strip()
+        if not cleaned["alt_address"] and not cleaned["alt_phone"] and not self.errors:
+            raise forms.ValidationError("Give an alternative address, a phone, or both.")
+        return cleaned

@@ -21,7 +21,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from clinic.encryption import EncryptedTextField
+from clinic.encryption import EncryptedCharField, EncryptedTextField
 from patients.models import PatientIdentity
 
 SELF_PAY, NAMED_PERSON, OTHER = "health_plan_self_pay", "named_person", "other"
@@ -125,3 +125,47 @@ class Restriction(models.Model):
     @property
     def banner_label(self) -> str:
         return BANNER_LABELS.get(self.category, self.category)
+
+
+# --- Confidential communications, 164.522(b) --------------------------------------------------
+
+
+class ConfidentialCommunication(models.Model):
+    """The patient's request to be contacted by alternative means or at an alternative place
+    (164.522(b)): an address and/or a phone (encrypted), and whether they replace the default
+    contact. One in force per patient; recorded and ended by the privacy officer, the caller
+    (rights/db_communications.py). The front desk reads the one in force and shows it in place
+    of the default contact; a clinician who may see the patient learns only that one is in
+    force (the default is hidden from both)."""
+
+    communication_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(
+        PatientIdentity, on_delete=models.PROTECT, db_column="patient_id", related_name="+"
+    )
+    requested_on = models.DateField()
+    alt_address = EncryptedTextField("Alternative address", max_length=500, blank=True)
+    alt_phone = EncryptedCharField("Alternative phone", max_length=30, blank=True)
+    use_instead = models.BooleanField("Use instead of the default contact", default=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, db_column="recorded_by_id",
+        related_name="+",
+    )  # fmt: skip
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    ended_on = models.DateField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        db_column="ended_by_id", related_name="+",
+    )  # fmt: skip
+
+    class Meta:
+        db_table = "confidential_communications"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=models.Q(ended_on__isnull=True),
+                name="confidential_communications_one_in_force",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"confidential communications {self.communication_id}"

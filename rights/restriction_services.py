@@ -1,6 +1,7 @@
-"""Restrictions (164.522(a)): each write one transaction with its access-log event; the database
-checks each again (rights/db_restrictions.py). And what the other pages ask: the active
-restrictions of a patient (the banner) and those a disclosure would fall under."""
+"""Restrictions (164.522(a)) and confidential communications (164.522(b)): each write one
+transaction with its access-log event; the database checks each again (rights/db_restrictions.py,
+rights/db_communications.py). And what the other pages ask: the active restrictions of a patient
+(the banner), those a disclosure would fall under, the confidential communications in force."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from clinic import access_log
-from rights.restriction_models import COVERS, SHARED_COLUMNS, Restriction
+from rights.restriction_models import (
+    COVERS,
+    SHARED_COLUMNS,
+    ConfidentialCommunication,
+    Restriction,
+)
 from rights.services import _staff_id
 
 
@@ -61,3 +67,51 @@ def restrictions_covering(
     restrictions: list[Restriction], disclosure_category: str
 ) -> list[Restriction]:
     return [r for r in restrictions if disclosure_category in COVERS.get(r.category, ())]
+
+
+# --- Confidential communications, 164.522(b) ----------------------------------------------------
+
+FLAG_COLUMNS = ("communication_id", "patient_id", "use_instead", "ended_on")
+CONTACT_COLUMNS = (*FLAG_COLUMNS, "alt_address", "alt_phone")
+
+
+def communication_record(
+    request: HttpRequest, *, communication: ConfidentialCommunication
+) -> ConfidentialCommunication:
+    """`communication` carries patient, requested_on, the alternative contact and the flag."""
+    with transaction.atomic():
+        communication.recorded_by_id = _staff_id(request)
+        communication.save(force_insert=True)
+        access_log.record(
+            request,
+            access_log.CONFIDENTIAL_CONTACT_RECORDED,
+            patient_id=communication.patient_id,
+            object_id=communication.pk,
+        )
+    return communication
+
+
+def communication_end(request: HttpRequest, *, communication: ConfidentialCommunication) -> None:
+    with transaction.atomic():
+        communication.ended_on = timezone.localdate()
+        communication.ended_by_id = _staff_id(request)
+        communication.save(update_fields=["ended_on", "ended_by"])
+        access_log.record(
+            request,
+            access_log.CONFIDENTIAL_CONTACT_ENDED,
+            patient_id=communication.patient_id,
+            object_id=communication.pk,
+        )
+
+
+def communication_in_force(
+    patient_id: uuid.UUID, *, with_contact: bool
+) -> ConfidentialCommunication | None:
+    """The patient's confidential communications in force, if the caller may see them: with the
+    contact (the front desk) or only the fact and the flag (a clinician). One statement."""
+    columns = CONTACT_COLUMNS if with_contact else FLAG_COLUMNS
+    return (
+        ConfidentialCommunication.objects.filter(patient_id=patient_id, ended_on__isnull=True)
+        .only(*columns)
+        .first()
+    )

@@ -1,7 +1,8 @@
 """Restrictions on uses and disclosures (45 CFR 164.522(a)), in the privacy officer's console:
 find the patient by MRN (POSTed, never in a URL), list and record a patient's restrictions with
-the clinic's decision, view one, end an agreed one. Every page and step is an access-log event
-tied to the patient; refusals are 403/404 with an event (privacy_officer_required, _get)."""
+the clinic's decision, view one, end an agreed one; on the same page the patient's confidential
+communications (164.522(b)): record an alternative contact, end it. Every page and step is an
+access-log event tied to the patient; refusals are 403/404 with an event."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ from patients.models import PatientIdentity
 from privacy.access import get_patient_identity_for_privacy_officer, privacy_officer_required
 from rights import restriction_services as services
 from rights.forms import MrnLookupForm
-from rights.restriction_forms import EndForm, RestrictionForm
-from rights.restriction_models import Restriction
+from rights.restriction_forms import CommunicationForm, EndForm, RestrictionForm
+from rights.restriction_models import ConfidentialCommunication, Restriction
 
 
 def _get(request: HttpRequest, patient_id: uuid.UUID, restriction_id: uuid.UUID) -> Restriction:
@@ -44,6 +45,38 @@ def restriction_find(request: HttpRequest) -> HttpResponse:
     return redirect("rights:request-list")
 
 
+def _list(
+    request: HttpRequest,
+    patient: PatientIdentity,
+    form: RestrictionForm,
+    communication_form: CommunicationForm | None = None,
+) -> HttpResponse:
+    restrictions = list(
+        Restriction.objects.filter(patient_id=patient.pk).order_by("-decided_on", "-recorded_at")
+    )
+    communications = list(
+        ConfidentialCommunication.objects.filter(patient_id=patient.pk).order_by(
+            "ended_on", "-recorded_at"
+        )
+    )
+    in_force = next((c for c in communications if c.ended_on is None), None)
+    access_log.record(request, access_log.RESTRICTIONS_LISTED, patient_id=patient.pk)
+    bad = request.method == "POST"
+    return render(
+        request,
+        "rights/restriction_list.html",
+        {
+            "patient": patient,
+            "restrictions": restrictions,
+            "form": form,
+            "communications": communications,
+            "in_force": in_force,
+            "communication_form": communication_form or (None if in_force else CommunicationForm()),
+        },
+        status=400 if bad else 200,
+    )
+
+
 @sensitive_post_parameters("detail")
 @sensitive_variables("form")
 @privacy_officer_required
@@ -65,16 +98,7 @@ def restriction_list(request: HttpRequest, patient_id: uuid.UUID) -> HttpRespons
         )
         messages.success(request, f"Restriction recorded: {created.get_decision_display()}.")
         return redirect("rights:restriction-list", patient_id=patient.pk)
-    restrictions = list(
-        Restriction.objects.filter(patient_id=patient.pk).order_by("-decided_on", "-recorded_at")
-    )
-    access_log.record(request, access_log.RESTRICTIONS_LISTED, patient_id=patient.pk)
-    return render(
-        request,
-        "rights/restriction_list.html",
-        {"patient": patient, "restrictions": restrictions, "form": form},
-        status=400 if request.method == "POST" else 200,
-    )
+    return _list(request, patient, form)
 
 
 def _detail(
@@ -123,3 +147,50 @@ def restriction_end(
     return redirect(
         "rights:restriction-detail", patient_id=patient_id, restriction_id=restriction_id
     )
+
+
+# --- Confidential communications, 164.522(b) ----------------------------------------------------
+
+
+@require_POST
+@sensitive_post_parameters("alt_address", "alt_phone")
+@sensitive_variables("form")
+@privacy_officer_required
+def communication_create(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+    patient = get_patient_identity_for_privacy_officer(request, patient_id)
+    if ConfidentialCommunication.objects.filter(patient_id=patient.pk, ended_on__isnull=True):
+        messages.error(request, "End the confidential communications in force first.")
+        return redirect("rights:restriction-list", patient_id=patient.pk)
+    form = CommunicationForm(request.POST)
+    if not form.is_valid():
+        return _list(request, patient, RestrictionForm(), communication_form=form)
+    data = form.cleaned_data
+    services.communication_record(
+        request,
+        communication=ConfidentialCommunication(
+            patient_id=patient.pk,
+            requested_on=data["requested_on"],
+            alt_address=data["alt_address"],
+            alt_phone=data["alt_phone"],
+            use_instead=data["use_instead"],
+        ),
+    )
+    messages.success(request, "Confidential communications recorded.")
+    return redirect("rights:restriction-list", patient_id=patient.pk)
+
+
+@require_POST
+@privacy_officer_required
+def communication_end(
+    request: HttpRequest, patient_id: uuid.UUID, communication_id: uuid.UUID
+) -> HttpResponse:
+    try:
+        communication = ConfidentialCommunication.objects.get(
+            pk=communication_id, patient_id=patient_id
+        )
+    except ConfidentialCommunication.DoesNotExist:
+        raise not_found(request, patient_id=patient_id, object_id=communication_id) from None
+    if communication.ended_on is None:
+        services.communication_end(request, communication=communication)
+        messages.success(request, "Confidential communications ended.")
+    return redirect("rights:restriction-list", patient_id=patient_id)

@@ -46,4 +46,15 @@ urlpatterns = [
         restriction_views.restriction_end,
         name="restriction-end",
     ),
+    # Confidential communications, 164.522(b).
+    path(
+        "patients/<uuid:patient_id>/communications/",
+        restriction_views.communication_create,
+        name="communication-create",
+    ),
+    path(
+        "patients/<uuid:patient_id>/communications/<uuid:communication_id>/end/",
+        restriction_views.communication_end,
+        name="communication-end",
+    ),
 ]

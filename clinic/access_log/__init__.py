@@ -99,6 +99,10 @@ RESTRICTION_RECORDED = "restriction_recorded"
 RESTRICTION_VIEWED = "restriction_viewed"
 RESTRICTION_ENDED = "restriction_ended"
 RESTRICTION_OVERRIDDEN = "restriction_overridden"
+# Confidential communications, 164.522(b) (docs/rights.md).
+CONFIDENTIAL_CONTACT_RECORDED = "confidential_contact_recorded"
+CONFIDENTIAL_CONTACT_ENDED = "confidential_contact_ended"
+CONFIDENTIAL_CONTACT_SHOWN = "confidential_contact_shown"
 
 # The one declared set of actions, with the label the privacy console shows. `record` refuses
 # any other action, and the console's filter offers exactly these.
@@ -171,6 +175,9 @@ ACTIONS: dict[str, str] = {
     RESTRICTION_VIEWED: "Restriction viewed",
     RESTRICTION_ENDED: "Restriction ended",
     RESTRICTION_OVERRIDDEN: "Disclosure recorded despite an agreed restriction",
+    CONFIDENTIAL_CONTACT_RECORDED: "Confidential communications recorded",
+    CONFIDENTIAL_CONTACT_ENDED: "Confidential communications ended",
+    CONFIDENTIAL_CONTACT_SHOWN: "Alternative contact shown (confidential communications)",
 }
 
 
