@@ -37,7 +37,12 @@ from patients.models import PatientIdentity
 from privacy.models import Disclosure
 from records.models import BreakGlassGrant, CareTeamMember, ClinicalRecord, VisitAddendum
 from rights.models import AccessRequest, AmendmentRequest, amendment_due_date, due_date
-from rights.restriction_models import AGREED, NAMED_PERSON, Restriction
+from rights.restriction_models import (
+    AGREED,
+    NAMED_PERSON,
+    ConfidentialCommunication,
+    Restriction,
+)
 
 OWNER = "owner"
 PASSWORD = "correct-horse-battery-staple-42"
@@ -408,3 +413,19 @@ class RestrictionFactory(DjangoModelFactory):
     category = NAMED_PERSON
     detail = "Fake detail: not to Testcousin Fakename"
     decision = AGREED
+
+
+class ConfidentialCommunicationFactory(DjangoModelFactory):
+    """Confidential communications (45 CFR 164.522(b)) in force: a fake alternative phone and
+    address, used instead of the default contact, requested today."""
+
+    class Meta:
+        model = ConfidentialCommunication
+        database = OWNER
+
+    patient = factory.SubFactory(PatientFactory)
+    recorded_by = factory.SubFactory(StaffFactory, group=roles.PRIVACY_OFFICER)
+    requested_on = factory.LazyFunction(timezone.localdate)
+    alt_phone = "555-0199"
+    alt_address = "9 Fakealt Lane, Testville"
+    use_instead = True
