@@ -21,10 +21,12 @@ from tests.factories import (
     BreakGlassGrantFactory,
     CareTeamMemberFactory,
     ClinicalRecordFactory,
+    ConfidentialCommunicationFactory,
     DisclosureFactory,
     MedicationFactory,
     PatientFactory,
     ProblemFactory,
+    RestrictionFactory,
     VitalSignsFactory,
     WorkingHoursFactory,
     monday_after_next,
@@ -247,6 +249,30 @@ def test_privacy_officer_rights_pages(page, live_url, staff, chart):
     walk.submit("main button:has-text('Close request')")  # no outcome: errors
     walk.visit(f"{requests_of}/{uuid.uuid4()}/", status=404)
     assert walk.found == [], walk.found
+
+
+def test_restriction_pages(page, live_url, staff, chart):
+    """164.522: the privacy officer's restriction pages, the disclosure warning, and the front
+    desk's summary with the banner and the alternative contact."""
+    patient = chart[0]
+    restriction = RestrictionFactory(patient=patient, category="health_plan_self_pay")
+    ConfidentialCommunicationFactory(patient=patient)
+    walk = Walk(page, live_url)
+    sign_in_with_code(page, live_url, staff["privacy"])
+    of = f"/privacy/rights/patients/{patient.pk}/restrictions"
+    walk.visit(f"{of}/")
+    walk.submit("main button:has-text('Record restriction')")  # empty: errors
+    walk.visit(f"{of}/{restriction.pk}/")
+    walk.visit(f"/privacy/patients/{patient.pk}/disclosures/new/")
+    page.select_option("#id_category", "treatment_payment_operations")
+    walk.submit("main button:has-text('Record disclosure')")  # the restriction's warning
+    desk = page.context.browser.new_context().new_page()
+    desk_walk = Walk(desk, live_url)
+    sign_in(desk, live_url, "t-frontdesk")
+    desk.wait_for_url(f"{live_url}/")
+    desk_walk.visit(f"/patients/{patient.pk}/")
+    desk.context.close()
+    assert walk.found == [] and desk_walk.found == [], (walk.found, desk_walk.found)
 
 
 def test_administrator_pages(page, live_url, staff):
