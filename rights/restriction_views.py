@@ -51,8 +51,11 @@ def _list(
     form: RestrictionForm,
     communication_form: CommunicationForm | None = None,
 ) -> HttpResponse:
+    # The list names the category; the detail (encrypted) is read on the restriction's page.
     restrictions = list(
-        Restriction.objects.filter(patient_id=patient.pk).order_by("-decided_on", "-recorded_at")
+        Restriction.objects.filter(patient_id=patient.pk)
+        .defer("detail")
+        .order_by("-decided_on", "-recorded_at")
     )
     communications = list(
         ConfidentialCommunication.objects.filter(patient_id=patient.pk).order_by(
