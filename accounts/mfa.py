@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
@@ -24,6 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django_otp import device_classes, devices_for_user
+from django_otp.middleware import OTPMiddleware
 from django_otp.models import Device
 from django_otp.oath import TOTP, hotp
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -315,3 +317,34 @@ class MFAGateMiddleware:
             return self.get_response(request)
         query = urlencode({"next": request.get_full_path()}) if request.method == "GET" else ""
         return redirect(f"{target}?{query}" if query else target)
+
+
+class VerifiedDeviceMiddleware(OTPMiddleware):
+    """django-otp's middleware, loading the session's verified device without its secret.
+
+    django-otp loads the whole device row on every request of a verified user only to know the
+    device exists, is confirmed and is the user's; for a TOTP device that row carries the key,
+    which the clinic decrypts on read (accounts/otp_secrets.py). The device is loaded here with
+    its secret columns deferred, so a page neither decrypts nor holds the key: a later read of
+    `device.key` (only code verification needs it, and it loads the device itself with
+    `for_verify`) would fetch it then."""
+
+    def _device_from_persistent_id(self, persistent_id: str) -> Device | None:
+        persistent_id = self._normalize_persistent_id(persistent_id)
+        try:
+            model_label, device_id = persistent_id.rsplit("/", 1)
+            device_cls = apps.get_model(model_label)
+            if not issubclass(device_cls, Device):
+                return None
+            secret = [name for name in DEVICE_SECRETS if _has_field(device_cls, name)]
+            return device_cls.objects.filter(id=int(device_id)).defer(*secret).first()
+        except (ValueError, LookupError):
+            return None
+
+
+#: Device columns a request that only needs the device's existence does not read.
+DEVICE_SECRETS = ("key",)
+
+
+def _has_field(model: Any, name: str) -> bool:
+    return any(field.name == name for field in model._meta.concrete_fields)

@@ -94,7 +94,8 @@ MIDDLEWARE = [
     # staff id: django-otp then loads the session's device as its own user (the database lets
     # no request read another user's MFA secret, accounts/db_grants.py).
     "clinic.db_context.DatabaseRoleMiddleware",
-    "django_otp.middleware.OTPMiddleware",
+    # django-otp's OTPMiddleware, loading the verified device without its secret.
+    "accounts.mfa.VerifiedDeviceMiddleware",
     "accounts.lifetime.SessionLifetimeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -186,3 +186,16 @@ def test_clicks_close_together_do_not_save_the_session_again(client_for, staff, 
     url = reverse("patients:detail", kwargs={"patient_id": patient.pk})
     cost = measure(client, "get", url)
     assert not [sql for sql in cost.statements if "clinic_session_save" in sql], show(cost)
+
+
+@pytest.mark.parametrize("persona", ["privacy", "admin"])
+def test_a_verified_users_pages_never_decrypt_their_totp_key(client_for, staff, persona):
+    """django-otp loads the session's device on every request of a verified user; the clinic's
+    middleware defers its key (accounts/mfa.py VerifiedDeviceMiddleware), so no page decrypts
+    or holds the TOTP secret; only code verification reads it."""
+    client = client_for(staff[persona])
+    cost = measure(client, "get", reverse("home"))
+    assert "otp_totp_totpdevice.key" not in cost.decryptions, cost.decryptions
+    device = [sql for sql in cost.statements if 'SELECT "otp_totp_totpdevice"."id"' in sql]
+    assert len(device) == 1, show(cost)  # the session's device, loaded once
+    assert '"otp_totp_totpdevice"."key"' not in device[0], show(cost)
