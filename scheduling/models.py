@@ -214,7 +214,8 @@ class Appointment(models.Model):
     no_show_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=24, choices=CANCEL_REASONS, blank=True)
-    # Set when booked outside working time (who: `booked_by`); never changes.
+    # Set while the appointment lies outside working time, booked or moved there by the front
+    # desk (who: the access log); changes only with the time (scheduling/db_checks.py).
     override_reason = models.CharField(
         max_length=24, choices=OVERRIDE_REASONS, blank=True, default="", db_default=""
     )
