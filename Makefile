@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 MANAGE  := $(BIN)/python manage.py
 STAMP   := $(VENV)/.installed
 
-.PHONY: run test test-clock db psql stop venv lint check bench pooler backup restore replica stress
+.PHONY: run test test-clock db psql stop venv lint check bench bench-scheduling pooler backup restore replica stress
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -110,3 +110,7 @@ stop: $(STAMP)
 # make bench BENCH_ARGS="--scale full"
 bench: db
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+# Scheduling at size (issue 17): 50 clinicians, a year at 25 a day each, 1M patients.
+bench-scheduling: db
+	$(BIN)/python -m benchmarks.run --scheduling $(BENCH_ARGS)

@@ -128,7 +128,9 @@ def day(request: HttpRequest) -> HttpResponse:
     front desk also sees each clinician's free time, linking to booking from the calendar."""
     chosen = DayForm(request.GET or None).day()
     start, end = day_bounds(chosen)
-    appointments = list(appointments_for(request).between(start, end).order_by("starts_at"))
+    appointments = list(
+        appointments_for(request).listed().between(start, end).order_by("starts_at")
+    )
     group = staff_group(request.user)
     columns = calendar_columns(appointments, chosen, with_free_time=group == roles.FRONT_DESK)
     log_listed(request, appointments)
