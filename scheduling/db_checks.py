@@ -33,7 +33,7 @@ from clinic import roles
 from clinic.clinic_time import CLINIC_TODAY_ENDS, CLINIC_TODAY_STARTS
 from clinic.db_checks import REFUSE, check_function, ensure_trigger_function, sql_strings
 from clinic.provisioning import ensure_functions, register_step
-from scheduling.models import Appointment
+from scheduling.models import WORKING_HOURS_IN_FORCE, Appointment
 
 NOW = "now() - interval '5 minutes' AND now() + interval '1 minute'"
 FRONT_DESK = roles.GROUP_ROLES[roles.FRONT_DESK]
@@ -164,11 +164,15 @@ def appointment_function() -> str:
     )
 
 
+STARTS_DAY = "(p_starts AT TIME ZONE {zone})::date"
+
+
 def working_time_function(zone: str) -> sql.Composed:
     """`appointment_in_working_time(clinician, starts, ends)`: the time lies inside one weekly
-    session on the clinic's clocks, or inside one extra session, and in no time off. SECURITY
-    INVOKER: it reads the schedule with the caller's rights (the front desk's, which cover the
-    columns it reads). scheduling/slots.py offers only such times."""
+    session on the clinic's clocks (of the hours in force that day), or inside one extra
+    session, and in no time off. SECURITY INVOKER: it reads the schedule with the caller's
+    rights (the front desk's, which cover the columns it reads). scheduling/slots.py offers
+    only such times."""
     zoneinfo.ZoneInfo(zone)  # a real zone, or ZoneInfoNotFoundError
     return sql.SQL(
         """
@@ -182,7 +186,8 @@ SELECT (
           AND w.weekday = extract(isodow FROM p_starts AT TIME ZONE {zone})::integer - 1
           AND (p_ends AT TIME ZONE {zone})::date = (p_starts AT TIME ZONE {zone})::date
           AND (p_starts AT TIME ZONE {zone})::time >= w.starts_at
-          AND (p_ends AT TIME ZONE {zone})::time <= w.ends_at)
+          AND (p_ends AT TIME ZONE {zone})::time <= w.ends_at
+          AND IN_FORCE)
     OR EXISTS (
         SELECT 1 FROM schedule_exceptions e
         WHERE e.clinician_id = p_clinician AND e.kind = 'extra_session'
@@ -191,7 +196,7 @@ SELECT (
     SELECT 1 FROM schedule_exceptions e
     WHERE e.clinician_id = p_clinician AND e.kind = 'time_off'
       AND e.starts_at < p_ends AND e.ends_at > p_starts)
-$fn$"""
+$fn$""".replace("IN_FORCE", WORKING_HOURS_IN_FORCE.format(day=STARTS_DAY))
     ).format(zone=sql.Literal(zone))
 
 

@@ -72,6 +72,16 @@ class WorkingHours(models.Model):
     weekday = models.PositiveSmallIntegerField(choices=WEEKDAYS)
     starts_at = models.TimeField()
     ends_at = models.TimeField()
+    # The days (clinic's) these hours are in force, both ends included; empty: open-ended. New
+    # hours are a new row from a day on, the old row ends the day before, so utilisation of
+    # past months counts the hours valid then (analytics/appointment_rollups.py) and booking
+    # checks the hours of the appointment's own day (db_checks.py, slots.py, free_time.py).
+    valid_from = models.DateField(
+        null=True, blank=True, help_text="First day these hours apply (empty: always)."
+    )
+    valid_until = models.DateField(
+        null=True, blank=True, help_text="Last day these hours apply (empty: still in force)."
+    )
 
     class Meta:
         db_table = "working_hours"
@@ -84,10 +94,29 @@ class WorkingHours(models.Model):
             models.CheckConstraint(
                 condition=models.Q(weekday__lte=6), name="working_hours_weekday"
             ),
+            models.CheckConstraint(
+                condition=models.Q(valid_from__isnull=True)
+                | models.Q(valid_until__isnull=True)
+                | models.Q(valid_until__gte=models.F("valid_from")),
+                name="working_hours_validity",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"working hours {self.pk}"
+
+    def in_force_on(self, day: datetime.date) -> bool:
+        """The same rule as WORKING_HOURS_IN_FORCE (SQL)."""
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_until is None or day <= self.valid_until
+        )
+
+
+# SQL: working hours row `w` is in force on the date expression `{day}`.
+WORKING_HOURS_IN_FORCE = (
+    "(w.valid_from IS NULL OR w.valid_from <= {day})"
+    " AND (w.valid_until IS NULL OR w.valid_until >= {day})"
+)
 
 
 class ScheduleException(models.Model):
