@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 MANAGE  := $(BIN)/python manage.py
 STAMP   := $(VENV)/.installed
 
-.PHONY: run test test-clock db psql stop venv lint check bench pooler backup restore replica stress
+.PHONY: run test test-clock db psql stop venv lint check bench bench-scheduling pooler backup restore replica stress
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -71,7 +71,8 @@ CLOCK_TESTS ?= tests/test_clinic_dates.py tests/test_patient_registration.py \
 	tests/test_scheduling_demo.py tests/test_scheduling_flow.py tests/test_scheduling_reschedule.py \
 	tests/test_scheduling_week.py tests/test_chart_pages.py tests/test_unsigned_notes.py \
 	tests/test_home_pages.py tests/test_rights_home.py tests/test_scheduling_override.py \
-	tests/test_scheduling_calendar_booking.py
+	tests/test_scheduling_calendar_booking.py tests/test_scheduling_override_move.py \
+	tests/test_scheduling_hours_history.py
 
 test-clock: db
 	$(BIN)/python scripts/clock_runs.py $(CLOCK_ARGS) $(CLOCK_TESTS)
@@ -110,3 +111,7 @@ stop: $(STAMP)
 # make bench BENCH_ARGS="--scale full"
 bench: db
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+# Scheduling at size (issue 17): 50 clinicians, a year at 25 a day each, 1M patients.
+bench-scheduling: db
+	$(BIN)/python -m benchmarks.run --scheduling $(BENCH_ARGS)

@@ -28,6 +28,8 @@ import zoneinfo
 
 from django.conf import settings
 
+from scheduling.models import WORKING_HOURS_IN_FORCE
+
 APPOINTMENTS_ROLLUP = "analytics_appointments_rollup"
 AVAILABILITY_ROLLUP = "analytics_availability_rollup"
 LEAD_BANDS = [
@@ -66,6 +68,8 @@ WHERE a.starts_at < now()
 GROUP BY 1, 2, 3
 """  # noqa: S608 (constants only)
 
+# Each day counts the hours in force that day (scheduling/models.py, WorkingHours.valid_from).
+IN_FORCE = WORKING_HOURS_IN_FORCE.format(day="d.day")
 AVAILABILITY_ROLLUP_SQL = f"""
 WITH bounds AS (
     SELECT date_trunc('month', min(starts_at AT TIME ZONE {Z}))::date AS first_day,
@@ -79,6 +83,7 @@ WITH bounds AS (
            tstzrange((d.day + w.starts_at) AT TIME ZONE {Z}, (d.day + w.ends_at) AT TIME ZONE {Z})
                AS r
     FROM days d JOIN working_hours w ON w.weekday = extract(isodow FROM d.day)::integer - 1
+        AND {IN_FORCE}
     UNION ALL
     SELECT e.clinician_id, tstzrange(e.starts_at, e.ends_at)
     FROM schedule_exceptions e, bounds b
@@ -115,6 +120,13 @@ OWNER_READS = {
         "created_at",
     ),
     "appointment_types": ("id", "name"),
-    "working_hours": ("clinician_id", "weekday", "starts_at", "ends_at"),
+    "working_hours": (
+        "clinician_id",
+        "weekday",
+        "starts_at",
+        "ends_at",
+        "valid_from",
+        "valid_until",
+    ),
     "schedule_exceptions": ("clinician_id", "kind", "starts_at", "ends_at"),
 }

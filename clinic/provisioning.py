@@ -391,13 +391,19 @@ def ensure_view(
         row = cursor.fetchone()
         if row and row[0] == mark and row[1] == owner:
             return done
+        as_owner = sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(owner))
+        if row and row[1] == owner:
+            # The view's owner drops it: the owner login's membership does not inherit its
+            # rights (a changed definition failed with "must be owner of materialized view").
+            _execute(cursor, done, as_owner)
         if row:
             _execute(
                 cursor,
                 done,
                 sql.SQL("DROP {} {} CASCADE").format(sql.SQL(kind), sql.Identifier(name)),
             )
-        _execute(cursor, done, sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(owner)))
+        if not (row and row[1] == owner):
+            _execute(cursor, done, as_owner)
         _execute(
             cursor,
             done,

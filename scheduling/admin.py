@@ -16,7 +16,7 @@ class AppointmentTypeAdmin(admin.ModelAdmin):
 
 @admin.register(WorkingHours)
 class WorkingHoursAdmin(admin.ModelAdmin):
-    list_display = ["clinician", "weekday", "starts_at", "ends_at"]
+    list_display = ["clinician", "weekday", "starts_at", "ends_at", "valid_from", "valid_until"]
     list_filter = ["weekday"]
     raw_id_fields = ["clinician"]
 

@@ -48,6 +48,7 @@ def week(request: HttpRequest) -> HttpResponse:
         start, end = day_bounds(days[0])[0], day_bounds(days[-1])[1]
         appointments = list(
             appointments_for(request)
+            .listed()
             .filter(clinician_id=clinician.pk)
             .between(start, end)
             .order_by("starts_at")

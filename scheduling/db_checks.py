@@ -5,11 +5,12 @@
   fresh `booked` appointment that has not already ended, of an active type, at most 8 hours,
   in the clinician's working time: inside one weekly session (wall-clock times on the clinic's
   clocks, TIME_ZONE) or one extra session, and in no time off; a rescheduled time too;
-- the one exception, an override: the front desk's role (no other) may book a time outside
-  working time, never in time off, naming a known reason category (`override_reason`, which
-  then never changes; who is `booked_by`); an override of a time inside working time is
-  refused, so the mark always means "outside";
-- the patient, clinician, type, booker, creation time, visit reason and override never change;
+- the one exception, an override: the front desk's role (no other) may book or move an
+  appointment to a time outside working time, never in time off, naming a known reason
+  category (`override_reason`; who is `booked_by` and the access log); an override of a time
+  inside working time is refused, so the mark always means "outside", and a move back into
+  working time clears it; the mark changes only with the time;
+- the patient, clinician, type, booker, creation time and visit reason never change;
 - the time changes only while the appointment is still `booked` (rescheduling), never into the
   past;
 - the status moves only along the day's steps (Appointment.NEXT), each step by the role whose
@@ -32,7 +33,7 @@ from clinic import roles
 from clinic.clinic_time import CLINIC_TODAY_ENDS, CLINIC_TODAY_STARTS
 from clinic.db_checks import REFUSE, check_function, ensure_trigger_function, sql_strings
 from clinic.provisioning import ensure_functions, register_step
-from scheduling.models import Appointment
+from scheduling.models import WORKING_HOURS_IN_FORCE, Appointment
 
 NOW = "now() - interval '5 minutes' AND now() + interval '1 minute'"
 FRONT_DESK = roles.GROUP_ROLES[roles.FRONT_DESK]
@@ -53,6 +54,36 @@ def _stamp_checks() -> str:
     return "".join(checks)
 
 
+def _placement_check() -> str:
+    """Where a booking or a move may place an appointment: in working time with no override
+    mark, or, with the mark, outside working time by the front desk's role for a known reason
+    and never in time off. So the mark always means "outside" (a move back into working time
+    clears it) and the clinician's role never places one outside."""
+    overrides = sql_strings(code for code, _label in Appointment.OVERRIDE_REASONS)
+    return f"""
+        IF NEW.override_reason = '' THEN
+            IF NOT appointment_in_working_time(NEW.clinician_id, NEW.starts_at, NEW.ends_at) THEN
+                {REFUSE} 'outside the clinician''s working time';
+            END IF;
+        ELSE
+            IF current_user <> '{FRONT_DESK}' THEN
+                {REFUSE} 'only the front desk places an appointment outside working time';
+            END IF;
+            IF NEW.override_reason NOT IN ({overrides}) THEN
+                {REFUSE} 'a booking outside working time names a known reason';
+            END IF;
+            IF appointment_in_working_time(NEW.clinician_id, NEW.starts_at, NEW.ends_at) THEN
+                {REFUSE} 'an override is for a time outside working time only';
+            END IF;
+            IF EXISTS (SELECT 1 FROM schedule_exceptions e
+                       WHERE e.clinician_id = NEW.clinician_id AND e.kind = 'time_off'
+                         AND e.starts_at < NEW.ends_at AND e.ends_at > NEW.starts_at) THEN
+                {REFUSE} 'never in the clinician''s time off';
+            END IF;
+        END IF;
+"""  # noqa: S608 (constants only)
+
+
 def appointment_function() -> str:
     steps = ", ".join(
         f"('{before}', '{after}')"
@@ -61,10 +92,10 @@ def appointment_function() -> str:
     )
     stamps = " OR ".join(f"NEW.{column} IS NOT NULL" for column in Appointment.STAMPS.values())
     reasons = sql_strings(code for code, _label in Appointment.CANCEL_REASONS)
-    overrides = sql_strings(code for code, _label in Appointment.OVERRIDE_REASONS)
     front_desk_steps = sql_strings(Appointment.FRONT_DESK_STEPS)
     clinician_steps = sql_strings(Appointment.CLINICIAN_STEPS)
     on_the_day = sql_strings(Appointment.ON_THE_DAY_STEPS)
+    placement = _placement_check()
     return check_function(
         "appointments_check_write",
         f"""
@@ -88,33 +119,12 @@ def appointment_function() -> str:
                        WHERE t.id = NEW.appointment_type_id AND t.active) THEN
             {REFUSE} 'an appointment is of an active type';
         END IF;
-        IF NEW.override_reason = '' THEN
-            IF NOT appointment_in_working_time(NEW.clinician_id, NEW.starts_at, NEW.ends_at) THEN
-                {REFUSE} 'outside the clinician''s working time';
-            END IF;
-        ELSE
-            IF current_user <> '{FRONT_DESK}' THEN
-                {REFUSE} 'only the front desk books outside working time';
-            END IF;
-            IF NEW.override_reason NOT IN ({overrides}) THEN
-                {REFUSE} 'a booking outside working time names a known reason';
-            END IF;
-            IF appointment_in_working_time(NEW.clinician_id, NEW.starts_at, NEW.ends_at) THEN
-                {REFUSE} 'an override is for a time outside working time only';
-            END IF;
-            IF EXISTS (SELECT 1 FROM schedule_exceptions e
-                       WHERE e.clinician_id = NEW.clinician_id AND e.kind = 'time_off'
-                         AND e.starts_at < NEW.ends_at AND e.ends_at > NEW.starts_at) THEN
-                {REFUSE} 'never in the clinician''s time off';
-            END IF;
-        END IF;
-        RETURN NEW;
+{placement}        RETURN NEW;
     END IF;
     IF (NEW.appointment_id, NEW.patient_id, NEW.clinician_id, NEW.appointment_type_id,
-        NEW.booked_by_id, NEW.created_at, NEW.visit_reason, NEW.override_reason)
+        NEW.booked_by_id, NEW.created_at, NEW.visit_reason)
        IS DISTINCT FROM (OLD.appointment_id, OLD.patient_id, OLD.clinician_id,
-        OLD.appointment_type_id, OLD.booked_by_id, OLD.created_at, OLD.visit_reason,
-        OLD.override_reason) THEN
+        OLD.appointment_type_id, OLD.booked_by_id, OLD.created_at, OLD.visit_reason) THEN
         {REFUSE} 'who, with whom, what, by whom and why never change';
     END IF;
     IF NEW.updated_at NOT BETWEEN {NOW} THEN
@@ -127,9 +137,8 @@ def appointment_function() -> str:
         IF NEW.ends_at <= now() OR NEW.ends_at > NEW.starts_at + interval '8 hours' THEN
             {REFUSE} 'an appointment is rescheduled to a time to come, of at most 8 hours';
         END IF;
-        IF NOT appointment_in_working_time(NEW.clinician_id, NEW.starts_at, NEW.ends_at) THEN
-            {REFUSE} 'outside the clinician''s working time';
-        END IF;
+{placement}    ELSIF NEW.override_reason IS DISTINCT FROM OLD.override_reason THEN
+        {REFUSE} 'the override mark changes only with the time';
     END IF;
     IF NEW.status IS DISTINCT FROM OLD.status THEN
         IF (OLD.status, NEW.status) NOT IN ({steps}) THEN
@@ -155,11 +164,15 @@ def appointment_function() -> str:
     )
 
 
+STARTS_DAY = "(p_starts AT TIME ZONE {zone})::date"
+
+
 def working_time_function(zone: str) -> sql.Composed:
     """`appointment_in_working_time(clinician, starts, ends)`: the time lies inside one weekly
-    session on the clinic's clocks, or inside one extra session, and in no time off. SECURITY
-    INVOKER: it reads the schedule with the caller's rights (the front desk's, which cover the
-    columns it reads). scheduling/slots.py offers only such times."""
+    session on the clinic's clocks (of the hours in force that day), or inside one extra
+    session, and in no time off. SECURITY INVOKER: it reads the schedule with the caller's
+    rights (the front desk's, which cover the columns it reads). scheduling/slots.py offers
+    only such times."""
     zoneinfo.ZoneInfo(zone)  # a real zone, or ZoneInfoNotFoundError
     return sql.SQL(
         """
@@ -173,7 +186,8 @@ SELECT (
           AND w.weekday = extract(isodow FROM p_starts AT TIME ZONE {zone})::integer - 1
           AND (p_ends AT TIME ZONE {zone})::date = (p_starts AT TIME ZONE {zone})::date
           AND (p_starts AT TIME ZONE {zone})::time >= w.starts_at
-          AND (p_ends AT TIME ZONE {zone})::time <= w.ends_at)
+          AND (p_ends AT TIME ZONE {zone})::time <= w.ends_at
+          AND IN_FORCE)
     OR EXISTS (
         SELECT 1 FROM schedule_exceptions e
         WHERE e.clinician_id = p_clinician AND e.kind = 'extra_session'
@@ -182,7 +196,7 @@ SELECT (
     SELECT 1 FROM schedule_exceptions e
     WHERE e.clinician_id = p_clinician AND e.kind = 'time_off'
       AND e.starts_at < p_ends AND e.ends_at > p_starts)
-$fn$"""
+$fn$""".replace("IN_FORCE", WORKING_HOURS_IN_FORCE.format(day=STARTS_DAY))
     ).format(zone=sql.Literal(zone))
 
 

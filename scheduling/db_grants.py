@@ -50,10 +50,12 @@ COLUMNS = (
     "created_at",
     "updated_at",
 )
-# What the front desk changes: the time (rescheduling) and its own steps of the day.
+# What the front desk changes: the time (rescheduling, with the override mark when the new time
+# is outside working time: db_checks.py) and its own steps of the day.
 FRONT_DESK_UPDATES = (
     "starts_at",
     "ends_at",
+    "override_reason",
     "status",
     "arrived_at",
     "no_show_at",

@@ -57,7 +57,8 @@ def todays_appointments(request: HttpRequest) -> list[Appointment]:
     """Today's appointments (the clinic's day) as the user's role may read them: a clinician's
     own, the front desk's every clinician's (without the visit reason)."""
     start, end = day_bounds(timezone.localdate())
-    return list(appointments_for(request).between(start, end).order_by("starts_at", "clinician_id"))
+    listed = appointments_for(request).listed().between(start, end)
+    return list(listed.order_by("starts_at", "clinician_id"))
 
 
 def flow_rows(appointments: Iterable[Appointment], now: datetime.datetime) -> list[FlowRow]:

@@ -147,11 +147,12 @@ class BookingForm(SlotChoiceForm):
     )
 
 
-class OutsideHoursForm(forms.Form):
-    """A time outside the clinician's working time (an override): the date and the clinic-time
-    start, the reason category, and the visit reason. The time must be to come, outside the
-    clinician's working time (inside it, the free times are the way) and in no time off; the
-    database checks the same (scheduling/db_checks.py)."""
+class OutsideHoursTimeForm(forms.Form):
+    """A time outside the clinician's working time (an override) for an appointment of
+    `minutes`: the date, the clinic-time start and the reason category. The time must be to
+    come, outside the clinician's working time (inside it, the free times are the way) and in
+    no time off; the database checks the same (scheduling/db_checks.py). Moving an appointment
+    uses it as it is; booking adds the visit reason (OutsideHoursForm)."""
 
     date = forms.DateField(widget=DateInput)
     time = forms.TimeField(
@@ -160,14 +161,11 @@ class OutsideHoursForm(forms.Form):
     override_reason = forms.ChoiceField(
         label="Why outside working time", choices=[("", "Choose…"), *Appointment.OVERRIDE_REASONS]
     )
-    visit_reason = BookingForm.base_fields["visit_reason"]
 
-    def __init__(
-        self, *args: Any, clinician: User, appointment_type: AppointmentType, **kwargs: Any
-    ):
+    def __init__(self, *args: Any, clinician_id: int, minutes: int, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.clinician = clinician
-        self.appointment_type = appointment_type
+        self.clinician_id = clinician_id
+        self.minutes = minutes
 
     def clean_date(self) -> datetime.date:
         chosen: datetime.date = self.cleaned_data["date"]
@@ -179,15 +177,15 @@ class OutsideHoursForm(forms.Form):
         if "date" not in data or "time" not in data:
             return data
         starts_at = local_moment(data["date"], data["time"])
-        ends_at = starts_at + datetime.timedelta(minutes=self.appointment_type.default_minutes)
+        ends_at = starts_at + datetime.timedelta(minutes=self.minutes)
         if starts_at < timezone.now():
             raise forms.ValidationError("Choose a time to come.")
-        if in_working_time(self.clinician.pk, starts_at, ends_at):
+        if in_working_time(self.clinician_id, starts_at, ends_at):
             raise forms.ValidationError(
                 "That time is within the clinician's working time: choose it from the free times."
             )
         if ScheduleException.objects.filter(
-            clinician_id=self.clinician.pk,
+            clinician_id=self.clinician_id,
             kind=ScheduleException.TIME_OFF,
             starts_at__lt=ends_at,
             ends_at__gt=starts_at,
@@ -195,6 +193,12 @@ class OutsideHoursForm(forms.Form):
             raise forms.ValidationError("The clinician is away then (time off).")
         data["starts_at"] = starts_at
         return data
+
+
+class OutsideHoursForm(OutsideHoursTimeForm):
+    """Booking outside working time: the time, the reason category and the visit reason."""
+
+    visit_reason = BookingForm.base_fields["visit_reason"]
 
 
 class RescheduleSearchForm(forms.Form):

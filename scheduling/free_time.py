@@ -59,6 +59,8 @@ def free_stretches(
         return {}
     sessions: dict[int, list[Interval]] = defaultdict(list)
     for row in WorkingHours.objects.filter(clinician_id__in=ids, weekday=day.weekday()):
+        if not row.in_force_on(day):
+            continue
         sessions[row.clinician_id].append(
             (local_moment(day, row.starts_at), local_moment(day, row.ends_at))
         )

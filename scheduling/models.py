@@ -72,6 +72,16 @@ class WorkingHours(models.Model):
     weekday = models.PositiveSmallIntegerField(choices=WEEKDAYS)
     starts_at = models.TimeField()
     ends_at = models.TimeField()
+    # The days (clinic's) these hours are in force, both ends included; empty: open-ended. New
+    # hours are a new row from a day on, the old row ends the day before, so utilisation of
+    # past months counts the hours valid then (analytics/appointment_rollups.py) and booking
+    # checks the hours of the appointment's own day (db_checks.py, slots.py, free_time.py).
+    valid_from = models.DateField(
+        null=True, blank=True, help_text="First day these hours apply (empty: always)."
+    )
+    valid_until = models.DateField(
+        null=True, blank=True, help_text="Last day these hours apply (empty: still in force)."
+    )
 
     class Meta:
         db_table = "working_hours"
@@ -84,10 +94,29 @@ class WorkingHours(models.Model):
             models.CheckConstraint(
                 condition=models.Q(weekday__lte=6), name="working_hours_weekday"
             ),
+            models.CheckConstraint(
+                condition=models.Q(valid_from__isnull=True)
+                | models.Q(valid_until__isnull=True)
+                | models.Q(valid_until__gte=models.F("valid_from")),
+                name="working_hours_validity",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"working hours {self.pk}"
+
+    def in_force_on(self, day: datetime.date) -> bool:
+        """The same rule as WORKING_HOURS_IN_FORCE (SQL)."""
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_until is None or day <= self.valid_until
+        )
+
+
+# SQL: working hours row `w` is in force on the date expression `{day}`.
+WORKING_HOURS_IN_FORCE = (
+    "(w.valid_from IS NULL OR w.valid_from <= {day})"
+    " AND (w.valid_until IS NULL OR w.valid_until >= {day})"
+)
 
 
 class ScheduleException(models.Model):
@@ -123,12 +152,22 @@ class ScheduleException(models.Model):
         return f"schedule exception {self.pk}"
 
 
+# Encrypted identifiers a list of appointments never shows (AppointmentQuerySet.listed).
+PATIENT_NOT_LISTED = ("date_of_birth", "ssn", "address", "phone", "email", "gender_identity")
+
+
 class AppointmentQuerySet(models.QuerySet["Appointment"]):
     def live(self) -> AppointmentQuerySet:
         return self.exclude(status__in=Appointment.NOT_LIVE)
 
     def between(self, start: datetime.datetime, end: datetime.datetime) -> AppointmentQuerySet:
         return self.filter(starts_at__lt=end, ends_at__gt=start)
+
+    def listed(self) -> AppointmentQuerySet:
+        """For a list of appointments: of the patient only what a list shows (name and MRN),
+        so a day of 1,250 appointments decrypts 3 values a patient, not 9
+        (docs/benchmarks.md, scheduling at size)."""
+        return self.defer(*(f"patient__{name}" for name in PATIENT_NOT_LISTED))
 
     def for_front_desk(self) -> AppointmentQuerySet:
         """Without the visit reason: the front desk holds no SELECT right on that column."""
@@ -214,7 +253,8 @@ class Appointment(models.Model):
     no_show_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=24, choices=CANCEL_REASONS, blank=True)
-    # Set when booked outside working time (who: `booked_by`); never changes.
+    # Set while the appointment lies outside working time, booked or moved there by the front
+    # desk (who: the access log); changes only with the time (scheduling/db_checks.py).
     override_reason = models.CharField(
         max_length=24, choices=OVERRIDE_REASONS, blank=True, default="", db_default=""
     )

@@ -110,30 +110,29 @@ def appointment_book(
             request, access_log.APPOINTMENT_BOOKED, patient_id=patient.pk, outcome="slot_taken"
         )
         raise taken from None
-    access_log.record(
-        request, access_log.APPOINTMENT_BOOKED, patient_id=patient.pk, object_id=appointment.pk
-    )
-    if override_reason:
-        access_log.record(
-            request,
-            access_log.APPOINTMENT_OVERRIDE,
-            patient_id=patient.pk,
-            object_id=appointment.pk,
-            reason=override_reason,
-        )
+    _log_placed(request, access_log.APPOINTMENT_BOOKED, appointment, override_reason)
     return appointment
 
 
 def appointment_reschedule(
-    *, request: HttpRequest, appointment: Appointment, starts_at: datetime.datetime
+    *,
+    request: HttpRequest,
+    appointment: Appointment,
+    starts_at: datetime.datetime,
+    override_reason: str = "",
 ) -> Appointment:
-    """Move a booked appointment to `starts_at`, keeping its length."""
+    """Move a booked appointment to `starts_at`, keeping its length; with `override_reason`, to
+    a time outside working time (the front desk only, never in time off), logged as its own
+    event too. Without it the mark is cleared: the database keeps it only on a time outside."""
     length = appointment.ends_at - appointment.starts_at
     _queue_for_time(appointment.clinician_id, appointment.patient_id)
     try:
         with transaction.atomic():
             moved = Appointment.objects.filter(pk=appointment.pk, status=Appointment.BOOKED).update(
-                starts_at=starts_at, ends_at=starts_at + length, updated_at=timezone.now()
+                starts_at=starts_at,
+                ends_at=starts_at + length,
+                override_reason=override_reason,
+                updated_at=timezone.now(),
             )
     except IntegrityError as error:
         taken = _overlap(error)
@@ -149,14 +148,25 @@ def appointment_reschedule(
         raise taken from None
     if moved != 1:
         raise StepConflict()
-    access_log.record(
-        request,
-        access_log.APPOINTMENT_RESCHEDULED,
-        patient_id=appointment.patient_id,
-        object_id=appointment.pk,
-    )
+    _log_placed(request, access_log.APPOINTMENT_RESCHEDULED, appointment, override_reason)
     appointment.starts_at, appointment.ends_at = starts_at, starts_at + length
+    appointment.override_reason = override_reason
     return appointment
+
+
+def _log_placed(
+    request: HttpRequest, action: str, appointment: Appointment, override_reason: str
+) -> None:
+    """A booking or a move, and, outside working time, the override with its category."""
+    access_log.record(request, action, patient_id=appointment.patient_id, object_id=appointment.pk)
+    if override_reason:
+        access_log.record(
+            request,
+            access_log.APPOINTMENT_OVERRIDE,
+            patient_id=appointment.patient_id,
+            object_id=appointment.pk,
+            reason=override_reason,
+        )
 
 
 def _step(

@@ -91,6 +91,8 @@ def _sessions(clinician_id: int, first: datetime.date, days: int) -> list[Interv
     for offset in range(days):
         day = first + datetime.timedelta(days=offset)
         for row in hours.get(day.weekday(), []):
+            if not row.in_force_on(day):
+                continue
             sessions.append((local_moment(day, row.starts_at), local_moment(day, row.ends_at)))
     return sessions
 

@@ -19,4 +19,9 @@ urlpatterns = [
     path("appointments/<uuid:appointment_id>/step/", views.step, name="step"),
     path("appointments/<uuid:appointment_id>/cancel/", views.cancel, name="cancel"),
     path("appointments/<uuid:appointment_id>/reschedule/", views.reschedule, name="reschedule"),
+    path(
+        "appointments/<uuid:appointment_id>/reschedule/outside-hours/",
+        override_views.reschedule_outside_hours,
+        name="reschedule-outside-hours",
+    ),
 ]

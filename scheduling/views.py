@@ -14,12 +14,11 @@ import uuid
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
-from clinic import access_log, roles
+from clinic import roles
 from clinic.access import group_required
 from clinic.staff import staff_group
 from patients.access import get_patient_for_user
@@ -37,6 +36,7 @@ from scheduling.forms import (
 )
 from scheduling.free_time import calendar_columns
 from scheduling.models import Appointment
+from scheduling.placing import MOVED_ON, day_url, log_opened, place, refusal
 from scheduling.services import (
     NotItsDay,
     SlotTaken,
@@ -50,16 +50,9 @@ from scheduling.services import (
 )
 from scheduling.slots import day_bounds
 
-SLOT_TAKEN = "That time was booked a moment ago. Choose one of the free times below."
-PATIENT_BUSY = "The patient already has an appointment at that time. Choose another time."
-MOVED_ON = "That appointment has already moved on; nothing was changed."
 NOT_ITS_DAY = (
     "Check-in and no-show are recorded on the appointment's day only; nothing was changed."
 )
-
-
-def day_url(day: object) -> str:
-    return f"{reverse('scheduling:day')}?date={day}"
 
 
 @group_required(roles.FRONT_DESK)
@@ -75,27 +68,26 @@ def book(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
     form = BookingForm(
         request.POST if request.method == "POST" else None, slots=slots, chosen=chosen
     )
-    status, refusal = 200, ""
+    status, refused = 200, ""
     if request.method == "POST" and search.is_valid() and form.is_valid():
-        try:
-            appointment = appointment_book(
+        data = search.cleaned_data
+        outcome = place(
+            request,
+            lambda: appointment_book(
                 request=request,
                 patient=patient,
-                clinician=search.cleaned_data["clinician"],
-                appointment_type=search.cleaned_data["appointment_type"],
+                clinician=data["clinician"],
+                appointment_type=data["appointment_type"],
                 starts_at=form.cleaned_data["starts_at"],
                 visit_reason=form.cleaned_data["visit_reason"],
-            )
-        except SlotTaken as taken:
-            status = 409
-            slots = search.slots(patient_id=patient.pk, now=now)
-            form = BookingForm(slots=slots)
-            refusal = PATIENT_BUSY if taken.patient_busy else SLOT_TAKEN
-        else:
-            messages.success(request, "Appointment booked.")
-            return redirect(day_url(timezone.localtime(appointment.starts_at).date()))
-    if request.method == "GET":
-        access_log.record(request, access_log.CHART_VIEWED, patient_id=patient.pk)
+            ),
+            success="Appointment booked.",
+        )
+        if not isinstance(outcome, SlotTaken):
+            return outcome
+        status, refused = 409, refusal(outcome)
+        form = BookingForm(slots=search.slots(patient_id=patient.pk, now=now))
+    log_opened(request, patient.pk)
     return render(
         request,
         "scheduling/book.html",
@@ -104,7 +96,7 @@ def book(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
             "search": search,
             "form": form,
             "searched": search.is_bound,
-            "refusal": refusal,
+            "refusal": refused,
             "calendar_day": timezone.localdate(chosen) if chosen else None,
         },
         status=status,
@@ -136,7 +128,9 @@ def day(request: HttpRequest) -> HttpResponse:
     front desk also sees each clinician's free time, linking to booking from the calendar."""
     chosen = DayForm(request.GET or None).day()
     start, end = day_bounds(chosen)
-    appointments = list(appointments_for(request).between(start, end).order_by("starts_at"))
+    appointments = list(
+        appointments_for(request).listed().between(start, end).order_by("starts_at")
+    )
     group = staff_group(request.user)
     columns = calendar_columns(appointments, chosen, with_free_time=group == roles.FRONT_DESK)
     log_listed(request, appointments)
@@ -222,32 +216,25 @@ def reschedule(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
     now = timezone.now()
     slots = search.slots(appointment=appointment, now=now)
     form = SlotChoiceForm(request.POST if request.method == "POST" else None, slots=slots)
-    status, refusal = 200, ""
+    status, refused = 200, ""
     if request.method == "POST" and search.is_valid() and form.is_valid():
-        try:
-            appointment_reschedule(
-                request=request, appointment=appointment, starts_at=form.cleaned_data["starts_at"]
-            )
-        except SlotTaken as taken:
-            status = 409
-            form = SlotChoiceForm(slots=search.slots(appointment=appointment, now=now))
-            refusal = PATIENT_BUSY if taken.patient_busy else SLOT_TAKEN
-        except StepConflict:
-            messages.error(request, MOVED_ON)
-            return redirect(back)
-        else:
-            messages.success(request, "Appointment moved.")
-            return redirect(day_url(timezone.localtime(appointment.starts_at).date()))
-    if request.method == "GET":
-        access_log.record(
+        starts_at = form.cleaned_data["starts_at"]
+        outcome = place(
             request,
-            access_log.CHART_VIEWED,
-            patient_id=appointment.patient_id,
-            object_id=appointment.pk,
+            lambda: appointment_reschedule(
+                request=request, appointment=appointment, starts_at=starts_at
+            ),
+            success="Appointment moved.",
+            back=back,
         )
+        if not isinstance(outcome, SlotTaken):
+            return outcome
+        status, refused = 409, refusal(outcome)
+        form = SlotChoiceForm(slots=search.slots(appointment=appointment, now=now))
+    log_opened(request, appointment.patient_id, appointment.pk)
     return render(
         request,
         "scheduling/reschedule.html",
-        {"appointment": appointment, "search": search, "form": form, "refusal": refusal},
+        {"appointment": appointment, "search": search, "form": form, "refusal": refused},
         status=status,
     )

@@ -187,13 +187,14 @@ def test_an_analyst_request_switched_to_the_front_desk_cannot_override(staff, se
         in_request(staff["analyst"], INSERT, data, switch_to="clinic_front_desk")
 
 
-def test_the_override_never_changes_and_is_not_a_way_to_move_out_of_hours(staff, setup):
+def test_the_override_changes_only_with_the_time_and_a_move_out_of_hours_needs_one(staff, setup):
+    """Moving with a reason: tests/test_scheduling_override_move.py."""
     booked = AppointmentFactory(clinician=staff["clinician"], patient=setup["patient"])
-    with pytest.raises(DatabaseError, match="permission denied"):
+    with pytest.raises(DatabaseError, match="changes only with the time"):
         in_request(
             staff["frontdesk"],
-            "UPDATE appointments SET override_reason = 'urgent' WHERE appointment_id = %s"
-            " RETURNING 1",
+            "UPDATE appointments SET override_reason = 'urgent', updated_at = now()"
+            " WHERE appointment_id = %s RETURNING 1",
             [str(booked.pk)],
         )
     moved = clinic_moment(FUTURE_MONDAY, 7)
