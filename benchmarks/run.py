@@ -106,15 +106,10 @@ def main() -> None:
 
 
 def log_at_scale(log_events: int, appends: int, *, keep: bool) -> None:
-    """Section 10 in a scratch database of its own (a log of exactly 10k rows, then N)."""
-    from benchmarks import access_log_scale, scratch
+    """Section 10 in scratch databases of its own (a log of exactly 10k rows, and one of N)."""
+    from benchmarks import access_log_scale
 
-    scratch.create(access_log_scale.SCRATCH_DATABASE)
-    try:
-        summary = access_log_scale.run(log_events, appends, 8)
-    finally:
-        if not keep:
-            scratch.drop(access_log_scale.SCRATCH_DATABASE)
+    summary = access_log_scale.run(log_events, appends, 8, keep=keep)
     say("\nSummary, section 10 (the access log at N vs at 10k events, same run)")
     for line in summary:
         say(line)
