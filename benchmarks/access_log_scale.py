@@ -178,8 +178,8 @@ def report_plan(patient: str) -> list[str]:
 
 def append_rounds(events: int, writers: int, rounds: int) -> dict[str, dict[str, dict]]:
     """Appends on the 10k log and on the N log in turn, `rounds` times (1 writer, then
-    `writers`; the order swapped each round): on a shared machine, load that comes and goes then weighs on both alike. Each
-    figure is the median of its rounds."""
+    `writers`; the order swapped each round): on a shared machine, load that comes and goes
+    then weighs on both alike. Each figure is the median of its rounds."""
     from benchmarks import access_log_append as append
     from benchmarks import scratch
 
