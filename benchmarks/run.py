@@ -5,6 +5,7 @@
     .venv/bin/python -m benchmarks.run --scale tiny          # a quick check that it all runs
     .venv/bin/python -m benchmarks.run --patients 100000 --records 1000000 --seconds 20
     make bench-scheduling                        # issue 17: 1M patients, ~325k appointments
+    make bench BENCH_ARGS="--log-events 10000000"  # section 10, the access log at 10M events
 
 Everything runs against a scratch database on the embedded cluster (created, migrated and
 provisioned here, dropped at the end unless --keep); the development database is never
@@ -27,6 +28,8 @@ SCALES = {
     "small": (20_000, 200_000, 300, 10, 2_000),
     "full": (1_000_000, 10_000_000, 500, 20, 4_000),
 }
+# Section 10 (benchmarks/access_log_scale.py): the access log's size N for each scale.
+LOG_EVENTS = {"tiny": 20_000, "small": 1_000_000, "full": 10_000_000}
 
 
 def say(message: str) -> None:
@@ -67,6 +70,9 @@ def main() -> None:
         "--scheduling", action="store_true", help="only the scheduling pages (issue 17)"
     )
     parser.add_argument(
+        "--log-events", type=int, help="section 10's access-log size (0: skip the section)"
+    )
+    parser.add_argument(
         "--identity-only", action="store_true", help="only section 9 (the verified identity)"
     )
     args = parser.parse_args()
@@ -99,7 +105,20 @@ def main() -> None:
     finally:
         if not args.keep:
             scratch.drop(SCRATCH_DATABASE)
+    log_events = LOG_EVENTS[args.scale] if args.log_events is None else args.log_events
+    if log_events and not (args.identity_only or args.scheduling):
+        log_at_scale(log_events, events, keep=args.keep)
     say(f"total {time.perf_counter() - started:.0f} s")
+
+
+def log_at_scale(log_events: int, appends: int, *, keep: bool) -> None:
+    """Section 10 in scratch databases of its own (a log of exactly 10k rows, and one of N)."""
+    from benchmarks import access_log_scale
+
+    summary = access_log_scale.run(log_events, appends, 8, keep=keep)
+    say("\nSummary, section 10 (the access log at N vs at 10k events, same run)")
+    for line in summary:
+        say(line)
 
 
 def run_all(

@@ -306,6 +306,7 @@ def _table_rights(cursor, table: str, privileges: str, grantable: bool) -> list[
 
 def ensure_access_log(conn) -> list[str]:
     """The access log, its sequence, trigger, row-level security and append function."""
+    from clinic.access_log import checkpoint
     from clinic.access_log import database as log
     from clinic.role_gate import access_log_policies
 
@@ -327,7 +328,8 @@ def ensure_access_log(conn) -> list[str]:
                     sql.Identifier(roles.AUDIT_OWNER)
                 ),
             )
-        for signature in (log.OLD_APPEND_SIGNATURE, log.APPEND_SIGNATURE, log.REFUSE_SIGNATURE):
+        signatures = (log.OLD_APPEND_SIGNATURE, log.APPEND_SIGNATURE, log.REFUSE_SIGNATURE)
+        for signature in (*signatures, checkpoint.VERIFY_SIGNATURE):
             cursor.execute(
                 "SELECT pg_get_userbyid(proowner) FROM pg_proc WHERE oid = to_regprocedure(%s)",
                 [signature],
@@ -343,7 +345,9 @@ def ensure_access_log(conn) -> list[str]:
         _as_audit_owner(cursor)
         mark = log.objects_mark()
         cursor.execute("SELECT obj_description('public.access_log'::regclass, 'pg_class')")
-        if cursor.fetchone()[0] != mark:
+        stale = cursor.fetchone()[0] != mark
+        cursor.execute(checkpoint.MISSING_SQL)
+        if stale or cursor.fetchone()[0]:
             for statement in log.objects_sql():
                 _execute(cursor, done, statement)
             _execute(
@@ -355,15 +359,17 @@ def ensure_access_log(conn) -> list[str]:
         done += ensure_policies(conn, "access_log", access_log_policies())
         done += _table_rights(cursor, "access_log", "SELECT", grantable=True)
         done += _function_rights(cursor, log.APPEND_SIGNATURE)
+        done += _table_rights(cursor, checkpoint.TABLE, "SELECT", grantable=False)
+        done += _function_rights(cursor, checkpoint.VERIFY_SIGNATURE, checkpoint.VERIFIERS)
         cursor.execute("RESET ROLE")
     return done
 
 
-def _function_rights(cursor, signature: str) -> list[str]:
+def _function_rights(cursor, signature: str, callers: list[str] | None = None) -> list[str]:
     """The append function: the web login, the signed-in roles and the owner login (demo data,
-    commands) may call it; PUBLIC may not."""
+    commands) may call it; PUBLIC may not. The verifier: `callers` only."""
     done: list[str] = []
-    callers = [roles.WEB_ROLE, roles.SIGNED_IN_ROLE, roles.OWNER_ROLE]
+    callers = callers or [roles.WEB_ROLE, roles.SIGNED_IN_ROLE, roles.OWNER_ROLE]
     cursor.execute(
         "SELECT p.proacl IS NULL OR EXISTS (SELECT 1 FROM aclexplode(p.proacl) a "
         "WHERE a.grantee = 0) FROM pg_proc p WHERE p.oid = %s::regprocedure",

@@ -106,16 +106,18 @@ def test_the_log_its_functions_and_the_schema_belong_to_the_audit_owner():
     with connections["owner"].cursor() as cursor:
         cursor.execute(
             "SELECT relname, pg_get_userbyid(relowner) FROM pg_class "
-            "WHERE relname IN ('access_log', 'access_log_id_seq', 'staff_token_key')"
+            "WHERE relname IN ('access_log', 'access_log_id_seq', 'staff_token_key', "
+            "'access_log_checkpoints', 'access_log_checkpoints_id_seq', 'access_log_patient_time')"
         )
-        assert {owner for _name, owner in cursor.fetchall()} == {AUDIT}
+        owners = cursor.fetchall()
+        assert len(owners) == 6 and {owner for _name, owner in owners} == {AUDIT}
         cursor.execute(
             "SELECT proname, pg_get_userbyid(proowner), proconfig FROM pg_proc WHERE proname IN "
             "('append_access_event', 'access_log_refuse_change', 'clinic_staff_id', "
-            "'clinic_staff_role', 'clinic_hmac_pad')"
+            "'clinic_staff_role', 'clinic_hmac_pad', 'access_log_verify')"
         )
         functions = cursor.fetchall()
-        assert len(functions) == 5
+        assert len(functions) == 6
         for _name, owner, config in functions:
             # pg_catalog only: no function or operator a login created can be picked up.
             assert owner == AUDIT and config == ["search_path=pg_catalog, pg_temp"]
@@ -132,9 +134,15 @@ def test_the_audit_owners_code_names_only_the_audit_owners_objects():
             "SELECT prosrc FROM pg_proc WHERE proowner = %s::regrole AND prosecdef", [AUDIT]
         )
         bodies = [row[0] for row in cursor.fetchall()]
-        assert len(bodies) == 3  # append, staff id, staff role
+        assert len(bodies) == 4  # append, staff id, staff role, the chain's verifier
         named = {n for body in bodies for n in re.findall(r"public\.(\w+)", body)}
-        assert named == {"access_log", "staff_token_key", "clinic_staff_id", "clinic_staff_role"}
+        assert named == {
+            "access_log",
+            "access_log_checkpoints",
+            "staff_token_key",
+            "clinic_staff_id",
+            "clinic_staff_role",
+        }
         for name in named:
             cursor.execute(
                 "SELECT coalesce((SELECT pg_get_userbyid(relowner) FROM pg_class "

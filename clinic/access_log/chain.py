@@ -1,5 +1,9 @@
 """Walk the access log's hash chain and report the first broken link (see database.py).
 
+`verify_chain` reads the whole chain (any role that may read the log); `verify_and_checkpoint`
+asks the database's verifier to walk from the last verified checkpoint, or from the first row,
+and to record the head it found intact (checkpoint.py: why that checkpoint can be trusted).
+
 A row is intact when its stored hash equals the hash recomputed from its content and its
 prev_hash equals the hash of the row before it (the first row's prev_hash is the genesis value).
 An edited row fails the first check; a deleted or reordered row fails the second. Deleting the
@@ -28,6 +32,8 @@ class ChainReport:
     problem: str = ""
     head_id: int | None = None
     head_hash: str = GENESIS
+    start_id: int = 0  # the walk began after this id (0: at the first row)
+    checkpointed: bool = False
 
     @property
     def ok(self) -> bool:
@@ -57,6 +63,28 @@ def verify_chain(using: str = "owner", batch_size: int = BATCH_SIZE) -> ChainRep
                 break
     return ChainReport(
         checked, time.monotonic() - started, head_id=last_id or None, head_hash=previous_hash
+    )
+
+
+VERIFY_SQL = "SELECT * FROM access_log_verify(%s)"
+
+
+def verify_and_checkpoint(using: str = "owner", full: bool = False) -> ChainReport:
+    """From the last checkpoint (or `full`: from the first row) to the head, in one statement of
+    the SECURITY DEFINER verifier, which writes a new checkpoint when every link holds."""
+    started = time.monotonic()
+    with connections[using].cursor() as cursor:
+        cursor.execute(VERIFY_SQL, [full])
+        checked, broken_id, problem, start_id, head_id, head_hash, checkpointed = cursor.fetchone()
+    return ChainReport(
+        checked,
+        time.monotonic() - started,
+        broken_id,
+        problem or "",
+        head_id,
+        head_hash or GENESIS,
+        start_id or 0,
+        bool(checkpointed),
     )
 
 

@@ -74,13 +74,16 @@ FROM access_log e WHERE e.id > %s ORDER BY e.id LIMIT %s"""
 
 
 def objects_sql() -> list[str]:
-    """The append function, the append-only trigger and its function, made by the audit owner
-    (clinic/bootstrap.py)."""
+    """The append function, the append-only trigger and its function, the verified checkpoints
+    and the per-patient index (checkpoint.py), made by the audit owner (clinic/bootstrap.py)."""
+    from clinic.access_log import checkpoint
+
     return [
         APPEND_FUNCTION,
         REFUSE_CHANGES_FUNCTION,
         "DROP TRIGGER IF EXISTS access_log_append_only ON public.access_log",
         TRIGGER,
+        *checkpoint.objects_sql(CANONICAL, GENESIS),
     ]
 
 

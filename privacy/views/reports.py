@@ -27,6 +27,7 @@ from privacy.selectors import (
     charts_outside_care_team,
     clinic_hours,
     patient_access_rows,
+    patient_events_page,
     usernames,
     views_outside_clinic_hours,
 )
@@ -199,8 +200,7 @@ def patient_find(request: HttpRequest) -> HttpResponse:
 def patient_report(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
     patient = get_patient_identity_for_privacy_officer(request, patient_id)
     sort = sorting.chosen(request.GET, sorting.EVENT_COLUMNS)
-    events = AccessEvent.objects.filter(patient_id=patient.pk).order_by(*sorting.order_by(sort))
-    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = patient_events_page(patient.pk, sort, request.GET.get("page"), PAGE_SIZE)
     rows = patient_access_rows(patient.pk, list(page))
     for event in page:
         event.action_label = access_log.action_label(event.action)  # type: ignore[attr-defined]

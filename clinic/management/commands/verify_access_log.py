@@ -1,14 +1,21 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from clinic.access_log.chain import BATCH_SIZE, anchor_holds, verify_chain
+from clinic.access_log.chain import anchor_holds, verify_and_checkpoint
 
 
 class Command(BaseCommand):
-    help = "Verify the access log's hash chain; exit non-zero at the first broken link."
+    help = (
+        "Verify the access log's hash chain from the last verified checkpoint (--full: from the "
+        "first row), record the new checkpoint, and exit non-zero at the first broken link."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--database", default="owner", help="connection alias (owner)")
-        parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+        parser.add_argument(
+            "--full",
+            action="store_true",
+            help="walk the whole chain, not only what follows the last checkpoint",
+        )
         parser.add_argument(
             "--anchor",
             action="append",
@@ -24,8 +31,9 @@ class Command(BaseCommand):
             if not anchor_id.isdigit() or len(anchor_hash) != 64:
                 raise CommandError(f"--anchor must be ID:HASH (64 hex digits), got {anchor!r}")
             anchors.append((int(anchor_id), anchor_hash))
-        report = verify_chain(options["database"], options["batch_size"])
-        summary = f"{report.rows_checked} row(s) checked in {report.seconds:.2f}s"
+        report = verify_and_checkpoint(options["database"], full=options["full"])
+        walk = f"from checkpoint id {report.start_id}" if report.start_id else "from the first row"
+        summary = f"{report.rows_checked} row(s) checked in {report.seconds:.2f}s; {walk}"
         if not report.ok:
             raise CommandError(
                 f"access log chain BROKEN at id {report.broken_id}: {report.problem}; "
@@ -37,9 +45,10 @@ class Command(BaseCommand):
                     f"access log anchor {anchor_id} is missing or changed "
                     f"(rows cut off or rewritten after it was anchored); {summary}"
                 )
+        recorded = "new checkpoint recorded" if report.checkpointed else "no new rows"
         self.stdout.write(
             self.style.SUCCESS(
                 f"access log chain intact: {summary}; head id {report.head_id or 'none'} "
-                f"hash {report.head_hash}"
+                f"hash {report.head_hash}; {recorded}"
             )
         )
