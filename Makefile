@@ -72,7 +72,8 @@ CLOCK_TESTS ?= tests/test_clinic_dates.py tests/test_patient_registration.py \
 	tests/test_scheduling_week.py tests/test_chart_pages.py tests/test_unsigned_notes.py \
 	tests/test_home_pages.py tests/test_rights_home.py tests/test_scheduling_override.py \
 	tests/test_scheduling_calendar_booking.py tests/test_scheduling_override_move.py \
-	tests/test_scheduling_hours_history.py
+	tests/test_scheduling_hours_history.py tests/test_rights_restrictions.py \
+	tests/test_rights_restrictions_database.py tests/test_rights_communications.py
 
 test-clock: db
 	$(BIN)/python scripts/clock_runs.py $(CLOCK_ARGS) $(CLOCK_TESTS)
