@@ -30,7 +30,8 @@ ALLOWED = {
     "patients": {"clinic"},
     # break the glass re-authenticates; care team by appointment (scheduling/care_team.py)
     "records": {"clinic", "patients", "accounts", "scheduling"},
-    "analytics": {"clinic", "patients", "records"},
+    # the appointment rollups count the working hours in force each day (scheduling/models.py)
+    "analytics": {"clinic", "patients", "records", "scheduling"},
     # the care-team flag counts that day's appointments (privacy/selectors.py)
     "privacy": {"clinic", "accounts", "patients", "records", "scheduling"},
     "scheduling": {"clinic", "patients"},
