@@ -43,7 +43,9 @@ POOLED_TESTS ?= tests/test_db_roles.py tests/test_request_context.py tests/test_
 	tests/test_role_gate.py tests/test_write_checks.py tests/test_sign_in_tables.py \
 	tests/test_lockout_guard.py tests/test_break_glass.py tests/test_care_team.py \
 	tests/test_patient_summary.py tests/test_patient_search.py tests/test_visit_detail.py \
-	tests/test_audit_owner.py
+	tests/test_audit_owner.py tests/test_chart_database.py tests/test_chart_pages.py \
+	tests/test_scheduling_database.py tests/test_scheduling_day.py tests/test_rights_database.py \
+	tests/test_rights_restrictions_database.py tests/test_rights_communications.py
 
 # The full run fails if fewer tests pass than tests/SUITE_FLOOR records, or if any is skipped
 # (tests/suite_guard.py says how to update the number). PYTEST_ARGS that select a subset
