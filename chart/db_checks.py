@@ -26,10 +26,10 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg import sql
 
 from clinic import roles
-from clinic.db_checks import REFUSE, check_function, ensure_trigger_function
+from clinic.db_checks import NOW_WINDOW, REFUSE, check_function, ensure_trigger_function
 from clinic.provisioning import ensure_functions, register_step
 
-NOW = "now() - interval '5 minutes' AND now() + interval '1 minute'"
+NOW = NOW_WINDOW
 PRIMARY_KEYS = {
     "chart_allergies": "allergy_id",
     "chart_problems": "problem_id",

@@ -94,6 +94,9 @@ def sql_strings(values: Iterable[str]) -> str:
 
 
 # How a write check refuses: a check violation with a message that names the rule, no values.
+#: "Now", as a write check accepts a recorded time: a little before (a slow request's own clock
+#: read) and a moment after (clock skew between the app and the database), never days away.
+NOW_WINDOW = "now() - interval '5 minutes' AND now() + interval '1 minute'"
 REFUSE = "RAISE EXCEPTION USING ERRCODE = 'check_violation', MESSAGE ="
 
 

@@ -19,13 +19,16 @@ from __future__ import annotations
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from clinic import access_log, roles
-from clinic.db_checks import REFUSE, check_function, ensure_trigger_function, sql_strings
+from clinic.db_checks import (
+    NOW_WINDOW,
+    REFUSE,
+    check_function,
+    ensure_trigger_function,
+    sql_strings,
+)
 from clinic.encryption import EncryptedFieldMixin
 from clinic.provisioning import ensure_functions, register_step
 from records.models import ClinicalRecord, VisitAddendum
-
-# How long a signature's or addendum's time may be from the database's clock.
-NOW_WINDOW = "now() - interval '5 minutes' AND now() + interval '1 minute'"
 
 
 def _encrypted_columns(model: type) -> list[str]:

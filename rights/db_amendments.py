@@ -18,7 +18,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from clinic import roles
 from clinic.clinic_time import CLINIC_TODAY
-from clinic.db_checks import REFUSE, check_function, ensure_trigger_function
+from clinic.db_checks import NOW_WINDOW, REFUSE, check_function, ensure_trigger_function
 from clinic.provisioning import (
     add_role_grants,
     ensure_functions,
@@ -40,7 +40,7 @@ from rights.models import (
 TABLE = "amendment_requests"
 PRIVACY_OFFICER = roles.GROUP_ROLES[roles.PRIVACY_OFFICER]
 CLINICIAN = roles.GROUP_ROLES[roles.CLINICIAN]
-NOW = "now() - interval '5 minutes' AND now() + interval '1 minute'"
+NOW = NOW_WINDOW
 OFFICER_STEPS = (
     "due_on",
     "extended_on",

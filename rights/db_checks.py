@@ -22,11 +22,11 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from clinic import roles
 from clinic.clinic_time import CLINIC_TODAY
-from clinic.db_checks import REFUSE, check_function, ensure_trigger_function
+from clinic.db_checks import NOW_WINDOW, REFUSE, check_function, ensure_trigger_function
 from clinic.provisioning import ensure_functions, register_step
 from rights.models import DENIED, EXTENSION_DAYS, FULFILLED, OPEN, PARTIAL, RESPONSE_DAYS
 
-NOW = "now() - interval '5 minutes' AND now() + interval '1 minute'"
+NOW = NOW_WINDOW
 PRIVACY_OFFICER = roles.GROUP_ROLES[roles.PRIVACY_OFFICER]
 
 ACCESS_REQUEST_FUNCTION = check_function(

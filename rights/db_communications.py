@@ -18,7 +18,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from clinic import roles
 from clinic.clinic_time import CLINIC_TODAY
-from clinic.db_checks import REFUSE, check_function, ensure_trigger_function
+from clinic.db_checks import NOW_WINDOW, REFUSE, check_function, ensure_trigger_function
 from clinic.provisioning import (
     add_role_grants,
     ensure_policies,
@@ -32,7 +32,7 @@ TABLE = "confidential_communications"
 PRIVACY_OFFICER = roles.GROUP_ROLES[roles.PRIVACY_OFFICER]
 FRONT_DESK = roles.GROUP_ROLES[roles.FRONT_DESK]
 CLINICIAN = roles.GROUP_ROLES[roles.CLINICIAN]
-NOW = "now() - interval '5 minutes' AND now() + interval '1 minute'"
+NOW = NOW_WINDOW
 IN_FORCE = "ended_on IS NULL"
 FLAG_COLUMNS = ("communication_id", "patient_id", "use_instead", "ended_on")
 CONTACT_COLUMNS = (*FLAG_COLUMNS, "alt_address", "alt_phone")

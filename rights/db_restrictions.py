@@ -19,7 +19,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from clinic import roles
 from clinic.clinic_time import CLINIC_TODAY
-from clinic.db_checks import REFUSE, check_function, ensure_trigger_function
+from clinic.db_checks import NOW_WINDOW, REFUSE, check_function, ensure_trigger_function
 from clinic.provisioning import (
     add_role_grants,
     ensure_policies,
@@ -34,7 +34,7 @@ TABLE = "restrictions"
 PRIVACY_OFFICER = roles.GROUP_ROLES[roles.PRIVACY_OFFICER]
 FRONT_DESK = roles.GROUP_ROLES[roles.FRONT_DESK]
 CLINICIAN = roles.GROUP_ROLES[roles.CLINICIAN]
-NOW = "now() - interval '5 minutes' AND now() + interval '1 minute'"
+NOW = NOW_WINDOW
 ENDING = ("ended_on", "ended_by_id", "ended_how")
 ACTIVE = f"decision = '{AGREED}' AND ended_on IS NULL"
 

@@ -31,11 +31,17 @@ from psycopg import sql
 
 from clinic import roles
 from clinic.clinic_time import CLINIC_TODAY_ENDS, CLINIC_TODAY_STARTS
-from clinic.db_checks import REFUSE, check_function, ensure_trigger_function, sql_strings
+from clinic.db_checks import (
+    NOW_WINDOW,
+    REFUSE,
+    check_function,
+    ensure_trigger_function,
+    sql_strings,
+)
 from clinic.provisioning import ensure_functions, register_step
 from scheduling.models import WORKING_HOURS_IN_FORCE, Appointment
 
-NOW = "now() - interval '5 minutes' AND now() + interval '1 minute'"
+NOW = NOW_WINDOW
 FRONT_DESK = roles.GROUP_ROLES[roles.FRONT_DESK]
 CLINICIAN = roles.GROUP_ROLES[roles.CLINICIAN]
 
