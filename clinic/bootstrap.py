@@ -355,6 +355,9 @@ def ensure_access_log(conn) -> list[str]:
                 done,
                 sql.SQL("COMMENT ON TABLE public.access_log IS {}").format(sql.Literal(mark)),
             )
+        cursor.execute(checkpoint.REDUNDANT_INDEXES_SQL)
+        for (index,) in cursor.fetchall():
+            _execute(cursor, done, sql.SQL("DROP INDEX public.{}").format(sql.Identifier(index)))
         done += ensure_row_level_security(conn, "access_log", force=False)
         done += ensure_policies(conn, "access_log", access_log_policies())
         done += _table_rights(cursor, "access_log", "SELECT", grantable=True)

@@ -18,7 +18,9 @@ class AccessEvent(models.Model):
     staff_id = models.IntegerField(null=True)
     role = models.CharField(max_length=40)
     action = models.CharField(max_length=40, db_index=True)
-    patient_id = models.UUIDField(null=True, db_index=True)
+    # Indexed by `access_log_patient_time` (patient_id, occurred_at, id), made by the bootstrap
+    # (clinic/access_log/checkpoint.py); the one-column index Django made is dropped there.
+    patient_id = models.UUIDField(null=True)
     object_id = models.CharField(max_length=64, blank=True)
     client_ip = models.GenericIPAddressField(null=True)
     outcome = models.CharField(max_length=20)

@@ -15,6 +15,7 @@ from django.db import DatabaseError, connections, transaction
 
 from clinic import bootstrap, roles
 from clinic.access_log.chain import verify_chain
+from clinic.access_log.checkpoint import PATIENT_INDEX
 from clinic.bootstrap_needed import BootstrapNeeded
 from clinic.provisioning import ensure_membership
 from localdb import cluster
@@ -209,3 +210,34 @@ def test_a_stray_right_of_the_owner_login_on_the_log_is_taken_back():
     # Only the stray rights went: the privacy officer still reads the log (found when a blanket
     # REVOKE ALL ... CASCADE took that grant too and every privacy page failed until provision_db).
     assert run_as("clinic_privacy_officer", "SELECT count(*) FROM access_log")
+
+
+def _log_indexes() -> list[str]:
+    with cluster.superuser_connect(TEST_DATABASE) as conn:
+        rows = conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' "
+            "AND tablename = 'access_log' ORDER BY indexname"
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def test_the_log_carries_no_index_its_queries_do_not_use():
+    """Every index is an insertion on every append (issue 20): the LIKE twins Django adds and
+    the one-column patient index (the report's index leads with patient_id) are gone."""
+    definitions = _log_indexes()
+    assert not [d for d in definitions if "varchar_pattern_ops" in d], definitions
+    assert not [d for d in definitions if d.endswith("(patient_id)")], definitions
+    assert [d for d in definitions if PATIENT_INDEX in d], definitions
+    assert len(definitions) == 6, definitions  # key, hash, action, staff, time, patient report
+
+
+def test_a_redundant_index_on_the_log_is_dropped_by_the_bootstrap():
+    with cluster.superuser_connect(TEST_DATABASE) as conn:
+        conn.execute("CREATE INDEX access_log_patient_again ON access_log (patient_id)")
+        conn.execute(
+            "CREATE INDEX access_log_action_again ON access_log (action varchar_pattern_ops)"
+        )
+    statements = bootstrap.run(cluster.superuser_dsn(TEST_DATABASE))
+    assert 'DROP INDEX public."access_log_action_again"' in statements
+    assert 'DROP INDEX public."access_log_patient_again"' in statements
+    assert not [d for d in _log_indexes() if "_again" in d]

@@ -36,6 +36,24 @@ PATIENT_INDEX_SQL = (
     "(patient_id, occurred_at, id) WHERE patient_id IS NOT NULL"
 )
 
+# Indexes the log does not need, each one an index insertion on every append (issue 20): the
+# varchar_pattern_ops twins Django adds beside an index on a varchar column (no query on the log
+# uses LIKE) and a one-column index on patient_id (PATIENT_INDEX leads with it, and
+# `patient_id = x` implies its predicate). Found by definition, not by Django's generated names;
+# the bootstrap drops them as the log's owner (Django's migrations cannot: the owner login does
+# not own the log). The unique index on `hash` stays: the chain does not need it (each link
+# names its predecessor's hash), but it is the model's declared constraint, and a second row
+# with the same hash would mean a replayed link.
+REDUNDANT_INDEXES_SQL = """
+SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+WHERE i.indrelid = 'public.access_log'::regclass AND NOT i.indisunique AND NOT i.indisprimary
+  AND (position('varchar_pattern_ops' in pg_get_indexdef(i.indexrelid)) > 0
+       OR (i.indnatts = 1 AND i.indpred IS NULL
+           AND i.indkey[0] = (SELECT attnum FROM pg_attribute
+                              WHERE attrelid = 'public.access_log'::regclass
+                                AND attname = 'patient_id')))
+ORDER BY 1"""
+
 TABLE_SQL = f"""
 CREATE TABLE IF NOT EXISTS public.{TABLE} (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
