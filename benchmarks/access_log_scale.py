@@ -3,6 +3,7 @@ verification at 10k rows and at N rows, in one run.
 
     .venv/bin/python -m benchmarks.access_log_scale [--events 10000000] [--appends 4000]
     make bench BENCH_ARGS="--log-events 10000000"      # the same, as section 10 of make bench
+    .venv/bin/python -m benchmarks.access_log_scale --indexes [--events N]   # the index set only
 
 Two scratch databases (created, migrated, provisioned, dropped afterwards; the N one kept with
 --keep, loaded onto again with --reuse): one log of 10k events, one of N. Then:
@@ -14,6 +15,11 @@ Two scratch databases (created, migrated, provisioned, dropped afterwards; the N
   clinic_privacy_officer under row-level security, privacy.selectors.patient_events_page);
 - a full verification of the N log (`verify_access_log --full`) and an incremental one over the
   rows appended since (`verify_access_log`, from the checkpoint the full run recorded).
+
+`--indexes` measures only the appends on the N log with and without the three indexes the
+bootstrap drops (the varchar_pattern_ops twins Django adds beside the `action` and `hash` indexes,
+which no query uses with LIKE, and the one-column `patient_id` index the report's index covers;
+clinic/access_log/checkpoint.py), built again and dropped in turn (not timed).
 
 The bulk rows carry a valid chain (hashed here exactly as the append function hashes: the full
 verification walks them). They are loaded by the superuser with COPY, the log's secondary
@@ -27,12 +33,14 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import hashlib
 import os
 import random
 import statistics
 import time
 import uuid
+from collections.abc import Callable
 
 SCRATCH_DATABASE = "bench_access_log_scale"  # N events
 SMALL_DATABASE = "bench_access_log_small"  # 10k events, measured in turn with the large one
@@ -176,29 +184,32 @@ def report_plan(patient: str) -> list[str]:
             return [row[0] for row in cursor.fetchall()]
 
 
-def append_rounds(events: int, writers: int, rounds: int) -> dict[str, dict[str, dict]]:
-    """Appends on the 10k log and on the N log in turn, `rounds` times (1 writer, then
-    `writers`; the order swapped each round): on a shared machine, load that comes and goes
-    then weighs on both alike. Each figure is the median of its rounds."""
+def append_rounds(
+    events: int, writers: int, rounds: int, sides: dict[str, Callable[[], None]]
+) -> dict[str, dict[str, dict]]:
+    """Appends on each side in turn (1 writer, then `writers`), `rounds` times, the order swapped
+    each round: on a shared machine, load that comes and goes then weighs on all alike. A side
+    is a name and what sets it up (point at its database, build or drop indexes; not timed).
+    Each figure is the median of its rounds."""
     from benchmarks import access_log_append as append
-    from benchmarks import scratch
 
     names = ("1 writer", f"{writers} writers")
-    runs: dict[str, dict[str, list]] = {db: {n: [] for n in names} for db in DATABASES}
+    runs: dict[str, dict[str, list]] = {side: {n: [] for n in names} for side in sides}
+    order = list(sides)
     for n in range(rounds):
-        for database in DATABASES if n % 2 == 0 else DATABASES[::-1]:  # neither always first
-            scratch.use_database(database)
+        for side in order if n % 2 == 0 else order[::-1]:  # neither always first
+            sides[side]()
             append.run(1, 20)  # warm-up: connections, plans
-            runs[database][names[0]].append(append.figures(*append.run(1, events // 2)))
-            runs[database][names[1]].append(
+            runs[side][names[0]].append(append.figures(*append.run(1, events // 2)))
+            runs[side][names[1]].append(
                 append.figures(*append.run(writers, max(1, events // writers)))
             )
     return {
-        database: {
+        side: {
             name: {key: statistics.median(r[key] for r in results) for key in results[0]}
             for name, results in by_name.items()
         }
-        for database, by_name in runs.items()
+        for side, by_name in runs.items()
     }
 
 
@@ -222,6 +233,56 @@ def size(database: str) -> tuple[int, float]:
 
 
 DATABASES = (SMALL_DATABASE, SCRATCH_DATABASE)
+OLD_INDEXES = (
+    "CREATE INDEX bench_old_action_like ON access_log (action varchar_pattern_ops)",
+    "CREATE INDEX bench_old_hash_like ON access_log (hash varchar_pattern_ops)",
+    "CREATE INDEX bench_old_patient ON access_log (patient_id)",
+)
+WITH_OLD, WITHOUT_OLD = "with the three (before)", "without them (now)"
+
+
+def _old_indexes(present: bool) -> None:
+    from clinic.access_log.checkpoint import REDUNDANT_INDEXES_SQL
+    from localdb import cluster
+
+    with cluster.superuser_connect(SCRATCH_DATABASE) as conn:
+        conn.execute("SET pgaudit.log = 'none'")
+        conn.execute("SET maintenance_work_mem = '1GB'")
+        for (name,) in conn.execute(REDUNDANT_INDEXES_SQL).fetchall():
+            conn.execute(f'DROP INDEX "{name}"')
+        if present:
+            for definition in OLD_INDEXES:
+                conn.execute(definition)
+        conn.execute("CHECKPOINT")  # the build's pages written now, not during the appends
+
+
+def index_comparison(total: int, events: int, writers: int) -> list[str]:
+    """Appends on one N log with and without the three indexes, in turn; the summary lines."""
+    from benchmarks import scratch
+
+    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    say(f"\naccess log indexes: {total:,} events, {events} appends a round, {ROUNDS} rounds")
+    try:
+        scratch.create(SCRATCH_DATABASE)
+        loaded = bulk_load(SCRATCH_DATABASE, total, patient_ids(total), now)
+        say(f"  bulk load: {loaded:.0f} s")
+        sides = {
+            WITH_OLD: functools.partial(_old_indexes, True),
+            WITHOUT_OLD: functools.partial(_old_indexes, False),
+        }
+        appended = append_rounds(events, writers, ROUNDS, sides)
+    finally:
+        scratch.drop(SCRATCH_DATABASE)
+    lines = []
+    for name in appended[WITHOUT_OLD]:
+        now_, before = appended[WITHOUT_OLD][name], appended[WITH_OLD][name]
+        lines.append(
+            f"  append, {name:<10} events/s {now_['per_second']:7.0f} vs "
+            f"{before['per_second']:7.0f} = {now_['per_second'] / before['per_second']:4.2f}x;"
+            f"  p95 ms {now_['p95_ms']:6.2f} vs {before['p95_ms']:6.2f} = "
+            f"{now_['p95_ms'] / before['p95_ms']:4.2f}x  (without the three vs with them)"
+        )
+    return lines
 
 
 def run(total: int, events: int, writers: int, *, keep: bool = False, reuse: bool = False):
@@ -258,7 +319,8 @@ def run(total: int, events: int, writers: int, *, keep: bool = False, reuse: boo
         say("  the report's page statement at N, as the privacy officer:")
         for line in report_plan(patients[0]):
             say(f"      {line}")
-        appended = append_rounds(events, writers, ROUNDS)
+        sides = {db: functools.partial(scratch.use_database, db) for db in DATABASES}
+        appended = append_rounds(events, writers, ROUNDS, sides)
         figures = {}
         for database, sample in ((SMALL_DATABASE, small_patients), (SCRATCH_DATABASE, patients)):
             rows, gib = size(database)
@@ -307,6 +369,9 @@ def main() -> None:
     parser.add_argument(
         "--reuse", action="store_true", help="load onto the N-event database an earlier --keep left"
     )
+    parser.add_argument(
+        "--indexes", action="store_true", help="only appends with and without the dropped indexes"
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
@@ -318,7 +383,10 @@ def main() -> None:
     if settings.PRODUCTION:
         raise SystemExit("Benchmarks generate synthetic data: never run them in production.")
     started = time.perf_counter()
-    summary = run(args.events, args.appends, args.writers, keep=args.keep, reuse=args.reuse)
+    if args.indexes:
+        summary = index_comparison(args.events, args.appends, args.writers)
+    else:
+        summary = run(args.events, args.appends, args.writers, keep=args.keep, reuse=args.reuse)
     say("\nSummary")
     for line in summary:
         say(line)
