@@ -20,7 +20,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 from reportlab.lib.styles import getSampleStyleSheet
 
@@ -29,22 +28,13 @@ from records import icd10
 from records.models import ClinicalRecord, VisitAddendum
 from rights import export_pdf
 from rights.export_statements import statements_by_visit
-from rights.exports import Addendum, RecordSet, Visit
+from rights.exports import Addendum, RecordSet, Visit, staff_names
 
 UNSIGNED_NOTE = (
     "The visit note is not yet signed by the clinician; a note is part of the summary once it "
     "is signed."
 )
 NOT_ASKED = "Not asked: no allergy and no statement of no known allergies are recorded."
-
-
-def _names(staff_ids: set[int]) -> dict[int, str]:
-    return {
-        user.pk: user.get_full_name() or user.get_username()
-        for user in get_user_model()
-        .objects.filter(pk__in=staff_ids)
-        .only("username", "first_name", "last_name")
-    }
 
 
 def _vital_signs(record: ClinicalRecord) -> tuple[list[VitalSigns], str]:
@@ -76,7 +66,7 @@ def summary_data(record: ClinicalRecord) -> tuple[RecordSet, str]:
         )
     )
     vitals, vitals_title = _vital_signs(record)
-    names = _names({record.provider_id} | {a.author_id for a in addenda})
+    names = staff_names({record.provider_id} | {a.author_id for a in addenda})
     statements = statements_by_visit(patient.pk, names).get(record.pk, [])
     now = timezone.localtime()
     visit = Visit(
