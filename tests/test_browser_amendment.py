@@ -87,7 +87,7 @@ def test_amendment_accepted_then_denied_with_a_statement_of_disagreement_in_chro
     author.fill("#id_notify", "Fake notify: Dr Testreferrer")
     author.click("text=Record decision")
     author.wait_for_selector("text=Decision recorded.")
-    author.click("text=The visit note")
+    author.click(f"a[href='/visits/{first.pk}/']")
     author.wait_for_url(f"**/visits/{first.pk}/")
     addenda = author.locator(".addenda .addendum")
     assert addenda.count() == 1
