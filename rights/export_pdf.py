@@ -6,10 +6,12 @@ the note's addenda. Built in memory (rights/exports.py builds the data). The vis
 
 from __future__ import annotations
 
+from datetime import datetime
 from io import BytesIO
 from typing import Any
 from xml.sax.saxutils import escape
 
+from django.utils import timezone
 from reportlab.lib.pagesizes import LETTER
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import inch
@@ -33,6 +35,11 @@ def _list(title: str, lines: list[str], empty: str, styles: Any) -> list[Any]:
     for line in lines or [empty]:
         story.append(paragraph(line, styles["BodyText"]))
     return story
+
+
+def _moment(value: datetime) -> str:
+    """A stored moment on the clinic's clock (TIME_ZONE), never the server's UTC."""
+    return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
 
 
 def _day(value: Any) -> str:
@@ -63,7 +70,8 @@ def chart_story(
         for a in data.allergies
     ]
     if not allergies and data.no_known_allergies is not None:
-        allergies = [f"No known allergies (stated {data.no_known_allergies.updated_at:%Y-%m-%d})"]
+        stated = timezone.localdate(data.no_known_allergies.updated_at)
+        allergies = [f"No known allergies (stated {stated:%Y-%m-%d})"]
     medications = [
         f"{m.name} {m.dose} {m.frequency}".replace("  ", " ").strip()
         + f" — {m.get_route_display().lower()}, {m.get_status_display().lower()}"
@@ -81,7 +89,7 @@ def chart_story(
         if v.bmi is not None:
             values.append(f"{BMI.label} {v.bmi} {BMI.display_unit}")
         error = " (entered in error)" if v.entered_in_error else ""
-        vitals.append(f"{v.taken_at:%Y-%m-%d %H:%M}{error}: " + "; ".join(values))
+        vitals.append(f"{_moment(v.taken_at)}{error}: " + "; ".join(values))
     return [
         paragraph(heading, styles["Heading2"]),
         *_list("Problems", problems, "No problems are recorded.", styles),
@@ -137,7 +145,7 @@ def visit_story(visit: Visit, styles: Any, *, no_note: str = "(no note)") -> lis
     for number, added in enumerate(visit.addenda, start=1):
         story += [
             paragraph(
-                f"Addendum {number}, {added.created_at:%Y-%m-%d %H:%M}, by {added.author}:",
+                f"Addendum {number}, {_moment(added.created_at)}, by {added.author}:",
                 styles["BodyText"],
             ),
             paragraph(added.text, styles["BodyText"]),

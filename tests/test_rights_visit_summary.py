@@ -120,6 +120,7 @@ def test_summary_holds_this_visit_and_this_patients_chart_only(staff, client_for
         "Fakepril-current",
         "Vital signs taken on the day of the visit",
         "Heart rate 61",
+        f"{VISIT_DAY.isoformat()} 10:00",  # taken at 10:00 on the clinic's clock, shown so
     ):
         assert expected in whole, expected
     for foreign in (
