@@ -9,10 +9,11 @@ see the patient (care team today or a break-the-glass grant; records/db_grants.p
 What it holds: the visit (date, clinician, ICD-10-CM diagnosis with its description), the note
 only once signed (an unsigned note is a draft its author may still change: the summary says it is
 not included), the note's addenda (all signed when written), and after a denied amendment the
-statements the clinician may read (the requests routed to them); then the chart as it stands
-today: active problems, active allergies (or "No known allergies" as stated, or "not asked"),
-current medications, and the vital signs taken on the visit's day (the clinic's date) or else the
-latest set. Built in memory, never written to disk.
+request, the denial, the statement of disagreement and the rebuttal (164.526(d)(5); read through
+the database's `visit_amendment_statements`, rights/db_visit_summary.py); then the chart as it
+stands today: active problems, active allergies (or "No known allergies" as stated, or "not
+asked"), current medications, and the vital signs taken on the visit's day (the clinic's date) or
+else the latest set. Built in memory, never written to disk.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ from chart.models import Allergy, AllergyReview, Medication, Problem, VitalSigns
 from records import icd10
 from records.models import ClinicalRecord, VisitAddendum
 from rights import export_pdf
-from rights.export_statements import statements_by_visit
+from rights.db_visit_summary import FUNCTION as STATEMENTS_FUNCTION
+from rights.export_statements import statements_of
 from rights.exports import Addendum, RecordSet, Visit, staff_names
+from rights.models import AmendmentRequest
 
 UNSIGNED_NOTE = (
     "The visit note is not yet signed by the clinician; a note is part of the summary once it "
@@ -66,8 +69,18 @@ def summary_data(record: ClinicalRecord) -> tuple[RecordSet, str]:
         )
     )
     vitals, vitals_title = _vital_signs(record)
-    names = staff_names({record.provider_id} | {a.author_id for a in addenda})
-    statements = statements_by_visit(patient.pk, names).get(record.pk, [])
+    denied = list(
+        AmendmentRequest.objects.raw(
+            f"SELECT * FROM {STATEMENTS_FUNCTION}(%s) ORDER BY decided_on, recorded_at",  # noqa: S608
+            [str(record.pk)],
+        )
+    )
+    names = staff_names(
+        {record.provider_id}
+        | {a.author_id for a in addenda}
+        | {a.decided_by_id for a in denied if a.decided_by_id}
+    )
+    statements = statements_of(denied, names).get(record.pk, [])
     now = timezone.localtime()
     visit = Visit(
         record_id=record.pk,

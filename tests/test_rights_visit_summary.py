@@ -21,10 +21,12 @@ from pypdf import PdfReader
 
 from chart.models import AllergyReview
 from clinic import access_log
+from rights.models import DENIED
 from rights.visit_summary import NOT_ASKED, UNSIGNED_NOTE
 from tests.db_helpers import request_cursor
 from tests.factories import (
     AllergyFactory,
+    AmendmentRequestFactory,
     BreakGlassGrantFactory,
     CareTeamMemberFactory,
     ClinicalRecordFactory,
@@ -245,3 +247,68 @@ def test_the_database_refuses_the_summarys_reads_to_other_callers(staff, visit, 
             [],
             "refused",
         ), statement
+
+
+# --- after a denied amendment (164.526(d)(4), (5)) --------------------------------------------
+
+DISAGREEMENT = "Fake statement: sentinel-disagree-1e9c, I never said that."
+
+
+def deny(record, staff, disagreement: str = DISAGREEMENT):
+    today = timezone.localdate()
+    return AmendmentRequestFactory(
+        record=record,
+        outcome=DENIED,
+        decided_on=today,
+        decided_by=record.provider,
+        denial_ground="accurate",
+        denial_reason="Fake reason: sentinel-denial-7a3b, accurate.",
+        disagreement=disagreement,
+        disagreement_on=today,
+    )
+
+
+def test_a_denied_amendment_goes_with_the_note_whoever_on_the_care_team_prints_it(
+    staff, client_for, visit
+):
+    """The author reads the request routed to them; another clinician on the care team reads it
+    only through the database's visit_amendment_statements: both summaries carry it."""
+    deny(visit, staff)
+    other_visit = ClinicalRecordFactory(
+        patient=visit.patient, provider=staff["clinician"], signed=True
+    )
+    deny(other_visit, staff, "Fake statement: sentinel-other-disagree-4d2e.")
+    CareTeamMemberFactory(staff=staff["clinician2"], patient=visit.patient)
+    for persona in ("clinician", "clinician2"):
+        response = client_for(staff[persona]).post(summary_url(visit))
+        whole = " ".join(" ".join(pdf_pages(response.content)).split())
+        assert "Statement of disagreement" in whole and DISAGREEMENT in whole, persona
+        assert "sentinel-denial-7a3b" in whole, persona
+        assert "sentinel-other-disagree-4d2e" not in whole, persona
+
+
+STATEMENTS = "SELECT disagreement FROM visit_amendment_statements(%s)"
+
+
+@pytest.mark.parametrize(
+    ("persona", "expected"),
+    [
+        ("clinician", 1),  # the author, on the care team
+        ("clinician2", 0),  # outside the care team, no grant: no row
+        ("frontdesk", "refused"),  # no EXECUTE for any other role
+        ("analyst", "refused"),
+        ("admin", "refused"),
+        ("privacy", "refused"),
+    ],
+)
+def test_the_statements_function_answers_clinicians_who_may_see_the_patient_only(
+    staff, visit, persona, expected
+):
+    deny(visit, staff)
+    found = rows_or_refused(staff[persona], STATEMENTS, visit.pk)
+    assert (len(found) if isinstance(found, list) else found) == expected
+
+
+def test_the_statements_function_gives_no_open_or_accepted_request(staff, visit):
+    AmendmentRequestFactory(record=visit)
+    assert rows_or_refused(staff["clinician"], STATEMENTS, visit.pk) == []
