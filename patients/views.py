@@ -223,5 +223,12 @@ def edit(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
     return render(
         request,
         "patients/edit.html",
-        {"form": form, "patient": patient, "duplicate_id": duplicate_id},
+        {
+            "form": form,
+            "patient": patient,
+            "duplicate_id": duplicate_id,
+            # 164.522(b): the form keeps the default contact editable (it is the patient's
+            # record) but says, beside it, to contact the patient only at the alternative.
+            "confidential": _confidential_contact(request, patient),
+        },
     )

@@ -71,10 +71,12 @@ def rights_security(connection: BaseDatabaseWrapper) -> list[str]:
 
 
 # The addenda and the chart of an open request's patient (SECURITY DEFINER functions), and
-# amendment requests (164.526), restrictions and confidential communications (164.522).
+# amendment requests (164.526), restrictions and confidential communications (164.522), and
+# what the visit summary reads of a denied amendment.
 from rights import (  # noqa: E402, F401
     db_amendments,
     db_communications,
     db_record_set,
     db_restrictions,
+    db_visit_summary,
 )

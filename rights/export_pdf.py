@@ -1,14 +1,17 @@
 """The designated record set as a PDF for a person (ReportLab, built-in Helvetica, Letter): the
 patient's name and MRN on every page, the date produced in every footer; demographics, the chart
 (problems, allergies, medications, vital signs), then each visit with its diagnosis, its note and
-the note's addenda. Built in memory (rights/exports.py builds the data)."""
+the note's addenda. Built in memory (rights/exports.py builds the data). The visit summary
+(rights/visit_summary.py) is built from the same pieces: `build`, `chart_story`, `visit_story`."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from io import BytesIO
 from typing import Any
 from xml.sax.saxutils import escape
 
+from django.utils import timezone
 from reportlab.lib.pagesizes import LETTER
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import inch
@@ -17,27 +20,42 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from chart.models import BMI, MEASURES
 from records import icd10
-from rights.exports import RecordSet
+from rights.exports import RecordSet, Visit
 
 # --- PDF --------------------------------------------------------------------------------------
 
 
-def _paragraph(text: str, style: Any) -> Paragraph:
+def paragraph(text: str, style: Any) -> Paragraph:
+    """Plain text as a paragraph: escaped (a note is never markup), its line breaks kept."""
     return Paragraph(escape(text).replace("\n", "<br/>"), style)
 
 
 def _list(title: str, lines: list[str], empty: str, styles: Any) -> list[Any]:
-    story = [_paragraph(title, styles["Heading3"])]
+    story = [paragraph(title, styles["Heading3"])]
     for line in lines or [empty]:
-        story.append(_paragraph(line, styles["BodyText"]))
+        story.append(paragraph(line, styles["BodyText"]))
     return story
+
+
+def _moment(value: datetime) -> str:
+    """A stored moment on the clinic's clock (TIME_ZONE), never the server's UTC."""
+    return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
 
 
 def _day(value: Any) -> str:
     return value.isoformat() if value else "—"
 
 
-def _chart_story(data: RecordSet, styles: Any) -> list[Any]:
+def chart_story(
+    data: RecordSet,
+    styles: Any,
+    *,
+    heading: str = "Chart",
+    no_allergies: str = "No allergies are recorded.",
+    vitals_title: str = "Vital signs",
+) -> list[Any]:
+    """The chart's sections as given in `data` (the record set: all of it; the visit summary:
+    what stands today)."""
     problems = [
         f"{icd10.dotted(p.icd10_code)} {icd10.description(p.icd10_code)} — {p.get_status_display()}"
         f"; onset {_day(p.onset_date)}"
@@ -52,7 +70,8 @@ def _chart_story(data: RecordSet, styles: Any) -> list[Any]:
         for a in data.allergies
     ]
     if not allergies and data.no_known_allergies is not None:
-        allergies = [f"No known allergies (stated {data.no_known_allergies.updated_at:%Y-%m-%d})"]
+        stated = timezone.localdate(data.no_known_allergies.updated_at)
+        allergies = [f"No known allergies (stated {stated:%Y-%m-%d})"]
     medications = [
         f"{m.name} {m.dose} {m.frequency}".replace("  ", " ").strip()
         + f" — {m.get_route_display().lower()}, {m.get_status_display().lower()}"
@@ -70,24 +89,21 @@ def _chart_story(data: RecordSet, styles: Any) -> list[Any]:
         if v.bmi is not None:
             values.append(f"{BMI.label} {v.bmi} {BMI.display_unit}")
         error = " (entered in error)" if v.entered_in_error else ""
-        vitals.append(f"{v.taken_at:%Y-%m-%d %H:%M}{error}: " + "; ".join(values))
+        vitals.append(f"{_moment(v.taken_at)}{error}: " + "; ".join(values))
     return [
-        _paragraph("Chart", styles["Heading2"]),
+        paragraph(heading, styles["Heading2"]),
         *_list("Problems", problems, "No problems are recorded.", styles),
-        *_list("Allergies", allergies, "No allergies are recorded.", styles),
+        *_list("Allergies", allergies, no_allergies, styles),
         *_list("Medications", medications, "No medications are recorded.", styles),
-        *_list("Vital signs", vitals, "No vital signs are recorded.", styles),
+        *_list(vitals_title, vitals, "No vital signs are recorded.", styles),
         Spacer(1, 12),
     ]
 
 
-def pdf_bytes(data: RecordSet) -> bytes:
-    """A paginated PDF (Letter, Helvetica): the patient's name, MRN and the production date on
-    every page, then demographics and each visit with its diagnosis and note."""
+def build(story: list[Any], *, title: str, header: str, footer: str) -> bytes:
+    """A paginated PDF (Letter, Helvetica) of `story`, in memory: `header` at the top and
+    `footer` with the page number at the bottom of every page."""
     buffer = BytesIO()
-    styles = getSampleStyleSheet()
-    header = f"{data.name} · MRN {data.mrn}"
-    footer = f"Produced {data.produced_on.isoformat()} at the patient's request (45 CFR 164.524)"
 
     def on_page(canvas: Canvas, document: Any) -> None:
         canvas.saveState()
@@ -101,7 +117,7 @@ def pdf_bytes(data: RecordSet) -> bytes:
     document = SimpleDocTemplate(
         buffer,
         pagesize=LETTER,
-        title="Medical record",
+        title=title,
         author="Clinic",
         topMargin=inch * 0.9,
         bottomMargin=inch * 0.9,
@@ -109,9 +125,50 @@ def pdf_bytes(data: RecordSet) -> bytes:
         rightMargin=inch * 0.75,
         invariant=False,
     )
+    document.build(story, onFirstPage=on_page, onLaterPages=on_page)
+    return buffer.getvalue()
+
+
+def visit_story(visit: Visit, styles: Any, *, no_note: str = "(no note)") -> list[Any]:
+    """One visit: date, clinician, diagnosis, the note, its addenda, and after a denied amendment
+    the request, the denial, the statement of disagreement and the rebuttal."""
+    story = [
+        paragraph(f"Visit on {visit.visit_date.isoformat()}", styles["Heading3"]),
+        paragraph(f"Clinician: {visit.provider}", styles["BodyText"]),
+        paragraph(
+            f"Diagnosis: {icd10.dotted(visit.diagnosis_code)} {visit.diagnosis}",
+            styles["BodyText"],
+        ),
+        paragraph("Note:", styles["BodyText"]),
+        paragraph(visit.notes or no_note, styles["BodyText"]),
+    ]
+    for number, added in enumerate(visit.addenda, start=1):
+        story += [
+            paragraph(
+                f"Addendum {number}, {_moment(added.created_at)}, by {added.author}:",
+                styles["BodyText"],
+            ),
+            paragraph(added.text, styles["BodyText"]),
+        ]
+    for added in visit.statements:
+        story += [
+            paragraph(
+                f"{added.kind}, {added.created_at:%Y-%m-%d}, by {added.author}:",
+                styles["BodyText"],
+            ),
+            paragraph(added.text, styles["BodyText"]),
+        ]
+    story.append(Spacer(1, 8))
+    return story
+
+
+def pdf_bytes(data: RecordSet) -> bytes:
+    """A paginated PDF (Letter, Helvetica): the patient's name, MRN and the production date on
+    every page, then demographics and each visit with its diagnosis and note."""
+    styles = getSampleStyleSheet()
     story: list[Any] = [
-        _paragraph(f"Medical record of {data.name}", styles["Title"]),
-        _paragraph("Demographics", styles["Heading2"]),
+        paragraph(f"Medical record of {data.name}", styles["Title"]),
+        paragraph("Demographics", styles["Heading2"]),
     ]
     rows = [
         ["Name", data.name],
@@ -123,7 +180,7 @@ def pdf_bytes(data: RecordSet) -> bytes:
         ["Email", data.email or "—"],
     ]
     table = Table(
-        [[label, _paragraph(value, styles["BodyText"])] for label, value in rows],
+        [[label, paragraph(value, styles["BodyText"])] for label, value in rows],
         colWidths=[inch * 1.9, inch * 5.0],
     )
     table.setStyle(
@@ -135,37 +192,15 @@ def pdf_bytes(data: RecordSet) -> bytes:
         )
     )
     story += [table, Spacer(1, 12)]
-    story += _chart_story(data, styles)
-    story.append(_paragraph("Visits", styles["Heading2"]))
+    story += chart_story(data, styles)
+    story.append(paragraph("Visits", styles["Heading2"]))
     if not data.visits:
-        story.append(_paragraph("No visits are recorded.", styles["BodyText"]))
+        story.append(paragraph("No visits are recorded.", styles["BodyText"]))
     for visit in data.visits:
-        story += [
-            _paragraph(f"Visit on {visit.visit_date.isoformat()}", styles["Heading3"]),
-            _paragraph(f"Clinician: {visit.provider}", styles["BodyText"]),
-            _paragraph(
-                f"Diagnosis: {icd10.dotted(visit.diagnosis_code)} {visit.diagnosis}",
-                styles["BodyText"],
-            ),
-            _paragraph("Note:", styles["BodyText"]),
-            _paragraph(visit.notes or "(no note)", styles["BodyText"]),
-        ]
-        for number, added in enumerate(visit.addenda, start=1):
-            story += [
-                _paragraph(
-                    f"Addendum {number}, {added.created_at:%Y-%m-%d %H:%M}, by {added.author}:",
-                    styles["BodyText"],
-                ),
-                _paragraph(added.text, styles["BodyText"]),
-            ]
-        for added in visit.statements:
-            story += [
-                _paragraph(
-                    f"{added.kind}, {added.created_at:%Y-%m-%d}, by {added.author}:",
-                    styles["BodyText"],
-                ),
-                _paragraph(added.text, styles["BodyText"]),
-            ]
-        story.append(Spacer(1, 8))
-    document.build(story, onFirstPage=on_page, onLaterPages=on_page)
-    return buffer.getvalue()
+        story += visit_story(visit, styles)
+    return build(
+        story,
+        title="Medical record",
+        header=f"{data.name} · MRN {data.mrn}",
+        footer=f"Produced {data.produced_on.isoformat()} at the patient's request (45 CFR 164.524)",
+    )

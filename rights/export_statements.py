@@ -5,6 +5,7 @@ clinic's rebuttal, as entries linked to the note (rights/exports.py)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime, time
 
 from rights.exports import RESOURCE_NAMESPACE, Addendum
@@ -16,9 +17,17 @@ def statements_by_visit(
 ) -> dict[uuid.UUID, list[Addendum]]:
     """The written record of each denied amendment of the patient's notes, by visit: carried with
     the note in every later export (164.526(d)(4), (5))."""
-    by_visit: dict[uuid.UUID, list[Addendum]] = {}
     denied = AmendmentRequest.objects.filter(patient_id=patient_id, outcome=DENIED)
-    for a in denied.order_by("decided_on", "recorded_at"):
+    return statements_of(denied.order_by("decided_on", "recorded_at"), names)
+
+
+def statements_of(
+    denied: Iterable[AmendmentRequest], names: dict[int, str]
+) -> dict[uuid.UUID, list[Addendum]]:
+    """The entries of each of these denied amendments, by visit, in the order given (the visit
+    summary reads them through its own database function, rights/db_visit_summary.py)."""
+    by_visit: dict[uuid.UUID, list[Addendum]] = {}
+    for a in denied:
         decided = datetime.combine(a.decided_on or a.received_on, time(12), tzinfo=UTC)
         entries = [
             Addendum(

@@ -123,7 +123,8 @@ def _rows(model: type[M], what: str, access_request: AccessRequest) -> list[M]:
     return list(model.objects.raw(query, [str(access_request.pk)]))  # type: ignore[attr-defined]
 
 
-def _names(staff_ids: set[int]) -> dict[int, str]:
+def staff_names(staff_ids: set[int]) -> dict[int, str]:
+    """Display names of staff members (the record set's and the visit summary's)."""
     return {
         user.pk: user.get_full_name() or user.username
         for user in get_user_model().objects.filter(pk__in=staff_ids)
@@ -147,7 +148,7 @@ def record_set(access_request: AccessRequest) -> RecordSet:
         _rows(Medication, "medications", access_request), key=lambda m: m.created_at
     )
     vitals = sorted(_rows(VitalSigns, "vital_signs", access_request), key=lambda v: v.taken_at)
-    names = _names(
+    names = staff_names(
         {v.provider_id for v in visits}
         | {a.author_id for a in addenda}
         | {p.recorded_by_id for p in problems}

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from rights import amendment_views, restriction_views, views
+from rights import amendment_views, restriction_views, views, visit_summary_views
 
 app_name = "rights"
 P = "patients/<uuid:patient_id>/requests"
@@ -33,6 +33,12 @@ urlpatterns = [
     # ... and the note's author's (a clinician).
     path("routed/", amendment_views.routed_list, name="amendments-routed"),
     path("routed/<uuid:amendment_id>/", amendment_views.amendment_decide, name="amendment-decide"),
+    # The visit summary a clinician prints for the patient (the visit page's button).
+    path(
+        "visits/<uuid:record_id>/summary/",
+        visit_summary_views.visit_summary,
+        name="visit-summary",
+    ),
     # Restrictions, 164.522(a).
     path("restrictions/find/", restriction_views.restriction_find, name="restriction-find"),
     path(f"{R}/", restriction_views.restriction_list, name="restriction-list"),

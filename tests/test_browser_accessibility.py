@@ -253,7 +253,7 @@ def test_privacy_officer_rights_pages(page, live_url, staff, chart):
 
 def test_restriction_pages(page, live_url, staff, chart):
     """164.522: the privacy officer's restriction pages, the disclosure warning, and the front
-    desk's summary with the banner and the alternative contact."""
+    desk's summary with the banner and the alternative contact, and its edit page."""
     patient = chart[0]
     restriction = RestrictionFactory(patient=patient, category="health_plan_self_pay")
     ConfidentialCommunicationFactory(patient=patient)
@@ -271,6 +271,7 @@ def test_restriction_pages(page, live_url, staff, chart):
     sign_in(desk, live_url, "t-frontdesk")
     desk.wait_for_url(f"{live_url}/")
     desk_walk.visit(f"/patients/{patient.pk}/")
+    desk_walk.visit(f"/patients/{patient.pk}/edit/")  # the alternative, the default marked
     desk.context.close()
     assert walk.found == [] and desk_walk.found == [], (walk.found, desk_walk.found)
 

@@ -279,13 +279,17 @@ ADDENDUM = "Zzsentineladdendum about Zzsentinelname"
 
 
 def flow_clinician_signs_and_amends_a_visit(ctx: Context) -> None:
-    """The visit of the flow above: its author signs it, then adds an addendum; the list of
-    unsigned notes is read too."""
+    """The visit of the flow above: its author signs it, then adds an addendum and prints the
+    visit summary; the list of unsigned notes is read too."""
     clinician = ctx.client("clinician2")
     record = ClinicalRecord.objects.using("owner").order_by("-created_at").first()
     clinician.post(f"/visits/{record.pk}/sign/", {"version": str(record.version)})
     clinician.post(f"/visits/{record.pk}/addenda/", {"text": ADDENDUM})
     clinician.get(f"/visits/{record.pk}/")
+    # The visit summary for the patient (a PDF that rightly holds the sentinels: not scanned as
+    # a page; its log event, the server's log lines and pgaudit's are).
+    summary = clinician.post(f"/privacy/rights/visits/{record.pk}/summary/")
+    assert summary.status_code == 200 and summary["Content-Type"] == "application/pdf"
     clinician.get("/my-unsigned-notes/")
 
 

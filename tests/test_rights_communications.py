@@ -202,3 +202,57 @@ def test_database_who_reads_what(staff, patient):
     with request_cursor(staff["frontdesk"], switch_to="clinic_privacy_officer") as cursor:
         cursor.execute("SELECT count(*) FROM confidential_communications")
         assert cursor.fetchone() == (0,)
+
+
+# --- the front desk's demographics edit page ---------------------------------------------------
+
+DO_NOT_USE = "Do not use for contact"
+
+
+def edit_page(client, patient) -> str:
+    response = client.get(f"/patients/{patient.pk}/edit/")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_edit_page_shows_the_alternative_and_marks_the_default_do_not_use(
+    staff, client_for, patient
+):
+    c = ConfidentialCommunicationFactory(
+        patient=patient, alt_phone=ALT_PHONE, alt_address=ALT_ADDRESS
+    )
+    page = edit_page(client_for(staff["frontdesk"]), patient)
+    assert 'id="confidential-contact"' in page
+    assert "Confidential communications: contact this patient only here" in page
+    assert ALT_PHONE in page and ALT_ADDRESS in page
+    # The address, phone and email fields are each marked; the default stays editable.
+    for field in ("address", "phone", "email"):
+        assert f'id="{field}-do-not-contact"' in page
+    assert page.count(DO_NOT_USE) == 3
+    assert 'value="202-555-0100"' in page
+    [event] = events(access_log.CONFIDENTIAL_CONTACT_SHOWN)
+    assert (event.patient_id, event.object_id) == (patient.pk, str(c.pk))
+
+
+def test_the_edit_page_when_the_default_may_be_used_too(staff, client_for, patient):
+    ConfidentialCommunicationFactory(patient=patient, alt_phone=ALT_PHONE, use_instead=False)
+    page = edit_page(client_for(staff["frontdesk"]), patient)
+    assert "the patient also asked to be contacted here" in page and ALT_PHONE in page
+    assert DO_NOT_USE not in page
+
+
+def test_the_edit_page_of_a_patient_without_one_or_after_it_ended_warns_of_nothing(
+    staff, client_for, patient
+):
+    client = client_for(staff["frontdesk"])
+    for _ in range(2):
+        page = edit_page(client, patient)
+        assert 'id="confidential-contact"' not in page and DO_NOT_USE not in page
+        assert ALT_PHONE not in page
+        ConfidentialCommunicationFactory(
+            patient=patient,
+            alt_phone=ALT_PHONE,
+            ended_on=timezone.localdate(),
+            ended_by=staff["privacy"],
+        )
+    assert events(access_log.CONFIDENTIAL_CONTACT_SHOWN) == []

@@ -86,6 +86,8 @@ ACCESS_REQUEST_EXTENDED = "access_request_extended"
 ACCESS_EXPORT_PRODUCED = "access_export_produced"
 ACCESS_EXPORT_HANDED_OVER = "access_export_handed_over"
 ACCESS_REQUEST_CLOSED = "access_request_closed"
+# The visit summary a clinician prints for the patient (rights/visit_summary_views.py).
+VISIT_SUMMARY_PRODUCED = "visit_summary_produced"
 # Amendment, 164.526 (docs/rights.md).
 AMENDMENT_REQUEST_RECORDED = "amendment_request_recorded"
 AMENDMENT_REQUEST_VIEWED = "amendment_request_viewed"
@@ -164,6 +166,7 @@ ACTIONS: dict[str, str] = {
     ACCESS_EXPORT_PRODUCED: "Record export produced for the patient",
     ACCESS_EXPORT_HANDED_OVER: "Record export handed over to the patient",
     ACCESS_REQUEST_CLOSED: "Access request closed",
+    VISIT_SUMMARY_PRODUCED: "Visit summary produced for the patient",
     AMENDMENT_REQUEST_RECORDED: "Amendment request recorded",
     AMENDMENT_REQUEST_VIEWED: "Amendment request viewed",
     AMENDMENT_REQUEST_EXTENDED: "Amendment request extended",
