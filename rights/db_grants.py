@@ -73,6 +73,7 @@ def rights_security(connection: BaseDatabaseWrapper) -> list[str]:
 # The addenda and the chart of an open request's patient (SECURITY DEFINER functions), and
 # amendment requests (164.526), restrictions and confidential communications (164.522).
 from rights import (  # noqa: E402, F401
+    db_amendment_entries,
     db_amendments,
     db_communications,
     db_record_set,
