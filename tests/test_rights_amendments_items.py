@@ -54,6 +54,13 @@ def chart(staff):
     }
 
 
+@pytest.fixture
+def as_(staff, client_for):
+    """as_("privacy"): the test client, signed in (again) as that persona (one client, so each
+    step signs in as whoever takes it)."""
+    return lambda persona: as_(persona)
+
+
 def new_url(patient) -> str:
     return f"/privacy/rights/patients/{patient.pk}/amendments/new/"
 
@@ -82,9 +89,8 @@ def record(client, patient, target: str, text: str = "Fake request") -> Amendmen
     return created
 
 
-def test_privacy_officer_records_a_request_for_each_kind(staff, client_for, chart):
-    client = client_for(staff["privacy"])
-    page = client.get(new_url(chart["patient"])).content.decode()
+def test_privacy_officer_records_a_request_for_each_kind(staff, as_, chart):
+    page = as_("privacy").get(new_url(chart["patient"])).content.decode()
     # The items are offered by kind and date, never by their free text.
     assert f"problem:{chart['problem'].pk}" in page and f"allergy:{chart['allergy'].pk}" in page
     assert "Fakecillin" not in page and "Fake problem note" not in page
@@ -97,7 +103,7 @@ def test_privacy_officer_records_a_request_for_each_kind(staff, client_for, char
         "demographic": "demographic:address",
     }
     for kind, target in targets.items():
-        created = record(client, chart["patient"], target)
+        created = record(as_("privacy"), chart["patient"], target)
         assert created.target_kind == kind
         if kind == "demographic":
             assert created.demographic_field == "address" and created.routed_to_id is None
@@ -108,25 +114,23 @@ def test_privacy_officer_records_a_request_for_each_kind(staff, client_for, char
         assert (event.patient_id, event.object_id) == (chart["patient"].pk, str(created.pk))
 
 
-def test_an_inactive_recorders_entry_goes_to_the_care_team_clinician(staff, client_for, chart):
+def test_an_inactive_recorders_entry_goes_to_the_care_team_clinician(staff, as_, chart):
     gone = staff["clinician2"]
     problem = ProblemFactory(patient=chart["patient"], recorded_by=gone)
     type(gone).objects.using("owner").filter(pk=gone.pk).update(is_active=False)
-    created = record(client_for(staff["privacy"]), chart["patient"], f"problem:{problem.pk}")
+    created = record(as_("privacy"), chart["patient"], f"problem:{problem.pk}")
     assert created.routed_to_id == staff["clinician"].pk
 
 
-def test_the_recorder_accepts_the_entry_is_linked_and_the_item_unchanged(staff, client_for, chart):
+def test_the_recorder_accepts_the_entry_is_linked_and_the_item_unchanged(staff, as_, chart):
     problem = chart["problem"]
-    amendment = record(client_for(staff["privacy"]), chart["patient"], f"problem:{problem.pk}")
+    amendment = record(as_("privacy"), chart["patient"], f"problem:{problem.pk}")
     versions = ChartHistory.objects.using("owner").filter(item_id=str(problem.pk)).count()
     # Another clinician neither sees nor decides it.
-    other = client_for(staff["clinician2"])
-    assert other.post(decide_url(amendment), {"decision": "deny"}).status_code == 404
-    author = client_for(staff["clinician"])
-    page = author.get(decide_url(amendment)).content.decode()
+    assert as_("clinician2").post(decide_url(amendment), {"decision": "deny"}).status_code == 404
+    page = as_("clinician").get(decide_url(amendment)).content.decode()
     assert f"/chart/problems/{problem.pk}/" in page
-    response = author.post(
+    response = as_("clinician").post(
         decide_url(amendment),
         {
             "decision": "accept",
@@ -159,26 +163,23 @@ def test_the_recorder_accepts_the_entry_is_linked_and_the_item_unchanged(staff, 
         f"/chart/patients/{chart['patient'].pk}/problems/",
         f"/chart/problems/{problem.pk}/",
     ):
-        assert "sentinel-problem-amended" in author.get(url).content.decode()
+        assert "sentinel-problem-amended" in as_("clinician").get(url).content.decode()
     # The privacy officer sees the decision, not the clinical text.
-    officer_page = client_for(staff["privacy"]).get(detail_url(amendment)).content.decode()
+    officer_page = as_("privacy").get(detail_url(amendment)).content.decode()
     assert "Accepted (amended)" in officer_page and "sentinel-problem-amended" not in officer_page
 
 
-def test_the_privacy_officer_decides_a_demographic_field_shown_on_the_summary(
-    staff, client_for, chart
-):
+def test_the_privacy_officer_decides_a_demographic_field_shown_on_the_summary(staff, as_, chart):
     patient = chart["patient"]
-    officer = client_for(staff["privacy"])
-    amendment = record(officer, patient, "demographic:address")
+    amendment = record(as_("privacy"), patient, "demographic:address")
     # Not routed to a clinician: nobody's to decide on the clinician's side.
-    assert client_for(staff["clinician"]).get(decide_url(amendment)).status_code == 404
+    assert as_("clinician").get(decide_url(amendment)).status_code == 404
     # A form error changes nothing.
-    response = officer.post(detail_url(amendment) + "decide/", {"decision": "accept"})
+    response = as_("privacy").post(detail_url(amendment) + "decide/", {"decision": "accept"})
     assert response.status_code == 400 and "Write the amendment" in response.content.decode()
     assert not AmendmentEntry.objects.using("owner").exists()
     address = PatientIdentity.objects.using("owner").get(pk=patient.pk).address
-    response = officer.post(
+    response = as_("privacy").post(
         detail_url(amendment) + "decide/",
         {"decision": "accept", "amendment": "Fake correction: sentinel-address-amended"},
     )
@@ -188,12 +189,14 @@ def test_the_privacy_officer_decides_a_demographic_field_shown_on_the_summary(
     # The record itself is not silently overwritten: the front desk edits it.
     assert PatientIdentity.objects.using("owner").get(pk=patient.pk).address == address
     for persona in ("frontdesk", "clinician"):
-        summary = client_for(staff[persona]).get(f"/patients/{patient.pk}/").content.decode()
+        summary = as_(persona).get(f"/patients/{patient.pk}/").content.decode()
         assert "sentinel-address-amended" in summary and "Address" in summary
-    assert "sentinel-address-amended" in officer.get(detail_url(amendment)).content.decode()
+    assert "sentinel-address-amended" in as_("privacy").get(detail_url(amendment)).content.decode()
     # A chart entry's request is not the privacy officer's to decide.
-    other = record(officer, patient, f"allergy:{chart['allergy'].pk}")
-    assert officer.post(detail_url(other) + "decide/", {"decision": "deny"}).status_code == 404
+    other = record(as_("privacy"), patient, f"allergy:{chart['allergy'].pk}")
+    assert (
+        as_("privacy").post(detail_url(other) + "decide/", {"decision": "deny"}).status_code == 404
+    )
 
 
 def _deny(client, amendment, reason: str) -> None:
@@ -204,44 +207,47 @@ def _deny(client, amendment, reason: str) -> None:
     assert response.status_code == 302
 
 
-def test_denial_disagreement_and_amendments_travel_with_exactly_their_item(
-    staff, client_for, chart
-):
+def test_denial_disagreement_and_amendments_travel_with_exactly_their_item(staff, as_, chart):
     patient, allergy = chart["patient"], chart["allergy"]
-    officer, author = client_for(staff["privacy"]), client_for(staff["clinician"])
-    denied = record(officer, patient, f"allergy:{allergy.pk}", "Fake ask: sentinel-allergy-ask")
-    _deny(author, denied, "Fake reason: sentinel-allergy-denied")
+    denied = record(
+        as_("privacy"), patient, f"allergy:{allergy.pk}", "Fake ask: sentinel-allergy-ask"
+    )
+    _deny(as_("clinician"), denied, "Fake reason: sentinel-allergy-denied")
     for step, text in (
         ("disagreement", "Fake statement: sentinel-allergy-disagree"),
         ("rebuttal", "Fake rebuttal: sentinel-allergy-rebut"),
     ):
-        assert officer.post(detail_url(denied) + f"{step}/", {"text": text}).status_code == 302
-    accepted = record(officer, patient, f"medication:{chart['medication'].pk}")
-    author.post(
+        assert (
+            as_("privacy").post(detail_url(denied) + f"{step}/", {"text": text}).status_code == 302
+        )
+    accepted = record(as_("privacy"), patient, f"medication:{chart['medication'].pk}")
+    as_("clinician").post(
         decide_url(accepted),
         {"decision": "accept", "amendment": "Fake amendment: sentinel-med-amended"},
     )
-    vitals = record(officer, patient, f"vital_signs:{chart['vital_signs'].pk}")
-    author.post(
+    vitals = record(as_("privacy"), patient, f"vital_signs:{chart['vital_signs'].pk}")
+    as_("clinician").post(
         decide_url(vitals),
         {"decision": "accept", "amendment": "Fake amendment: sentinel-vitals-amended"},
     )
-    demographic = record(officer, patient, "demographic:phone")
-    officer.post(
+    demographic = record(as_("privacy"), patient, "demographic:phone")
+    as_("privacy").post(
         detail_url(demographic) + "decide/",
         {"decision": "accept", "amendment": "Fake correction: sentinel-phone-amended"},
     )
     assert Allergy.objects.using("owner").get(pk=allergy.pk).substance == "Fakecillin"
     # Shown under the allergy on the chart, to the clinicians who may see the patient.
-    allergies = author.get(f"/chart/patients/{patient.pk}/allergies/").content.decode()
+    allergies = as_("clinician").get(f"/chart/patients/{patient.pk}/allergies/").content.decode()
     for sentinel in ("allergy-denied", "allergy-disagree", "allergy-rebut", "allergy-ask"):
         assert f"sentinel-{sentinel}" in allergies
-    medications = author.get(f"/chart/patients/{patient.pk}/medications/").content.decode()
+    medications = (
+        as_("clinician").get(f"/chart/patients/{patient.pk}/medications/").content.decode()
+    )
     assert "sentinel-med-amended" in medications
     # Exported with exactly that item.
     request = AccessRequestFactory(patient=patient, format="both")
     base = f"/privacy/rights/patients/{patient.pk}/requests/{request.pk}/export/"
-    bundle = Bundle.model_validate(json.loads(officer.post(base + "fhir/").content))
+    bundle = Bundle.model_validate(json.loads(as_("privacy").post(base + "fhir/").content))
     resources = [e.resource for e in bundle.entry]
 
     def notes(resource) -> str:
@@ -266,7 +272,7 @@ def test_denial_disagreement_and_amendments_travel_with_exactly_their_item(
     ]
     [phone] = documents
     assert phone.content[0].attachment.data.decode() == "Fake correction: sentinel-phone-amended"
-    pdf = officer.post(base + "pdf/").content
+    pdf = as_("privacy").post(base + "pdf/").content
     whole = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).split())
     for sentinel in (
         "allergy-denied",
@@ -280,17 +286,16 @@ def test_denial_disagreement_and_amendments_travel_with_exactly_their_item(
     assert "Phone: Amendment" in whole
 
 
-def test_another_patients_export_carries_none_of_it(staff, client_for, chart):
-    officer, author = client_for(staff["privacy"]), client_for(staff["clinician"])
-    amendment = record(officer, chart["patient"], f"problem:{chart['problem'].pk}")
-    author.post(
+def test_another_patients_export_carries_none_of_it(staff, as_, chart):
+    amendment = record(as_("privacy"), chart["patient"], f"problem:{chart['problem'].pk}")
+    as_("clinician").post(
         decide_url(amendment),
         {"decision": "accept", "amendment": "Fake amendment: sentinel-not-yours"},
     )
     stranger = PatientFactory(first_name="Otherpatient", last_name="Elsewhere")
     request = AccessRequestFactory(patient=stranger, format="both")
     base = f"/privacy/rights/patients/{stranger.pk}/requests/{request.pk}/export/"
-    assert b"sentinel-not-yours" not in officer.post(base + "fhir/").content
-    pdf = officer.post(base + "pdf/").content
+    assert b"sentinel-not-yours" not in as_("privacy").post(base + "fhir/").content
+    pdf = as_("privacy").post(base + "pdf/").content
     whole = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
     assert "sentinel-not-yours" not in whole
