@@ -54,11 +54,11 @@ def chart(staff):
     }
 
 
-@pytest.fixture
-def as_(staff, client_for):
+@pytest.fixture(name="as_")
+def signed_in_as(staff, client_for):
     """as_("privacy"): the test client, signed in (again) as that persona (one client, so each
     step signs in as whoever takes it)."""
-    return lambda persona: as_(persona)
+    return lambda persona: client_for(staff[persona])
 
 
 def new_url(patient) -> str:
