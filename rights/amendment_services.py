@@ -58,7 +58,7 @@ def amendment_accept(
     request records it, with whom to notify (164.526(c)(3))."""
     with transaction.atomic():
         added: VisitAddendum | AmendmentEntry
-        if amendment.target_kind == NOTE:
+        if amendment.target_kind == NOTE and amendment.record_id is not None:
             added = VisitAddendum(
                 record_id=amendment.record_id,
                 patient_id=amendment.patient_id,

@@ -321,7 +321,7 @@ ITEM_MODELS = {PROBLEM: Problem, ALLERGY: Allergy, MEDICATION: Medication, VITAL
 def _item_visible(amendment: AmendmentRequest) -> bool:
     """Whether the decider still sees the item (row-level security answers)."""
     if amendment.target_kind == NOTE:
-        return ClinicalRecord.objects.filter(pk=amendment.record_id).exists()
+        return ClinicalRecord.objects.filter(pk=amendment.target_id).exists()
     model = ITEM_MODELS[amendment.target_kind]
     return model._default_manager.filter(pk=amendment.target_id).exists()
 

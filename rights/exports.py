@@ -408,7 +408,7 @@ def _annotated(resource: dict[str, Any], attached: list[Addendum]) -> dict[str, 
     """An amendment or a denial's statements on a chart resource: FHIR `note` annotations
     (author, time, text), after the resource's own note."""
     if attached:
-        resource["note"] = [*resource.get("note", []), *fhir_chart.annotations(attached)]
+        resource["note"] = [*resource.get("note", []), *fhir_chart.amendment_notes(attached)]
     return resource
 
 

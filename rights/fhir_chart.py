@@ -290,7 +290,7 @@ def addendum(
     )
 
 
-def annotations(attached: list[Any]) -> list[dict[str, Any]]:
+def amendment_notes(attached: list[Any]) -> list[dict[str, Any]]:
     """Amendments (164.526(c)) and a denial's statements ((d)(4)) as FHIR Annotations: who, when,
     and the text headed by what it is (rights/export_statements.py)."""
     return [
