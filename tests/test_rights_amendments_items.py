@@ -244,6 +244,8 @@ def test_denial_disagreement_and_amendments_travel_with_exactly_their_item(staff
         as_("clinician").get(f"/chart/patients/{patient.pk}/medications/").content.decode()
     )
     assert "sentinel-med-amended" in medications
+    summary = as_("clinician").get(f"/chart/patients/{patient.pk}/").content.decode()
+    assert "sentinel-med-amended" in summary and "sentinel-allergy-disagree" in summary
     # Exported with exactly that item.
     request = AccessRequestFactory(patient=patient, format="both")
     base = f"/privacy/rights/patients/{patient.pk}/requests/{request.pk}/export/"
