@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from django import forms
 from django.utils import timezone
 
+from records import icd10
+from rights.amendment_models import (
+    CHART_KINDS,
+    DEMOGRAPHIC,
+    DEMOGRAPHIC_FIELDS,
+    NOTE,
+    PROBLEM,
+    TARGET_KINDS,
+    VITALS,
+)
 from rights.models import AMENDMENT_DENIAL_GROUNDS, RECEIVED_HOW
 
 DATE = forms.DateInput(attrs={"type": "date"})
@@ -21,21 +32,81 @@ def _text(value: str | None, message: str) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class Target:
+    """What a request is about: its kind, the item's id (a field name for a demographic field)
+    and who decides (None: the privacy officer, for a demographic field)."""
+
+    kind: str
+    key: str
+    routed_to: int | None
+
+
+def _local(moment: datetime) -> str:
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
+
+
 class AmendmentRequestForm(forms.Form):
-    record = forms.ChoiceField(label="Which signed visit note")
+    # Named `record` since it held only visit notes; a note is still chosen by its bare id.
+    record = forms.ChoiceField(
+        label="Which item: a signed visit note, a chart entry or a demographic field"
+    )
     received_on = forms.DateField(label="Received on", widget=DATE)
     received_how = forms.ChoiceField(label="How the request was made", choices=RECEIVED_HOW)
     requested = forms.CharField(
         label="What the patient asks to change, and why", max_length=4000, widget=TEXT
     )
 
-    def __init__(self, *args: Any, visits: list[tuple[str, date, int]], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        visits: list[tuple[str, date, int]],
+        items: list[tuple[str, str, datetime, str | None, datetime | None, int | None]],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.authors = {str(record_id): author for record_id, _day, author in visits}
-        self.fields["record"].choices = [  # type: ignore[attr-defined]
-            (str(record_id), f"Visit on {day:%Y-%m-%d}") for record_id, day, _author in visits
-        ]
+        self.targets: dict[str, Target] = {}
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for record_id, day, author in visits:
+            self.targets[record_id] = Target(NOTE, record_id, author)
+            groups.setdefault("Signed visit notes", []).append(
+                (record_id, f"Visit on {day:%Y-%m-%d}")
+            )
+        kinds = dict(TARGET_KINDS)
+        for kind, item_id, recorded_at, detail, taken_at, decider in items:
+            value = f"{kind}:{item_id}"
+            self.targets[value] = Target(kind, item_id, decider)
+            label = f"{kinds[kind]} recorded {_local(recorded_at)[:10]}"
+            if kind == PROBLEM and detail:
+                label += f", ICD-10-CM {icd10.dotted(detail)}"
+            elif kind == VITALS and taken_at:
+                label += f", taken {_local(taken_at)}"
+            elif detail:
+                label += f" ({detail.replace('_', ' ')})"
+            if decider is None:
+                label += " — nobody to decide it"
+            groups.setdefault(f"{kinds[kind]} entries", []).append((value, label))
+        for field, label in DEMOGRAPHIC_FIELDS:
+            value = f"{DEMOGRAPHIC}:{field}"
+            self.targets[value] = Target(DEMOGRAPHIC, field, None)
+            groups.setdefault("Demographic fields (decided by the privacy officer)", []).append(
+                (value, label)
+            )
+        self.fields["record"].choices = list(groups.items())  # type: ignore[attr-defined]
         self.fields["received_on"].initial = timezone.localdate()
+
+    def clean_record(self) -> str:
+        value: str = self.cleaned_data["record"]
+        target = self.targets[value]
+        if target.kind in CHART_KINDS and target.routed_to is None:
+            raise forms.ValidationError(
+                "Whoever recorded this entry is no longer active and the patient has no "
+                "care-team clinician to decide it: assign one first."
+            )
+        return value
+
+    def target(self) -> Target:
+        return self.targets[self.cleaned_data["record"]]
 
     def clean_received_on(self) -> date:
         received: date = self.cleaned_data["received_on"]
@@ -65,11 +136,11 @@ ACCEPT, DENY = "accept", "deny"
 
 class DecisionForm(forms.Form):
     decision = forms.ChoiceField(
-        choices=[(ACCEPT, "Accept: append the amendment"), (DENY, "Deny")],
+        choices=[(ACCEPT, "Accept: link the amendment to the item"), (DENY, "Deny")],
         widget=forms.RadioSelect,
     )
     amendment = forms.CharField(
-        label="The amendment (appended to the note as your signed addendum)",
+        label="The amendment (linked to the item as yours, signed now; the item is not changed)",
         max_length=4000,
         required=False,
         widget=TEXT,

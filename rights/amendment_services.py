@@ -1,5 +1,5 @@
 """Writes of the amendment workflow (164.526), each one transaction with its access-log event.
-The database checks each step again (rights/db_amendments.py)."""
+The database checks each step again (rights/db_amendments.py, rights/db_amendment_entries.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from clinic import access_log
 from records.models import VisitAddendum
+from rights.amendment_models import NOTE, AmendmentEntry
 from rights.models import (
     ACCEPTED,
     AMENDMENT_EXTENSION_DAYS,
@@ -51,31 +52,51 @@ def amendment_extend(request: HttpRequest, *, amendment: AmendmentRequest, reaso
 
 def amendment_accept(
     request: HttpRequest, *, amendment: AmendmentRequest, text: str, notify: str
-) -> VisitAddendum:
-    """The author appends the amendment to the note as a signed addendum (the note itself is
-    never changed) and the request records it, with whom to notify (164.526(c)(3))."""
+) -> VisitAddendum | AmendmentEntry:
+    """The decider links the amendment to the item, which itself is never changed: a note gets
+    the author's signed addendum, a chart entry or a demographic field an amendment entry; the
+    request records it, with whom to notify (164.526(c)(3))."""
     with transaction.atomic():
-        addendum = VisitAddendum(
-            record_id=amendment.record_id,
-            patient_id=amendment.patient_id,
-            author_id=_staff_id(request),
-            text=AMENDMENT_PREFIX + text,
-        )
-        addendum.save(force_insert=True)
+        added: VisitAddendum | AmendmentEntry
+        if amendment.target_kind == NOTE and amendment.record_id is not None:
+            added = VisitAddendum(
+                record_id=amendment.record_id,
+                patient_id=amendment.patient_id,
+                author_id=_staff_id(request),
+                text=AMENDMENT_PREFIX + text,
+            )
+            added.save(force_insert=True)
+            amendment.addendum = added
+            action = access_log.ADDENDUM_ADDED
+        else:
+            added = AmendmentEntry(
+                amendment=amendment,
+                patient_id=amendment.patient_id,
+                target_kind=amendment.target_kind,
+                problem_id=amendment.problem_id,
+                allergy_id=amendment.allergy_id,
+                medication_id=amendment.medication_id,
+                vitals_id=amendment.vitals_id,
+                demographic_field=amendment.demographic_field,
+                author_id=_staff_id(request),
+                text=text,
+            )
+            added.save(force_insert=True)
+            action = access_log.AMENDMENT_ENTRY_ADDED
         access_log.record(
             request,
-            access_log.ADDENDUM_ADDED,
+            action,
             patient_id=amendment.patient_id,
-            object_id=addendum.pk,
+            object_id=added.pk,
+            reason=amendment.target_kind,
         )
         amendment.outcome = ACCEPTED
-        amendment.addendum = addendum
         amendment.notify = notify or None
         amendment.decided_on = timezone.localdate()
         amendment.decided_by_id = _staff_id(request)
         amendment.save(update_fields=["outcome", "addendum", "notify", "decided_on", "decided_by"])
         _log(request, access_log.AMENDMENT_DECIDED, amendment, reason=ACCEPTED)
-    return addendum
+    return added
 
 
 def amendment_deny(

@@ -74,6 +74,7 @@ def rights_security(connection: BaseDatabaseWrapper) -> list[str]:
 # amendment requests (164.526), restrictions and confidential communications (164.522), and
 # what the visit summary reads of a denied amendment.
 from rights import (  # noqa: E402, F401
+    db_amendment_entries,
     db_amendments,
     db_communications,
     db_record_set,

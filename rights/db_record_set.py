@@ -1,5 +1,6 @@
-"""The rest of the designated record set for an open access request: addenda to visit notes and
-the chart (problems, allergies and the "no known allergies" statement, medications, vital signs).
+"""The rest of the designated record set for an open access request: addenda to visit notes, the
+chart (problems, allergies and the "no known allergies" statement, medications, vital signs) and
+the accepted amendments of chart entries and demographic fields.
 
 The privacy officer holds no right on these tables (records/db_grants.py, chart/db_grants.py:
 they are the clinicians'). For an export it reads them through one SECURITY DEFINER function per
@@ -28,6 +29,8 @@ TABLES = {
     "allergy_review": "chart_allergy_reviews",
     "medications": "chart_medications",
     "vital_signs": "chart_vital_signs",
+    # Accepted amendments of chart entries and demographic fields (164.526(c)(1)).
+    "amendment_entries": "amendment_entries",
 }
 
 

@@ -20,6 +20,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from chart.models import BMI, MEASURES
 from records import icd10
+from rights.amendment_models import DEMOGRAPHIC, DEMOGRAPHIC_FIELDS
 from rights.exports import RecordSet, Visit
 
 # --- PDF --------------------------------------------------------------------------------------
@@ -46,6 +47,14 @@ def _day(value: Any) -> str:
     return value.isoformat() if value else "—"
 
 
+def _attached(data: RecordSet, kind: str, item_id: Any) -> list[str]:
+    """The lines under an item: its amendments and a denial's statements (164.526)."""
+    return [
+        f"    {added.kind}, {_moment(added.created_at)}, by {added.author}: {added.text}"
+        for added in data.amendments_of(kind, item_id)
+    ]
+
+
 def chart_story(
     data: RecordSet,
     styles: Any,
@@ -55,31 +64,37 @@ def chart_story(
     vitals_title: str = "Vital signs",
 ) -> list[Any]:
     """The chart's sections as given in `data` (the record set: all of it; the visit summary:
-    what stands today)."""
-    problems = [
-        f"{icd10.dotted(p.icd10_code)} {icd10.description(p.icd10_code)} — {p.get_status_display()}"
-        f"; onset {_day(p.onset_date)}"
-        + (f"; resolved {_day(p.resolved_on)}" if p.resolved_on else "")
-        + (f". Note: {p.note}" if p.note else "")
-        for p in data.problems
-    ]
-    allergies = [
-        f"{a.substance} — {a.get_status_display()}"
-        + (f"; reaction: {a.reaction}" if a.reaction else "")
-        + (f"; {a.get_severity_display().lower()}" if a.severity else "")
-        for a in data.allergies
-    ]
+    what stands today), each item with what a 164.526 request attached to it."""
+    problems: list[str] = []
+    for p in data.problems:
+        problems.append(
+            f"{icd10.dotted(p.icd10_code)} {icd10.description(p.icd10_code)} — "
+            f"{p.get_status_display()}; onset {_day(p.onset_date)}"
+            + (f"; resolved {_day(p.resolved_on)}" if p.resolved_on else "")
+            + (f". Note: {p.note}" if p.note else "")
+        )
+        problems += _attached(data, "problem", p.problem_id)
+    allergies: list[str] = []
+    for a in data.allergies:
+        allergies.append(
+            f"{a.substance} — {a.get_status_display()}"
+            + (f"; reaction: {a.reaction}" if a.reaction else "")
+            + (f"; {a.get_severity_display().lower()}" if a.severity else "")
+        )
+        allergies += _attached(data, "allergy", a.allergy_id)
     if not allergies and data.no_known_allergies is not None:
         stated = timezone.localdate(data.no_known_allergies.updated_at)
         allergies = [f"No known allergies (stated {stated:%Y-%m-%d})"]
-    medications = [
-        f"{m.name} {m.dose} {m.frequency}".replace("  ", " ").strip()
-        + f" — {m.get_route_display().lower()}, {m.get_status_display().lower()}"
-        + f"; from {_day(m.start_date)}"
-        + (f" to {_day(m.stop_date)}" if m.stop_date else "")
-        for m in data.medications
-    ]
-    vitals = []
+    medications: list[str] = []
+    for m in data.medications:
+        medications.append(
+            f"{m.name} {m.dose} {m.frequency}".replace("  ", " ").strip()
+            + f" — {m.get_route_display().lower()}, {m.get_status_display().lower()}"
+            + f"; from {_day(m.start_date)}"
+            + (f" to {_day(m.stop_date)}" if m.stop_date else "")
+        )
+        medications += _attached(data, "medication", m.medication_id)
+    vitals: list[str] = []
     for v in data.vital_signs:
         values = [
             f"{measure.label} {getattr(v, measure.column)} {measure.display_unit}"
@@ -90,6 +105,7 @@ def chart_story(
             values.append(f"{BMI.label} {v.bmi} {BMI.display_unit}")
         error = " (entered in error)" if v.entered_in_error else ""
         vitals.append(f"{_moment(v.taken_at)}{error}: " + "; ".join(values))
+        vitals += _attached(data, "vital_signs", v.vitals_id)
     return [
         paragraph(heading, styles["Heading2"]),
         *_list("Problems", problems, "No problems are recorded.", styles),
@@ -192,6 +208,13 @@ def pdf_bytes(data: RecordSet) -> bytes:
         )
     )
     story += [table, Spacer(1, 12)]
+    amended = [
+        f"{label}: {line.strip()}"
+        for field_name, label in DEMOGRAPHIC_FIELDS
+        for line in _attached(data, DEMOGRAPHIC, field_name)
+    ]
+    if amended:
+        story += _list("Amendments of demographics", amended, "", styles) + [Spacer(1, 12)]
     story += chart_story(data, styles)
     story.append(paragraph("Visits", styles["Heading2"]))
     if not data.visits:

@@ -29,8 +29,9 @@ from privacy.access import IDENTITY_COLUMNS
 from records import icd10
 from records.models import ClinicalRecord, VisitAddendum
 from rights import fhir_chart
+from rights.amendment_models import DEMOGRAPHIC, DEMOGRAPHIC_FIELDS, AmendmentEntry
 from rights.db_record_set import function_name
-from rights.models import AccessRequest
+from rights.models import AccessRequest, AmendmentRequest
 
 M = TypeVar("M", bound=models.Model)
 
@@ -85,9 +86,15 @@ class RecordSet:
     vital_signs: list[VitalSigns] = field(default_factory=list)
     # Who recorded each chart item (staff id -> display name).
     staff_names: dict[int, str] = field(default_factory=dict)
+    # What is attached to a chart entry or a demographic field after an amendment request
+    # (164.526): "kind:id" (a field name for a demographic field) -> amendments and statements.
+    amendments: dict[str, list[Addendum]] = field(default_factory=dict)
 
     def staff_name(self, staff_id: int) -> str:
         return self.staff_names.get(staff_id, f"staff {staff_id}")
+
+    def amendments_of(self, kind: str, item_id: object) -> list[Addendum]:
+        return self.amendments.get(f"{kind}:{item_id}", [])
 
     @property
     def name(self) -> str:
@@ -148,12 +155,16 @@ def record_set(access_request: AccessRequest) -> RecordSet:
         _rows(Medication, "medications", access_request), key=lambda m: m.created_at
     )
     vitals = sorted(_rows(VitalSigns, "vital_signs", access_request), key=lambda v: v.taken_at)
+    entries = _rows(AmendmentEntry, "amendment_entries", access_request)
+    decided = AmendmentRequest.objects.filter(patient_id=patient.pk).exclude(decided_by=None)
     names = staff_names(
         {v.provider_id for v in visits}
         | {a.author_id for a in addenda}
         | {p.recorded_by_id for p in problems}
         | {a.recorded_by_id for a in allergies}
         | {r.recorded_by_id for r in reviews}
+        | {e.author_id for e in entries}
+        | set(decided.values_list("decided_by_id", flat=True))
     )
     by_visit: dict[uuid.UUID, list[Addendum]] = {}
     for a in addenda:
@@ -162,7 +173,7 @@ def record_set(access_request: AccessRequest) -> RecordSet:
                 a.addendum_id, a.text, names.get(a.author_id, f"staff {a.author_id}"), a.created_at
             )
         )
-    from rights.export_statements import statements_by_visit
+    from rights.export_statements import statements_by_item, statements_by_visit
 
     statements = statements_by_visit(patient.pk, names)
     now = timezone.localtime()
@@ -199,6 +210,7 @@ def record_set(access_request: AccessRequest) -> RecordSet:
         medications=medications,
         vital_signs=vitals,
         staff_names=names,
+        amendments=statements_by_item(patient.pk, entries, names),
     )
 
 
@@ -393,13 +405,28 @@ def _visit_resources(data: RecordSet, visit: Visit) -> list[dict[str, Any]]:
     return resources
 
 
+def _annotated(resource: dict[str, Any], attached: list[Addendum]) -> dict[str, Any]:
+    """An amendment or a denial's statements on a chart resource: FHIR `note` annotations
+    (author, time, text), after the resource's own note."""
+    if attached:
+        resource["note"] = [*resource.get("note", []), *fhir_chart.amendment_notes(attached)]
+    return resource
+
+
 def _chart_resources(data: RecordSet) -> list[dict[str, Any]]:
     patient_ref = {"reference": f"Patient/{data.patient_id}"}
     resources = [
-        fhir_chart.problem(patient_ref, p, data.staff_name(p.recorded_by_id)) for p in data.problems
+        _annotated(
+            fhir_chart.problem(patient_ref, p, data.staff_name(p.recorded_by_id)),
+            data.amendments_of("problem", p.problem_id),
+        )
+        for p in data.problems
     ]
     resources += [
-        fhir_chart.allergy(patient_ref, a, data.staff_name(a.recorded_by_id))
+        _annotated(
+            fhir_chart.allergy(patient_ref, a, data.staff_name(a.recorded_by_id)),
+            data.amendments_of("allergy", a.allergy_id),
+        )
         for a in data.allergies
     ]
     if data.no_known_allergies is not None and not data.allergies:
@@ -409,10 +436,30 @@ def _chart_resources(data: RecordSet) -> list[dict[str, Any]]:
                 patient_ref, data.patient_id, review, data.staff_name(review.recorded_by_id)
             )
         )
-    resources += [fhir_chart.medication(patient_ref, m) for m in data.medications]
+    resources += [
+        _annotated(
+            fhir_chart.medication(patient_ref, m), data.amendments_of("medication", m.medication_id)
+        )
+        for m in data.medications
+    ]
     for vitals in data.vital_signs:
-        resources += fhir_chart.vital_signs(patient_ref, vitals)
+        attached = data.amendments_of("vital_signs", vitals.vitals_id)
+        resources += [
+            _annotated(observation, attached)
+            for observation in fhir_chart.vital_signs(patient_ref, vitals)
+        ]
     return resources
+
+
+def _demographic_resources(data: RecordSet) -> list[dict[str, Any]]:
+    """Each amendment of a demographic field, and each statement after a denied one, as a
+    DocumentReference about the Patient (Patient has no `note`)."""
+    patient_ref = {"reference": f"Patient/{data.patient_id}"}
+    return [
+        fhir_chart.demographic_statement(patient_ref, added, label)
+        for field_name, label in DEMOGRAPHIC_FIELDS
+        for added in data.amendments_of(DEMOGRAPHIC, field_name)
+    ]
 
 
 def fhir_bundle(data: RecordSet) -> Bundle:
@@ -423,6 +470,7 @@ def fhir_bundle(data: RecordSet) -> Bundle:
     for visit in data.visits:
         resources += _visit_resources(data, visit)
     resources += _chart_resources(data)
+    resources += _demographic_resources(data)
     return Bundle.model_validate(
         {
             "resourceType": "Bundle",

@@ -288,3 +288,43 @@ def addendum(
             "context": {"encounter": [{"reference": f"Encounter/{encounter_id}"}]},
         }
     )
+
+
+def amendment_notes(attached: list[Any]) -> list[dict[str, Any]]:
+    """Amendments (164.526(c)) and a denial's statements ((d)(4)) as FHIR Annotations: who, when,
+    and the text headed by what it is (rights/export_statements.py)."""
+    return [
+        {
+            "authorString": added.author,
+            "time": added.created_at.isoformat(),
+            "text": f"{added.kind}: {added.text}",
+        }
+        for added in attached
+    ]
+
+
+def demographic_statement(patient_ref: dict[str, str], added: Any, label: str) -> dict[str, Any]:
+    """An amendment of a demographic field, or a statement after a denied one, as a
+    DocumentReference whose subject and related resource are the Patient."""
+    import base64
+
+    return {
+        "resourceType": "DocumentReference",
+        "id": str(added.addendum_id),
+        "status": "current",
+        "type": {"text": f"{added.kind} — {label}"},
+        "subject": patient_ref,
+        "date": added.created_at.isoformat(),
+        "author": [{"display": added.author}],
+        "description": f"Demographic field: {label}",
+        "content": [
+            {
+                "attachment": {
+                    "contentType": "text/plain; charset=utf-8",
+                    "data": base64.b64encode(added.text.encode()).decode("ascii"),
+                    "title": f"{added.kind}, {label}",
+                }
+            }
+        ],
+        "context": {"related": [patient_ref]},
+    }

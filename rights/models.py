@@ -21,6 +21,12 @@ from django.utils import timezone
 
 from clinic.encryption import EncryptedTextField
 from patients.models import PatientIdentity
+from rights.amendment_models import (
+    DEMOGRAPHIC,
+    TARGET_KINDS,
+    AmendmentTargetFields,
+    target_constraint,
+)
 
 RESPONSE_DAYS = 30  # 164.524(b)(2)(i)
 EXTENSION_DAYS = 30  # 164.524(b)(2)(ii), once
@@ -190,21 +196,25 @@ class AmendmentRequestQuerySet(models.QuerySet["AmendmentRequest"]):
         return self.filter(outcome=OPEN).order_by("due_on", "received_on", "recorded_at")
 
 
-class AmendmentRequest(models.Model):
-    """A patient's request to amend a signed visit note (164.526): recorded by the privacy
-    officer, routed to the note's author, who accepts it (an addendum is appended to the note,
-    which is never overwritten; whom to notify is recorded) or denies it with a ground and a
-    written reason; after a denial the patient's statement of disagreement and the clinic's
-    rebuttal are attached, and every later export of the note carries them. Due 60 days after
-    receipt, one 30-day extension. The database checks every write (rights/db_amendments.py)."""
+class AmendmentRequest(AmendmentTargetFields):
+    """A patient's request to amend an item of their record (164.526): a signed visit note, a
+    chart entry or a demographic field (rights/amendment_models.py). Recorded by the privacy
+    officer, routed to whoever decides (the note's author, the entry's recorder, or for a
+    demographic field the privacy officer: `routed_to` empty), who accepts it (an addendum or an
+    amendment entry is linked to the item, which is never overwritten; whom to notify is
+    recorded) or denies it with a ground and a written reason; after a denial the patient's
+    statement of disagreement and the clinic's rebuttal are attached, and every later export of
+    the item carries them. Due 60 days after receipt, one 30-day extension. The database checks
+    every write (rights/db_amendments.py)."""
 
     amendment_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     patient = models.ForeignKey(
         PatientIdentity, on_delete=models.PROTECT, db_column="patient_id", related_name="+"
     )
     record = models.ForeignKey(
-        "records.ClinicalRecord", on_delete=models.PROTECT, db_column="record_id", related_name="+"
-    )
+        "records.ClinicalRecord", on_delete=models.PROTECT, null=True, blank=True,
+        db_column="record_id", related_name="+",
+    )  # fmt: skip
     received_on = models.DateField()
     received_how = models.CharField(max_length=20, choices=RECEIVED_HOW)
     recorded_by = models.ForeignKey(
@@ -212,10 +222,11 @@ class AmendmentRequest(models.Model):
         related_name="+",
     )  # fmt: skip
     requested = EncryptedTextField("What the patient asks to change, and why", max_length=4000)
-    # The note's author (its signer), who decides.
+    # Who decides: the note's author, the chart entry's recorder (or the care-team clinician);
+    # empty for a demographic field, which the privacy officer decides.
     routed_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, db_column="routed_to_id",
-        related_name="+",
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        db_column="routed_to_id", related_name="+",
     )  # fmt: skip
     due_on = models.DateField()
     extended_on = models.DateField(null=True, blank=True)
@@ -255,6 +266,7 @@ class AmendmentRequest(models.Model):
             models.Index(fields=["outcome", "due_on"], name="amendment_requests_due"),
             models.Index(fields=["routed_to", "outcome"], name="amendment_requests_routed"),
             models.Index(fields=["record"], name="amendment_requests_record"),
+            models.Index(fields=["patient", "outcome"], name="amendment_requests_patient"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -265,6 +277,12 @@ class AmendmentRequest(models.Model):
                 condition=models.Q(outcome=OPEN, decided_on__isnull=True)
                 | (~models.Q(outcome=OPEN) & models.Q(decided_on__isnull=False)),
                 name="amendment_requests_decided_when_closed",
+            ),
+            target_constraint([kind for kind, _label in TARGET_KINDS], "amendment_request_target"),
+            models.CheckConstraint(
+                condition=models.Q(target_kind=DEMOGRAPHIC, routed_to__isnull=True)
+                | (~models.Q(target_kind=DEMOGRAPHIC) & models.Q(routed_to__isnull=False)),
+                name="amendment_request_routed",
             ),
         ]
 
@@ -284,4 +302,6 @@ class AmendmentRequest(models.Model):
 
 
 # Restrictions, 45 CFR 164.522(a) (their own module; imported here so Django finds the model).
+# The amendment entry of an accepted request for a chart entry or a demographic field.
+from rights.amendment_models import AmendmentEntry  # noqa: E402, F401
 from rights.restriction_models import ConfidentialCommunication, Restriction  # noqa: E402, F401

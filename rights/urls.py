@@ -25,12 +25,18 @@ urlpatterns = [
     path("amendments/find/", amendment_views.amendment_find, name="amendment-find"),
     path(f"{A}/new/", amendment_views.amendment_create, name="amendment-create"),
     path(f"{A}/<uuid:amendment_id>/", amendment_views.amendment_detail, name="amendment-detail"),
+    # A demographic field's request is the privacy officer's to decide (before the steps).
+    path(
+        f"{A}/<uuid:amendment_id>/decide/",
+        amendment_views.amendment_decide_demographic,
+        name="amendment-decide-demographic",
+    ),
     path(
         f"{A}/<uuid:amendment_id>/<str:step>/",
         amendment_views.amendment_step,
         name="amendment-step",
     ),
-    # ... and the note's author's (a clinician).
+    # ... and the decider's (a clinician: the note's author, the chart entry's recorder).
     path("routed/", amendment_views.routed_list, name="amendments-routed"),
     path("routed/<uuid:amendment_id>/", amendment_views.amendment_decide, name="amendment-decide"),
     # The visit summary a clinician prints for the patient (the visit page's button).

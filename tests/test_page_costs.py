@@ -97,6 +97,7 @@ def patient(staff):
 FIXED = 11
 BANNER = 1
 RIGHTS_164_522 = 2
+RIGHTS_164_526 = 1
 
 
 @pytest.mark.parametrize("persona", ["frontdesk", "clinician"])
@@ -109,8 +110,9 @@ def test_patient_summary_decrypts_only_what_it_shows(client_for, staff, patient,
     assert "patient_identities.date_of_birth" not in cost.decryptions
     # The patient's row (for a clinician with "may record a visit" in the same statement), the
     # restrictions in force (their banner) and the confidential communications in force
-    # (164.522; one statement each, docs/rights.md).
-    page = 1 + RIGHTS_164_522 + (BANNER if persona == "clinician" else 0)
+    # (164.522; one statement each, docs/rights.md), the accepted amendments of demographic
+    # fields (164.526, one statement).
+    page = 1 + RIGHTS_164_522 + RIGHTS_164_526 + (BANNER if persona == "clinician" else 0)
     assert len(cost.statements) <= FIXED + page, show(cost)
 
 

@@ -1,7 +1,7 @@
 """What the database guarantees for amendment requests (45 CFR 164.526), proven with raw SQL on
 the real cluster injected into a signed-in user's request: only the privacy officer records them
 (as the caller, due 60 days after receipt, routed to the author of a signed note of that
-patient); only the author decides (the privacy officer holds no right on the decision, another
+patient); only the author decides (the write check refuses the privacy officer, another
 clinician sees no row); acceptance names the author's own addendum to that note; a denial names
 its ground and reason; a decision never changes; disagreement follows a denial; nobody deletes."""
 
@@ -103,7 +103,9 @@ def test_only_the_author_sees_and_decides(staff, note):
     other = staff["clinician2"]
     assert in_request(other, "SELECT count(*) FROM amendment_requests") == [(0,)]
     assert run(other, deny, values(other)) == 0
-    with pytest.raises(DatabaseError, match="permission denied"):
+    # The privacy officer holds the decision columns (it decides demographic fields), and the
+    # write check refuses it a note's decision.
+    with pytest.raises(DatabaseError, match="decided by the author it was routed to"):
         run(staff["privacy"], deny, values(staff["privacy"]))
     assert run(staff["clinician"], deny, values(staff["clinician"])) == 1
 

@@ -95,6 +95,8 @@ AMENDMENT_REQUEST_EXTENDED = "amendment_request_extended"
 AMENDMENT_DECIDED = "amendment_decided"
 AMENDMENT_DISAGREEMENT_RECORDED = "amendment_disagreement_recorded"
 AMENDMENT_REBUTTAL_RECORDED = "amendment_rebuttal_recorded"
+# An accepted amendment of a chart entry or a demographic field: the object is the entry.
+AMENDMENT_ENTRY_ADDED = "amendment_entry_added"
 # Restrictions, 164.522(a) (docs/rights.md).
 RESTRICTIONS_LISTED = "restrictions_listed"
 RESTRICTION_RECORDED = "restriction_recorded"
@@ -173,6 +175,7 @@ ACTIONS: dict[str, str] = {
     AMENDMENT_DECIDED: "Amendment accepted or denied",
     AMENDMENT_DISAGREEMENT_RECORDED: "Statement of disagreement recorded",
     AMENDMENT_REBUTTAL_RECORDED: "Rebuttal recorded",
+    AMENDMENT_ENTRY_ADDED: "Amendment linked to a chart entry or demographic field",
     RESTRICTIONS_LISTED: "Restrictions listed",
     RESTRICTION_RECORDED: "Restriction recorded and decided",
     RESTRICTION_VIEWED: "Restriction viewed",

@@ -1,0 +1,76 @@
+"""Amendments (164.526) shown wherever their item is shown.
+
+- `{% chart_amendments patient_id as amended %}`: one statement for the patient's amendment
+  entries, one for the denied requests about chart entries; what the reader may see is the
+  database's decision (rights/db_amendment_entries.py, rights/db_amendments.py: a clinician
+  the patients it may see, the front desk the demographic fields only, nothing for the others).
+- `{% item_amendments amended kind item_id %}` (optionally `colspan=N` in a table): the
+  accepted amendments of that item, and after a denial the request, the denial, the patient's
+  statement of disagreement and the rebuttal. Nothing when there is none.
+The page's own event (the chart section viewed, the summary viewed) covers the view.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django import template
+
+from clinic import roles
+from clinic.staff import staff_group
+from rights.amendment_models import CHART_KINDS, DEMOGRAPHIC, AmendmentEntry
+from rights.models import DENIED, AmendmentRequest
+
+register = template.Library()
+
+
+@dataclass
+class Attached:
+    entries: list[AmendmentEntry] = field(default_factory=list)
+    denied: list[AmendmentRequest] = field(default_factory=list)
+
+
+def attached(patient_id: Any, group: str | None) -> dict[str, Attached]:
+    """ "kind:id" -> what is attached to the item, for a reader of `group`."""
+    found: dict[str, Attached] = {}
+    if group not in (roles.CLINICIAN, roles.FRONT_DESK):
+        return found
+    entries = AmendmentEntry.objects.filter(patient_id=patient_id).select_related("author")
+    if group == roles.FRONT_DESK:
+        entries = entries.filter(target_kind=DEMOGRAPHIC)
+    for entry in entries.order_by("created_at", "entry_id"):
+        found.setdefault(f"{entry.target_kind}:{entry.target_id}", Attached()).entries.append(entry)
+    if group == roles.CLINICIAN:
+        denied = AmendmentRequest.objects.filter(
+            patient_id=patient_id, outcome=DENIED, target_kind__in=CHART_KINDS
+        ).select_related("decided_by")
+        for amendment in denied.order_by("decided_on", "recorded_at"):
+            key = f"{amendment.target_kind}:{amendment.target_id}"
+            found.setdefault(key, Attached()).denied.append(amendment)
+    return found
+
+
+@register.simple_tag(takes_context=True)
+def chart_amendments(context: dict[str, Any], patient_id: Any) -> dict[str, Attached]:
+    request = context.get("request")
+    if request is None or patient_id is None:
+        return {}
+    return attached(patient_id, staff_group(request.user))
+
+
+@register.inclusion_tag("rights/item_amendments.html")
+def item_amendments(
+    amended: dict[str, Attached], kind: str, item_id: Any, colspan: int = 0
+) -> dict[str, Any]:
+    return {"attached": amended.get(f"{kind}:{item_id}"), "colspan": colspan}
+
+
+@register.inclusion_tag("rights/demographic_amendments.html", takes_context=True)
+def demographic_amendments(context: dict[str, Any], patient_id: Any) -> dict[str, Any]:
+    """On the patient summary: the accepted amendments of demographic fields (one statement)."""
+    request = context.get("request")
+    if request is None or staff_group(request.user) not in (roles.CLINICIAN, roles.FRONT_DESK):
+        return {"rows": []}
+    entries = AmendmentEntry.objects.filter(patient_id=patient_id, target_kind=DEMOGRAPHIC)
+    return {"rows": list(entries.select_related("author").order_by("created_at", "entry_id"))}
