@@ -24,10 +24,11 @@ TEMPLATES = [
                 for name in engine["OPTIONS"]["context_processors"]
                 if name != "records.context_processors.break_glass"
             ],
-            # The restriction banner reads a table the owner login may not: none shown here.
+            # Restrictions and amendments read tables the owner login may not: none shown here.
             "libraries": {
                 **engine["OPTIONS"].get("libraries", {}),
-                "restrictions": "benchmarks.baseline_restrictions",
+                "restrictions": "benchmarks.baseline_tags",
+                "amendments": "benchmarks.baseline_tags",
             },
         },
     }
