@@ -28,10 +28,11 @@ from chart.models import Allergy, AllergyReview, Medication, Problem, VitalSigns
 from records import icd10
 from records.models import ClinicalRecord, VisitAddendum
 from rights import export_pdf
+from rights.amendment_models import CHART_KINDS, AmendmentEntry
 from rights.db_visit_summary import FUNCTION as STATEMENTS_FUNCTION
-from rights.export_statements import statements_of
+from rights.export_statements import statements_by_item, statements_of
 from rights.exports import Addendum, RecordSet, Visit, staff_names
-from rights.models import AmendmentRequest
+from rights.models import DENIED, AmendmentRequest
 
 UNSIGNED_NOTE = (
     "The visit note is not yet signed by the clinician; a note is part of the summary once it "
@@ -75,10 +76,21 @@ def summary_data(record: ClinicalRecord) -> tuple[RecordSet, str]:
             [str(record.pk)],
         )
     )
+    # What 164.526 attached to the chart entries shown (the reader's rows under row-level
+    # security: a clinician who may see the patient reads its chart entries' amendments and
+    # denied requests; the demographic ones are not part of a visit summary).
+    entries = list(
+        AmendmentEntry.objects.filter(patient_id=patient.pk, target_kind__in=CHART_KINDS)
+    )
+    chart_deciders = AmendmentRequest.objects.filter(
+        patient_id=patient.pk, outcome=DENIED, target_kind__in=CHART_KINDS
+    ).values_list("decided_by_id", flat=True)
     names = staff_names(
         {record.provider_id}
         | {a.author_id for a in addenda}
         | {a.decided_by_id for a in denied if a.decided_by_id}
+        | {e.author_id for e in entries}
+        | {staff_id for staff_id in chart_deciders if staff_id}
     )
     statements = statements_of(denied, names).get(record.pk, [])
     now = timezone.localtime()
@@ -114,6 +126,7 @@ def summary_data(record: ClinicalRecord) -> tuple[RecordSet, str]:
         no_known_allergies=review,
         medications=medications,
         vital_signs=vitals,
+        amendments=statements_by_item(patient.pk, entries, names),
     )
     return data, vitals_title
 

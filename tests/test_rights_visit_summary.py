@@ -312,3 +312,34 @@ def test_the_statements_function_answers_clinicians_who_may_see_the_patient_only
 def test_the_statements_function_gives_no_open_or_accepted_request(staff, visit):
     AmendmentRequestFactory(record=visit)
     assert rows_or_refused(staff["clinician"], STATEMENTS, visit.pk) == []
+
+
+def test_a_chart_entrys_amendment_and_a_denial_go_with_the_entry(staff, client_for, visit):
+    """164.526(c)(1), (d)(4): what a request attached to a chart entry is printed under it."""
+    from tests.test_rights_amendments_items import decide_url, record
+
+    amended = AllergyFactory(
+        patient=visit.patient, recorded_by=staff["clinician"], substance="Fakeamendol"
+    )
+    denied = MedicationFactory(
+        patient=visit.patient, recorded_by=staff["clinician"], name="Fakedeniol"
+    )
+    privacy, clinician = staff["privacy"], staff["clinician"]
+    accepted = record(client_for(privacy), visit.patient, f"allergy:{amended.pk}")
+    refused = record(client_for(privacy), visit.patient, f"medication:{denied.pk}")
+    client = client_for(clinician)
+    response = client.post(
+        decide_url(accepted),
+        {"decision": "accept", "amendment": "Fake: sentinel-allergy-amended-41c", "notify": ""},
+    )
+    assert response.status_code == 302
+    response = client.post(
+        decide_url(refused),
+        {"decision": "deny", "denial_ground": "accurate", "denial_reason": "Fake reason"},
+    )
+    assert response.status_code == 302, response.content.decode()[-1500:]
+    text = "\n".join(pdf_pages(client_for(clinician).post(summary_url(visit)).content))
+    flat = " ".join(text.split())
+    assert "sentinel-allergy-amended-41c" in flat
+    assert flat.index("Fakeamendol") < flat.index("sentinel-allergy-amended-41c")
+    assert flat.index("Fakedeniol") < flat.index("Denial of amendment")
