@@ -3,9 +3,18 @@ themselves are not in the admin)."""
 
 from __future__ import annotations
 
+import datetime
+from typing import Any
+
+from django import forms
 from django.contrib import admin
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
 
 from scheduling.models import AppointmentType, ScheduleException, WorkingHours
+
+HOURS_FIELDS = ("clinician", "weekday", "starts_at", "ends_at")
 
 
 @admin.register(AppointmentType)
@@ -14,11 +23,93 @@ class AppointmentTypeAdmin(admin.ModelAdmin):
     list_filter = ["active"]
 
 
+def in_force_before_today(hours: WorkingHours) -> bool:
+    """History: the past's availability and bookings read it (scheduling/db_hours.py)."""
+    return hours.pk is not None and (
+        hours.valid_from is None or hours.valid_from < timezone.localdate()
+    )
+
+
+class WorkingHoursForm(forms.ModelForm):
+    """New hours start today or later. Hours already in force before today keep their past:
+    changing their days or times takes an "Apply from" day (today or later), and the save ends
+    the old row the day before and adds the new hours from that day (the database refuses
+    anything else, scheduling/db_hours.py)."""
+
+    apply_from = forms.DateField(
+        required=False,
+        label="Apply from",
+        help_text=(
+            "For hours already in force: the first day the changed hours apply (today or "
+            "later). The days before keep the old hours."
+        ),
+    )
+
+    class Meta:
+        model = WorkingHours
+        fields = [*HOURS_FIELDS, "valid_from", "valid_until", "apply_from"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        today = timezone.localdate()
+        apply_from = cleaned.get("apply_from")
+        if apply_from is not None and apply_from < today:
+            self.add_error("apply_from", "Choose today or a later day: the past keeps its hours.")
+        if not in_force_before_today(self.instance):
+            if apply_from is not None:
+                self.add_error(
+                    "apply_from", "These hours are not in force yet: change them directly."
+                )
+            valid_from = cleaned.get("valid_from") or today
+            if valid_from < today:
+                self.add_error("valid_from", "New hours start today or later.")
+            cleaned["valid_from"] = valid_from
+            self.instance.valid_from = valid_from
+            return cleaned
+        changed = [name for name in HOURS_FIELDS if name in self.changed_data]
+        if "valid_from" in self.changed_data:
+            self.add_error("valid_from", "Hours already in force keep their first day.")
+        if changed and apply_from is None:
+            self.add_error(
+                "apply_from", "These hours are already in force: say from which day they change."
+            )
+        until = cleaned.get("valid_until")
+        if "valid_until" in self.changed_data and not changed:
+            if until is None or until < today - datetime.timedelta(days=1):
+                self.add_error("valid_until", "Hours in force end yesterday at the earliest.")
+        return cleaned
+
+
 @admin.register(WorkingHours)
 class WorkingHoursAdmin(admin.ModelAdmin):
+    form = WorkingHoursForm
     list_display = ["clinician", "weekday", "starts_at", "ends_at", "valid_from", "valid_until"]
     list_filter = ["weekday"]
     raw_id_fields = ["clinician"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and in_force_before_today(obj):
+            return False  # ended, never deleted
+        return super().has_delete_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        apply_from = form.cleaned_data.get("apply_from")
+        changed = [name for name in HOURS_FIELDS if name in form.changed_data]
+        if not (change and changed and apply_from is not None):
+            super().save_model(request, obj, form, change)
+            return
+        with transaction.atomic():
+            # The old row ends the day before (or earlier, if it already did); the changed hours
+            # are a new row from that day.
+            old = WorkingHours.objects.select_for_update().get(pk=obj.pk)
+            ends = apply_from - datetime.timedelta(days=1)
+            if old.valid_until is None or old.valid_until > ends:
+                WorkingHours.objects.filter(pk=obj.pk).update(valid_until=ends)
+            until = obj.valid_until
+            obj.pk = None
+            obj.valid_from = apply_from
+            obj.valid_until = until if until is None or until >= apply_from else None
+            obj.save(force_insert=True)
 
 
 @admin.register(ScheduleException)

@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg import sql
 
+import scheduling.db_hours  # noqa: F401  (the working hours' own write check, found with these)
 from clinic import roles
 from clinic.clinic_time import CLINIC_TODAY_ENDS, CLINIC_TODAY_STARTS
 from clinic.db_checks import (

@@ -394,9 +394,14 @@ def test_only_the_administrator_sets_schedules_and_reads_their_notes(staff, pers
 
 
 def test_the_administrator_sets_schedules(staff):
+    """Hours not yet in force (those in force before today only end:
+    tests/test_scheduling_hours_changes.py)."""
+    from django.utils import timezone
+
     from tests.db_helpers import in_request
 
-    hours = WorkingHoursFactory(clinician=staff["clinician"])
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    hours = WorkingHoursFactory(clinician=staff["clinician"], valid_from=tomorrow)
     changed = in_request(
         staff["admin"],
         "UPDATE working_hours SET ends_at = '13:00' WHERE id = %s RETURNING id",
