@@ -80,6 +80,47 @@ def run(writers: int, events_per_writer: int) -> tuple[float, list[float]]:
     return time.perf_counter() - started, latencies
 
 
+def single_vs_batched(staff_id: int, role: str, events: int, rounds: int = 3) -> dict[str, float]:
+    """Events/s of one transaction appending `events` (a list page's patients) one statement
+    each (`append_access_event`, as requests did before) and in one statement
+    (`append_access_events`, as a request's held events are written now), on the current
+    database of the default alias, named as `staff_id` in `role`; rounds alternate the order,
+    medians. Appends real events to that database's log (a scratch database)."""
+    import uuid
+
+    from django.db import connections, transaction
+
+    from clinic.access_log import APPEND_SQL, BATCH_APPEND_SQL
+    from clinic.db_context import apply_context
+
+    rows = [
+        ["appointments_listed", str(uuid.uuid4()), str(uuid.uuid4()), "127.0.0.1", "ok", ""]
+        for _ in range(events)
+    ]
+
+    def single() -> None:
+        with transaction.atomic(using="default"), connections["default"].cursor() as cursor:
+            apply_context(role, staff_id)
+            for row in rows:
+                cursor.execute(APPEND_SQL, row)
+
+    def batched() -> None:
+        with transaction.atomic(using="default"), connections["default"].cursor() as cursor:
+            apply_context(role, staff_id)
+            cursor.execute(BATCH_APPEND_SQL, [list(column) for column in zip(*rows, strict=True)])
+
+    seconds: dict[str, list[float]] = {"single": [], "batched": []}
+    ways = {"single": single, "batched": batched}
+    for round_number in range(rounds + 1):
+        order = ["single", "batched"] if round_number % 2 else ["batched", "single"]
+        for name in order:
+            started = time.perf_counter()
+            ways[name]()
+            if round_number:  # the first round warms plans and caches
+                seconds[name].append(time.perf_counter() - started)
+    return {name: events / statistics.median(taken) for name, taken in seconds.items()}
+
+
 def figures(elapsed: float, latencies: list[float]) -> dict[str, float]:
     ordered = sorted(latencies)
     return {

@@ -1,5 +1,6 @@
 """BENCHMARK-ONLY. The scheduling pages with the security layers off (issue 17's comparison):
-the day view for all clinicians, the booking page's free-slot search and the booking itself, run
+the day view (a page of clinicians, or all of them on one page), the booking page's free-slot
+search and the booking itself, run
 with the owner as the default connection (scheduling_bench.owner_as_default, as
 benchmarks/baseline_settings.py does for gunicorn): no role switch, no row-level-security
 filtering (the owner's policy is USING (true)), no write-check trigger (the owner is excepted),
@@ -21,6 +22,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from benchmarks.baseline_views import ALIAS, COLUMNS, PlainPatient, _patients
+from scheduling.day_pages import clinicians_of_day, page_of
 from scheduling.forms import BookingForm, DayForm, SlotSearchForm
 from scheduling.free_time import calendar_columns
 from scheduling.models import Appointment
@@ -40,11 +42,15 @@ def _plain(ids: set) -> dict[uuid.UUID, PlainPatient]:
 
 @login_required
 def day(request: HttpRequest) -> HttpResponse:
-    chosen = DayForm(request.GET or None).day()
+    """The front desk's page of clinicians, read as the secure view reads it."""
+    form = DayForm(request.GET or None)
+    chosen = form.day()
     start, end = day_bounds(chosen)
+    page = page_of(clinicians_of_day(chosen), form.page_number())
     appointments = list(
         Appointment.objects.select_related("clinician", "appointment_type")
         .defer("visit_reason")
+        .filter(clinician_id__in=[c.pk for c in page])
         .between(start, end)
         .order_by("starts_at")
     )
@@ -58,7 +64,10 @@ def day(request: HttpRequest) -> HttpResponse:
             "day": chosen,
             "previous_day": chosen - datetime.timedelta(days=1),
             "next_day": chosen + datetime.timedelta(days=1),
-            "columns": calendar_columns(appointments, chosen, with_free_time=True),
+            "paged": True,
+            "page": page,
+            "everyone": page.paginator.object_list,
+            "columns": calendar_columns(appointments, chosen, clinicians=list(page)),
             "steps": [("arrived", "Arrived"), ("no_show", "No-show")],
             "may_cancel": True,
             "shows_reason": False,

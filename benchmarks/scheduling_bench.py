@@ -1,5 +1,8 @@
 """Scheduling at size (issue 17 "Speed": day view <= 100 ms, free-slot search over 4 weeks <= 50
-ms, booking <= 100 ms, p95 server time), secure vs baseline in one run:
+ms, booking <= 100 ms, p95 server time), secure vs baseline in one run. The day view is measured
+as the front desk sees it by default (the first page of clinicians, scheduling/day_pages.py) and,
+for comparison, with all 50 clinicians on one page, batched and with one access-log statement per
+event as before; then the access log's events/s one by one and batched, on the same database.
 
     make bench-scheduling                                  # 1,000,000 patients
     .venv/bin/python -m benchmarks.run --scheduling --patients 200000 --scale tiny
@@ -28,7 +31,8 @@ BOOK_URL = {
     "secure": "/scheduling/patients/{}/book/",
     "baseline": "/baseline/scheduling/patients/{}/book/",
 }
-TARGETS_MS = {"day view, all clinicians": 100.0, "free-slot search, 4 weeks": 50.0,
+TARGETS_MS = {"day view, default page": 100.0, "day view, all clinicians": 100.0,
+              "free-slot search, 4 weeks": 50.0,
               "booking (POST, constraint check)": 100.0}  # fmt: skip
 
 
@@ -66,28 +70,59 @@ def _sides(make: Callable[[str], Callable[[int], None]], count: int) -> dict[str
 def run(schedule, repeats: int, say) -> list[str]:
     from django.contrib.auth.models import User
 
-    from benchmarks import scheduling_dataset
-    from benchmarks.inprocess import signed_in_client
+    from benchmarks import access_log_append, scheduling_dataset
+    from benchmarks.inprocess import signed_in_client, timed
     from benchmarks.run import ratio_line
+    from clinic.access_log.chain import verify_chain
+    from scheduling import day_pages
     from scheduling.slots import free_slots
 
     desk = User.objects.using("owner").get(pk=schedule.front_desk_id)
     day = next_weekday(timezone.localdate())
     clinicians = schedule.clinician_ids
     results: dict[str, dict] = {}
+    statements: dict[str, int] = {}
+    appends: dict[int, dict[str, float]] = {}
 
-    def day_view(side: str) -> Callable[[int], None]:
+    def day_view(side: str, everyone: bool = False) -> Callable[[int], None]:
         client = signed_in_client(desk)
+        columns = len(clinicians) if everyone else day_pages.PAGE_SIZE
 
         def get(_number: int) -> None:
             response = client.get(DAY_URL[side].format(day))
             assert response.status_code == 200, response.status_code
-            assert response.content.count(b"Free (") >= len(clinicians), "no free time shown"
+            assert response.content.count(b'class="card day-column"') == columns, "columns"
+            assert response.content.count(b"Free (") >= columns, "no free time shown"
 
         return get
 
-    say(f"\n1. day view, all {len(clinicians)} clinicians, {day} (front desk)")
-    results["day view, all clinicians"] = _sides(day_view, max(10, repeats // 10))
+    say(f"\n1. day view, the front desk's default page ({day_pages.PAGE_SIZE} of "
+        f"{len(clinicians)} clinicians), {day}")  # fmt: skip
+    results["day view, default page"] = _sides(day_view, repeats)
+    statements["day view, default page"] = _statements(DAY_URL["secure"].format(day), desk)
+    with every_clinician_on_one_page():
+        say(f"\n1b. day view, all {len(clinicians)} clinicians on one page (for comparison)")
+        count = max(10, repeats // 10)
+        results["day view, all clinicians"] = _sides(lambda side: day_view(side, True), count)
+        statements["day view, all clinicians"] = _statements(DAY_URL["secure"].format(day), desk)
+        with one_append_per_event():
+            say("\n1c. the same, each event appended by its own statement (before the batch)")
+            before = {"secure": timed(day_view("secure", True), count)}
+            statements["day view, all clinicians, one append per event"] = _statements(
+                DAY_URL["secure"].format(day), desk
+            )
+        say_sides(say, "day view, all, one append per event", before, ("secure",))
+
+    say("\n1d. the access log: one transaction of N events, one statement each vs one batch")
+    for events in (day_pages.PAGE_SIZE * 25, len(clinicians) * 25):
+        rates = access_log_append.single_vs_batched(desk.pk, "clinic_front_desk", events)
+        appends[events] = rates
+        gain = rates["batched"] / rates["single"]
+        say(f"  {events:>5} events: {rates['single']:8.0f} events/s one by one, "
+            f"{rates['batched']:8.0f} events/s batched ({gain:.1f}x)")  # fmt: skip
+    chain = verify_chain(using="owner")
+    say(f"  chain {'intact' if chain.ok else 'BROKEN'}: {chain.rows_checked} rows verified")
+    assert chain.ok, chain.problem
 
     fresh = scheduling_dataset.free_patients(4 * repeats + 40, schedule.appointments,
                                              schedule.patients)  # fmt: skip
@@ -140,14 +175,71 @@ def run(schedule, repeats: int, say) -> list[str]:
 
     lines = []
     for label, sides in results.items():
-        for side in ("secure", "baseline"):
-            say(f"  {label:<34} {side:<9} p50 {sides[side]['p50_ms']:8.2f} ms  "
-                f"p95 {sides[side]['p95_ms']:8.2f} ms  (n {sides[side]['n']})")  # fmt: skip
+        say_sides(say, label, sides)
         secure, base = sides["secure"]["p95_ms"], sides["baseline"]["p95_ms"]
         target = TARGETS_MS[label]
         lines.append(ratio_line(f"{label} p95 ms", secure, base, f"<= {target:.0f} ms",
                                 secure <= target))  # fmt: skip
+    for label, counted in statements.items():
+        lines.append(f"  {'statements: ' + label:<52} {counted:9d}")
+    for events, rates in appends.items():
+        lines.append(f"  {f'access log, {events} events: events/s one by one, batched':<52} "
+                     f"{rates['single']:9.0f} vs {rates['batched']:9.0f}")  # fmt: skip
     return lines
+
+
+def say_sides(say, label: str, sides: dict, names=("secure", "baseline")) -> None:
+    for side in names:
+        say(f"  {label:<34} {side:<9} p50 {sides[side]['p50_ms']:8.2f} ms  "
+            f"p95 {sides[side]['p95_ms']:8.2f} ms  (n {sides[side]['n']})")  # fmt: skip
+
+
+def _statements(url: str, desk) -> int:
+    """Statements one request of `url` sends on the web connection (after a warm-up)."""
+    from django.test.utils import CaptureQueriesContext
+
+    from benchmarks.inprocess import signed_in_client
+
+    client = signed_in_client(desk)
+    assert client.get(url).status_code == 200
+    with CaptureQueriesContext(connections["default"]) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries.captured_queries)
+
+
+@contextmanager
+def every_clinician_on_one_page() -> Iterator[None]:
+    """The day view of all clinicians at once, as it was before paging (comparison only)."""
+    from scheduling import day_pages
+
+    saved = day_pages.PAGE_SIZE
+    day_pages.PAGE_SIZE = 10_000
+    try:
+        yield
+    finally:
+        day_pages.PAGE_SIZE = saved
+
+
+@contextmanager
+def one_append_per_event() -> Iterator[None]:
+    """A request's held events written one statement each, as before the batched append
+    (comparison only; the same events, the same chain)."""
+    from clinic import access_log
+
+    saved = access_log.write_held_events
+
+    def one_by_one(request) -> None:
+        rows = getattr(request, access_log.QUEUE_ATTR, None) or []
+        setattr(request, access_log.QUEUE_ATTR, None)
+        with connections["default"].cursor() as cursor:
+            for row in rows:
+                cursor.execute(access_log.APPEND_SQL, row)
+
+    access_log.write_held_events = one_by_one  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        access_log.write_held_events = saved  # type: ignore[assignment]
 
 
 def section(patients: int, distinct: int, repeats: int, say) -> list[str]:

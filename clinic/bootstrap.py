@@ -328,7 +328,12 @@ def ensure_access_log(conn) -> list[str]:
                     sql.Identifier(roles.AUDIT_OWNER)
                 ),
             )
-        signatures = (log.OLD_APPEND_SIGNATURE, log.APPEND_SIGNATURE, log.REFUSE_SIGNATURE)
+        signatures = (
+            log.OLD_APPEND_SIGNATURE,
+            log.APPEND_SIGNATURE,
+            log.BATCH_APPEND_SIGNATURE,
+            log.REFUSE_SIGNATURE,
+        )
         for signature in (*signatures, checkpoint.VERIFY_SIGNATURE):
             cursor.execute(
                 "SELECT pg_get_userbyid(proowner) FROM pg_proc WHERE oid = to_regprocedure(%s)",
@@ -362,6 +367,7 @@ def ensure_access_log(conn) -> list[str]:
         done += ensure_policies(conn, "access_log", access_log_policies())
         done += _table_rights(cursor, "access_log", "SELECT", grantable=True)
         done += _function_rights(cursor, log.APPEND_SIGNATURE)
+        done += _function_rights(cursor, log.BATCH_APPEND_SIGNATURE, log.BATCH_APPENDERS)
         done += _table_rights(cursor, checkpoint.TABLE, "SELECT", grantable=False)
         done += _function_rights(cursor, checkpoint.VERIFY_SIGNATURE, checkpoint.VERIFIERS)
         cursor.execute("RESET ROLE")
@@ -370,7 +376,7 @@ def ensure_access_log(conn) -> list[str]:
 
 def _function_rights(cursor, signature: str, callers: list[str] | None = None) -> list[str]:
     """The append function: the web login, the signed-in roles and the owner login (demo data,
-    commands) may call it; PUBLIC may not. The verifier: `callers` only."""
+    commands) may call it; PUBLIC may not. The batch append and the verifier: `callers` only."""
     done: list[str] = []
     callers = callers or [roles.WEB_ROLE, roles.SIGNED_IN_ROLE, roles.OWNER_ROLE]
     cursor.execute(

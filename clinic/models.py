@@ -1,9 +1,10 @@
 """The application access log: append-only, hash-chained, written only through a function.
 
-Rows are appended by the SECURITY DEFINER function `append_access_event`
-(clinic/access_log/database.py), which serialises writers with an advisory lock, chains each row
-to the previous one with SHA-256 and is the only write path the application roles have: they
-hold EXECUTE on it and no INSERT, UPDATE, DELETE or TRUNCATE on the table. No names, search
+Rows are appended by the SECURITY DEFINER functions `append_access_event` and, for a request's
+events in one call, `append_access_events` (clinic/access_log/database.py), which serialise
+writers with an advisory lock, chain each row to the previous one with SHA-256 and are the only
+write path the application roles have: they hold EXECUTE on them and no INSERT, UPDATE, DELETE
+or TRUNCATE on the table. No names, search
 terms or notes are ever stored here.
 """
 

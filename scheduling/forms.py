@@ -243,15 +243,28 @@ def within_reach(chosen: datetime.date | None) -> datetime.date | None:
 
 
 class DayForm(forms.Form):
+    """The day view's address: a date, the front desk's page of clinicians, or a clinician
+    chosen in the picker (ids and numbers only). A value that does not parse is ignored."""
+
     date = forms.DateField(widget=DateInput, required=False)
+    page = forms.IntegerField(min_value=1, max_value=10_000, required=False)
+    clinician = forms.IntegerField(min_value=1, required=False)
 
     def clean_date(self) -> datetime.date | None:
         return within_reach(self.cleaned_data.get("date"))
 
+    def _value(self, name: str) -> Any:
+        self.is_valid()  # cleaned_data keeps each field that parsed
+        return getattr(self, "cleaned_data", {}).get(name)
+
     def day(self) -> datetime.date:
-        return (self.cleaned_data.get("date") if self.is_valid() else None) or (
-            timezone.localdate()
-        )
+        return self._value("date") or timezone.localdate()
+
+    def page_number(self) -> int:
+        return int(self._value("page") or 1)
+
+    def picked_clinician(self) -> int | None:
+        return self._value("clinician")
 
 
 # The steps a role takes from the day list (cancelling has its own form, with a reason).

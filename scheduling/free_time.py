@@ -4,7 +4,8 @@ views to link to the booking form (booking from the calendar, docs/scheduling.md
 The same rule as the free-slot search (scheduling/slots.py): weekly sessions on the clinic's
 clocks and extra sessions, minus time off, minus live appointments, nothing before now; each
 session on its own (an appointment lies inside one session). One query per table for every
-clinician of the day, so the day view of 50 clinicians costs three queries more, not 150.
+clinician of the page, so a page of the day view costs two queries more (the day's appointments
+are already read), not two a clinician.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from dataclasses import dataclass
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.staff import clinician_choices
 from scheduling.models import Appointment, ScheduleException, WorkingHours
 from scheduling.slots import Interval, day_bounds, local_moment, merge, subtract
 
@@ -92,26 +92,22 @@ def free_stretches(
 
 
 def calendar_columns(
-    appointments: list[Appointment], day: datetime.date, *, with_free_time: bool
+    appointments: list[Appointment], day: datetime.date, *, clinicians: list | None = None
 ) -> list[dict]:
-    """The day view's columns, one per clinician by name: their appointments and, for the front
-    desk, their free stretches, in time order (`rows`: an Appointment or a FreeStretch each).
-    With free time, every active clinician with free time left that day has a column."""
-    clinicians = {a.clinician_id: a.clinician for a in appointments}
-    free: dict[int, list[FreeStretch]] = {}
-    if with_free_time:
-        active = {c.pk: c for c in clinician_choices()}
-        clinicians.update(active)
-        free = free_stretches(active, day, appointments=appointments)
+    """The day view's columns (`rows`: an Appointment or a FreeStretch each, in time order).
+    With `clinicians` (the front desk's page of them, scheduling/day_pages.py): a column each,
+    in that order, with their free stretches; `appointments` are theirs only. Without (a
+    clinician's own day): a column per clinician with appointments, by name, no free time."""
     rows: dict[int, list[Appointment | FreeStretch]] = defaultdict(list)
     for appointment in appointments:
         rows[appointment.clinician_id].append(appointment)
-    for clinician_id, stretches in free.items():
-        rows[clinician_id].extend(stretches)
-    columns = [
-        {"clinician": clinicians[clinician_id], "rows": sorted(found, key=lambda r: r.starts_at)}
-        for clinician_id, found in rows.items()
+    if clinicians is None:
+        people = {a.clinician_id: a.clinician for a in appointments}
+        clinicians = sorted(people.values(), key=lambda c: c.get_full_name() or c.get_username())
+    else:
+        free = free_stretches([c.pk for c in clinicians], day, appointments=appointments)
+        for clinician_id, stretches in free.items():
+            rows[clinician_id].extend(stretches)
+    return [
+        {"clinician": c, "rows": sorted(rows[c.pk], key=lambda r: r.starts_at)} for c in clinicians
     ]
-    return sorted(
-        columns, key=lambda c: c["clinician"].get_full_name() or c["clinician"].get_username()
-    )

@@ -152,6 +152,10 @@ class ScheduleException(models.Model):
         return f"schedule exception {self.pk}"
 
 
+# The longest appointment (the write check's rule for a booking, a CHECK constraint for every
+# writer): so a day's appointments all start at most this long before the day does, and a
+# range read is an index range on `starts_at`, not every earlier appointment.
+LONGEST = datetime.timedelta(hours=8)
 # Encrypted identifiers a list of appointments never shows (AppointmentQuerySet.listed).
 PATIENT_NOT_LISTED = ("date_of_birth", "ssn", "address", "phone", "email", "gender_identity")
 
@@ -161,7 +165,10 @@ class AppointmentQuerySet(models.QuerySet["Appointment"]):
         return self.exclude(status__in=Appointment.NOT_LIVE)
 
     def between(self, start: datetime.datetime, end: datetime.datetime) -> AppointmentQuerySet:
-        return self.filter(starts_at__lt=end, ends_at__gt=start)
+        """Overlapping [start, end). The lower bound on `starts_at` changes no answer (no
+        appointment is longer than LONGEST) and bounds the index scan: without it a day read
+        every appointment before the day (half a year's at size: 160,000 rows, 30 ms)."""
+        return self.filter(starts_at__lt=end, starts_at__gt=start - LONGEST, ends_at__gt=start)
 
     def listed(self) -> AppointmentQuerySet:
         """For a list of appointments: of the patient only what a list shows (name and MRN),
@@ -283,6 +290,10 @@ class Appointment(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(ends_at__gt=models.F("starts_at")), name="appointments_order"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ends_at__lte=models.F("starts_at") + LONGEST),
+                name="appointments_at_most_8_hours",
             ),
             # No double booking of a clinician, nor of a patient (btree_gist: `=` in a GiST
             # index). Cancelled and no-show appointments free their time.

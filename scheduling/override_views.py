@@ -17,7 +17,6 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
@@ -27,7 +26,7 @@ from patients.access import get_patient_for_user
 from scheduling.access import get_appointment_for_user
 from scheduling.forms import OutsideHoursForm, OutsideHoursTimeForm, SlotSearchForm
 from scheduling.models import Appointment
-from scheduling.placing import CLINICIAN_BUSY, MOVED_ON, day_url, log_opened, place, refusal
+from scheduling.placing import CLINICIAN_BUSY, MOVED_ON, day_url_for, log_opened, place, refusal
 from scheduling.services import SlotTaken, appointment_book, appointment_reschedule
 
 
@@ -88,7 +87,7 @@ def book_outside_hours(request: HttpRequest, patient_id: uuid.UUID) -> HttpRespo
 def reschedule_outside_hours(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
     """Move a booked appointment (same clinician, same length) to a time outside working time."""
     appointment = get_appointment_for_user(request, appointment_id, write=True)
-    back = day_url(timezone.localtime(appointment.starts_at).date())
+    back = day_url_for(appointment)
     if appointment.status != Appointment.BOOKED:
         messages.error(request, MOVED_ON)
         return redirect(back)

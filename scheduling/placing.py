@@ -31,6 +31,13 @@ def day_url(day: datetime.date) -> str:
     return f"{reverse('scheduling:day')}?date={day}"
 
 
+def day_url_for(appointment: Appointment) -> str:
+    """The appointment's day list, at its clinician's page of the front desk's day view (the
+    day view redirects to that page; ids only)."""
+    day = timezone.localtime(appointment.starts_at).date()
+    return f"{day_url(day)}&clinician={appointment.clinician_id}"
+
+
 def refusal(taken: SlotTaken, *, otherwise: str = SLOT_TAKEN) -> str:
     """The message for a time another booking took: the patient's, or `otherwise`."""
     return PATIENT_BUSY if taken.patient_busy else otherwise
@@ -48,7 +55,7 @@ def place(
         messages.error(request, MOVED_ON)
         return redirect(back)
     messages.success(request, success)
-    return redirect(day_url(timezone.localtime(appointment.starts_at).date()))
+    return redirect(day_url_for(appointment))
 
 
 def log_opened(request: HttpRequest, patient_id: uuid.UUID, object_id: object = "") -> None:

@@ -23,6 +23,7 @@ from clinic.access import group_required
 from clinic.staff import staff_group
 from patients.access import get_patient_for_user
 from scheduling.access import appointments_for, get_appointment_for_user
+from scheduling.day_pages import clinicians_of_day, page_holding, page_of
 from scheduling.flow import log_listed
 from scheduling.forms import (
     BookingForm,
@@ -36,7 +37,7 @@ from scheduling.forms import (
 )
 from scheduling.free_time import calendar_columns
 from scheduling.models import Appointment
-from scheduling.placing import MOVED_ON, day_url, log_opened, place, refusal
+from scheduling.placing import MOVED_ON, day_url, day_url_for, log_opened, place, refusal
 from scheduling.services import (
     NotItsDay,
     SlotTaken,
@@ -50,6 +51,7 @@ from scheduling.services import (
 )
 from scheduling.slots import day_bounds
 
+NOT_ON_THE_DAY = "That clinician has no column on this day; choose one from the list."
 NOT_ITS_DAY = (
     "Check-in and no-show are recorded on the appointment's day only; nothing was changed."
 )
@@ -124,15 +126,28 @@ def _slot_search(request: HttpRequest) -> SlotSearchForm:
 @group_required(roles.FRONT_DESK, roles.CLINICIAN)
 @require_http_methods(["GET"])
 def day(request: HttpRequest) -> HttpResponse:
-    """One column per clinician (for a clinician: their own); each patient shown is logged. The
-    front desk also sees each clinician's free time, linking to booking from the calendar."""
-    chosen = DayForm(request.GET or None).day()
+    """The front desk: a page of clinicians (scheduling/day_pages.py), a column each with
+    their free time; a clinician: their own column, with the visit reason. Only the shown
+    appointments are read, and each patient shown is logged."""
+    form = DayForm(request.GET or None)
+    chosen = form.day()
     start, end = day_bounds(chosen)
-    appointments = list(
-        appointments_for(request).listed().between(start, end).order_by("starts_at")
-    )
     group = staff_group(request.user)
-    columns = calendar_columns(appointments, chosen, with_free_time=group == roles.FRONT_DESK)
+    listed = appointments_for(request).listed().between(start, end).order_by("starts_at")
+    page = None
+    if group == roles.FRONT_DESK:
+        clinicians = clinicians_of_day(chosen)
+        picked = form.picked_clinician()
+        if picked is not None:
+            number = page_holding(clinicians, picked)
+            if number is not None:
+                return redirect(f"{day_url(chosen)}&page={number}#clinician-{picked}")
+            messages.error(request, NOT_ON_THE_DAY)
+        page = page_of(clinicians, form.page_number())
+        listed = listed.filter(clinician_id__in=[c.pk for c in page])
+    appointments = list(listed)
+    shown = list(page) if page is not None else None
+    columns = calendar_columns(appointments, chosen, clinicians=shown)
     log_listed(request, appointments)
     return render(
         request,
@@ -141,6 +156,9 @@ def day(request: HttpRequest) -> HttpResponse:
             "day": chosen,
             "previous_day": chosen - datetime.timedelta(days=1),
             "next_day": chosen + datetime.timedelta(days=1),
+            "paged": page is not None,
+            "page": page,
+            "everyone": page.paginator.object_list if page is not None else [],
             "columns": columns,
             "steps": StepForm(group=group).fields["status"].choices,  # type: ignore[attr-defined]
             "may_cancel": group == roles.FRONT_DESK,
@@ -182,7 +200,7 @@ def _back(form: StepForm, appointment: Appointment) -> HttpResponse:
         return redirect("home")
     if back == "board":
         return redirect("scheduling:board")
-    return redirect(day_url(timezone.localtime(appointment.starts_at).date()))
+    return redirect(day_url_for(appointment))
 
 
 @group_required(roles.FRONT_DESK, owner=("appointment", "appointment_id"))
@@ -199,7 +217,7 @@ def cancel(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
             messages.error(request, MOVED_ON)
         else:
             messages.success(request, "Appointment cancelled.")
-        return redirect(day_url(timezone.localtime(appointment.starts_at).date()))
+        return redirect(day_url_for(appointment))
     return render(request, "scheduling/cancel.html", {"appointment": appointment, "form": form})
 
 
@@ -208,7 +226,7 @@ def cancel(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
 def reschedule(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
     """Move a booked appointment to one of its clinician's free times (same length)."""
     appointment = get_appointment_for_user(request, appointment_id, write=True)
-    back = day_url(timezone.localtime(appointment.starts_at).date())
+    back = day_url_for(appointment)
     if appointment.status != Appointment.BOOKED:
         messages.error(request, MOVED_ON)
         return redirect(back)

@@ -114,11 +114,12 @@ def test_the_log_its_functions_and_the_schema_belong_to_the_audit_owner():
         assert len(owners) == 6 and {owner for _name, owner in owners} == {AUDIT}
         cursor.execute(
             "SELECT proname, pg_get_userbyid(proowner), proconfig FROM pg_proc WHERE proname IN "
-            "('append_access_event', 'access_log_refuse_change', 'clinic_staff_id', "
+            "('append_access_event', 'append_access_events', 'access_log_refuse_change', "
+            "'clinic_staff_id', "
             "'clinic_staff_role', 'clinic_hmac_pad', 'access_log_verify')"
         )
         functions = cursor.fetchall()
-        assert len(functions) == 6
+        assert len(functions) == 7
         for _name, owner, config in functions:
             # pg_catalog only: no function or operator a login created can be picked up.
             assert owner == AUDIT and config == ["search_path=pg_catalog, pg_temp"]
@@ -135,7 +136,8 @@ def test_the_audit_owners_code_names_only_the_audit_owners_objects():
             "SELECT prosrc FROM pg_proc WHERE proowner = %s::regrole AND prosecdef", [AUDIT]
         )
         bodies = [row[0] for row in cursor.fetchall()]
-        assert len(bodies) == 4  # append, staff id, staff role, the chain's verifier
+        # The two appends, staff id, staff role, the chain's verifier.
+        assert len(bodies) == 5
         named = {n for body in bodies for n in re.findall(r"public\.(\w+)", body)}
         assert named == {
             "access_log",

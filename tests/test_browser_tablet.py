@@ -139,3 +139,47 @@ def test_front_desk_books_with_the_keyboard_alone(browser, live_url, staff, day)
     booked = Appointment.objects.using("owner").get(patient=patient)
     assert booked.starts_at == clinic_moment(FUTURE_MONDAY, 9, 30)
     page.context.close()
+
+
+def test_front_desk_pages_through_clinicians_with_the_keyboard(browser, live_url, staff):
+    """The day view's pages of clinicians (scheduling/day_pages.py): the picker and the page
+    links by keyboard alone; the URL carries the date, a page number and an id only."""
+    from django.contrib.auth import get_user_model
+
+    from clinic import roles
+    from scheduling.day_pages import PAGE_SIZE
+    from tests.factories import StaffFactory
+
+    get_user_model().objects.using("owner").filter(
+        pk__in=[staff["clinician"].pk, staff["clinician2"].pk]
+    ).update(is_active=False)
+    doctors = [
+        StaffFactory(group=roles.CLINICIAN, first_name="Fake", last_name=f"Doc{chr(65 + n)}")
+        for n in range(PAGE_SIZE + 1)
+    ]
+    last = PatientFactory(first_name="Robin", last_name="Testlastpage")
+    for doctor in doctors[:-1]:
+        AppointmentFactory(clinician=doctor)
+    AppointmentFactory(clinician=doctors[-1], patient=last)
+    page = browser.new_context(viewport=TABLETS[1]).new_page()
+    csp_errors = collect_csp_errors(page)
+    sign_in(page, live_url, "t-frontdesk")
+    page.wait_for_url(f"{live_url}/")
+    page.goto(f"{live_url}/scheduling/day/?date={FUTURE_MONDAY}")
+    assert page.locator("section.day-column").count() == PAGE_SIZE
+    assert "Testlastpage" not in page.content()
+
+    tab_to(page, "#day-clinician")
+    page.keyboard.press("End")  # the last clinician by name
+    tab_to(page, "button", "Go")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/scheduling/day/?date={FUTURE_MONDAY}&page=2#clinician-{doctors[-1].pk}")
+    assert page.locator(f"#clinician-{doctors[-1].pk}", has_text="Testlastpage").is_visible()
+
+    tab_to(page, "a", "Previous clinicians")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/scheduling/day/?date={FUTURE_MONDAY}&page=1")
+    assert page.locator("section.day-column").count() == PAGE_SIZE
+    assert last.mrn not in page.url and "Testlastpage" not in page.url
+    assert csp_errors == []
+    page.context.close()

@@ -29,10 +29,12 @@ from clinic import encryption
 from records.models import ClinicalRecord
 from tests.analytics_helpers import refresh
 from tests.factories import (
+    FUTURE_MONDAY,
     AppointmentFactory,
     CareTeamMemberFactory,
     ClinicalRecordFactory,
     PatientFactory,
+    clinic_moment,
 )
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
@@ -201,3 +203,36 @@ def test_a_verified_users_pages_never_decrypt_their_totp_key(client_for, staff, 
     device = [sql for sql in cost.statements if 'SELECT "otp_totp_totpdevice"."id"' in sql]
     assert len(device) == 1, show(cost)  # the session's device, loaded once
     assert '"otp_totp_totpdevice"."key"' not in device[0], show(cost)
+
+
+def appends(cost: Cost) -> list[str]:
+    return [sql for sql in cost.statements if "append_access_event" in sql]
+
+
+@pytest.mark.parametrize("per_clinician", [1, 4])
+def test_day_view_appends_its_patients_events_in_one_statement(client_for, staff, per_clinician):
+    """However many patients a page shows, their `appointments_listed` events are one
+    statement (clinic/access_log: the request's held events, batched); before the batch, each
+    was a statement of its own (1,250 on the day view of 50 clinicians)."""
+    for clinician in (staff["clinician"], staff["clinician2"]):
+        for hour in range(per_clinician):
+            AppointmentFactory(
+                clinician=clinician, starts_at=clinic_moment(FUTURE_MONDAY, 9 + hour)
+            )
+    url = f"{reverse('scheduling:day')}?date={FUTURE_MONDAY}"
+    cost = measure(client_for(staff["frontdesk"]), "get", url)
+    [append] = appends(cost)
+    assert "append_access_events(" in append
+    # The clinicians of the day (one page), their appointments, working hours and time off.
+    assert len(cost.statements) <= FIXED + 4, show(cost)
+    # Three values a patient shown (name and MRN), nothing else.
+    assert cost.decrypted == 3 * 2 * per_clinician, cost.decryptions
+
+
+def test_search_appends_every_patient_found_in_one_statement(client_for, staff):
+    for _ in range(3):
+        PatientFactory(last_name="Fakesame")
+    form = {"mode": "last_name_dob", "last_name": "Fakesame", "date_of_birth": "1980-04-30"}
+    cost = measure(client_for(staff["frontdesk"]), "post", reverse("patients:search"), form)
+    assert len(appends(cost)) == 1, show(cost)
+    assert cost.decrypted >= 3 * 3  # three patients found and shown

@@ -73,7 +73,9 @@ def test_front_desk_books_a_free_time(client_for, staff, setup):
     data = {**search(staff, setup), "starts_at": choice(9, 15), "visit_reason": "Fake: checkup"}
     response = client_for(staff["frontdesk"]).post(url(patient), data)
     assert response.status_code == 302
-    assert response["Location"] == reverse("scheduling:day") + f"?date={FUTURE_MONDAY}"
+    # Back to the day, at the clinician's page of it (the day view redirects there).
+    back = f"?date={FUTURE_MONDAY}&clinician={staff['clinician'].pk}"
+    assert response["Location"] == reverse("scheduling:day") + back
     stored = Appointment.objects.using("owner").get()
     assert (stored.patient_id, stored.clinician_id, stored.booked_by_id, stored.status) == (
         patient.pk,

@@ -149,7 +149,8 @@ def test_the_booking_form_from_the_calendar_offers_the_chosen_time_first(client_
     assert re.search(rf'value="{re.escape(chosen)}"[^>]*checked', body)
     response = client.post(booking, {**search, "starts_at": chosen, "visit_reason": ""})
     assert response.status_code == 302
-    assert response["Location"] == f"{DAY}?date={FUTURE_MONDAY}"  # back to the calendar
+    # Back to the calendar, at the clinician's page.
+    assert response["Location"] == f"{DAY}?date={FUTURE_MONDAY}&clinician={staff['clinician'].pk}"
     stored = Appointment.objects.using("owner").get(patient=patient)
     assert stored.starts_at == clinic_moment(FUTURE_MONDAY, 10, 30)
 

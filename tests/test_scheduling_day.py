@@ -96,7 +96,8 @@ def test_front_desk_checks_a_patient_in_once(client_for, staff, day):
     desk = client_for(staff["frontdesk"])
     response = desk.post(step_url(day["today"]), {"status": "arrived"})
     assert response.status_code == 302
-    assert response["Location"] == f"{DAY}?date={timezone.localdate()}"
+    back = f"?date={timezone.localdate()}&clinician={day['today'].clinician_id}"
+    assert response["Location"] == f"{DAY}{back}"
     checked_in = stored(day["today"])
     assert checked_in.status == "arrived" and checked_in.arrived_at is not None
     assert desk.post(step_url(day["today"]), {"status": "arrived"}).status_code == 302

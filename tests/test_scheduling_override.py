@@ -56,7 +56,8 @@ def test_front_desk_books_outside_working_time_with_a_reason(client_for, staff, 
     assert client.get(url(staff, setup)).status_code == 200
     response = client.post(url(staff, setup), form(7, 30))
     assert response.status_code == 302
-    assert response["Location"] == reverse("scheduling:day") + f"?date={FUTURE_MONDAY}"
+    back = f"?date={FUTURE_MONDAY}&clinician={staff['clinician'].pk}"
+    assert response["Location"] == reverse("scheduling:day") + back
     stored = Appointment.objects.using("owner").get()
     assert stored.starts_at == clinic_moment(FUTURE_MONDAY, 7, 30)
     assert (stored.override_reason, stored.booked_by_id) == ("urgent", staff["frontdesk"].pk)

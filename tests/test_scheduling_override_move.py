@@ -77,7 +77,8 @@ def test_front_desk_moves_an_overridden_appointment_to_another_time_outside(
     assert (viewed.patient_id, viewed.object_id) == (overridden.patient_id, str(overridden.pk))
     response = desk.post(page_url(overridden), form(17, 30))
     assert response.status_code == 302
-    assert response["Location"] == reverse("scheduling:day") + f"?date={FUTURE_MONDAY}"
+    back = f"?date={FUTURE_MONDAY}&clinician={overridden.clinician_id}"
+    assert response["Location"] == reverse("scheduling:day") + back
     moved = stored(overridden)
     assert (moved.starts_at, moved.ends_at - moved.starts_at, moved.override_reason) == (
         clinic_moment(FUTURE_MONDAY, 17, 30),

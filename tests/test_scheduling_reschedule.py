@@ -116,7 +116,7 @@ def test_the_front_desk_moves_an_appointment_on_its_page(client_for, staff):
         },
     )
     assert response.status_code == 302
-    assert response["Location"].endswith(f"?date={FUTURE_MONDAY}")
+    assert response["Location"].endswith(f"?date={FUTURE_MONDAY}&clinician={staff['clinician'].pk}")
     moved = Appointment.objects.using("owner").get(pk=appointment.pk)
     assert (moved.starts_at, moved.ends_at) == (
         new_start,

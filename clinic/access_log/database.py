@@ -54,6 +54,70 @@ BEGIN
 END
 $fn$"""
 
+# A list's events in one call (docs/accountability.md, "Lists: one append for the page"): the
+# same rows, the same chain, one lock and one INSERT. Only a signed-in request may call it.
+BATCH_APPEND_SIGNATURE = "append_access_events(text[], uuid[], text[], inet[], text[], text[])"
+# Who may call it: the signed-in roles (every group role inherits clinic_signed_in), not the web
+# login before sign-in, nor the owner login (its commands append one event at a time).
+BATCH_APPENDERS = [roles.SIGNED_IN_ROLE]
+BATCH_APPEND_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION public.append_access_events(
+    p_actions text[], p_patient_ids uuid[], p_object_ids text[], p_client_ips inet[],
+    p_outcomes text[], p_reasons text[])
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    e public.access_log%ROWTYPE;
+    batch public.access_log[] := '{{}}';
+    n integer := coalesce(cardinality(p_actions), 0);
+    author integer;
+    author_role text;
+BEGIN
+    IF coalesce(cardinality(p_patient_ids), 0) <> n
+       OR coalesce(cardinality(p_object_ids), 0) <> n
+       OR coalesce(cardinality(p_client_ips), 0) <> n
+       OR coalesce(cardinality(p_outcomes), 0) <> n
+       OR coalesce(cardinality(p_reasons), 0) <> n THEN
+        RAISE EXCEPTION 'append_access_events: the arrays differ in length'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Who and as what: the verified staff identity, never an argument. A list is shown to a
+    -- signed-in user only: no verified identity, no events (the single append keeps the
+    -- anonymous ones of sign-in).
+    author := public.clinic_staff_id();
+    IF author IS NULL THEN
+        RAISE EXCEPTION 'append_access_events: no verified staff identity'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    author_role := left(coalesce(public.clinic_staff_role(), 'anonymous'), 40);
+    IF n = 0 THEN
+        RETURN 0;
+    END IF;
+    -- The single append's lock: one writer at a time, to the end of the transaction.
+    PERFORM pg_advisory_xact_lock(hashtext('clinic.access_log'));
+    SELECT hash INTO e.prev_hash FROM public.access_log ORDER BY id DESC LIMIT 1;
+    e.prev_hash := coalesce(e.prev_hash, '{GENESIS}');
+    FOR i IN 1 .. n LOOP
+        e.id := nextval(pg_get_serial_sequence('public.access_log', 'id'));
+        e.occurred_at := clock_timestamp();
+        e.staff_id := author;
+        e.role := author_role;
+        e.action := left(p_actions[i], 40);
+        e.patient_id := p_patient_ids[i];
+        e.object_id := left(coalesce(p_object_ids[i], ''), 64);
+        e.client_ip := p_client_ips[i];
+        e.outcome := left(coalesce(p_outcomes[i], ''), 20);
+        e.reason := left(coalesce(p_reasons[i], ''), 200);
+        e.hash := encode(sha256(convert_to(e.prev_hash || '|' || {CANONICAL}, 'UTF8')), 'hex');
+        batch := array_append(batch, e);
+        e.prev_hash := e.hash;
+    END LOOP;
+    -- In array order, which is id order: the chain as if appended one by one.
+    INSERT INTO public.access_log SELECT * FROM unnest(batch);
+    RETURN n;
+END
+$fn$"""
+
 REFUSE_SIGNATURE = "access_log_refuse_change()"
 REFUSE_CHANGES_FUNCTION = """
 CREATE OR REPLACE FUNCTION public.access_log_refuse_change() RETURNS trigger
@@ -74,12 +138,15 @@ FROM access_log e WHERE e.id > %s ORDER BY e.id LIMIT %s"""
 
 
 def objects_sql() -> list[str]:
-    """The append function, the append-only trigger and its function, the verified checkpoints
-    and the per-patient index (checkpoint.py), made by the audit owner (clinic/bootstrap.py)."""
+    """The append functions (one event; a list's events), the append-only trigger and its
+    function, the verified checkpoints and the per-patient index (checkpoint.py), made by the
+    audit owner (clinic/bootstrap.py)."""
     from clinic.access_log import checkpoint
 
     return [
         APPEND_FUNCTION,
+        BATCH_APPEND_FUNCTION,
+        f"REVOKE ALL ON FUNCTION {BATCH_APPEND_SIGNATURE} FROM PUBLIC",
         REFUSE_CHANGES_FUNCTION,
         "DROP TRIGGER IF EXISTS access_log_append_only ON public.access_log",
         TRIGGER,
