@@ -1,6 +1,6 @@
 """What an export carries with an item after an amendment request (164.526): for a denied one
 ((d)(4), (5)) the request, the denial (ground and written reason), the patient's statement of
-disagreement and the clinic's rebuttal, as entries linked to the item (rights/exports.py); for
+disagreement and the clinic's rebuttal, as entries linked to the item (rights/record_set.py); for
 an accepted one of a chart entry or a demographic field, its amendment entry. A note's accepted
 amendment is its addendum, exported with the note's addenda."""
 
@@ -11,8 +11,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, time
 
 from rights.amendment_models import NOTE, AmendmentEntry
-from rights.exports import RESOURCE_NAMESPACE, Addendum
+from rights.fhir_chart import RESOURCE_NAMESPACE
 from rights.models import DENIED, AmendmentRequest
+from rights.record_set import Addendum
 
 AMENDMENT = "Amendment (45 CFR 164.526(c))"
 

@@ -21,7 +21,7 @@ from privacy.access import (
     get_patient_identity_for_privacy_officer,
     privacy_officer_required,
 )
-from rights import export_pdf, exports, services
+from rights import export_fhir, export_pdf, record_set, services
 from rights.access import get_access_request_for_privacy_officer
 from rights.forms import AccessRequestForm, CloseForm, ExtensionForm, MrnLookupForm
 from rights.models import FHIR, PDF, AccessRequest, AmendmentRequest
@@ -166,11 +166,11 @@ def request_export(
     if not access_request.is_open:
         messages.error(request, "This request is closed: no export is produced for it.")
         return redirect("rights:request-detail", patient_id=patient_id, request_id=request_id)
-    data = exports.record_set(access_request)
+    data = record_set.record_set(access_request)
     if export_format == PDF:
         content, content_type, suffix = export_pdf.pdf_bytes(data), "application/pdf", "pdf"
     else:
-        content, content_type, suffix = exports.fhir_json(data), "application/fhir+json", "json"
+        content, content_type, suffix = export_fhir.fhir_json(data), "application/fhir+json", "json"
     services.access_export_produced(
         request, access_request=access_request, export_format=export_format, content=content
     )
