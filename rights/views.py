@@ -22,7 +22,7 @@ from privacy.access import (
     privacy_officer_required,
 )
 from rights import export_fhir, export_pdf, record_set, services
-from rights.access import get_access_request_for_privacy_officer
+from rights.access import get_access_request_for_privacy_officer, redirect_to_patient_by_mrn
 from rights.forms import AccessRequestForm, CloseForm, ExtensionForm, MrnLookupForm
 from rights.models import FHIR, PDF, AccessRequest, AmendmentRequest
 
@@ -71,14 +71,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
 @privacy_officer_required
 def patient_find(request: HttpRequest) -> HttpResponse:
     """The patient of a new request, by MRN (POSTed, never in a URL), through the blind index."""
-    form = MrnLookupForm(request.POST)
-    if form.is_valid():
-        found = PatientIdentity.objects.by_mrn(form.cleaned_data["mrn"].strip())
-        patient_id = next(iter(found.values_list("patient_id", flat=True)), None)
-        if patient_id is not None:
-            return redirect("rights:request-create", patient_id=patient_id)
-    messages.error(request, "No patient has that medical record number.")
-    return redirect("rights:request-list")
+    return redirect_to_patient_by_mrn(request, "rights:request-create")
 
 
 @sensitive_post_parameters("requested")
