@@ -13,14 +13,19 @@ import pytest
 from chart.models import Allergy
 from rights.amendment_models import AmendmentEntry
 from rights.models import ACCEPTED, AmendmentRequest
-from tests.browser_helpers import collect_csp_errors, sign_in, sign_in_with_code
+from tests.browser_helpers import (
+    clinician_page,
+    collect_csp_errors,
+    open_routed_amendment,
+    record_amendment_request,
+    sign_in_with_code,
+)
 from tests.factories import AllergyFactory, CareTeamMemberFactory, PatientFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clinic_db")]
 
 AMENDMENT = "Fake amendment: sentinel-allergy-7c2e, the reaction was a mild rash."
 REQUEST = "Fake request: sentinel-ask-4f9d, the reaction was not anaphylaxis"
-FIND = "form[action$='/amendments/find/']"
 
 
 def test_allergy_amendment_accepted_by_its_recorder_shows_under_it_in_chromium(
@@ -36,30 +41,13 @@ def test_allergy_amendment_accepted_by_its_recorder_shows_under_it_in_chromium(
 
     # The privacy officer records the request about the allergy.
     sign_in_with_code(page, live_url, staff["privacy"])
-    page.goto(f"{live_url}/privacy/rights/")
-    page.fill(f"{FIND} input[name=mrn]", patient.mrn)
-    page.click(f"{FIND} button")
-    page.wait_for_url(f"**/patients/{patient.pk}/amendments/new/")
-    # Offered by kind and date, never by the allergy's free text.
-    assert "Fakecillin" not in page.inner_text("#id_record")
-    page.select_option("#id_record", f"allergy:{allergy.pk}")
-    page.select_option("#id_received_how", "mail")
-    page.fill("#id_requested", REQUEST)
-    page.click("text=Record request")
-    page.wait_for_selector("text=Amendment request recorded")
-    assert "Fake" not in page.url and patient.mrn not in page.url
+    record_amendment_request(page, live_url, patient, f"allergy:{allergy.pk}", REQUEST)
     amendment = AmendmentRequest.objects.using("owner").get(patient_id=patient.pk)
     assert (amendment.target_kind, amendment.routed_to_id) == ("allergy", staff["clinician"].pk)
 
     # The clinician who recorded the allergy, in a browser of their own, accepts it.
-    author = page.context.browser.new_context(base_url=live_url).new_page()
-    author_csp_errors = collect_csp_errors(author)
-    sign_in(author, live_url, "t-clinician")
-    author.wait_for_url(f"{live_url}/")
-    author.goto(f"{live_url}/privacy/rights/routed/")
-    assert author.locator("#routed-amendments tbody tr").count() == 1
-    author.click(f"a[href='/privacy/rights/routed/{amendment.pk}/']")
-    author.wait_for_url(f"**/routed/{amendment.pk}/")
+    author, author_csp_errors = clinician_page(page, live_url, "t-clinician")
+    open_routed_amendment(author, live_url, amendment.pk, routed=1)
     assert "sentinel-ask-4f9d" in author.inner_text("main")
     author.check("#id_decision_0")  # Accept
     author.fill("#id_amendment", AMENDMENT)
