@@ -19,17 +19,8 @@ from rights.amendment_models import (
     TARGET_KINDS,
     VITALS,
 )
+from rights.form_checks import DATE, TEXT, not_in_future, required_text
 from rights.models import AMENDMENT_DENIAL_GROUNDS, RECEIVED_HOW
-
-DATE = forms.DateInput(attrs={"type": "date"})
-TEXT = forms.Textarea(attrs={"rows": 4})
-
-
-def _text(value: str | None, message: str) -> str:
-    text = (value or "").strip()
-    if not text:
-        raise forms.ValidationError(message)
-    return text
 
 
 @dataclass(frozen=True)
@@ -109,13 +100,12 @@ class AmendmentRequestForm(forms.Form):
         return self.targets[self.cleaned_data["record"]]
 
     def clean_received_on(self) -> date:
-        received: date = self.cleaned_data["received_on"]
-        if received > timezone.localdate():
-            raise forms.ValidationError("A request cannot be received in the future.")
-        return received
+        return not_in_future(self.cleaned_data["received_on"])
 
     def clean_requested(self) -> str:
-        return _text(self.cleaned_data.get("requested"), "Say what the patient asks to change.")
+        return required_text(
+            self.cleaned_data.get("requested"), "Say what the patient asks to change."
+        )
 
 
 class TextForm(forms.Form):
@@ -128,7 +118,7 @@ class TextForm(forms.Form):
         self.fields["text"].label = label
 
     def clean_text(self) -> str:
-        return _text(self.cleaned_data.get("text"), "Write the text.")
+        return required_text(self.cleaned_data.get("text"), "Write the text.")
 
 
 ACCEPT, DENY = "accept", "deny"

@@ -3,8 +3,6 @@ The database checks each step again (rights/db_amendments.py, rights/db_amendmen
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -12,6 +10,7 @@ from django.utils import timezone
 from clinic import access_log
 from records.models import VisitAddendum
 from rights.amendment_models import NOTE, AmendmentEntry
+from rights.caller import extend, log_step, staff_id
 from rights.models import (
     ACCEPTED,
     AMENDMENT_EXTENSION_DAYS,
@@ -19,35 +18,24 @@ from rights.models import (
     AmendmentRequest,
     amendment_due_date,
 )
-from rights.services import _staff_id
 
 AMENDMENT_PREFIX = "Amendment at the patient's request (45 CFR 164.526): "
-
-
-def _log(request: HttpRequest, action: str, amendment: AmendmentRequest, reason: str = "") -> None:
-    access_log.record(
-        request, action, patient_id=amendment.patient_id, object_id=amendment.pk, reason=reason
-    )
 
 
 def amendment_record(request: HttpRequest, *, amendment: AmendmentRequest) -> AmendmentRequest:
     """`amendment` carries patient, record, routed_to (the note's author), receipt, request."""
     with transaction.atomic():
-        amendment.recorded_by_id = _staff_id(request)
+        amendment.recorded_by_id = staff_id(request)
         amendment.due_on = amendment_due_date(amendment.received_on)
         amendment.save(force_insert=True)
-        _log(request, access_log.AMENDMENT_REQUEST_RECORDED, amendment)
+        log_step(request, access_log.AMENDMENT_REQUEST_RECORDED, amendment)
     return amendment
 
 
 def amendment_extend(request: HttpRequest, *, amendment: AmendmentRequest, reason: str) -> None:
     with transaction.atomic():
-        amendment.extended_on = timezone.localdate()
-        amendment.extended_by_id = _staff_id(request)
-        amendment.extension_reason = reason
-        amendment.due_on = amendment.due_on + timedelta(days=AMENDMENT_EXTENSION_DAYS)
-        amendment.save(update_fields=["extended_on", "extended_by", "extension_reason", "due_on"])
-        _log(request, access_log.AMENDMENT_REQUEST_EXTENDED, amendment)
+        extend(request, amendment, reason=reason, days=AMENDMENT_EXTENSION_DAYS)
+        log_step(request, access_log.AMENDMENT_REQUEST_EXTENDED, amendment)
 
 
 def amendment_accept(
@@ -62,7 +50,7 @@ def amendment_accept(
             added = VisitAddendum(
                 record_id=amendment.record_id,
                 patient_id=amendment.patient_id,
-                author_id=_staff_id(request),
+                author_id=staff_id(request),
                 text=AMENDMENT_PREFIX + text,
             )
             added.save(force_insert=True)
@@ -78,7 +66,7 @@ def amendment_accept(
                 medication_id=amendment.medication_id,
                 vitals_id=amendment.vitals_id,
                 demographic_field=amendment.demographic_field,
-                author_id=_staff_id(request),
+                author_id=staff_id(request),
                 text=text,
             )
             added.save(force_insert=True)
@@ -93,9 +81,9 @@ def amendment_accept(
         amendment.outcome = ACCEPTED
         amendment.notify = notify or None
         amendment.decided_on = timezone.localdate()
-        amendment.decided_by_id = _staff_id(request)
+        amendment.decided_by_id = staff_id(request)
         amendment.save(update_fields=["outcome", "addendum", "notify", "decided_on", "decided_by"])
-        _log(request, access_log.AMENDMENT_DECIDED, amendment, reason=ACCEPTED)
+        log_step(request, access_log.AMENDMENT_DECIDED, amendment, reason=ACCEPTED)
     return added
 
 
@@ -107,11 +95,11 @@ def amendment_deny(
         amendment.denial_ground = ground
         amendment.denial_reason = reason
         amendment.decided_on = timezone.localdate()
-        amendment.decided_by_id = _staff_id(request)
+        amendment.decided_by_id = staff_id(request)
         amendment.save(
             update_fields=["outcome", "denial_ground", "denial_reason", "decided_on", "decided_by"]
         )
-        _log(request, access_log.AMENDMENT_DECIDED, amendment, reason=DENIED)
+        log_step(request, access_log.AMENDMENT_DECIDED, amendment, reason=DENIED)
 
 
 def amendment_disagreement(request: HttpRequest, *, amendment: AmendmentRequest, text: str) -> None:
@@ -119,7 +107,7 @@ def amendment_disagreement(request: HttpRequest, *, amendment: AmendmentRequest,
         amendment.disagreement = text
         amendment.disagreement_on = timezone.localdate()
         amendment.save(update_fields=["disagreement", "disagreement_on"])
-        _log(request, access_log.AMENDMENT_DISAGREEMENT_RECORDED, amendment)
+        log_step(request, access_log.AMENDMENT_DISAGREEMENT_RECORDED, amendment)
 
 
 def amendment_rebuttal(request: HttpRequest, *, amendment: AmendmentRequest, text: str) -> None:
@@ -127,4 +115,4 @@ def amendment_rebuttal(request: HttpRequest, *, amendment: AmendmentRequest, tex
         amendment.rebuttal = text
         amendment.rebuttal_on = timezone.localdate()
         amendment.save(update_fields=["rebuttal", "rebuttal_on"])
-        _log(request, access_log.AMENDMENT_REBUTTAL_RECORDED, amendment)
+        log_step(request, access_log.AMENDMENT_REBUTTAL_RECORDED, amendment)

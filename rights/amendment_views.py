@@ -23,10 +23,10 @@ from django.views.decorators.http import require_POST
 from chart.models import Allergy, Medication, Problem, VitalSigns
 from clinic import access_log, roles
 from clinic.access import group_required, not_found
-from patients.models import PatientIdentity
 from privacy.access import get_patient_identity_for_privacy_officer, privacy_officer_required
 from records.models import ClinicalRecord
 from rights import amendment_services as services
+from rights.access import get_amendment_for_privacy_officer, redirect_to_patient_by_mrn
 from rights.amendment_forms import ACCEPT, AmendmentRequestForm, DecisionForm, TextForm
 from rights.amendment_models import (
     ALLERGY,
@@ -38,7 +38,6 @@ from rights.amendment_models import (
     VITALS,
     AmendmentEntry,
 )
-from rights.forms import MrnLookupForm
 from rights.models import DENIED, AmendmentRequest
 
 TEXTS = {
@@ -68,25 +67,11 @@ def _amendable_items(
         return [(k, str(i), r, d, t, a) for k, i, r, d, t, a in cursor.fetchall()]
 
 
-def _get(request: HttpRequest, patient_id: uuid.UUID, amendment_id: uuid.UUID) -> AmendmentRequest:
-    try:
-        return AmendmentRequest.objects.get(pk=amendment_id, patient_id=patient_id)
-    except AmendmentRequest.DoesNotExist:
-        raise not_found(request, patient_id=patient_id, object_id=amendment_id) from None
-
-
 @require_POST
 @sensitive_post_parameters("mrn")
 @privacy_officer_required
 def amendment_find(request: HttpRequest) -> HttpResponse:
-    form = MrnLookupForm(request.POST)
-    if form.is_valid():
-        found = PatientIdentity.objects.by_mrn(form.cleaned_data["mrn"].strip())
-        patient_id = next(iter(found.values_list("patient_id", flat=True)), None)
-        if patient_id is not None:
-            return redirect("rights:amendment-create", patient_id=patient_id)
-    messages.error(request, "No patient has that medical record number.")
-    return redirect("rights:request-list")
+    return redirect_to_patient_by_mrn(request, "rights:amendment-create")
 
 
 @sensitive_post_parameters("requested")
@@ -176,7 +161,7 @@ def _detail(
 def amendment_detail(
     request: HttpRequest, patient_id: uuid.UUID, amendment_id: uuid.UUID
 ) -> HttpResponse:
-    return _detail(request, _get(request, patient_id, amendment_id))
+    return _detail(request, get_amendment_for_privacy_officer(request, patient_id, amendment_id))
 
 
 @require_POST
@@ -186,7 +171,7 @@ def amendment_detail(
 def amendment_step(
     request: HttpRequest, patient_id: uuid.UUID, amendment_id: uuid.UUID, step: str
 ) -> HttpResponse:
-    amendment = _get(request, patient_id, amendment_id)
+    amendment = get_amendment_for_privacy_officer(request, patient_id, amendment_id)
     if step not in TEXTS:
         raise not_found(request, patient_id=patient_id, object_id=amendment_id)
     form = TextForm(request.POST, label=TEXTS[step])
@@ -231,7 +216,7 @@ def amendment_decide_demographic(
 ) -> HttpResponse:
     """The privacy officer decides a request to amend a demographic field: demographics are the
     patient's registration data, kept by the front desk, not a clinician's entry."""
-    amendment = _get(request, patient_id, amendment_id)
+    amendment = get_amendment_for_privacy_officer(request, patient_id, amendment_id)
     if amendment.target_kind != DEMOGRAPHIC:
         raise not_found(request, patient_id=patient_id, object_id=amendment_id)
     if not amendment.is_open:

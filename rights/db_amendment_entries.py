@@ -25,15 +25,14 @@ from clinic import roles
 from clinic.db_checks import NOW_WINDOW, REFUSE, check_function, ensure_trigger_function
 from clinic.provisioning import (
     add_role_grants,
-    ensure_policies,
-    ensure_row_level_security,
     register_step,
 )
-from clinic.role_gate import gate_policies, gates_itself
+from clinic.role_gate import gates_itself
 from clinic.roles import grant
 from clinic.staff_identity import STAFF_ID
 from records.db_grants import clinician_may_see
 from rights.amendment_models import DEMOGRAPHIC
+from rights.db_policies import OWNER_MAINTAINS, ensure_table_security
 from rights.models import OPEN
 
 TABLE = "amendment_entries"
@@ -52,7 +51,7 @@ POLICIES = {
     "privacy_officer_amends": f"AS PERMISSIVE FOR INSERT TO {PRIVACY_OFFICER} "
     f"WITH CHECK ({DEMOGRAPHIC_ROW} AND author_id = {STAFF_ID})",
     "front_desk_reads": f"AS PERMISSIVE FOR SELECT TO {FRONT_DESK} USING ({DEMOGRAPHIC_ROW})",
-    "owner_maintains": "AS PERMISSIVE FOR ALL TO clinic_owner USING (true) WITH CHECK (true)",
+    "owner_maintains": OWNER_MAINTAINS,
 }
 
 add_role_grants(CLINICIAN, [grant("SELECT, INSERT", TABLE)])
@@ -89,8 +88,7 @@ CHECK_FUNCTION = check_function(
 
 @register_step(order=10)
 def amendment_entry_security(connection: BaseDatabaseWrapper) -> list[str]:
-    done = ensure_row_level_security(connection, TABLE)
-    return done + ensure_policies(connection, TABLE, {**POLICIES, **gate_policies(TABLE)})
+    return ensure_table_security(connection, TABLE, POLICIES)
 
 
 @register_step(order=42)

@@ -27,15 +27,14 @@ from clinic.db_checks import NOW_WINDOW, REFUSE, check_function, ensure_trigger_
 from clinic.provisioning import (
     add_role_grants,
     ensure_functions,
-    ensure_policies,
-    ensure_row_level_security,
     register_step,
 )
-from clinic.role_gate import gate_policies, gates_itself
+from clinic.role_gate import gates_itself
 from clinic.roles import grant
 from clinic.staff_identity import STAFF_ID
 from records.db_grants import ACTIVE_CARE_TEAM, clinician_may_see
 from rights.amendment_models import CHART_KINDS, CHART_TABLES, DEMOGRAPHIC, NOTE
+from rights.db_policies import OWNER_MAINTAINS, PRIVACY_OFFICER_KEEPS, ensure_table_security
 from rights.models import (
     ACCEPTED,
     AMENDMENT_DAYS,
@@ -71,8 +70,7 @@ DECISION = (
 CHART_KIND_LIST = ", ".join(f"'{kind}'" for kind in CHART_KINDS)
 
 POLICIES = {
-    "privacy_officer_keeps": f"AS PERMISSIVE FOR ALL TO {PRIVACY_OFFICER} "
-    "USING (true) WITH CHECK (true)",
+    "privacy_officer_keeps": PRIVACY_OFFICER_KEEPS,
     "clinician_reads_routed": f"AS PERMISSIVE FOR SELECT TO {CLINICIAN} "
     f"USING (routed_to_id = {STAFF_ID})",
     "clinician_reads_denied_entries": f"AS PERMISSIVE FOR SELECT TO {CLINICIAN} "
@@ -80,7 +78,7 @@ POLICIES = {
     f"AND {clinician_may_see('amendment_requests.patient_id')})",
     "clinician_decides_routed": f"AS PERMISSIVE FOR UPDATE TO {CLINICIAN} "
     f"USING (routed_to_id = {STAFF_ID}) WITH CHECK (routed_to_id = {STAFF_ID})",
-    "owner_maintains": "AS PERMISSIVE FOR ALL TO clinic_owner USING (true) WITH CHECK (true)",
+    "owner_maintains": OWNER_MAINTAINS,
 }
 
 add_role_grants(
@@ -316,8 +314,7 @@ def _function(signature: str, text: str, *grantees: str) -> list[str]:
 
 @register_step(order=10)
 def amendment_security(connection: BaseDatabaseWrapper) -> list[str]:
-    done = ensure_row_level_security(connection, TABLE)
-    return done + ensure_policies(connection, TABLE, {**POLICIES, **gate_policies(TABLE)})
+    return ensure_table_security(connection, TABLE, POLICIES)
 
 
 @register_step(order=42)

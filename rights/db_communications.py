@@ -21,12 +21,11 @@ from clinic.clinic_time import CLINIC_TODAY
 from clinic.db_checks import NOW_WINDOW, REFUSE, check_function, ensure_trigger_function
 from clinic.provisioning import (
     add_role_grants,
-    ensure_policies,
-    ensure_row_level_security,
     register_step,
 )
-from clinic.role_gate import gate_policies, gates_itself
+from clinic.role_gate import gates_itself
 from clinic.roles import grant
+from rights.db_policies import OWNER_MAINTAINS, PRIVACY_OFFICER_KEEPS, ensure_table_security
 
 TABLE = "confidential_communications"
 PRIVACY_OFFICER = roles.GROUP_ROLES[roles.PRIVACY_OFFICER]
@@ -38,12 +37,11 @@ FLAG_COLUMNS = ("communication_id", "patient_id", "use_instead", "ended_on")
 CONTACT_COLUMNS = (*FLAG_COLUMNS, "alt_address", "alt_phone")
 
 POLICIES = {
-    "privacy_officer_keeps": f"AS PERMISSIVE FOR ALL TO {PRIVACY_OFFICER} "
-    "USING (true) WITH CHECK (true)",
+    "privacy_officer_keeps": PRIVACY_OFFICER_KEEPS,
     "front_desk_reads_in_force": f"AS PERMISSIVE FOR SELECT TO {FRONT_DESK} USING ({IN_FORCE})",
     "clinician_reads_in_force": f"AS PERMISSIVE FOR SELECT TO {CLINICIAN} "
     f"USING ({IN_FORCE} AND clinic_clinician_may_see(patient_id))",
-    "owner_maintains": "AS PERMISSIVE FOR ALL TO clinic_owner USING (true) WITH CHECK (true)",
+    "owner_maintains": OWNER_MAINTAINS,
 }
 
 add_role_grants(
@@ -91,8 +89,7 @@ CHECK_FUNCTION = check_function(
 
 @register_step(order=12)
 def communication_security(connection: BaseDatabaseWrapper) -> list[str]:
-    done = ensure_row_level_security(connection, TABLE)
-    return done + ensure_policies(connection, TABLE, {**POLICIES, **gate_policies(TABLE)})
+    return ensure_table_security(connection, TABLE, POLICIES)
 
 
 @register_step(order=43)

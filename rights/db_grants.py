@@ -21,12 +21,11 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from clinic.provisioning import (
     add_role_grants,
-    ensure_policies,
-    ensure_row_level_security,
     register_step,
 )
-from clinic.role_gate import gate_policies, gates_itself
+from clinic.role_gate import gates_itself
 from clinic.roles import grant
+from rights.db_policies import OWNER_MAINTAINS, PRIVACY_OFFICER_KEEPS, ensure_table_security
 
 TABLE = "access_requests"
 LATER_STEPS = (
@@ -45,9 +44,8 @@ LATER_STEPS = (
 )
 
 POLICIES = {
-    "privacy_officer_keeps": "AS PERMISSIVE FOR ALL TO clinic_privacy_officer "
-    "USING (true) WITH CHECK (true)",
-    "owner_maintains": "AS PERMISSIVE FOR ALL TO clinic_owner USING (true) WITH CHECK (true)",
+    "privacy_officer_keeps": PRIVACY_OFFICER_KEEPS,
+    "owner_maintains": OWNER_MAINTAINS,
 }
 
 add_role_grants(
@@ -65,9 +63,7 @@ gates_itself(TABLE)
 
 @register_step(order=10)
 def rights_security(connection: BaseDatabaseWrapper) -> list[str]:
-    done = ensure_row_level_security(connection, TABLE)
-    done += ensure_policies(connection, TABLE, {**POLICIES, **gate_policies(TABLE)})
-    return done
+    return ensure_table_security(connection, TABLE, POLICIES)
 
 
 # The addenda and the chart of an open request's patient (SECURITY DEFINER functions), and

@@ -22,12 +22,11 @@ from clinic.clinic_time import CLINIC_TODAY
 from clinic.db_checks import NOW_WINDOW, REFUSE, check_function, ensure_trigger_function
 from clinic.provisioning import (
     add_role_grants,
-    ensure_policies,
-    ensure_row_level_security,
     register_step,
 )
-from clinic.role_gate import gate_policies, gates_itself
+from clinic.role_gate import gates_itself
 from clinic.roles import grant
+from rights.db_policies import OWNER_MAINTAINS, PRIVACY_OFFICER_KEEPS, ensure_table_security
 from rights.restriction_models import AGREED, CLINIC_INFORMED, REFUSED, SELF_PAY, SHARED_COLUMNS
 
 TABLE = "restrictions"
@@ -39,12 +38,11 @@ ENDING = ("ended_on", "ended_by_id", "ended_how")
 ACTIVE = f"decision = '{AGREED}' AND ended_on IS NULL"
 
 POLICIES = {
-    "privacy_officer_keeps": f"AS PERMISSIVE FOR ALL TO {PRIVACY_OFFICER} "
-    "USING (true) WITH CHECK (true)",
+    "privacy_officer_keeps": PRIVACY_OFFICER_KEEPS,
     "front_desk_reads_active": f"AS PERMISSIVE FOR SELECT TO {FRONT_DESK} USING ({ACTIVE})",
     "clinician_reads_active": f"AS PERMISSIVE FOR SELECT TO {CLINICIAN} "
     f"USING ({ACTIVE} AND clinic_clinician_may_see(patient_id))",
-    "owner_maintains": "AS PERMISSIVE FOR ALL TO clinic_owner USING (true) WITH CHECK (true)",
+    "owner_maintains": OWNER_MAINTAINS,
 }
 
 add_role_grants(PRIVACY_OFFICER, [grant("SELECT, INSERT", TABLE), grant("UPDATE", TABLE, *ENDING)])
@@ -103,8 +101,7 @@ CHECK_FUNCTION = check_function(
 
 @register_step(order=12)
 def restriction_security(connection: BaseDatabaseWrapper) -> list[str]:
-    done = ensure_row_level_security(connection, TABLE)
-    return done + ensure_policies(connection, TABLE, {**POLICIES, **gate_policies(TABLE)})
+    return ensure_table_security(connection, TABLE, POLICIES)
 
 
 @register_step(order=43)

@@ -1,7 +1,7 @@
 """The designated record set as a PDF for a person (ReportLab, built-in Helvetica, Letter): the
 patient's name and MRN on every page, the date produced in every footer; demographics, the chart
 (problems, allergies, medications, vital signs), then each visit with its diagnosis, its note and
-the note's addenda. Built in memory (rights/exports.py builds the data). The visit summary
+the note's addenda. Built in memory (rights/record_set.py reads the data). The visit summary
 (rights/visit_summary.py) is built from the same pieces: `build`, `chart_story`, `visit_story`."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 from chart.models import BMI, MEASURES
 from records import icd10
 from rights.amendment_models import DEMOGRAPHIC, DEMOGRAPHIC_FIELDS
-from rights.exports import RecordSet, Visit
+from rights.record_set import RecordSet, Visit
 
 # --- PDF --------------------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """What an export carries with an item after an amendment request (164.526): for a denied one
 ((d)(4), (5)) the request, the denial (ground and written reason), the patient's statement of
-disagreement and the clinic's rebuttal, as entries linked to the item (rights/exports.py); for
+disagreement and the clinic's rebuttal, as entries linked to the item (rights/record_set.py); for
 an accepted one of a chart entry or a demographic field, its amendment entry. A note's accepted
 amendment is its addendum, exported with the note's addenda."""
 
@@ -8,53 +8,49 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 
 from rights.amendment_models import NOTE, AmendmentEntry
-from rights.exports import RESOURCE_NAMESPACE, Addendum
+from rights.fhir_chart import RESOURCE_NAMESPACE
 from rights.models import DENIED, AmendmentRequest
+from rights.record_set import Addendum
 
 AMENDMENT = "Amendment (45 CFR 164.526(c))"
+REQUEST = "Request for amendment (45 CFR 164.526)"
+DENIAL = "Denial of amendment (45 CFR 164.526(d))"
+DISAGREEMENT = "Statement of disagreement (45 CFR 164.526(d)(1)(iii))"
+REBUTTAL = "Rebuttal (45 CFR 164.526(d)(3))"
+
+
+def _statement(
+    a: AmendmentRequest, part: str, text: str, author: str, on: date, kind: str
+) -> Addendum:
+    """One written statement of the request `a`: a stable id (the same in every export), noon of
+    its day."""
+    return Addendum(
+        uuid.uuid5(RESOURCE_NAMESPACE, f"{a.pk}/{part}"),
+        text,
+        author,
+        datetime.combine(on, time(12), tzinfo=UTC),
+        kind,
+    )
 
 
 def _statements(a: AmendmentRequest, names: dict[int, str]) -> list[Addendum]:
-    decided = datetime.combine(a.decided_on or a.received_on, time(12), tzinfo=UTC)
+    denial = f"{a.get_denial_ground_display()}. {a.denial_reason or ''}".strip()
+    decider = names.get(a.decided_by_id or 0, "The clinic")
     entries = [
-        Addendum(
-            uuid.uuid5(RESOURCE_NAMESPACE, f"{a.pk}/request"),
-            a.requested,
-            "The patient",
-            datetime.combine(a.received_on, time(12), tzinfo=UTC),
-            "Request for amendment (45 CFR 164.526)",
-        ),
-        Addendum(
-            uuid.uuid5(RESOURCE_NAMESPACE, f"{a.pk}/denial"),
-            f"{a.get_denial_ground_display()}. {a.denial_reason or ''}".strip(),
-            names.get(a.decided_by_id or 0, "The clinic"),
-            decided,
-            "Denial of amendment (45 CFR 164.526(d))",
-        ),
+        _statement(a, "request", a.requested, "The patient", a.received_on, REQUEST),
+        _statement(a, "denial", denial, decider, a.decided_on or a.received_on, DENIAL),
     ]
     if a.disagreement and a.disagreement_on:
         entries.append(
-            Addendum(
-                uuid.uuid5(RESOURCE_NAMESPACE, f"{a.pk}/disagreement"),
-                a.disagreement,
-                "The patient",
-                datetime.combine(a.disagreement_on, time(12), tzinfo=UTC),
-                "Statement of disagreement (45 CFR 164.526(d)(1)(iii))",
+            _statement(
+                a, "disagreement", a.disagreement, "The patient", a.disagreement_on, DISAGREEMENT
             )
         )
     if a.rebuttal and a.rebuttal_on:
-        entries.append(
-            Addendum(
-                uuid.uuid5(RESOURCE_NAMESPACE, f"{a.pk}/rebuttal"),
-                a.rebuttal,
-                "The clinic",
-                datetime.combine(a.rebuttal_on, time(12), tzinfo=UTC),
-                "Rebuttal (45 CFR 164.526(d)(3))",
-            )
-        )
+        entries.append(_statement(a, "rebuttal", a.rebuttal, "The clinic", a.rebuttal_on, REBUTTAL))
     return entries
 
 

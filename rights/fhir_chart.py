@@ -4,7 +4,7 @@ allergies and "no known allergies" as AllergyIntolerance, medications as Medicat
 each vital sign as an Observation (vital-signs category; blood pressure as one panel with two
 components), and each addendum as a DocumentReference that `appends` its note's.
 
-Plain dictionaries; rights/exports.py puts them in the Bundle, which fhir.resources validates.
+Plain dictionaries; rights/export_fhir.py puts them in the Bundle, which fhir.resources validates.
 """
 
 from __future__ import annotations

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django import forms
 from django.utils import timezone
 
+from rights.form_checks import DATE, not_in_future, required_text
 from rights.models import DENIAL_GROUNDS, DENIED, OUTCOMES, PARTIAL, AccessRequest
-
-DATE = forms.DateInput(attrs={"type": "date"})
 
 
 class MrnLookupForm(forms.Form):
@@ -41,17 +41,11 @@ class AccessRequestForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["received_on"].initial = timezone.localdate()
 
-    def clean_received_on(self) -> Any:
-        received = self.cleaned_data["received_on"]
-        if received > timezone.localdate():
-            raise forms.ValidationError("A request cannot be received in the future.")
-        return received
+    def clean_received_on(self) -> date:
+        return not_in_future(self.cleaned_data["received_on"])
 
     def clean_requested(self) -> str:
-        requested = self.cleaned_data["requested"].strip()
-        if not requested:
-            raise forms.ValidationError("Say what the patient asks for.")
-        return requested
+        return required_text(self.cleaned_data["requested"], "Say what the patient asks for.")
 
 
 class ExtensionForm(forms.Form):

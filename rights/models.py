@@ -3,8 +3,9 @@
 A request is received on a date (the clinic's), in some way, by a privacy officer who verifies
 the requester's identity and records the request; it is due 30 days later, may be extended once
 by 30 days with a written reason before it falls due, and ends fulfilled, partially fulfilled or
-denied (with the ground). The exports produced for it (rights/exports.py) leave their SHA-256
-here; the hand-over is also a disclosure to the individual (privacy/models.py).
+denied (with the ground). The exports produced for it (rights/export_fhir.py,
+rights/export_pdf.py) leave their SHA-256 here; the hand-over is also a disclosure to the
+individual (privacy/models.py).
 
 What is asked for, the reason for an extension and the note on the outcome are free text that
 may name clinical facts: encrypted. The database checks every write (rights/db_checks.py).

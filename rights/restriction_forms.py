@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from rights.form_checks import not_in_future, required_text
 from rights.restriction_models import (
     CATEGORIES,
     CLINIC_INFORMED,
@@ -42,16 +43,10 @@ class RestrictionForm(forms.Form):
         self.fields["received_on"].initial = timezone.localdate()
 
     def clean_received_on(self) -> date:
-        received: date = self.cleaned_data["received_on"]
-        if received > timezone.localdate():
-            raise forms.ValidationError("A request cannot be received in the future.")
-        return received
+        return not_in_future(self.cleaned_data["received_on"])
 
     def clean_detail(self) -> str:
-        text = (self.cleaned_data.get("detail") or "").strip()
-        if not text:
-            raise forms.ValidationError("Say what the restriction covers.")
-        return text
+        return required_text(self.cleaned_data.get("detail"), "Say what the restriction covers.")
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -101,10 +96,9 @@ class CommunicationForm(forms.Form):
         self.fields["requested_on"].initial = timezone.localdate()
 
     def clean_requested_on(self) -> date:
-        requested: date = self.cleaned_data["requested_on"]
-        if requested > timezone.localdate():
-            raise forms.ValidationError("A request cannot be made in the future.")
-        return requested
+        return not_in_future(
+            self.cleaned_data["requested_on"], "A request cannot be made in the future."
+        )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

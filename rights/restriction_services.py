@@ -12,26 +12,25 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from clinic import access_log
+from rights.caller import log_step, staff_id
 from rights.restriction_models import (
     COVERS,
     SHARED_COLUMNS,
     ConfidentialCommunication,
     Restriction,
 )
-from rights.services import _staff_id
 
 
 def restriction_record(request: HttpRequest, *, restriction: Restriction) -> Restriction:
     """`restriction` carries patient, received_on, category, detail and decision."""
     with transaction.atomic():
-        restriction.decided_by_id = _staff_id(request)
+        restriction.decided_by_id = staff_id(request)
         restriction.decided_on = timezone.localdate()
         restriction.save(force_insert=True)
-        access_log.record(
+        log_step(
             request,
             access_log.RESTRICTION_RECORDED,
-            patient_id=restriction.patient_id,
-            object_id=restriction.pk,
+            restriction,
             reason=f"{restriction.category} {restriction.decision}",
         )
     return restriction
@@ -40,16 +39,10 @@ def restriction_record(request: HttpRequest, *, restriction: Restriction) -> Res
 def restriction_end(request: HttpRequest, *, restriction: Restriction, how: str) -> None:
     with transaction.atomic():
         restriction.ended_on = timezone.localdate()
-        restriction.ended_by_id = _staff_id(request)
+        restriction.ended_by_id = staff_id(request)
         restriction.ended_how = how
         restriction.save(update_fields=["ended_on", "ended_by", "ended_how"])
-        access_log.record(
-            request,
-            access_log.RESTRICTION_ENDED,
-            patient_id=restriction.patient_id,
-            object_id=restriction.pk,
-            reason=how,
-        )
+        log_step(request, access_log.RESTRICTION_ENDED, restriction, reason=how)
 
 
 def active_restrictions(patient_id: uuid.UUID) -> list[Restriction]:
@@ -80,28 +73,18 @@ def communication_record(
 ) -> ConfidentialCommunication:
     """`communication` carries patient, requested_on, the alternative contact and the flag."""
     with transaction.atomic():
-        communication.recorded_by_id = _staff_id(request)
+        communication.recorded_by_id = staff_id(request)
         communication.save(force_insert=True)
-        access_log.record(
-            request,
-            access_log.CONFIDENTIAL_CONTACT_RECORDED,
-            patient_id=communication.patient_id,
-            object_id=communication.pk,
-        )
+        log_step(request, access_log.CONFIDENTIAL_CONTACT_RECORDED, communication)
     return communication
 
 
 def communication_end(request: HttpRequest, *, communication: ConfidentialCommunication) -> None:
     with transaction.atomic():
         communication.ended_on = timezone.localdate()
-        communication.ended_by_id = _staff_id(request)
+        communication.ended_by_id = staff_id(request)
         communication.save(update_fields=["ended_on", "ended_by"])
-        access_log.record(
-            request,
-            access_log.CONFIDENTIAL_CONTACT_ENDED,
-            patient_id=communication.patient_id,
-            object_id=communication.pk,
-        )
+        log_step(request, access_log.CONFIDENTIAL_CONTACT_ENDED, communication)
 
 
 def communication_in_force(

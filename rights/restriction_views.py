@@ -15,34 +15,23 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_POST
 
 from clinic import access_log
-from clinic.access import not_found
 from patients.models import PatientIdentity
 from privacy.access import get_patient_identity_for_privacy_officer, privacy_officer_required
 from rights import restriction_services as services
-from rights.forms import MrnLookupForm
+from rights.access import (
+    get_communication_for_privacy_officer,
+    get_restriction_for_privacy_officer,
+    redirect_to_patient_by_mrn,
+)
 from rights.restriction_forms import CommunicationForm, EndForm, RestrictionForm
 from rights.restriction_models import ConfidentialCommunication, Restriction
-
-
-def _get(request: HttpRequest, patient_id: uuid.UUID, restriction_id: uuid.UUID) -> Restriction:
-    try:
-        return Restriction.objects.get(pk=restriction_id, patient_id=patient_id)
-    except Restriction.DoesNotExist:
-        raise not_found(request, patient_id=patient_id, object_id=restriction_id) from None
 
 
 @require_POST
 @sensitive_post_parameters("mrn")
 @privacy_officer_required
 def restriction_find(request: HttpRequest) -> HttpResponse:
-    form = MrnLookupForm(request.POST)
-    if form.is_valid():
-        found = PatientIdentity.objects.by_mrn(form.cleaned_data["mrn"].strip())
-        patient_id = next(iter(found.values_list("patient_id", flat=True)), None)
-        if patient_id is not None:
-            return redirect("rights:restriction-list", patient_id=patient_id)
-    messages.error(request, "No patient has that medical record number.")
-    return redirect("rights:request-list")
+    return redirect_to_patient_by_mrn(request, "rights:restriction-list")
 
 
 def _list(
@@ -128,7 +117,9 @@ def _detail(
 def restriction_detail(
     request: HttpRequest, patient_id: uuid.UUID, restriction_id: uuid.UUID
 ) -> HttpResponse:
-    return _detail(request, _get(request, patient_id, restriction_id))
+    return _detail(
+        request, get_restriction_for_privacy_officer(request, patient_id, restriction_id)
+    )
 
 
 @require_POST
@@ -136,7 +127,7 @@ def restriction_detail(
 def restriction_end(
     request: HttpRequest, patient_id: uuid.UUID, restriction_id: uuid.UUID
 ) -> HttpResponse:
-    restriction = _get(request, patient_id, restriction_id)
+    restriction = get_restriction_for_privacy_officer(request, patient_id, restriction_id)
     if not restriction.is_active:
         messages.error(request, "Only an agreed restriction in force can end. Nothing changed.")
         return redirect(
@@ -187,12 +178,7 @@ def communication_create(request: HttpRequest, patient_id: uuid.UUID) -> HttpRes
 def communication_end(
     request: HttpRequest, patient_id: uuid.UUID, communication_id: uuid.UUID
 ) -> HttpResponse:
-    try:
-        communication = ConfidentialCommunication.objects.get(
-            pk=communication_id, patient_id=patient_id
-        )
-    except ConfidentialCommunication.DoesNotExist:
-        raise not_found(request, patient_id=patient_id, object_id=communication_id) from None
+    communication = get_communication_for_privacy_officer(request, patient_id, communication_id)
     if communication.ended_on is None:
         services.communication_end(request, communication=communication)
         messages.success(request, "Confidential communications ended.")

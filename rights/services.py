@@ -15,15 +15,8 @@ from django.utils import timezone
 from clinic import access_log
 from patients.models import PatientIdentity
 from privacy.models import Disclosure
-from rights.models import FHIR, PDF, AccessRequest, due_date
-
-
-def _staff_id(request: HttpRequest) -> int:
-    """The signed-in staff member (the views are for signed-in privacy officers only)."""
-    staff_id = request.user.pk
-    if staff_id is None:
-        raise PermissionError("not signed in")
-    return int(staff_id)
+from rights.caller import extend, log_step, staff_id
+from rights.models import EXTENSION_DAYS, FHIR, PDF, AccessRequest, due_date
 
 
 def access_request_record(
@@ -31,14 +24,13 @@ def access_request_record(
 ) -> AccessRequest:
     with transaction.atomic():
         access_request.patient_id = patient.pk
-        access_request.verified_by_id = _staff_id(request)
+        access_request.verified_by_id = staff_id(request)
         access_request.due_on = due_date(access_request.received_on)
         access_request.save()
-        access_log.record(
+        log_step(
             request,
             access_log.ACCESS_REQUEST_RECORDED,
-            patient_id=patient.pk,
-            object_id=access_request.pk,
+            access_request,
             reason=access_request.format,
         )
     return access_request
@@ -47,24 +39,9 @@ def access_request_record(
 def access_request_extend(
     request: HttpRequest, *, access_request: AccessRequest, reason: str
 ) -> None:
-    from datetime import timedelta
-
-    from rights.models import EXTENSION_DAYS
-
     with transaction.atomic():
-        access_request.extended_on = timezone.localdate()
-        access_request.extended_by_id = _staff_id(request)
-        access_request.extension_reason = reason
-        access_request.due_on = access_request.due_on + timedelta(days=EXTENSION_DAYS)
-        access_request.save(
-            update_fields=["extended_on", "extended_by", "extension_reason", "due_on"]
-        )
-        access_log.record(
-            request,
-            access_log.ACCESS_REQUEST_EXTENDED,
-            patient_id=access_request.patient_id,
-            object_id=access_request.pk,
-        )
+        extend(request, access_request, reason=reason, days=EXTENSION_DAYS)
+        log_step(request, access_log.ACCESS_REQUEST_EXTENDED, access_request)
 
 
 def access_export_produced(
@@ -76,11 +53,10 @@ def access_export_produced(
     with transaction.atomic():
         setattr(access_request, column, digest)
         access_request.save(update_fields=[column])
-        access_log.record(
+        log_step(
             request,
             access_log.ACCESS_EXPORT_PRODUCED,
-            patient_id=access_request.patient_id,
-            object_id=access_request.pk,
+            access_request,
             reason=f"{export_format} sha256:{digest}",
         )
     return digest
@@ -108,13 +84,12 @@ def access_export_hand_over(request: HttpRequest, *, access_request: AccessReque
             description="Designated record set export: " + ", ".join(produced),
             purpose="The individual's request for access to their own record",
             category="to_individual",
-            recorded_by_id=_staff_id(request),
+            recorded_by_id=staff_id(request),
         )
-        access_log.record(
+        log_step(
             request,
             access_log.ACCESS_EXPORT_HANDED_OVER,
-            patient_id=access_request.patient_id,
-            object_id=access_request.pk,
+            access_request,
             reason=access_request.delivery,
         )
         access_log.record(
@@ -139,14 +114,8 @@ def access_request_close(
         access_request.denial_ground = denial_ground
         access_request.outcome_note = note or None
         access_request.closed_on = timezone.localdate()
-        access_request.closed_by_id = _staff_id(request)
+        access_request.closed_by_id = staff_id(request)
         access_request.save(
             update_fields=["outcome", "denial_ground", "outcome_note", "closed_on", "closed_by"]
         )
-        access_log.record(
-            request,
-            access_log.ACCESS_REQUEST_CLOSED,
-            patient_id=access_request.patient_id,
-            object_id=access_request.pk,
-            reason=outcome,
-        )
+        log_step(request, access_log.ACCESS_REQUEST_CLOSED, access_request, reason=outcome)

@@ -21,8 +21,8 @@ from privacy.access import (
     get_patient_identity_for_privacy_officer,
     privacy_officer_required,
 )
-from rights import export_pdf, exports, services
-from rights.access import get_access_request_for_privacy_officer
+from rights import export_fhir, export_pdf, record_set, services
+from rights.access import get_access_request_for_privacy_officer, redirect_to_patient_by_mrn
 from rights.forms import AccessRequestForm, CloseForm, ExtensionForm, MrnLookupForm
 from rights.models import FHIR, PDF, AccessRequest, AmendmentRequest
 
@@ -71,14 +71,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
 @privacy_officer_required
 def patient_find(request: HttpRequest) -> HttpResponse:
     """The patient of a new request, by MRN (POSTed, never in a URL), through the blind index."""
-    form = MrnLookupForm(request.POST)
-    if form.is_valid():
-        found = PatientIdentity.objects.by_mrn(form.cleaned_data["mrn"].strip())
-        patient_id = next(iter(found.values_list("patient_id", flat=True)), None)
-        if patient_id is not None:
-            return redirect("rights:request-create", patient_id=patient_id)
-    messages.error(request, "No patient has that medical record number.")
-    return redirect("rights:request-list")
+    return redirect_to_patient_by_mrn(request, "rights:request-create")
 
 
 @sensitive_post_parameters("requested")
@@ -166,11 +159,11 @@ def request_export(
     if not access_request.is_open:
         messages.error(request, "This request is closed: no export is produced for it.")
         return redirect("rights:request-detail", patient_id=patient_id, request_id=request_id)
-    data = exports.record_set(access_request)
+    data = record_set.record_set(access_request)
     if export_format == PDF:
         content, content_type, suffix = export_pdf.pdf_bytes(data), "application/pdf", "pdf"
     else:
-        content, content_type, suffix = exports.fhir_json(data), "application/fhir+json", "json"
+        content, content_type, suffix = export_fhir.fhir_json(data), "application/fhir+json", "json"
     services.access_export_produced(
         request, access_request=access_request, export_format=export_format, content=content
     )

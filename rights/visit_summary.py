@@ -31,8 +31,8 @@ from rights import export_pdf
 from rights.amendment_models import CHART_KINDS, AmendmentEntry
 from rights.db_visit_summary import FUNCTION as STATEMENTS_FUNCTION
 from rights.export_statements import statements_by_item, statements_of
-from rights.exports import Addendum, RecordSet, Visit, staff_names
 from rights.models import DENIED, AmendmentRequest
+from rights.record_set import Addendum, RecordSet, Visit, staff_names
 
 UNSIGNED_NOTE = (
     "The visit note is not yet signed by the clinician; a note is part of the summary once it "

@@ -61,3 +61,37 @@ def axe_violations(page, *, exclude: tuple[str, ...] = ()) -> list[str]:
         + ", ".join(" ".join(node["target"]) for node in violation["nodes"])
         for violation in results.response["violations"]
     ]
+
+
+def record_amendment_request(page, live_url: str, patient, target: str, text: str) -> None:
+    """The privacy officer's steps for an amendment request: find the patient by MRN (POSTed),
+    then the request's form about `target` (a visit's id, or "kind:id" for a chart entry)."""
+    find = "form[action$='/amendments/find/']"
+    page.goto(f"{live_url}/privacy/rights/")
+    page.fill(f"{find} input[name=mrn]", patient.mrn)
+    page.click(f"{find} button")
+    page.wait_for_url(f"**/patients/{patient.pk}/amendments/new/")
+    page.select_option("#id_record", target)
+    page.select_option("#id_received_how", "mail")
+    page.fill("#id_requested", text)
+    page.click("text=Record request")
+    page.wait_for_selector("text=Amendment request recorded")
+    assert "Fake" not in page.url and patient.mrn not in page.url
+
+
+def open_routed_amendment(page, live_url: str, amendment_id, *, routed: int) -> None:
+    """The deciding clinician's list of amendment requests routed to them (`routed` rows), then
+    the one to decide."""
+    page.goto(f"{live_url}/privacy/rights/routed/")
+    assert page.locator("#routed-amendments tbody tr").count() == routed
+    page.click(f"a[href='/privacy/rights/routed/{amendment_id}/']")
+    page.wait_for_url(f"**/routed/{amendment_id}/")
+
+
+def clinician_page(page, live_url: str, username: str):
+    """A second browser context signed in as a clinician (no MFA), with its CSP errors."""
+    other = page.context.browser.new_context(base_url=live_url).new_page()
+    errors = collect_csp_errors(other)
+    sign_in(other, live_url, username)
+    other.wait_for_url(f"{live_url}/")
+    return other, errors

@@ -18,7 +18,13 @@ from pypdf import PdfReader
 from records.models import ClinicalRecord, VisitAddendum
 from rights.amendment_services import AMENDMENT_PREFIX
 from rights.models import ACCEPTED, DENIED, AmendmentRequest
-from tests.browser_helpers import collect_csp_errors, sign_in, sign_in_with_code
+from tests.browser_helpers import (
+    clinician_page,
+    collect_csp_errors,
+    open_routed_amendment,
+    record_amendment_request,
+    sign_in_with_code,
+)
 from tests.factories import (
     AccessRequestFactory,
     CareTeamMemberFactory,
@@ -33,21 +39,10 @@ SECOND_NOTE = "Fake note: sentinel-second-9b3e, says the patient smokes."
 AMENDMENT = "Fake amendment: sentinel-amend-2d7f, it was the right knee."
 DENIAL_REASON = "Fake reason: sentinel-denial-6c0a, the note is accurate."
 DISAGREEMENT = "Fake statement: sentinel-disagree-8e4b, I have never smoked."
-FIND = "form[action$='/amendments/find/']"
 
 
 def record_request(page, live_url: str, patient, record, text: str) -> AmendmentRequest:
-    """The privacy officer's steps: find the patient by MRN, then the request's form."""
-    page.goto(f"{live_url}/privacy/rights/")
-    page.fill(f"{FIND} input[name=mrn]", patient.mrn)
-    page.click(f"{FIND} button")
-    page.wait_for_url(f"**/patients/{patient.pk}/amendments/new/")
-    page.select_option("#id_record", str(record.pk))
-    page.select_option("#id_received_how", "mail")
-    page.fill("#id_requested", text)
-    page.click("text=Record request")
-    page.wait_for_selector("text=Amendment request recorded")
-    assert "Fake" not in page.url and patient.mrn not in page.url
+    record_amendment_request(page, live_url, patient, str(record.pk), text)
     return AmendmentRequest.objects.using("owner").get(record_id=record.pk)
 
 
@@ -73,14 +68,8 @@ def test_amendment_accepted_then_denied_with_a_statement_of_disagreement_in_chro
     )
 
     # The note's author, in a browser of their own.
-    author = page.context.browser.new_context(base_url=live_url).new_page()
-    author_csp_errors = collect_csp_errors(author)
-    sign_in(author, live_url, "t-clinician")
-    author.wait_for_url(f"{live_url}/")
-    author.goto(f"{live_url}/privacy/rights/routed/")
-    assert author.locator("#routed-amendments tbody tr").count() == 1
-    author.click(f"a[href='/privacy/rights/routed/{to_accept.pk}/']")
-    author.wait_for_url(f"**/routed/{to_accept.pk}/")
+    author, author_csp_errors = clinician_page(page, live_url, "t-clinician")
+    open_routed_amendment(author, live_url, to_accept.pk, routed=1)
     assert "the note says left knee" in author.inner_text("main")
     author.check("#id_decision_0")  # Accept
     author.fill("#id_amendment", AMENDMENT)
@@ -100,10 +89,7 @@ def test_amendment_accepted_then_denied_with_a_statement_of_disagreement_in_chro
     to_deny = record_request(
         page, live_url, patient, second, "Fake request: remove the smoking remark"
     )
-    author.goto(f"{live_url}/privacy/rights/routed/")
-    assert author.locator("#routed-amendments tbody tr").count() == 2
-    author.click(f"a[href='/privacy/rights/routed/{to_deny.pk}/']")
-    author.wait_for_url(f"**/routed/{to_deny.pk}/")
+    open_routed_amendment(author, live_url, to_deny.pk, routed=2)
     author.check("#id_decision_1")  # Deny
     author.select_option("#id_denial_ground", "accurate")
     author.fill("#id_denial_reason", DENIAL_REASON)
