@@ -203,7 +203,8 @@ def _check_action(action: str) -> None:
 
 
 # The database takes the author from the verified staff identity (clinic/staff_identity.py).
-APPEND_SQL = "SELECT append_access_event(%s, %s, %s, %s, %s, %s)"
+# Schema-qualified: no schema on the caller's search_path can shadow the function.
+APPEND_SQL = "SELECT public.append_access_event(%s, %s, %s, %s, %s, %s)"
 PENDING_ATTR = "_clinic_pending_access_events"
 QUEUE_ATTR = "_clinic_held_access_events"
 # The signed-in request whose events are held (set by hold_events), for `record_change`.
