@@ -19,6 +19,7 @@ from localdb import cluster
 from tests.conftest import TEST_DATABASE
 from tests.factories import PatientFactory
 from tests.test_audit_owner import owner_refused
+from tests.test_signin import sign_in
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 
@@ -137,20 +138,30 @@ def test_the_bootstrap_takes_an_existing_clinic_database_back():
     assert f"search_path={bootstrap.WEB_SEARCH_PATH}" in config
 
 
+# "$user" on the default path is the current role: the bare web login before sign-in, the
+# group role after the request's switch.
+LOOK_ALIKE_SCHEMAS = [roles.WEB_ROLE, *roles.GROUP_ROLES.values()]
+
+
 @pytest.fixture
 def look_alike_schema():
-    """As the superuser (no login may): a schema named like the web login, first on its default
-    search path ("$user", public), holding an append function that writes nothing, usable by
-    everyone."""
+    """As the superuser (no login may): a schema named like the web login and one named like
+    each group role, first on the default search path ("$user", public), each holding an
+    append function that writes nothing, usable by everyone."""
     with cluster.superuser_connect(TEST_DATABASE) as conn:
-        conn.execute("CREATE SCHEMA clinic_web")
-        conn.execute(LOOK_ALIKE.format(schema="clinic_web"))
-        conn.execute("GRANT USAGE ON SCHEMA clinic_web TO PUBLIC")
-        conn.execute("GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA clinic_web TO PUBLIC")
+        for name in LOOK_ALIKE_SCHEMAS:
+            schema = sql.Identifier(name)
+            conn.execute(sql.SQL("CREATE SCHEMA {}").format(schema))
+            conn.execute(sql.SQL(LOOK_ALIKE).format(schema=schema))
+            conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO PUBLIC").format(schema))
+            conn.execute(
+                sql.SQL("GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA {} TO PUBLIC").format(schema)
+            )
     connections["default"].close()
     yield
     with cluster.superuser_connect(TEST_DATABASE) as conn:
-        conn.execute("DROP SCHEMA clinic_web CASCADE")
+        for name in LOOK_ALIKE_SCHEMAS:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
     connections["default"].close()
 
 
@@ -172,6 +183,20 @@ def test_a_look_alike_append_function_does_not_stop_a_page_views_event(
     assert response.status_code == 200
     assert log_rows(access_log.DISCLOSURE_ACCOUNTING, patient.pk) == 1
     assert verify_chain().ok
+
+
+def test_a_look_alike_append_function_does_not_stop_a_sign_in_event(
+    look_alike_schema, client, staff
+):
+    """Before sign-in the request runs as the bare web login: the schema named like it."""
+    response = sign_in(client, "t-clinician", "wrong-password-1")
+    assert response.status_code == 200
+    with cluster.superuser_connect(TEST_DATABASE) as conn:
+        count = conn.execute(
+            "SELECT count(*) FROM public.access_log WHERE action = %s",
+            [access_log.SIGN_IN_FAILED],
+        ).fetchone()[0]
+    assert count == 1
 
 
 def test_the_web_connection_search_path_is_pinned(look_alike_schema):
