@@ -162,11 +162,16 @@ def ensure_roles(conn) -> list[str]:
     return done
 
 
-# What each login holds on the clinic database beside PUBLIC's nothing: the owner login connects
-# and makes TEMP tables (analytics' bulk generation), the web login only connects. Neither holds
+# What each role holds on the clinic database beside PUBLIC's nothing: the owner login connects
+# and makes TEMP tables (analytics' bulk generation), the web login only connects, the analytic
+# views' owner makes TEMP tables (REFRESH ... CONCURRENTLY builds its diff in one). None holds
 # CREATE: no login may make a schema (one named like the web login, first on "$user"'s path,
 # could shadow the application's functions).
-DATABASE_RIGHTS = {roles.OWNER_ROLE: {"CONNECT", "TEMPORARY"}, roles.WEB_ROLE: {"CONNECT"}}
+DATABASE_RIGHTS = {
+    roles.OWNER_ROLE: {"CONNECT", "TEMPORARY"},
+    roles.WEB_ROLE: {"CONNECT"},
+    roles.ANALYTICS_VIEW_OWNER: {"TEMPORARY"},
+}
 # The web login's search path, also sent with each connection and set by every request's
 # context statement (clinic/settings.py WEB_CONNECTION_SETTINGS): a role-level default the web
 # login sets for itself cannot widen it. pg_catalog first: nothing in public shadows a built-in.

@@ -111,9 +111,10 @@ def test_the_owner_login_keeps_what_migrations_and_provisioning_need():
             "has_database_privilege('clinic_owner', current_database(), 'CREATE'), "
             "has_schema_privilege('clinic_owner', 'public', 'CREATE'), "
             "has_database_privilege('clinic_web', current_database(), 'TEMPORARY'), "
-            "has_database_privilege('clinic_web', current_database(), 'CREATE')"
+            "has_database_privilege('clinic_web', current_database(), 'CREATE'), "
+            "has_database_privilege('clinic_analytics_owner', current_database(), 'TEMPORARY')"
         ).fetchone()
-    assert rights == (True, True, False, True, False, False)
+    assert rights == (True, True, False, True, False, False, True)
 
 
 def test_the_bootstrap_takes_an_existing_clinic_database_back():
