@@ -258,18 +258,15 @@ def pseudonym_key(connection: BaseDatabaseWrapper) -> list[str]:
 
 @register_step(order=50)
 def owner_may_use_temporary_tables(connection: BaseDatabaseWrapper) -> list[str]:
-    """REFRESH ... CONCURRENTLY builds its diff in a temporary table, as the view's owner."""
+    """REFRESH ... CONCURRENTLY builds its diff in a temporary table, as the view's owner. The
+    database belongs to the audit owner: the bootstrap grants it (clinic/bootstrap.py
+    DATABASE_RIGHTS); the owner login, which may not, only checks."""
+    from clinic.bootstrap_needed import HINT, BootstrapNeeded
+
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT has_database_privilege(%s, current_database(), 'TEMPORARY')", [OWNER]
         )
-        if cursor.fetchone()[0]:
-            return []
-        cursor.execute("SELECT current_database()")
-        statement = (
-            sql.SQL("GRANT TEMPORARY ON DATABASE {} TO {}")
-            .format(sql.Identifier(cursor.fetchone()[0]), sql.Identifier(OWNER))
-            .as_string(cursor.connection)
-        )
-        cursor.execute(statement)
-        return [statement]
+        if not cursor.fetchone()[0]:
+            raise BootstrapNeeded(f"{OWNER} may not make temporary tables yet: {HINT}")
+    return []

@@ -66,6 +66,7 @@ def run(dsn: str, roles_only: bool = False) -> list[str]:
         db = cast(Any, conn)  # the provisioning helpers need only cursor() and execute()
         done += ensure_roles(db)
         if not roles_only:
+            done += ensure_database(db)
             done += ensure_schema(db)
             done += ensure_identity(db)
             done += ensure_access_log(db)
@@ -158,6 +159,109 @@ def ensure_roles(conn) -> list[str]:
                         sql.Identifier(role), sql.Identifier(member)
                     ),
                 )
+    return done
+
+
+# What each role holds on the clinic database beside PUBLIC's nothing: the owner login connects
+# and makes TEMP tables (analytics' bulk generation), the web login only connects, the analytic
+# views' owner makes TEMP tables (REFRESH ... CONCURRENTLY builds its diff in one). None holds
+# CREATE: no login may make a schema (one named like the web login, first on "$user"'s path,
+# could shadow the application's functions).
+DATABASE_RIGHTS = {
+    roles.OWNER_ROLE: {"CONNECT", "TEMPORARY"},
+    roles.WEB_ROLE: {"CONNECT"},
+    roles.ANALYTICS_VIEW_OWNER: {"TEMPORARY"},
+}
+# The web login's search path, also sent with each connection and set by every request's
+# context statement (clinic/settings.py WEB_CONNECTION_SETTINGS): a role-level default the web
+# login sets for itself cannot widen it. pg_catalog first: nothing in public shadows a built-in.
+WEB_SEARCH_PATH = "pg_catalog, public"
+
+
+def ensure_database(conn) -> list[str]:
+    """The database owned by the audit owner (no login may drop it or create a schema in it);
+    the logins' rights on it; the extensions the application uses, made by the superuser (the
+    owner login may not create one); the web login's search path."""
+    from localdb.cluster import EXTENSIONS
+
+    done: list[str] = []
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_database(), pg_get_userbyid(datdba) FROM pg_database "
+            "WHERE datname = current_database()"
+        )
+        dbname, owner = cursor.fetchone()
+        database = sql.Identifier(dbname)
+        if owner != roles.AUDIT_OWNER:
+            _execute(
+                cursor,
+                done,
+                sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+                    database, sql.Identifier(roles.AUDIT_OWNER)
+                ),
+            )
+        # Explicit grants only (has_database_privilege would count PUBLIC's and the owner's).
+        cursor.execute(
+            "SELECT coalesce(r.rolname, 'PUBLIC'), a.privilege_type FROM pg_database d, "
+            "aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a "
+            "LEFT JOIN pg_roles r ON r.oid = a.grantee "
+            "WHERE d.datname = current_database() AND a.grantee <> d.datdba",
+        )
+        held: dict[str, set[str]] = {}
+        for grantee, privilege in cursor.fetchall():
+            held.setdefault(grantee, set()).add(privilege)
+        # Rights of roles the clinic does not manage (a provider's monitoring login) are left.
+        managed = {"PUBLIC", roles.OWNER_ROLE, roles.WEB_ROLE, *managed_roles()}
+        for grantee in sorted(held.keys() & managed):
+            extra = sorted(held[grantee] - DATABASE_RIGHTS.get(grantee, set()))
+            if extra:
+                _execute(
+                    cursor,
+                    done,
+                    sql.SQL("REVOKE {} ON DATABASE {} FROM {}").format(
+                        sql.SQL(", ").join(sql.SQL(p) for p in extra),
+                        database,
+                        sql.SQL("PUBLIC") if grantee == "PUBLIC" else sql.Identifier(grantee),
+                    ),
+                )
+        for grantee, wanted in DATABASE_RIGHTS.items():
+            lacking = sorted(wanted - held.get(grantee, set()))
+            if lacking:
+                _execute(
+                    cursor,
+                    done,
+                    sql.SQL("GRANT {} ON DATABASE {} TO {}").format(
+                        sql.SQL(", ").join(sql.SQL(p) for p in lacking),
+                        database,
+                        sql.Identifier(grantee),
+                    ),
+                )
+        cursor.execute(
+            "SELECT extname FROM pg_extension WHERE extname = ANY(%s)", [list(EXTENSIONS)]
+        )
+        present = {row[0] for row in cursor.fetchall()}
+        for extension in EXTENSIONS:
+            if extension not in present:
+                _execute(
+                    cursor,
+                    done,
+                    sql.SQL("CREATE EXTENSION IF NOT EXISTS {} SCHEMA public").format(
+                        sql.Identifier(extension)
+                    ),
+                )
+        cursor.execute(
+            "SELECT 1 FROM pg_db_role_setting WHERE setdatabase = 0 "
+            "AND setrole = %s::regrole AND %s = ANY(setconfig)",
+            [roles.WEB_ROLE, f"search_path={WEB_SEARCH_PATH}"],
+        )
+        if cursor.fetchone() is None:
+            _execute(
+                cursor,
+                done,
+                sql.SQL("ALTER ROLE {} SET search_path = {}").format(
+                    sql.Identifier(roles.WEB_ROLE), sql.SQL(WEB_SEARCH_PATH)
+                ),
+            )
     return done
 
 

@@ -33,7 +33,7 @@ ROLLED_BACK = frozenset({400, 403, 404})
 # The web connection's limits again, transaction-local: through a transaction pooler a server
 # connection may carry another client's session-level SET or RESET ALL (or a role default set
 # by injected SQL), and the startup options that set them on a direct connection are dropped.
-# Constants from settings (integers and "off"), never input.
+# Constants from settings (integers, "off" and the pinned search path), never input.
 _LIMITS = {
     **{name: str(int(value)) for name, value in settings.WEB_CONNECTION_LIMITS.items()},
     **settings.WEB_CONNECTION_SETTINGS,

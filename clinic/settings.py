@@ -174,7 +174,10 @@ WEB_CONNECTION_LIMITS = {
 # The pages' queries are short; JIT compilation (tens of ms) triggers when row-level security's
 # sub-plans push a plan's estimated cost past jit_above_cost, and then costs more than it saves
 # (docs/benchmarks.md: the panel list 23.8 ms with it).
-WEB_CONNECTION_SETTINGS = {"jit": "off"}
+# search_path: pinned (pg_catalog first, then public; no "$user"), so no schema could shadow the
+# application's functions or a built-in, whatever default the web login sets for itself
+# (clinic/bootstrap.py WEB_SEARCH_PATH; docs/database-roles.md).
+WEB_CONNECTION_SETTINGS = {"jit": "off", "search_path": "pg_catalog,public"}
 _WEB_OPTIONS = " ".join(
     f"-c {name}={value}"
     for name, value in {**WEB_CONNECTION_LIMITS, **WEB_CONNECTION_SETTINGS}.items()

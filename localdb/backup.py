@@ -43,7 +43,7 @@ def dump(path: Path, database: str) -> float:
 
 
 def recreate_database(database: str) -> None:
-    """An empty `database` owned by clinic_owner (the one being restored is dropped)."""
+    """An empty `database` owned by the audit owner (the one being restored is dropped)."""
     cluster.drop_database(database)
     with cluster.superuser_connect() as conn:
         cluster.create_database(conn, database)

@@ -39,6 +39,9 @@ SUPERUSER = "postgres"
 LOGIN_ROLES = ("clinic_owner", "clinic_web")
 # Owns the access log and the public schema; no login is a member (clinic/bootstrap.py).
 AUDIT_OWNER = "clinic_audit_owner"
+# Extensions the application uses (scheduling's exclusion constraints: btree_gist; pgcrypto),
+# created by the superuser: the owner login holds no CREATE on the database.
+EXTENSIONS = ("pgcrypto", "btree_gist")
 # Streams WAL to the standby (localdb/replica.py); REPLICATION only, no database rights.
 REPLICATION_ROLE = "clinic_replication"
 
@@ -507,9 +510,15 @@ def ensure_database(dbname: str, values: dict[str, str]) -> None:
 def create_database(conn, dbname: str) -> None:
     from psycopg import sql
 
+    if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [AUDIT_OWNER]).fetchone():
+        conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(AUDIT_OWNER)))
+    # Owned by the audit owner, which no login is or may become: the owner login may neither
+    # drop the database nor create a schema in it (clinic/bootstrap.py ensure_database).
     if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dbname]).fetchone():
         conn.execute(
-            sql.SQL("CREATE DATABASE {} OWNER clinic_owner").format(sql.Identifier(dbname))
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                sql.Identifier(dbname), sql.Identifier(AUDIT_OWNER)
+            )
         )
     conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(dbname)))
     # The web login connects and nothing more (no TEMP tables); the owner also needs TEMP
@@ -525,10 +534,16 @@ def create_database(conn, dbname: str) -> None:
     conn.execute(
         sql.SQL("REVOKE TEMPORARY ON DATABASE {} FROM clinic_web").format(sql.Identifier(dbname))
     )
-    if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [AUDIT_OWNER]).fetchone():
-        conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(AUDIT_OWNER)))
     with superuser_connect(dbname) as db:
         db.execute("CREATE EXTENSION IF NOT EXISTS pgaudit")
+        # The extensions the application uses, made here: creating one (even a trusted one)
+        # needs CREATE on the database, which the owner login no longer holds.
+        for extension in EXTENSIONS:
+            db.execute(
+                sql.SQL("CREATE EXTENSION IF NOT EXISTS {} SCHEMA public").format(
+                    sql.Identifier(extension)
+                )
+            )
         db.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
         # The schema's owner may drop any table in it: not the owner login (clinic/bootstrap.py),
         # which creates its tables there and passes USAGE on.

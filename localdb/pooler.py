@@ -59,7 +59,7 @@ def connect_query() -> str:
         for name, (variable, default) in CONNECTION_LIMITS.items()
     ]
     # As clinic/settings.py WEB_CONNECTION_SETTINGS.
-    return "; ".join([*limits, "SET jit = off"])
+    return "; ".join([*limits, "SET jit = off", "SET search_path = pg_catalog,public"])
 
 
 def write_config(directory: Path | None = None, port: int | None = None) -> Path:

@@ -206,11 +206,12 @@ def _check_action(action: str) -> None:
 
 
 # The database takes the author from the verified staff identity (clinic/staff_identity.py).
-APPEND_SQL = "SELECT append_access_event(%s, %s, %s, %s, %s, %s)"
+# Schema-qualified: no schema on the caller's search_path can shadow the functions.
+APPEND_SQL = "SELECT public.append_access_event(%s, %s, %s, %s, %s, %s)"
 # A request's held events, however many (a day list's patients): one statement, one lock.
 BATCH_APPEND_SQL = (
-    "SELECT append_access_events(%s::text[], %s::uuid[], %s::text[], %s::inet[], %s::text[], "
-    "%s::text[])"
+    "SELECT public.append_access_events(%s::text[], %s::uuid[], %s::text[], %s::inet[], "
+    "%s::text[], %s::text[])"
 )
 PENDING_ATTR = "_clinic_pending_access_events"
 QUEUE_ATTR = "_clinic_held_access_events"

@@ -29,6 +29,9 @@ class Command(BaseCommand):
         # bootstrap; it seals the access log again once the dump is loaded, in provision()).
         bootstrap.run(cluster.superuser_dsn(options["database"]), roles_only=True)
         backup.load(options["file"], options["database"])
+        # Then the rest of the bootstrap on the loaded database: the database-level rights (a
+        # dump carries none; the owner login may not grant them) and the access log's seal.
+        bootstrap.run(cluster.superuser_dsn(options["database"]))
         connections["owner"].close()
         provision()
         call_command("refresh_analytics", stdout=self.stdout)
