@@ -45,7 +45,9 @@ POOLED_TESTS ?= tests/test_db_roles.py tests/test_request_context.py tests/test_
 	tests/test_patient_summary.py tests/test_patient_search.py tests/test_visit_detail.py \
 	tests/test_audit_owner.py tests/test_chart_database.py tests/test_chart_pages.py \
 	tests/test_scheduling_database.py tests/test_scheduling_day.py tests/test_rights_database.py \
-	tests/test_rights_restrictions_database.py tests/test_rights_communications.py
+	tests/test_rights_restrictions_database.py tests/test_rights_communications.py \
+	tests/test_access_log_batch.py tests/test_database_owner.py \
+	tests/test_rights_amendments_items_database.py tests/test_rights_visit_summary.py
 
 # The full run fails if fewer tests pass than tests/SUITE_FLOOR records, or if any is skipped
 # (tests/suite_guard.py says how to update the number). PYTEST_ARGS that select a subset
@@ -75,7 +77,9 @@ CLOCK_TESTS ?= tests/test_clinic_dates.py tests/test_patient_registration.py \
 	tests/test_home_pages.py tests/test_rights_home.py tests/test_scheduling_override.py \
 	tests/test_scheduling_calendar_booking.py tests/test_scheduling_override_move.py \
 	tests/test_scheduling_hours_history.py tests/test_rights_restrictions.py \
-	tests/test_rights_restrictions_database.py tests/test_rights_communications.py
+	tests/test_rights_restrictions_database.py tests/test_rights_communications.py \
+	tests/test_scheduling_hours_changes.py tests/test_scheduling_day_pages.py \
+	tests/test_rights_visit_summary.py
 
 test-clock: db
 	$(BIN)/python scripts/clock_runs.py $(CLOCK_ARGS) $(CLOCK_TESTS)
