@@ -115,9 +115,11 @@ ACCESS_REQUEST_FUNCTION = check_function(
 # officer, only for an open request, and only with that request's patient.
 DEMOGRAPHICS_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION access_request_demographics(p_request uuid)
-RETURNS TABLE (date_of_birth text, address text, phone text, email text, state text)
+RETURNS TABLE (date_of_birth text, address text, phone text, email text, state text,
+               administrative_sex text, gender_identity text)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $fn$
-SELECT p.date_of_birth, p.address, p.phone, p.email, p.state
+SELECT p.date_of_birth, p.address, p.phone, p.email, p.state, p.administrative_sex,
+       p.gender_identity
 FROM public.access_requests ar JOIN public.patient_identities p ON p.patient_id = ar.patient_id
 WHERE ar.request_id = p_request AND ar.outcome = '{OPEN}'
   AND clinic_staff_role() = '{PRIVACY_OFFICER}' AND clinic_staff_id() IS NOT NULL
@@ -138,6 +140,9 @@ def access_request_write_checks(connection: BaseDatabaseWrapper) -> list[str]:
         connection,
         "access_request_demographics(uuid)",
         [
+            # Its columns changed once (sex and gender identity added): a new return type
+            # needs a new function; the grants below follow it.
+            "DROP FUNCTION IF EXISTS access_request_demographics(uuid)",
             DEMOGRAPHICS_FUNCTION,
             "REVOKE ALL ON FUNCTION access_request_demographics(uuid) FROM PUBLIC",
             f"GRANT EXECUTE ON FUNCTION access_request_demographics(uuid) TO {PRIVACY_OFFICER}",

@@ -29,6 +29,21 @@ def _derived_id(record_id: uuid.UUID, kind: str) -> str:
     return str(uuid.uuid5(RESOURCE_NAMESPACE, f"{record_id}/{kind}"))
 
 
+# US Core's gender identity extension and its codes (SNOMED CT findings; HL7 null flavours for
+# "other", "asked but declined", "unknown"), by the meaning of patients.models.GENDER_IDENTITIES.
+GENDER_IDENTITY_EXTENSION = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-genderIdentity"
+_SNOMED = "http://snomed.info/sct"
+_NULL_FLAVOR = "http://terminology.hl7.org/CodeSystem/v3-NullFlavor"
+GENDER_IDENTITY_CODES = {
+    "female": (_SNOMED, "446141000124107", "Identifies as female gender (finding)"),
+    "male": (_SNOMED, "446151000124109", "Identifies as male gender (finding)"),
+    "non_binary": (_SNOMED, "33791000087105", "Identifies as nonbinary gender (finding)"),
+    "other": (_NULL_FLAVOR, "OTH", "other"),
+    "asked_declined": (_NULL_FLAVOR, "ASKU", "asked but unknown"),
+    "unknown": (_NULL_FLAVOR, "UNK", "unknown"),
+}
+
+
 def _patient_resource(data: RecordSet) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Patient",
@@ -51,6 +66,18 @@ def _patient_resource(data: RecordSet) -> dict[str, Any]:
         ],
         "name": [{"use": "official", "family": data.last_name, "given": [data.first_name]}],
     }
+    if data.administrative_sex:
+        resource["gender"] = data.administrative_sex  # the FHIR administrative-gender codes
+    if data.gender_identity in GENDER_IDENTITY_CODES:
+        system, code, display = GENDER_IDENTITY_CODES[data.gender_identity]
+        resource["extension"] = [
+            {
+                "url": GENDER_IDENTITY_EXTENSION,
+                "valueCodeableConcept": {
+                    "coding": [{"system": system, "code": code, "display": display}]
+                },
+            }
+        ]
     if data.date_of_birth:
         resource["birthDate"] = data.date_of_birth.isoformat()
     telecom = []

@@ -19,9 +19,14 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from chart.models import BMI, MEASURES
+from patients.models import ADMINISTRATIVE_SEXES
+from patients.models import GENDER_IDENTITIES as IDENTITY_CHOICES
 from records import icd10
 from rights.amendment_models import DEMOGRAPHIC, DEMOGRAPHIC_FIELDS
 from rights.record_set import RecordSet, Visit
+
+SEXES = dict(ADMINISTRATIVE_SEXES)
+GENDER_IDENTITIES = {code: label for code, label in IDENTITY_CHOICES if code}
 
 # --- PDF --------------------------------------------------------------------------------------
 
@@ -190,6 +195,8 @@ def pdf_bytes(data: RecordSet) -> bytes:
         ["Name", data.name],
         ["Medical record number", data.mrn],
         ["Date of birth", data.date_of_birth.isoformat() if data.date_of_birth else "—"],
+        ["Sex (administrative)", SEXES.get(data.administrative_sex, "—")],
+        ["Gender identity", GENDER_IDENTITIES.get(data.gender_identity, "—")],
         ["Address", data.address or "—"],
         ["State", data.state or "—"],
         ["Phone", data.phone or "—"],

@@ -68,6 +68,9 @@ class RecordSet:
     state: str
     produced_on: date
     produced_at: datetime
+    # The codes of patients.models.ADMINISTRATIVE_SEXES and GENDER_IDENTITIES ("": not given).
+    administrative_sex: str = ""
+    gender_identity: str = ""
     visits: list[Visit] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     allergies: list[Allergy] = field(default_factory=list)
@@ -91,18 +94,22 @@ class RecordSet:
         return f"{self.first_name} {self.last_name}"
 
 
+DEMOGRAPHIC_COLUMNS = (
+    "date_of_birth", "address", "phone", "email", "state", "administrative_sex", "gender_identity",
+)  # fmt: skip
+
+
 def _demographics(access_request: AccessRequest) -> dict[str, Any]:
     """The demographics the database gives for an open request (ciphertext), decrypted."""
-    columns = ("date_of_birth", "address", "phone", "email", "state")
+    columns = DEMOGRAPHIC_COLUMNS
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT date_of_birth, address, phone, email, state "
-            "FROM access_request_demographics(%s)",
+            f"SELECT {', '.join(columns)} FROM access_request_demographics(%s)",  # noqa: S608
             [str(access_request.pk)],
         )
         row = cursor.fetchone()
     if row is None:
-        return {"date_of_birth": None, "address": "", "phone": "", "email": "", "state": ""}
+        return {"date_of_birth": None, **dict.fromkeys(columns[1:], "")}
     values: dict[str, Any] = {}
     for column, stored in zip(columns, row, strict=True):
         model_field = PatientIdentity._meta.get_field(column)
@@ -178,6 +185,8 @@ def record_set(access_request: AccessRequest) -> RecordSet:
         phone=demographics["phone"] or "",
         email=demographics["email"] or "",
         state=demographics["state"] or "",
+        administrative_sex=demographics["administrative_sex"] or "",
+        gender_identity=demographics["gender_identity"] or "",
         produced_on=now.date(),
         produced_at=now,
         visits=[

@@ -166,3 +166,28 @@ def test_a_format_not_asked_for_is_not_found(staff, client_for, two_patients):
     response = client_for(staff["privacy"]).post(url(request, "export/fhir/"))
     assert response.status_code == 404
     assert not events(access_log.ACCESS_EXPORT_PRODUCED)
+
+
+def test_sex_and_gender_identity_are_exported_as_us_core_asks(staff, client_for):
+    """Patient.gender from the administrative sex, US Core's genderIdentity extension from the
+    (encrypted) gender identity; the PDF prints both."""
+    patient = PatientFactory(administrative_sex="female", gender_identity="non_binary")
+    client = client_for(staff["privacy"])
+    request = AccessRequestFactory(patient=patient, format="both")
+    bundle = Bundle.model_validate(json.loads(produce(client, request, "fhir")))
+    [resource] = [e.resource for e in bundle.entry if e.resource.__resource_type__ == "Patient"]
+    assert resource.gender == "female"
+    [extension] = resource.extension
+    assert extension.url.endswith("us-core-genderIdentity")
+    coding = extension.valueCodeableConcept.coding[0]
+    assert (coding.system, coding.code) == ("http://snomed.info/sct", "33791000087105")
+    pdf = PdfReader(io.BytesIO(produce(client, request, "pdf")))
+    text = " ".join(" ".join(page.extract_text() for page in pdf.pages).split())
+    assert "Sex (administrative) Female" in text
+    assert "Gender identity Identifies as non-binary" in text
+    # Not recorded: no extension, and the PDF says so.
+    unrecorded = PatientFactory(administrative_sex="unknown", gender_identity="")
+    request = AccessRequestFactory(patient=unrecorded, format="fhir")
+    bundle = Bundle.model_validate(json.loads(produce(client, request, "fhir")))
+    [resource] = [e.resource for e in bundle.entry if e.resource.__resource_type__ == "Patient"]
+    assert (resource.gender, resource.extension) == ("unknown", None)
