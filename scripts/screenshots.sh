@@ -12,4 +12,5 @@ UPDATE_SCREENSHOTS=1 DJANGO_ALLOW_ASYNC_UNSAFE=true .venv/bin/pytest -q -m brows
   tests/test_browser_visit_note.py \
   tests/test_browser_note_draft.py \
   tests/test_browser_rights.py \
+  tests/test_browser_amendment_items.py \
   tests/test_browser_calendar_booking.py

@@ -18,6 +18,7 @@ from tests.browser_helpers import (
     collect_csp_errors,
     open_routed_amendment,
     record_amendment_request,
+    screenshot,
     sign_in_with_code,
 )
 from tests.factories import AllergyFactory, CareTeamMemberFactory, PatientFactory
@@ -63,6 +64,7 @@ def test_allergy_amendment_accepted_by_its_recorder_shows_under_it_in_chromium(
     assert texts[amended_at - 1].startswith("Fakecillin")
     assert "Amended at the patient's request" in texts[amended_at]
     assert not any(AMENDMENT in text for text in texts if text.startswith("Fakeol"))
+    screenshot(author, "amendment-under-allergy")
     # And on the chart summary, inside the allergy's own list item.
     author.goto(f"{live_url}/chart/patients/{patient.pk}/")
     item = author.locator("li", has_text="Fakecillin")
