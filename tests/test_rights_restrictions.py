@@ -68,11 +68,14 @@ def test_privacy_officer_finds_the_patient_and_records_an_agreed_restriction(
     assert viewed.patient_id == patient.pk and viewed.object_id == str(restriction.pk)
 
 
+TOMORROW = "<the clinic's tomorrow>"
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
         ({"category": SELF_PAY, "decision": REFUSED}, "must be agreed"),
-        ({"received_on": (timezone.localdate() + timedelta(days=1)).isoformat()}, "future"),
+        ({"received_on": TOMORROW}, "future"),
         ({"detail": "   "}, "This field is required"),
         ({"category": "everything"}, "Select a valid choice"),
     ],
@@ -80,6 +83,8 @@ def test_privacy_officer_finds_the_patient_and_records_an_agreed_restriction(
 def test_bad_input_is_a_form_message_and_nothing_is_saved(
     staff, client_for, patient, changes, message
 ):
+    if changes.get("received_on") == TOMORROW:  # resolved now: a run may cross midnight
+        changes = {**changes, "received_on": (timezone.localdate() + timedelta(days=1)).isoformat()}
     response = client_for(staff["privacy"]).post(list_url(patient), form(**changes))
     assert response.status_code == 400
     assert message in response.content.decode()
