@@ -241,6 +241,20 @@ def today_at(hour: int, minute: int = 0) -> datetime.datetime:
     return clinic_moment(timezone.localdate(), hour, minute)
 
 
+# "Tomorrow" in a parametrisation, resolved when the test runs (`at_run_time`), never at
+# collection: a run that crosses the clinic's midnight would post a day that has become today.
+TOMORROW = "<the clinic's tomorrow>"
+
+
+def at_run_time(value):
+    """`value`, with TOMORROW (alone, or as a value of a dict) as the clinic's tomorrow, ISO."""
+    if isinstance(value, dict):
+        return {key: at_run_time(item) for key, item in value.items()}
+    if value == TOMORROW:
+        return (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
+    return value
+
+
 def monday_after_next() -> datetime.date:
     today = timezone.localdate()
     return today + datetime.timedelta(days=7 + (7 - today.weekday()) % 7 or 7)

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from clinic import access_log
 from patients.models import PatientIdentity
-from tests.factories import PatientFactory
+from tests.factories import TOMORROW, PatientFactory, at_run_time
 from tests.patient_support import access_events, access_log_text, patient_count, raw_patient_row
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
@@ -73,15 +73,6 @@ def _years_ago(years: int, days: int = 0) -> str:
     return (then - timedelta(days=days)).isoformat()
 
 
-# Resolved when the test runs, not at collection: a run that crosses the clinic's midnight
-# would otherwise post a "tomorrow" that has become today (it did, in a CI rehearsal).
-TOMORROW = "<the clinic's tomorrow>"
-
-
-def _at_run_time(value: str) -> str:
-    return (timezone.localdate() + timedelta(days=1)).isoformat() if value == TOMORROW else value
-
-
 BAD_INPUT = [
     ("date_of_birth", "2021-02-30", "real date"),
     ("date_of_birth", "30/04/1980", "real date"),
@@ -113,7 +104,7 @@ BAD_INPUT = [
 def test_bad_input_shows_a_clear_message_and_saves_nothing(
     client_for, staff, field, value, message
 ):
-    response = post(client_for(staff["frontdesk"]), **{field: _at_run_time(value)})
+    response = post(client_for(staff["frontdesk"]), **{field: at_run_time(value)})
     assert response.status_code == 200
     assert field in response.context["form"].errors
     assert message.lower() in " ".join(response.context["form"].errors[field]).lower()

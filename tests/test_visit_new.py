@@ -7,11 +7,16 @@ import datetime
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from clinic import access_log
 from records.models import ClinicalRecord
-from tests.factories import BreakGlassGrantFactory, CareTeamMemberFactory, PatientFactory
+from tests.factories import (
+    TOMORROW,
+    BreakGlassGrantFactory,
+    CareTeamMemberFactory,
+    PatientFactory,
+    at_run_time,
+)
 from tests.privacy_helpers import events
 from tests.records_support import raw_record_row, record_count
 
@@ -73,11 +78,6 @@ def test_notes_are_ciphertext_at_rest(client_for, staff, patient):
     assert "sentinel" not in stored_notes
 
 
-# Resolved when the test runs, not at collection: a run that crosses the clinic's midnight
-# would otherwise post a "tomorrow" that has become today (it did, in a CI rehearsal).
-TOMORROW = "<the clinic's tomorrow>"
-
-
 @pytest.mark.parametrize(
     "changes,message",
     [
@@ -95,9 +95,7 @@ TOMORROW = "<the clinic's tomorrow>"
     ],
 )
 def test_bad_input_is_refused_and_saves_nothing(client_for, staff, patient, changes, message):
-    if changes.get("visit_date") == TOMORROW:  # resolved now: a run may cross midnight
-        changes = {"visit_date": str(timezone.localdate() + datetime.timedelta(days=1))}
-    response = client_for(staff["clinician"]).post(url(patient), valid(**changes))
+    response = client_for(staff["clinician"]).post(url(patient), valid(**at_run_time(changes)))
     assert response.status_code == 200
     assert message in response.content.decode()
     assert b"Nothing was saved" in response.content
