@@ -103,15 +103,18 @@ REFUSE = "RAISE EXCEPTION USING ERRCODE = 'check_violation', MESSAGE ="
 def check_function(name: str, body: str) -> str:
     """The CREATE statement of a row trigger function `name` that runs `body` (plpgsql, ending
     each refused case with REFUSE) for every role but the owner, whose maintenance (migrations,
-    key rotation, demo data) is exempt."""
+    key rotation, demo data) is exempt. The row it lets through is NEW, or OLD for a DELETE
+    (a BEFORE DELETE trigger that returned NEW, which is NULL there, would skip the delete)."""
     return f"""
 CREATE OR REPLACE FUNCTION {name}() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, public AS $fn$
 BEGIN
-    IF current_user = '{roles.OWNER_ROLE}' THEN
-        RETURN NEW;
-    END IF;
+    IF current_user <> '{roles.OWNER_ROLE}' THEN
 {body}
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        RETURN OLD;
+    END IF;
     RETURN NEW;
 END
 $fn$"""

@@ -20,23 +20,13 @@ from __future__ import annotations
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from clinic import roles
 from clinic.clinic_time import CLINIC_TODAY
-from clinic.db_checks import REFUSE, ensure_trigger_function
+from clinic.db_checks import REFUSE, check_function, ensure_trigger_function
 from clinic.provisioning import register_step
 
-# Not clinic.db_checks.check_function: that template returns NEW, which would cancel an exempt
-# owner's DELETE (a BEFORE DELETE trigger must return OLD).
-FUNCTION = f"""
-CREATE OR REPLACE FUNCTION working_hours_check_write() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, public AS $fn$
-BEGIN
-    IF current_user = '{roles.OWNER_ROLE}' THEN
-        IF TG_OP = 'DELETE' THEN
-            RETURN OLD;
-        END IF;
-        RETURN NEW;
-    END IF;
+FUNCTION = check_function(
+    "working_hours_check_write",
+    f"""
     IF TG_OP = 'INSERT' THEN
         IF NEW.valid_from IS NULL OR NEW.valid_from < {CLINIC_TODAY} THEN
             {REFUSE} 'working hours start today or later: the past keeps its hours';
@@ -60,13 +50,8 @@ BEGIN
         END IF;
     ELSIF TG_OP = 'UPDATE' AND (NEW.valid_from IS NULL OR NEW.valid_from < {CLINIC_TODAY}) THEN
         {REFUSE} 'working hours start today or later: the past keeps its hours';
-    END IF;
-    IF TG_OP = 'DELETE' THEN
-        RETURN OLD;
-    END IF;
-    RETURN NEW;
-END
-$fn$"""
+    END IF;""",
+)
 
 
 @register_step(order=41)
