@@ -167,9 +167,15 @@ def request_export(
     services.access_export_produced(
         request, access_request=access_request, export_format=export_format, content=content
     )
-    response = HttpResponse(content, content_type=content_type)
     # The file name names the request, never the patient.
-    filename = f"record-{access_request.pk}-{data.produced_on:%Y%m%d}.{suffix}"
+    return attachment(
+        content, content_type, f"record-{access_request.pk}-{data.produced_on:%Y%m%d}.{suffix}"
+    )
+
+
+def attachment(content: bytes, content_type: str, filename: str) -> HttpResponse:
+    """A produced record as a download, never cached (`filename`: ids and dates only)."""
+    response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
     return response

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from clinic import access_log
 from records.access import get_record_for_user, refuse_outside_care_team
+from rights.views import attachment
 from rights.visit_summary import summary_pdf
 
 
@@ -37,9 +38,6 @@ def visit_summary(request: HttpRequest, record_id: uuid.UUID) -> HttpResponse:
         object_id=record.pk,
         reason=f"pdf sha256:{hashlib.sha256(content).hexdigest()}",
     )
-    response = HttpResponse(content, content_type="application/pdf")
     # The file name names the visit, never the patient.
     filename = f"visit-summary-{record.pk}-{timezone.localdate():%Y%m%d}.pdf"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return attachment(content, "application/pdf", filename)
