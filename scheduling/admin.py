@@ -7,14 +7,33 @@ import datetime
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
 from scheduling.models import AppointmentType, ScheduleException, WorkingHours
+from scheduling.needs_new_time import administrator_count, administrator_message
 
 HOURS_FIELDS = ("clinician", "weekday", "starts_at", "ends_at")
+
+
+class TellsBookingsLeftOutside(admin.ModelAdmin):
+    """After hours or an exception are saved or deleted: how many of the clinician's booked
+    appointments now need a new time (a count only, scheduling/needs_new_time.py)."""
+
+    def tell(self, request: HttpRequest, clinician_id: int) -> None:
+        count = administrator_count(clinician_id)
+        level = messages.WARNING if count else messages.INFO
+        self.message_user(request, administrator_message(count), level)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        self.tell(request, obj.clinician_id)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        super().delete_model(request, obj)
+        self.tell(request, obj.clinician_id)
 
 
 @admin.register(AppointmentType)
@@ -81,7 +100,7 @@ class WorkingHoursForm(forms.ModelForm):
 
 
 @admin.register(WorkingHours)
-class WorkingHoursAdmin(admin.ModelAdmin):
+class WorkingHoursAdmin(TellsBookingsLeftOutside):
     form = WorkingHoursForm
     list_display = ["clinician", "weekday", "starts_at", "ends_at", "valid_from", "valid_until"]
     list_filter = ["weekday"]
@@ -98,6 +117,10 @@ class WorkingHoursAdmin(admin.ModelAdmin):
         if not (change and changed and apply_from is not None):
             super().save_model(request, obj, form, change)
             return
+        self._apply_from(obj, apply_from)
+        self.tell(request, obj.clinician_id)
+
+    def _apply_from(self, obj: Any, apply_from: datetime.date) -> None:
         with transaction.atomic():
             # The old row ends the day before (or earlier, if it already did); the changed hours
             # are a new row from that day.
@@ -113,7 +136,7 @@ class WorkingHoursAdmin(admin.ModelAdmin):
 
 
 @admin.register(ScheduleException)
-class ScheduleExceptionAdmin(admin.ModelAdmin):
+class ScheduleExceptionAdmin(TellsBookingsLeftOutside):
     list_display = ["clinician", "kind", "starts_at", "ends_at"]
     list_filter = ["kind"]
     raw_id_fields = ["clinician"]

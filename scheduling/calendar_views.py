@@ -29,6 +29,7 @@ from scheduling.access import appointments_for
 from scheduling.flow import log_listed
 from scheduling.forms import CalendarSlotForm, WeekForm
 from scheduling.free_time import free_stretches
+from scheduling.needs_new_time import with_needs_new_time
 from scheduling.slots import day_bounds
 
 NOT_ON_THE_CALENDAR = "That time is not on the calendar; choose an empty slot again."
@@ -46,13 +47,10 @@ def week(request: HttpRequest) -> HttpResponse:
     free: dict[datetime.date, list] = {day: [] for day in days}
     if clinician is not None:
         start, end = day_bounds(days[0])[0], day_bounds(days[-1])[1]
-        appointments = list(
-            appointments_for(request)
-            .listed()
-            .filter(clinician_id=clinician.pk)
-            .between(start, end)
-            .order_by("starts_at")
-        )
+        listed = appointments_for(request).listed().filter(clinician_id=clinician.pk)
+        if group == roles.FRONT_DESK:
+            listed = with_needs_new_time(listed)
+        appointments = list(listed.between(start, end).order_by("starts_at"))
         for appointment in appointments:
             by_day[timezone.localtime(appointment.starts_at).date()].append(appointment)
         log_listed(request, appointments)

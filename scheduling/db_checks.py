@@ -30,6 +30,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg import sql
 
 import scheduling.db_hours  # noqa: F401  (the working hours' own write check, found with these)
+import scheduling.db_needs_new_time  # noqa: F401  (the rule "needs a new time", found with these)
 from clinic import roles
 from clinic.clinic_time import CLINIC_TODAY_ENDS, CLINIC_TODAY_STARTS
 from clinic.db_checks import (

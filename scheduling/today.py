@@ -23,6 +23,7 @@ from clinic import access_log
 from patients.forms import PatientSearchForm
 from scheduling.access import appointments_for
 from scheduling.models import Appointment
+from scheduling.needs_new_time import to_rearrange
 from scheduling.slots import day_bounds
 
 EXPECTED_SHOWN = 8
@@ -82,4 +83,6 @@ def front_desk_today(request: HttpRequest) -> dict[str, object]:
             ("No-shows", statuses[Appointment.NO_SHOW]),
         ],
         "search_form": PatientSearchForm(),
+        # Bookings left outside changed working hours (a count only: nobody shown, no event).
+        "to_rearrange": to_rearrange(appointments_for(request)).count(),
     }

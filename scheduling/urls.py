@@ -1,6 +1,6 @@
 from django.urls import path
 
-from scheduling import calendar_views, flow_views, override_views, views
+from scheduling import calendar_views, flow_views, override_views, rearrange_views, views
 
 app_name = "scheduling"
 urlpatterns = [
@@ -14,6 +14,7 @@ urlpatterns = [
     path("day/", views.day, name="day"),
     path("week/", calendar_views.week, name="week"),
     path("board/", flow_views.board, name="board"),
+    path("re-arrange/", rearrange_views.rearrange, name="rearrange"),
     # accounts/lifetime.py lists this path: the board's polling never renews the session.
     path("board/rows", flow_views.board_rows, name="board-rows"),
     path("appointments/<uuid:appointment_id>/step/", views.step, name="step"),

@@ -37,6 +37,7 @@ from scheduling.forms import (
 )
 from scheduling.free_time import calendar_columns
 from scheduling.models import Appointment
+from scheduling.needs_new_time import with_needs_new_time
 from scheduling.placing import MOVED_ON, day_url, day_url_for, log_opened, place, refusal
 from scheduling.services import (
     NotItsDay,
@@ -144,7 +145,7 @@ def day(request: HttpRequest) -> HttpResponse:
                 return redirect(f"{day_url(chosen)}&page={number}#clinician-{picked}")
             messages.error(request, NOT_ON_THE_DAY)
         page = page_of(clinicians, form.page_number())
-        listed = listed.filter(clinician_id__in=[c.pk for c in page])
+        listed = with_needs_new_time(listed.filter(clinician_id__in=[c.pk for c in page]))
     appointments = list(listed)
     shown = list(page) if page is not None else None
     columns = calendar_columns(appointments, chosen, clinicians=shown)
