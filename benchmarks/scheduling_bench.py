@@ -13,6 +13,8 @@ event as before; then the access log's events/s one by one and batched, on the s
   clinician's day is full but for 7 free quarters, so the free time is computed too).
 - Baseline: benchmarks/baseline_scheduling.py under the baseline settings (inprocess.
   baseline_overrides) with the owner as the default connection (owner_as_default).
+- Then sections 4-6 (benchmarks/scheduling_policy_bench.py): the care-team policy, the privacy
+  flag's appointment probe, the appointment rollups' refresh and the analyst's dashboard query.
 Every response is checked (status, content) before it counts.
 """
 
@@ -245,10 +247,13 @@ def one_append_per_event() -> Iterator[None]:
 def section(patients: int, distinct: int, repeats: int, say) -> list[str]:
     import time
 
-    from benchmarks import scheduling_dataset
+    from benchmarks import scheduling_dataset, scheduling_policy_bench, scheduling_policy_data
 
     started = time.perf_counter()
     schedule = scheduling_dataset.generate(patients, distinct, say)
     say(f"generation: {time.perf_counter() - started:.0f} s ("
         + ", ".join(f"{k} {v:.0f} s" for k, v in schedule.seconds.items()) + ")")  # fmt: skip
-    return run(schedule, repeats, say)
+    # Before any page: its chart views go into the access log ahead of the pages' events.
+    policy = scheduling_policy_data.prepare(schedule, say)
+    lines = run(schedule, repeats, say)
+    return lines + scheduling_policy_bench.run(policy, repeats, say)
