@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
+from django.conf import settings
 from django.db import connections
 from django.test import Client, override_settings
 
@@ -41,14 +43,27 @@ def signed_in_client(user) -> Client:
     return client
 
 
-def baseline_overrides():
+@contextmanager
+def baseline_overrides() -> Iterator[None]:
+    """The baseline settings in this process. The baseline's pages read through the owner
+    connection, which keeps plans here as the web connection does (as in baseline_settings.py
+    for gunicorn), so the comparison is not of driver settings."""
     from benchmarks import baseline_settings
 
-    return override_settings(
-        ROOT_URLCONF="benchmarks.baseline_urls",
-        MIDDLEWARE=baseline_settings.MIDDLEWARE,
-        TEMPLATES=baseline_settings.TEMPLATES,
-    )
+    owner = connections["owner"]
+    saved = owner.settings_dict["OPTIONS"]
+    owner.close()
+    owner.settings_dict["OPTIONS"] = {**saved, "prepare_threshold": settings.WEB_PREPARE_THRESHOLD}
+    try:
+        with override_settings(
+            ROOT_URLCONF="benchmarks.baseline_urls",
+            MIDDLEWARE=baseline_settings.MIDDLEWARE,
+            TEMPLATES=baseline_settings.TEMPLATES,
+        ):
+            yield
+    finally:
+        owner.close()
+        owner.settings_dict["OPTIONS"] = saved
 
 
 def patient_search(front_desk, samples: list[tuple], count: int) -> dict[str, dict]:

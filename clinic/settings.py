@@ -183,6 +183,17 @@ _WEB_OPTIONS = " ".join(
     for name, value in {**WEB_CONNECTION_LIMITS, **WEB_CONNECTION_SETTINGS}.items()
 )
 
+# The web connections keep the plans of the statements they send often: psycopg prepares a
+# statement the Nth time one connection sends it (Django's default is never). Under row-level
+# security planning is much of a statement's cost (each policy's sub-plans are planned again
+# for every statement): kept plans took the chart summary's SQL from 27 to 15 ms a request
+# (docs/benchmarks.md, "Kept plans"). Safe across users: PostgreSQL plans a statement again when
+# the role it was planned for is not the current one, and the verified staff id is read at
+# execution (an InitPlan), never folded into a plan. Off through a transaction pooler (below).
+# DB_PREPARE_THRESHOLD=off keeps no plans.
+_PREPARE = env.str("DB_PREPARE_THRESHOLD", default="5").strip().lower()
+WEB_PREPARE_THRESHOLD = None if _PREPARE in ("", "off", "none") else int(_PREPARE)
+
 DATABASES = {
     "default": _database("DATABASE_URL", "clinic_web", "DB_WEB_PASSWORD"),
     "owner": _database("DATABASE_OWNER_URL", "clinic_owner", "DB_OWNER_PASSWORD"),
@@ -211,6 +222,7 @@ ANALYTICS_DATABASE = "replica" if "replica" in DATABASES else "default"
 for _alias in ("default", "replica"):
     if _alias in DATABASES:
         DATABASES[_alias]["OPTIONS"]["options"] = _WEB_OPTIONS
+        DATABASES[_alias]["OPTIONS"].setdefault("prepare_threshold", WEB_PREPARE_THRESHOLD)
 for _alias in DATABASES:
     DATABASES[_alias]["NAME"] = env.str("CLINIC_DB_NAME", default=DATABASES[_alias]["NAME"])
 DATABASE_ROUTERS = ["clinic.db_router.OwnerMigratesRouter", "clinic.db_router.AnalyticsReadRouter"]
