@@ -185,12 +185,16 @@ def records_security(connection: BaseDatabaseWrapper) -> list[str]:
 
 
 # The same condition for other apps, which must not import this one (patients asks it before a
-# clinician reveals an identifier). SECURITY INVOKER: the caller's own row-level security and
-# role gate apply to the care team and grants it reads.
+# clinician reveals an identifier; restrictions' and communications' policies call it per row).
+# SECURITY INVOKER: the caller's own row-level security and role gate apply to the care team and
+# grants it reads. PL/pgSQL, not SQL: a SQL function with a SET clause is never inlined, and its
+# body was planned again on every call (0.68 ms a statement); PL/pgSQL keeps the plan for the
+# session (0.35 ms; docs/benchmarks.md, "Kept plans"), and PostgreSQL plans it again for another
+# role, as any kept plan.
 MAY_SEE_FUNCTION = (
     "CREATE OR REPLACE FUNCTION clinic_clinician_may_see(p_patient_id uuid) RETURNS boolean "
-    "LANGUAGE sql STABLE SET search_path = pg_catalog, public AS "
-    f"$fn$ SELECT {clinician_may_see('p_patient_id')} $fn$"
+    "LANGUAGE plpgsql STABLE SET search_path = pg_catalog, public AS "
+    f"$fn$ BEGIN RETURN {clinician_may_see('p_patient_id')}; END $fn$"
 )
 
 
