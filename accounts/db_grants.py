@@ -119,6 +119,8 @@ def sign_in_tables_security(connection: BaseDatabaseWrapper) -> list[str]:
 
 
 # --- sessions: only through these functions (accounts/session_store.py) ------------------------
+# The load runs on every request: PL/pgSQL keeps its plan for the session (a SQL function with a
+# SET clause is planned again on every call).
 _DIGEST = DIGEST_SQL.format(key="p_key")
 _MAY_END = (
     f"(s.user_id = {STAFF_ID} OR {STAFF_ROLE} = 'clinic_admin' OR session_user = current_user)"
@@ -127,9 +129,11 @@ _DEFINER = "SECURITY DEFINER SET search_path = pg_catalog, public"
 SESSION_FUNCTIONS: dict[str, str] = {
     "clinic_session_load(text)": f"""
 CREATE OR REPLACE FUNCTION clinic_session_load(p_key text) RETURNS text
-LANGUAGE sql STABLE {_DEFINER} AS $fn$
-    SELECT d.session_data FROM django_session d
-    WHERE d.session_key = {_DIGEST} AND d.expire_date > statement_timestamp()
+LANGUAGE plpgsql STABLE {_DEFINER} AS $fn$
+BEGIN
+    RETURN (SELECT d.session_data FROM django_session d
+            WHERE d.session_key = {_DIGEST} AND d.expire_date > statement_timestamp());
+END
 $fn$""",
     "clinic_session_exists(text)": f"""
 CREATE OR REPLACE FUNCTION clinic_session_exists(p_key text) RETURNS boolean
