@@ -29,6 +29,7 @@ from django.db import connections, transaction
 from django.db.models import OuterRef
 from django.http import HttpRequest
 
+from accounts import mfa
 from accounts.user_lookup import as_own_user, looking_up
 from clinic.staff import database_role_for, remember_group
 from clinic.staff_identity import SETTING, set_token
@@ -76,7 +77,8 @@ class PasswordBackend(ModelBackend):
                 user = UserModel._default_manager.annotate(
                     clinic_group_names=ArraySubquery(
                         Group.objects.filter(user=OuterRef("pk")).values("name")
-                    )
+                    ),
+                    **{mfa.HAS_DEVICE_AT_LOAD: mfa.has_device_annotation()},
                 ).get(pk=user_id)
             except UserModel.DoesNotExist:
                 return None

@@ -19,6 +19,7 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, Value
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -62,6 +63,33 @@ def has_device(user: Any) -> bool:
         return False
     first, *rest = owned
     return bool((first.union(*rest, all=True) if rest else first).exists())
+
+
+# The user's load (accounts/backends.py PasswordBackend.get_user) asks the same question in its
+# own statement, so the gate, which runs before the view, needs no statement of its own.
+HAS_DEVICE_AT_LOAD = "clinic_has_device"
+
+
+def has_device_annotation() -> Any:
+    """For `User.objects.annotate(...)`: whether the row's user has a confirmed device of any
+    kind (EXISTS per device table; secrets never read)."""
+    owned = [
+        Exists(model.objects.filter(user=OuterRef("pk"), confirmed=True))
+        for model in device_classes()
+    ]
+    if not owned:
+        return Value(False)
+    condition = Q(owned[0])
+    for more in owned[1:]:
+        condition |= Q(more)
+    return ExpressionWrapper(condition, output_field=BooleanField())
+
+
+def has_device_at_request_start(user: Any) -> bool:
+    """has_device(), answered by the user's load when it asked (the state at the start of the
+    request: for the gate, which runs before any view could add or remove a device)."""
+    known = getattr(user, HAS_DEVICE_AT_LOAD, None)
+    return bool(known) if known is not None else has_device(user)
 
 
 def is_verified(user: Any) -> bool:
@@ -305,7 +333,7 @@ class MFAGateMiddleware:
         path = request.path
         if path in self.open_paths():
             return self.get_response(request)
-        if has_device(user):
+        if has_device_at_request_start(user):
             target = reverse("accounts:mfa-verify")
         elif mfa_required(user):
             target = reverse("accounts:mfa-setup")
