@@ -24,6 +24,7 @@ from patients.access import EDITORS, get_patient_for_user, require_patient_role
 from patients.forms import PatientDemographicsForm, PatientSearchForm, RevealIdentifierForm
 from patients.models import SHOWN_IN_SUMMARY, PatientIdentity
 from patients.services import DuplicatePatient, patient_register, patient_update_demographics
+from rights import patient_facts
 from rights.restriction_services import communication_in_force
 
 DUPLICATE_MESSAGE = "A patient with this SSN is already registered. Open their record instead."
@@ -151,6 +152,8 @@ def _confidential_contact(request: HttpRequest, patient: PatientIdentity) -> obj
     """
     group = staff_group(request.user)
     if group not in (roles.FRONT_DESK, roles.CLINICIAN):
+        return None
+    if not patient_facts.shows(request, patient.pk, patient_facts.CONFIDENTIAL):
         return None
     in_force = communication_in_force(patient.pk, with_contact=group == roles.FRONT_DESK)
     if in_force is not None and group == roles.FRONT_DESK:

@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from clinic import access_log
+from rights import patient_facts
 from rights.caller import log_step, staff_id
 from rights.restriction_models import (
     COVERS,
@@ -49,8 +50,7 @@ def active_restrictions(patient_id: uuid.UUID) -> list[Restriction]:
     """The patient's agreed restrictions that have not ended, as far as the caller's role may
     read them (the columns every reader holds: never the detail). One statement."""
     return list(
-        Restriction.objects.active()
-        .filter(patient_id=patient_id)
+        patient_facts.restrictions(patient_id)
         .only(*SHARED_COLUMNS)
         .order_by("category", "restriction_id")
     )
@@ -93,8 +93,4 @@ def communication_in_force(
     """The patient's confidential communications in force, if the caller may see them: with the
     contact (the front desk) or only the fact and the flag (a clinician). One statement."""
     columns = CONTACT_COLUMNS if with_contact else FLAG_COLUMNS
-    return (
-        ConfidentialCommunication.objects.filter(patient_id=patient_id, ended_on__isnull=True)
-        .only(*columns)
-        .first()
-    )
+    return patient_facts.communications_in_force(patient_id).only(*columns).first()

@@ -99,8 +99,7 @@ def patient(staff):
 
 FIXED = 10
 BANNER = 1
-RIGHTS_164_522 = 2
-RIGHTS_164_526 = 1
+RIGHTS_FACTS = 1
 
 
 @pytest.mark.parametrize("persona", ["frontdesk", "clinician"])
@@ -111,11 +110,12 @@ def test_patient_summary_decrypts_only_what_it_shows(client_for, staff, patient,
     # date of birth, which the page shows only when revealed.
     assert cost.decrypted <= 6, cost.decryptions
     assert "patient_identities.date_of_birth" not in cost.decryptions
-    # The patient's row (for a clinician with "may record a visit" in the same statement), the
-    # restrictions in force (their banner) and the confidential communications in force
-    # (164.522; one statement each, docs/rights.md), the accepted amendments of demographic
-    # fields (164.526, one statement).
-    page = 1 + RIGHTS_164_522 + RIGHTS_164_526 + (BANNER if persona == "clinician" else 0)
+    # The patient's row (for a clinician with "may record a visit" in the same statement) and
+    # one statement asking whether there is anything to show under the patient's rights
+    # (restrictions and confidential communications in force, 164.522; amendments, 164.526:
+    # rights/patient_facts.py). This patient has none, so none of their reads is sent; before,
+    # each was a statement of its own on every summary.
+    page = 1 + RIGHTS_FACTS + (BANNER if persona == "clinician" else 0)
     assert len(cost.statements) <= FIXED + page, show(cost)
 
 

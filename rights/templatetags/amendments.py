@@ -1,7 +1,8 @@
 """Amendments (164.526) shown wherever their item is shown.
 
 - `{% chart_amendments patient_id as amended %}`: one statement for the patient's amendment
-  entries, one for the denied requests about chart entries; what the reader may see is the
+  entries, one for the denied requests about chart entries, each only when the page's facts
+  say there is such a row (rights/patient_facts.py); what the reader may see is the
   database's decision (rights/db_amendment_entries.py, rights/db_amendments.py: a clinician
   the patients it may see, the front desk the demographic fields only, nothing for the others).
 - `{% item_amendments amended kind item_id %}` (optionally `colspan=N` in a table): the
@@ -16,11 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django import template
+from django.http import HttpRequest
 
 from clinic import roles
 from clinic.staff import staff_group
-from rights.amendment_models import CHART_KINDS, DEMOGRAPHIC, AmendmentEntry
-from rights.models import DENIED, AmendmentRequest
+from rights import patient_facts
+from rights.amendment_models import DEMOGRAPHIC, AmendmentEntry
+from rights.models import AmendmentRequest
 
 register = template.Library()
 
@@ -31,20 +34,23 @@ class Attached:
     denied: list[AmendmentRequest] = field(default_factory=list)
 
 
-def attached(patient_id: Any, group: str | None) -> dict[str, Attached]:
-    """ "kind:id" -> what is attached to the item, for a reader of `group`."""
+def attached(
+    patient_id: Any, group: str | None, request: HttpRequest | None = None
+) -> dict[str, Attached]:
+    """ "kind:id" -> what is attached to the item, for a reader of `group` (with `request`, a
+    read its page's facts say is empty is skipped: rights/patient_facts.py)."""
     found: dict[str, Attached] = {}
     if group not in (roles.CLINICIAN, roles.FRONT_DESK):
         return found
-    entries = AmendmentEntry.objects.filter(patient_id=patient_id).select_related("author")
-    if group == roles.FRONT_DESK:
-        entries = entries.filter(target_kind=DEMOGRAPHIC)
-    for entry in entries.order_by("created_at", "entry_id"):
-        found.setdefault(f"{entry.target_kind}:{entry.target_id}", Attached()).entries.append(entry)
-    if group == roles.CLINICIAN:
-        denied = AmendmentRequest.objects.filter(
-            patient_id=patient_id, outcome=DENIED, target_kind__in=CHART_KINDS
-        ).select_related("decided_by")
+    if patient_facts.shows(request, patient_id, patient_facts.AMENDMENT_ENTRIES):
+        entries = patient_facts.amendment_entries(patient_id, group).select_related("author")
+        for entry in entries.order_by("created_at", "entry_id"):
+            key = f"{entry.target_kind}:{entry.target_id}"
+            found.setdefault(key, Attached()).entries.append(entry)
+    if group == roles.CLINICIAN and patient_facts.shows(
+        request, patient_id, patient_facts.DENIED_CHART_REQUESTS
+    ):
+        denied = patient_facts.denied_chart_requests(patient_id).select_related("decided_by")
         for amendment in denied.order_by("decided_on", "recorded_at"):
             key = f"{amendment.target_kind}:{amendment.target_id}"
             found.setdefault(key, Attached()).denied.append(amendment)
@@ -56,7 +62,7 @@ def chart_amendments(context: dict[str, Any], patient_id: Any) -> dict[str, Atta
     request = context.get("request")
     if request is None or patient_id is None:
         return {}
-    return attached(patient_id, staff_group(request.user))
+    return attached(patient_id, staff_group(request.user), request)
 
 
 @register.inclusion_tag("rights/item_amendments.html")
@@ -71,6 +77,8 @@ def demographic_amendments(context: dict[str, Any], patient_id: Any) -> dict[str
     """On the patient summary: the accepted amendments of demographic fields (one statement)."""
     request = context.get("request")
     if request is None or staff_group(request.user) not in (roles.CLINICIAN, roles.FRONT_DESK):
+        return {"rows": []}
+    if not patient_facts.shows(request, patient_id, patient_facts.AMENDMENT_ENTRIES):
         return {"rows": []}
     entries = AmendmentEntry.objects.filter(patient_id=patient_id, target_kind=DEMOGRAPHIC)
     return {"rows": list(entries.select_related("author").order_by("created_at", "entry_id"))}

@@ -1,0 +1,109 @@
+"""Whether a patient's page has anything to show from the patient's rights, asked once.
+
+A page with a patient's header reads up to four things kept under the patient's rights: the
+agreed restrictions (the banner, 164.522(a)), the confidential communications in force
+(164.522(b)), the amendments of demographic fields or chart items and the denied requests about
+chart items (164.526). For almost every patient each read comes back empty, and each was a
+statement of its own on every page. `facts()` asks EXISTS of each in one statement and remembers
+the answers for the request; a reader whose fact is false skips its read.
+
+Each EXISTS is built from the read's own query (the same filters, the same table), and runs in
+the request's transaction under the same role and row-level security, so it is true exactly
+when the read would return a row to this caller. A role that never shows a kind is not asked.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from django.db import connection
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from clinic import roles
+from clinic.staff import staff_group
+from rights.amendment_models import CHART_KINDS, DEMOGRAPHIC, AmendmentEntry
+from rights.models import DENIED, AmendmentRequest
+from rights.restriction_models import ConfidentialCommunication, Restriction
+
+RESTRICTIONS = "restrictions"
+CONFIDENTIAL = "confidential"
+AMENDMENT_ENTRIES = "amendment_entries"
+DENIED_CHART_REQUESTS = "denied_chart_requests"
+_MEMO = "_clinic_patient_facts"
+
+
+def restrictions(patient_id: Any) -> QuerySet:
+    """The agreed restrictions that have not ended (the banner's read)."""
+    return Restriction.objects.active().filter(patient_id=patient_id)
+
+
+def communications_in_force(patient_id: Any) -> QuerySet:
+    return ConfidentialCommunication.objects.filter(patient_id=patient_id, ended_on__isnull=True)
+
+
+def amendment_entries(patient_id: Any, group: str | None) -> QuerySet:
+    """The amendments a reader of `group` is shown: the front desk those of demographic fields,
+    a clinician every one the database lets it read."""
+    entries = AmendmentEntry.objects.filter(patient_id=patient_id)
+    return entries.filter(target_kind=DEMOGRAPHIC) if group == roles.FRONT_DESK else entries
+
+
+def denied_chart_requests(patient_id: Any) -> QuerySet:
+    return AmendmentRequest.objects.filter(
+        patient_id=patient_id, outcome=DENIED, target_kind__in=CHART_KINDS
+    )
+
+
+# Which facts each role is asked (the readers of each kind; the others are never shown it).
+ASKED: dict[str, dict[str, Callable[[Any, str | None], QuerySet]]] = {
+    roles.FRONT_DESK: {
+        RESTRICTIONS: lambda p, _g: restrictions(p),
+        CONFIDENTIAL: lambda p, _g: communications_in_force(p),
+        AMENDMENT_ENTRIES: amendment_entries,
+    },
+    roles.CLINICIAN: {
+        RESTRICTIONS: lambda p, _g: restrictions(p),
+        CONFIDENTIAL: lambda p, _g: communications_in_force(p),
+        AMENDMENT_ENTRIES: amendment_entries,
+        DENIED_CHART_REQUESTS: lambda p, _g: denied_chart_requests(p),
+    },
+    roles.PRIVACY_OFFICER: {RESTRICTIONS: lambda p, _g: restrictions(p)},
+}
+
+
+def facts(request: HttpRequest | None, patient_id: Any) -> dict[str, bool]:
+    """{fact: whether the caller's read of it would return a row} for `patient_id`, from one
+    statement per request and patient (none for a role that is shown none of them)."""
+    if request is None or patient_id is None:
+        return {}
+    memo: dict[str, dict[str, bool]] = request.__dict__.setdefault(_MEMO, {})
+    key = str(patient_id)
+    if key not in memo:
+        memo[key] = _ask(staff_group(request.user), uuid.UUID(key))
+    return memo[key]
+
+
+def shows(request: HttpRequest | None, patient_id: Any, fact: str) -> bool:
+    """False only when asked and known empty: a caller outside a request reads as before."""
+    if request is None:
+        return True
+    return facts(request, patient_id).get(fact, False)
+
+
+def _ask(group: str | None, patient_id: uuid.UUID) -> dict[str, bool]:
+    asked = ASKED.get(group or "", {})
+    if not asked:
+        return {}
+    parts: list[str] = []
+    params: list[Any] = []
+    for make in asked.values():
+        sql, values = make(patient_id, group).values("pk").query.sql_with_params()
+        parts.append(f"EXISTS ({sql})")
+        params.extend(values)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        row = cursor.fetchone()
+    return dict(zip(asked, (bool(value) for value in row), strict=True))

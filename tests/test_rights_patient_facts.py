@@ -1,0 +1,92 @@
+"""rights/patient_facts.py: whether a patient's page has anything to show under the patient's
+rights, asked in one statement, true exactly when the caller's own read would return a row (the
+same query, the same row-level security), and asked once per request."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connections, transaction
+from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+
+from clinic.db_context import apply_context
+from clinic.staff import database_role_for
+from rights import patient_facts
+from rights.restriction_services import active_restrictions, communication_in_force
+from tests.factories import (
+    CareTeamMemberFactory,
+    ConfidentialCommunicationFactory,
+    PatientFactory,
+    RestrictionFactory,
+)
+
+pytestmark = pytest.mark.usefixtures("clinic_db")
+
+
+def ask(user, patient_id) -> tuple[dict[str, bool], int, dict[str, int]]:
+    """The facts in `user`'s request, the statements they took, and the row counts of the
+    reads themselves in the same transaction."""
+    request = RequestFactory().get("/")
+    request.user = user
+    with transaction.atomic(using="default"):
+        apply_context(database_role_for(user), user.pk)
+        with CaptureQueriesContext(connections["default"]) as queries:
+            facts = patient_facts.facts(request, patient_id)
+            assert patient_facts.facts(request, patient_id) == facts  # remembered
+        read = {
+            patient_facts.RESTRICTIONS: lambda: len(active_restrictions(patient_id)),
+            patient_facts.CONFIDENTIAL: lambda: int(
+                communication_in_force(patient_id, with_contact=False) is not None
+            ),
+            patient_facts.DENIED_CHART_REQUESTS: lambda: patient_facts.denied_chart_requests(
+                patient_id
+            ).count(),
+        }
+        # Only the reads the role makes (the others it may not run at all).
+        reads = {fact: how() for fact, how in read.items() if fact in facts}
+        transaction.set_rollback(True, using="default")
+    return facts, len(queries.captured_queries), reads
+
+
+def test_nothing_to_show_is_one_statement_of_false(staff):
+    patient = PatientFactory()
+    facts, statements, _ = ask(staff["frontdesk"], patient.pk)
+    assert statements == 1
+    assert facts == {
+        patient_facts.RESTRICTIONS: False,
+        patient_facts.CONFIDENTIAL: False,
+        patient_facts.AMENDMENT_ENTRIES: False,
+    }
+
+
+def test_each_fact_is_true_when_its_read_returns_a_row(staff):
+    patient = PatientFactory()
+    RestrictionFactory(patient=patient)
+    ConfidentialCommunicationFactory(patient=patient)
+    facts, _, reads = ask(staff["frontdesk"], patient.pk)
+    assert facts[patient_facts.RESTRICTIONS] and reads[patient_facts.RESTRICTIONS] == 1
+    assert facts[patient_facts.CONFIDENTIAL] and reads[patient_facts.CONFIDENTIAL] == 1
+    assert not facts[patient_facts.AMENDMENT_ENTRIES]
+
+
+def test_a_clinician_is_told_only_what_row_level_security_lets_it_read(staff):
+    """The restriction and the confidential communications exist, but this clinician may not
+    see the patient: the database hides the rows from the read and from the fact alike."""
+    patient = PatientFactory()
+    RestrictionFactory(patient=patient)
+    ConfidentialCommunicationFactory(patient=patient)
+    outside, statements, reads = ask(staff["clinician2"], patient.pk)
+    assert statements == 1
+    assert not any(outside.values()), outside
+    assert not any(reads.values()), reads
+    CareTeamMemberFactory(staff=staff["clinician2"], patient=patient)
+    inside, _, reads = ask(staff["clinician2"], patient.pk)
+    for fact in (patient_facts.RESTRICTIONS, patient_facts.CONFIDENTIAL):
+        assert inside[fact] and reads[fact] == 1, (fact, inside, reads)
+
+
+def test_a_role_shown_none_of_them_sends_no_statement(staff):
+    patient = PatientFactory()
+    RestrictionFactory(patient=patient)
+    facts, statements, _ = ask(staff["analyst"], patient.pk)
+    assert facts == {} and statements == 0
