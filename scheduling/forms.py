@@ -15,6 +15,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from clinic import roles
+from clinic.choice_fields import ReadOnceModelChoiceField
 from clinic.staff import ClinicianChoiceField, clinician_choices
 from scheduling.models import Appointment, AppointmentType, ScheduleException
 from scheduling.slots import Slot, free_slots, in_working_time, local_moment
@@ -37,7 +38,7 @@ def search_start(chosen: datetime.date | None) -> datetime.date:
 
 class SlotSearchForm(forms.Form):
     clinician = ClinicianChoiceField(queryset=User.objects.none())
-    appointment_type = forms.ModelChoiceField(
+    appointment_type = ReadOnceModelChoiceField(
         queryset=AppointmentType.objects.filter(active=True), label="Appointment type"
     )
     from_date = forms.DateField(
