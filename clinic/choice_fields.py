@@ -5,7 +5,7 @@ to draw the options (a fresh iteration each time): a page that checks a search a
 again asks the same list twice (the booking page asked for the clinicians and the appointment
 types twice each, issue 17 "Speed"). Here both use one read of the queryset, kept on the form's
 own copy of the field (a form lives for one request), so what is offered and what is accepted
-are the same rows.
+are the same rows. The options are drawn by clinic/widgets.py's select.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.models import ModelChoiceIterator
+
+from clinic.widgets import FastSelect
 
 
 class ReadOnceIterator(ModelChoiceIterator):
@@ -36,6 +38,7 @@ class ReadOnceIterator(ModelChoiceIterator):
 
 class ReadOnceModelChoiceField(forms.ModelChoiceField):
     iterator = ReadOnceIterator
+    widget = FastSelect  # its options drawn in Python (clinic/widgets.py)
     _read: tuple[Any, list[Any]] | None = None
 
     def rows(self) -> list[Any]:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from clinic import roles
 from clinic.choice_fields import ReadOnceModelChoiceField
 from clinic.staff import ClinicianChoiceField, clinician_choices
+from clinic.widgets import FastRadioSelect
 from scheduling.models import Appointment, AppointmentType, ScheduleException
 from scheduling.slots import Slot, free_slots, in_working_time, local_moment
 
@@ -114,7 +115,7 @@ class CalendarSlotForm(forms.Form):
 class SlotChoiceForm(forms.Form):
     """One of the free slots computed when the form is checked."""
 
-    starts_at = forms.ChoiceField(label="Time", widget=forms.RadioSelect)
+    starts_at = forms.ChoiceField(label="Time", widget=FastRadioSelect)
 
     def __init__(
         self,
