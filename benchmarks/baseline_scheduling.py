@@ -49,7 +49,7 @@ def day(request: HttpRequest) -> HttpResponse:
     start, end = day_bounds(chosen)
     page = page_of(clinicians_of_day(chosen), form.page_number())
     appointments = list(
-        Appointment.objects.select_related("clinician", "appointment_type")
+        Appointment.objects.select_related("appointment_type")  # as the secure page
         .defer("visit_reason")
         .filter(clinician_id__in=[c.pk for c in page])
         .between(start, end)

@@ -146,6 +146,8 @@ def day(request: HttpRequest) -> HttpResponse:
                 return redirect(f"{day_url(chosen)}&page={number}#clinician-{picked}")
             messages.error(request, NOT_ON_THE_DAY)
         page = page_of(clinicians, form.page_number())
+        # The page's clinicians are known: no clinician read with each appointment.
+        listed = listed.select_related(None).select_related("patient", "appointment_type")
         listed = with_needs_new_time(listed.filter(clinician_id__in=[c.pk for c in page]))
     appointments = list(listed)
     shown = list(page) if page is not None else None
