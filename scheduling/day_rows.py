@@ -52,7 +52,7 @@ class AppointmentRow:
     arrived: str
     needs_new_time: bool
     steps: tuple[tuple[str, str], ...]  # (status, button label) that may be taken now
-    step_url: str
+    step_url: str  # "" when no step is offered
     reschedule_url: str  # "" when not offered
     cancel_url: str  # "" when not offered
     is_free = False
@@ -94,6 +94,7 @@ def day_columns(
         now_possible = appointment.steps_on(today)
         patient = appointment.patient
         pk = appointment.appointment_id
+        steps_now = tuple((value, label) for value, label in labels if value in now_possible)
         return AppointmentRow(
             appointment=appointment,
             times=f"{starts:%H:%M}–{clock(appointment.ends_at)}",
@@ -104,8 +105,8 @@ def day_columns(
             status=STATUS_LABELS.get(appointment.status, appointment.status),
             arrived=clock(appointment.arrived_at) if appointment.arrived_at else "",
             needs_new_time=bool(getattr(appointment, "needs_new_time", False)),
-            steps=tuple((value, label) for value, label in labels if value in now_possible),
-            step_url=step_url(pk),
+            steps=steps_now,
+            step_url=step_url(pk) if steps_now else "",
             reschedule_url=(
                 reschedule_url(pk)
                 if may_cancel and appointment.status == Appointment.BOOKED
