@@ -42,7 +42,6 @@ def clock(moment: datetime.datetime) -> str:
 
 @dataclass(frozen=True)
 class AppointmentRow:
-    appointment: Appointment
     times: str
     patient_name: str
     mrn: str
@@ -96,7 +95,6 @@ def day_columns(
         pk = appointment.appointment_id
         steps_now = tuple((value, label) for value, label in labels if value in now_possible)
         return AppointmentRow(
-            appointment=appointment,
             times=f"{starts:%H:%M}–{clock(appointment.ends_at)}",
             patient_name=f"{patient.last_name}, {patient.first_name}",
             mrn=patient.mrn,
