@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from benchmarks.baseline_views import ALIAS, COLUMNS, PlainPatient, _patients
 from scheduling.day_pages import clinicians_of_day, page_of
+from scheduling.day_rows import day_columns
 from scheduling.forms import BookingForm, DayForm, SlotSearchForm
 from scheduling.free_time import calendar_columns
 from scheduling.models import Appointment
@@ -48,7 +49,7 @@ def day(request: HttpRequest) -> HttpResponse:
     start, end = day_bounds(chosen)
     page = page_of(clinicians_of_day(chosen), form.page_number())
     appointments = list(
-        Appointment.objects.select_related("clinician", "appointment_type")
+        Appointment.objects.select_related("appointment_type")  # as the secure page
         .defer("visit_reason")
         .filter(clinician_id__in=[c.pk for c in page])
         .between(start, end)
@@ -67,8 +68,12 @@ def day(request: HttpRequest) -> HttpResponse:
             "paged": True,
             "page": page,
             "everyone": page.paginator.object_list,
-            "columns": calendar_columns(appointments, chosen, clinicians=list(page)),
-            "steps": [("arrived", "Arrived"), ("no_show", "No-show")],
+            "columns": day_columns(
+                calendar_columns(appointments, chosen, clinicians=list(page)),
+                steps=[("arrived", "Arrived"), ("no_show", "No-show")],
+                may_cancel=True,
+                shows_reason=False,
+            ),
             "may_cancel": True,
             "shows_reason": False,
         },

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 from clinic import roles
+from clinic.choice_fields import ReadOnceModelChoiceField
 
 
 def staff_group(user: Any) -> str | None:
@@ -49,8 +49,9 @@ def clinician_choices() -> Any:
     )
 
 
-class ClinicianChoiceField(forms.ModelChoiceField):
-    """A clinician, shown by full name (or username when the name is empty)."""
+class ClinicianChoiceField(ReadOnceModelChoiceField):
+    """A clinician, shown by full name (or username when the name is empty); the list is read
+    once per form (clinic/choice_fields.py)."""
 
     def label_from_instance(self, obj: Any) -> str:
         return obj.get_full_name() or obj.get_username()

@@ -15,7 +15,9 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from clinic import roles
+from clinic.choice_fields import ReadOnceModelChoiceField
 from clinic.staff import ClinicianChoiceField, clinician_choices
+from clinic.widgets import FastRadioSelect
 from scheduling.models import Appointment, AppointmentType, ScheduleException
 from scheduling.slots import Slot, free_slots, in_working_time, local_moment
 
@@ -37,7 +39,7 @@ def search_start(chosen: datetime.date | None) -> datetime.date:
 
 class SlotSearchForm(forms.Form):
     clinician = ClinicianChoiceField(queryset=User.objects.none())
-    appointment_type = forms.ModelChoiceField(
+    appointment_type = ReadOnceModelChoiceField(
         queryset=AppointmentType.objects.filter(active=True), label="Appointment type"
     )
     from_date = forms.DateField(
@@ -113,7 +115,7 @@ class CalendarSlotForm(forms.Form):
 class SlotChoiceForm(forms.Form):
     """One of the free slots computed when the form is checked."""
 
-    starts_at = forms.ChoiceField(label="Time", widget=forms.RadioSelect)
+    starts_at = forms.ChoiceField(label="Time", widget=FastRadioSelect)
 
     def __init__(
         self,

@@ -35,8 +35,12 @@ class FreeStretch:
     @property
     def book_url(self) -> str:
         """The calendar's booking page for this time: ids and a UTC time only, never PHI."""
+        return self.book_url_on(reverse("scheduling:book-from-calendar"))
+
+    def book_url_on(self, page: str) -> str:
+        """`book_url` with the booking page's path reversed once for many stretches."""
         at = self.starts_at.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%MZ")
-        return f"{reverse('scheduling:book-from-calendar')}?clinician={self.clinician_id}&at={at}"
+        return f"{page}?clinician={self.clinician_id}&at={at}"
 
     @property
     def minutes(self) -> int:

@@ -337,4 +337,10 @@ class Appointment(models.Model):
     @property
     def steps_now(self) -> tuple[str, ...]:
         """The next steps that may be taken now: check-in and no-show on the day only."""
-        return tuple(s for s in self.next_steps if s not in self.ON_THE_DAY_STEPS or self.is_today)
+        return self.steps_on(timezone.localdate())
+
+    def steps_on(self, today: datetime.date) -> tuple[str, ...]:
+        """The next steps that may be taken on the clinic's `today` (a page of rows asks
+        with one `today`): check-in and no-show on the appointment's day only."""
+        on_its_day = timezone.localdate(self.starts_at) == today
+        return tuple(s for s in self.next_steps if s not in self.ON_THE_DAY_STEPS or on_its_day)

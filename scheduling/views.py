@@ -24,6 +24,7 @@ from clinic.staff import staff_group
 from patients.access import get_patient_for_user
 from scheduling.access import appointments_for, get_appointment_for_user
 from scheduling.day_pages import clinicians_of_day, page_holding, page_of
+from scheduling.day_rows import day_columns
 from scheduling.flow import log_listed
 from scheduling.forms import (
     BookingForm,
@@ -145,10 +146,18 @@ def day(request: HttpRequest) -> HttpResponse:
                 return redirect(f"{day_url(chosen)}&page={number}#clinician-{picked}")
             messages.error(request, NOT_ON_THE_DAY)
         page = page_of(clinicians, form.page_number())
+        # The page's clinicians are known: no clinician read with each appointment.
+        listed = listed.select_related(None).select_related("patient", "appointment_type")
         listed = with_needs_new_time(listed.filter(clinician_id__in=[c.pk for c in page]))
     appointments = list(listed)
     shown = list(page) if page is not None else None
-    columns = calendar_columns(appointments, chosen, clinicians=shown)
+    may_cancel, shows_reason = group == roles.FRONT_DESK, group == roles.CLINICIAN
+    columns = day_columns(
+        calendar_columns(appointments, chosen, clinicians=shown),
+        steps=StepForm(group=group).fields["status"].choices,  # type: ignore[attr-defined]
+        may_cancel=may_cancel,
+        shows_reason=shows_reason,
+    )
     log_listed(request, appointments)
     return render(
         request,
@@ -161,9 +170,8 @@ def day(request: HttpRequest) -> HttpResponse:
             "page": page,
             "everyone": page.paginator.object_list if page is not None else [],
             "columns": columns,
-            "steps": StepForm(group=group).fields["status"].choices,  # type: ignore[attr-defined]
-            "may_cancel": group == roles.FRONT_DESK,
-            "shows_reason": group == roles.CLINICIAN,
+            "may_cancel": may_cancel,
+            "shows_reason": shows_reason,
         },
     )
 

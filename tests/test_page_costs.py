@@ -32,9 +32,11 @@ from tests.analytics_helpers import refresh
 from tests.factories import (
     FUTURE_MONDAY,
     AppointmentFactory,
+    AppointmentTypeFactory,
     CareTeamMemberFactory,
     ClinicalRecordFactory,
     PatientFactory,
+    WorkingHoursFactory,
     clinic_moment,
 )
 
@@ -251,3 +253,27 @@ def test_search_appends_every_patient_found_in_one_statement(client_for, staff):
     cost = measure(client_for(staff["frontdesk"]), "post", reverse("patients:search"), form)
     assert len(appends(cost)) == 1, show(cost)
     assert cost.decrypted >= 3 * 3  # three patients found and shown
+
+
+def test_slot_search_reads_each_choice_list_once(client_for, staff, patient):
+    """The booking page checks the search sent and shows it again from one read of the
+    clinicians and one of the appointment types (clinic/choice_fields.py; Django's
+    ModelChoiceField reads each twice), and the clinician's and the patient's appointments
+    are one statement (scheduling/slots.py)."""
+    WorkingHoursFactory(clinician=staff["clinician"])  # 12 slots of 15 minutes: one week read
+    search = {
+        "clinician": staff["clinician"].pk,
+        "appointment_type": AppointmentTypeFactory(name="Fake quarter", default_minutes=15).pk,
+        "from_date": FUTURE_MONDAY.isoformat(),
+    }
+    url = reverse("scheduling:book", kwargs={"patient_id": patient.pk})
+    cost = measure(client_for(staff["frontdesk"]), "get", url, search)
+    names = '"auth_user"."first_name", "auth_user"."last_name" FROM "auth_user" INNER JOIN'
+    clinicians = [sql for sql in cost.statements if names in sql]
+    types = [sql for sql in cost.statements if 'FROM "appointment_types"' in sql]
+    appointments = [sql for sql in cost.statements if 'FROM "appointments"' in sql]
+    assert (len(clinicians), len(types), len(appointments)) == (1, 1, 1), show(cost)
+    # The patient, the two choice lists, the clinician's time off and extra sessions, the
+    # appointments, the working hours, the patient header's restrictions (measured: 17, the
+    # session not saved again).
+    assert len(cost.statements) <= FIXED + 6, show(cost)

@@ -6,6 +6,8 @@ refused and logged. The day is pinned (tests.factories.FUTURE_MONDAY)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -185,3 +187,59 @@ def test_check_in_and_no_show_only_on_the_appointments_day(client_for, staff, da
     assert events(access_log.APPOINTMENT_NO_SHOW) == []
     today = desk.get(DAY)
     assert step_url(day["today"]) in today.content.decode() and b"Check in" in today.content
+
+
+def row_of(body: str, last_name: str) -> str:
+    [row] = re.findall(rf"<tr>(?:(?!</tr>).)*{last_name}(?:(?!</tr>).)*</tr>", body, re.S)
+    return row
+
+
+def steps_in(row: str) -> list[tuple[str, str]]:
+    return re.findall(r'name="status" value="(\w+)"><button type="submit">([^<]+)</button>', row)
+
+
+def test_each_row_offers_what_its_state_and_the_role_allow(client_for, staff):
+    """Each row's controls (computed once per row, scheduling/day_rows.py): the front desk
+    checks in or marks a no-show on the day, moves a booked appointment and cancels a live
+    one; a clinician takes the patient in; a finished visit offers nothing."""
+    who = {"clinician": staff["clinician"]}
+    booked = AppointmentFactory(
+        **who, patient=PatientFactory(last_name="Fakebooked"), starts_at=today_at(13)
+    )
+    arrived = AppointmentFactory(
+        **who,
+        patient=PatientFactory(last_name="Fakearrived"),
+        starts_at=today_at(14),
+        status="arrived",
+        arrived_at=today_at(13, 50),
+    )
+    AppointmentFactory(
+        **who,
+        patient=PatientFactory(last_name="Fakedone"),
+        starts_at=today_at(15),
+        status="done",
+        arrived_at=today_at(14, 55),
+        in_room_at=today_at(15),
+        seen_at=today_at(15, 10),
+        done_at=today_at(15, 20),
+    )
+    reschedule = reverse("scheduling:reschedule", kwargs={"appointment_id": booked.pk})
+
+    desk = client_for(staff["frontdesk"]).get(DAY).content.decode()
+    row = row_of(desk, "Fakebooked")
+    assert steps_in(row) == [("arrived", "Check in"), ("no_show", "No-show")]
+    assert f'action="{step_url(booked)}"' in row
+    assert f'href="{reschedule}"' in row and f'href="{cancel_url(booked)}"' in row
+    row = row_of(desk, "Fakearrived")
+    assert "arrived 13:50" in row and steps_in(row) == []
+    assert f'href="{cancel_url(arrived)}"' in row and "Reschedule" not in row
+    row = row_of(desk, "Fakedone")
+    assert "<form" not in row and "<a " not in row
+
+    clinician = client_for(staff["clinician"]).get(DAY).content.decode()
+    row = row_of(clinician, "Fakearrived")
+    assert steps_in(row) == [("in_room", "In room")]
+    assert f'action="{step_url(arrived)}"' in row and "<a " not in row
+    for last_name in ("Fakebooked", "Fakedone"):
+        row = row_of(clinician, last_name)
+        assert "<form" not in row and "<a " not in row

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from clinic import roles
 from clinic.db_context import apply_context
@@ -161,3 +161,49 @@ def test_touching_sessions_are_not_joined(clinician):
     WorkingHoursFactory(clinician=clinician, starts_at=datetime.time(10), ends_at=datetime.time(11))
     found = starts(slots(clinician, FUTURE_MONDAY, minutes=60))
     assert found == ["Mon 09:00", "Mon 10:00"]
+
+
+def test_a_limited_search_reads_only_the_first_week_when_it_has_the_slots(clinician):
+    """The booking page shows the first 12 slots of 4 weeks (issue 17 "Speed"): when the first
+    week holds them, no statement reads past it."""
+    WorkingHoursFactory(clinician=clinician)  # Mondays 09:00-12:00: twelve 15-minute slots
+    AppointmentFactory(
+        clinician=clinician, starts_at=clinic_moment(FUTURE_MONDAY + datetime.timedelta(14), 9)
+    )
+    reached: list[datetime.datetime] = []
+
+    def watch(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        reached.extend(p for p in params or () if isinstance(p, datetime.datetime))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(watch):
+        found = slots(clinician, FUTURE_MONDAY, days=28, minutes=15, limit=12)
+    assert len(found) == 12
+    assert reached and max(reached) <= clinic_moment(FUTURE_MONDAY + datetime.timedelta(7), 0)
+    assert found == slots(clinician, FUTURE_MONDAY, days=28, minutes=15)[:12]
+
+
+def test_a_limited_search_reads_on_when_the_first_week_is_short(clinician):
+    WorkingHoursFactory(clinician=clinician, ends_at=datetime.time(10))  # 4 slots a week
+    found = slots(clinician, FUTURE_MONDAY, days=28, minutes=15, limit=12)
+    assert starts(found) == ["Mon 09:00", "Mon 09:15", "Mon 09:30", "Mon 09:45"] * 3
+    assert found[-1].starts_at.date() > FUTURE_MONDAY + datetime.timedelta(13)
+
+
+@pytest.mark.parametrize("limit", [10, 11])
+def test_a_slot_across_the_first_weeks_end_keeps_its_place(clinician, limit):
+    """An extra session from Sunday night into the next Monday: the first week's ten slots
+    are the whole search's first ten, and the eleventh (23:45, ending after the week) is
+    found by reading on."""
+    WorkingHoursFactory(clinician=clinician, ends_at=datetime.time(10))  # Mondays 09:00-10:00
+    sunday = FUTURE_MONDAY + datetime.timedelta(6)
+    ScheduleExceptionFactory(
+        clinician=clinician,
+        kind="extra_session",
+        starts_at=clinic_moment(sunday, 22),
+        ends_at=clinic_moment(sunday + datetime.timedelta(1), 2),
+    )
+    found = slots(clinician, FUTURE_MONDAY, days=28, limit=limit)
+    assert found == slots(clinician, FUTURE_MONDAY, days=28)[:limit]
+    sunday_night = [f"Sun {hour}:{minute:02}" for hour in (22, 23) for minute in (0, 15, 30, 45)]
+    assert starts(found) == ["Mon 09:00", "Mon 09:15", "Mon 09:30", *sunday_night][:limit]
