@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -16,24 +17,48 @@ from scheduling.models import AppointmentType, ScheduleException, WorkingHours
 from scheduling.needs_new_time import administrator_count, administrator_message
 
 HOURS_FIELDS = ("clinician", "weekday", "starts_at", "ends_at")
+HISTORY_REFUSED = "working hours in force before today (they are ended, never deleted)"
 
 
 class TellsBookingsLeftOutside(admin.ModelAdmin):
-    """After hours or an exception are saved or deleted: how many of the clinician's booked
-    appointments now need a new time (a count only, scheduling/needs_new_time.py)."""
+    """After hours or an exception are saved or deleted (one, or several from the list): how
+    many of each clinician's booked appointments now need a new time (a count only,
+    scheduling/needs_new_time.py). A row moved to another clinician changes both schedules:
+    both are counted."""
 
-    def tell(self, request: HttpRequest, clinician_id: int) -> None:
-        count = administrator_count(clinician_id)
-        level = messages.WARNING if count else messages.INFO
-        self.message_user(request, administrator_message(count), level)
+    def tell(self, request: HttpRequest, *clinician_ids: int | None) -> None:
+        distinct = sorted({int(pk) for pk in clinician_ids if pk is not None})
+        names = dict(
+            get_user_model().objects.filter(pk__in=distinct).values_list("pk", "username")
+            if len(distinct) > 1
+            else []
+        )
+        for clinician_id in distinct:
+            count = administrator_count(clinician_id)
+            level = messages.WARNING if count else messages.INFO
+            who = f"clinician {names[clinician_id]}" if clinician_id in names else None
+            self.message_user(request, administrator_message(count, who=who), level)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
-        self.tell(request, obj.clinician_id)
+        self.tell(request, obj.clinician_id, _clinician_before(form, change))
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         super().delete_model(request, obj)
         self.tell(request, obj.clinician_id)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        clinicians = list(queryset.values_list("clinician_id", flat=True).distinct())
+        super().delete_queryset(request, queryset)
+        self.tell(request, *clinicians)
+
+
+def _clinician_before(form: Any, change: bool) -> int | None:
+    """The clinician the row named before this change (None when added or unchanged)."""
+    if not change or "clinician" not in form.changed_data:
+        return None
+    before = form.initial.get("clinician")
+    return getattr(before, "pk", before)
 
 
 @admin.register(AppointmentType)
@@ -111,6 +136,14 @@ class WorkingHoursAdmin(TellsBookingsLeftOutside):
             return False  # ended, never deleted
         return super().has_delete_permission(request, obj)
 
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        """ "Delete selected" from the list: hours in force before today are refused on the
+        confirmation page (Django lists them as not permitted), not by the database's error."""
+        deleted, counts, not_permitted, protected = super().get_deleted_objects(objs, request)
+        if any(in_force_before_today(hours) for hours in objs):
+            not_permitted = {*not_permitted, HISTORY_REFUSED}
+        return deleted, counts, not_permitted, protected
+
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         apply_from = form.cleaned_data.get("apply_from")
         changed = [name for name in HOURS_FIELDS if name in form.changed_data]
@@ -118,7 +151,7 @@ class WorkingHoursAdmin(TellsBookingsLeftOutside):
             super().save_model(request, obj, form, change)
             return
         self._apply_from(obj, apply_from)
-        self.tell(request, obj.clinician_id)
+        self.tell(request, obj.clinician_id, _clinician_before(form, change))
 
     def _apply_from(self, obj: Any, apply_from: datetime.date) -> None:
         with transaction.atomic():

@@ -77,14 +77,16 @@ def administrator_count(clinician_id: int) -> int:
         return int(cursor.fetchone()[0])
 
 
-def administrator_message(count: int) -> str:
+def administrator_message(count: int, *, who: str | None = None) -> str:
     """What the administrator is told after changing a clinician's hours or exceptions: the
-    number only (no patient, no time; the administrator may not see appointments)."""
+    number only (no patient, no time; the administrator may not see appointments). `who` names
+    the clinician when one change touched several."""
+    who = who or "this clinician"
     if count == 0:
-        return "No booked appointment of this clinician is outside their working time now."
+        return f"No booked appointment of {who} is outside their working time now."
     booked = "1 booked appointment" if count == 1 else f"{count} booked appointments"
     return (
-        f"{booked} of this clinician now outside their working time "
+        f"{booked} of {who} now outside their working time "
         f"need{'s' if count == 1 else ''} a new time: the front desk finds them under "
         f"\u201cAppointments to re-arrange\u201d (those of the next {HORIZON_WEEKS} weeks) "
         "and on the day lists."

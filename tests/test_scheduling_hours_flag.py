@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic import access_log, roles
-from scheduling.models import Appointment
+from scheduling.models import Appointment, WorkingHours
 from tests.db_helpers import in_request, run_as
 from tests.factories import (
     AppointmentFactory,
@@ -359,3 +359,85 @@ def test_the_administrator_is_told_after_adding_time_off(client_for, staff):
     assert response.status_code == 200
     told = [m for m in admin_messages(response) if "working time" in m]
     assert len(told) == 1 and told[0].startswith("1 booked appointment of this clinician")
+
+
+def bulk_delete(client, model: str, rows) -> object:
+    """The changelist's "Delete selected" action, confirmed."""
+    return client.post(
+        f"/admin/scheduling/{model}/",
+        {"action": "delete_selected", "_selected_action": [str(r.pk) for r in rows], "post": "yes"},
+        follow=True,
+    )
+
+
+def test_a_bulk_delete_tells_each_clinician_s_count(client_for, staff):
+    """Time off of two clinicians deleted from the list at once: one count per clinician,
+    each named (the counts are 1 and 0: only the first still has a booking outside)."""
+    for clinician in (staff["clinician"], staff["clinician2"]):
+        WorkingHoursFactory(clinician=clinician)
+    AppointmentFactory(clinician=staff["clinician"], starts_at=at(10))
+    AppointmentFactory(clinician=staff["clinician"], starts_at=at(10, weeks=1))
+    rows = [
+        ScheduleExceptionFactory(clinician=staff["clinician"], starts_at=at(10), ends_at=at(11)),
+        ScheduleExceptionFactory(clinician=staff["clinician2"], starts_at=at(10), ends_at=at(11)),
+    ]
+    # Still outside after the delete: the second week's booking, under time off kept.
+    ScheduleExceptionFactory(
+        clinician=staff["clinician"], starts_at=at(10, weeks=1), ends_at=at(11, weeks=1)
+    )
+    response = bulk_delete(client_for(staff["admin"]), "scheduleexception", rows)
+    assert response.status_code == 200
+    told = sorted(m for m in admin_messages(response) if "working time" in m)
+    assert told == [
+        "1 booked appointment of clinician t-clinician now outside their working time needs a "
+        "new time: the front desk finds them under \u201cAppointments to re-arrange\u201d "
+        "(those of the next 8 weeks) and on the day lists.",
+        "No booked appointment of clinician t-clinician2 is outside their working time now.",
+    ]
+
+
+def test_time_off_moved_to_another_clinician_counts_both(client_for, staff):
+    """The time off leaves the first clinician (their booking is back in working time) and
+    lands on the second (whose booking is now outside): both schedules changed, both counted."""
+    for clinician in (staff["clinician"], staff["clinician2"]):
+        WorkingHoursFactory(clinician=clinician)
+        AppointmentFactory(clinician=clinician, starts_at=at(10))
+    off = ScheduleExceptionFactory(clinician=staff["clinician"], starts_at=at(10), ends_at=at(11))
+    day = at(10).date().isoformat()
+    response = client_for(staff["admin"]).post(
+        f"/admin/scheduling/scheduleexception/{off.pk}/change/",
+        {
+            "clinician": str(staff["clinician2"].pk),
+            "kind": "time_off",
+            "starts_at_0": day,
+            "starts_at_1": "10:00",
+            "ends_at_0": day,
+            "ends_at_1": "11:00",
+            "note": "Fake note: training",
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    told = sorted(m for m in admin_messages(response) if "working time" in m)
+    assert len(told) == 2, told
+    assert told[0].startswith("1 booked appointment of clinician t-clinician2 ")
+    assert told[1] == (
+        "No booked appointment of clinician t-clinician is outside their working time now."
+    )
+
+
+def test_a_bulk_delete_of_hours_with_a_past_is_refused_on_the_form(client_for, staff):
+    """Hours in force before today are ended, never deleted: "Delete selected" says so on its
+    confirmation page and deletes nothing (not the database's error as a server error)."""
+    past = WorkingHoursFactory(clinician=staff["clinician"], valid_from=today() - 7 * DAY)
+    coming = WorkingHoursFactory(clinician=staff["clinician"], valid_from=today() + DAY)
+    client = client_for(staff["admin"])
+    asked = client.post(
+        "/admin/scheduling/workinghours/",
+        {"action": "delete_selected", "_selected_action": [str(past.pk), str(coming.pk)]},
+    )
+    assert asked.status_code == 200
+    assert b"in force before today (they are ended, never deleted)" in asked.content
+    # Confirming anyway (a crafted POST) is refused as not permitted.
+    assert bulk_delete(client, "workinghours", [past, coming]).status_code == 403
+    assert WorkingHours.objects.using("owner").filter(pk__in=[past.pk, coming.pk]).count() == 2
