@@ -175,6 +175,29 @@ def run(schedule, repeats: int, say) -> list[str]:
     say("\n3. booking (POST the booking page: the slots again, the insert, the constraints)")
     results["booking (POST, constraint check)"] = _sides(booking, repeats)
 
+    from scheduling.needs_new_time import HORIZON_WEEKS
+
+    def home(_side: str) -> Callable[[int], None]:
+        client = signed_in_client(desk)
+
+        def get(_number: int) -> None:
+            response = client.get("/")
+            assert response.status_code == 200, response.status_code
+            assert b'id="to-rearrange"' in response.content, "no count to re-arrange"
+
+        return get
+
+    say(
+        f"\n4. the front desk's home page (today's figures; the count of bookings to "
+        f"re-arrange in the next {HORIZON_WEEKS} weeks: the rule per booked appointment)"
+    )
+    count = max(10, repeats // 10)
+    front_desk_home = timed(home("secure"), count)
+    say_sides(say, "front desk home", {"secure": front_desk_home}, ("secure",))
+    with owner_as_default():
+        booked = _booked_in_horizon(HORIZON_WEEKS)
+    say(f"  booked appointments in the next {HORIZON_WEEKS} weeks: {booked:,}")
+
     lines = []
     for label, sides in results.items():
         say_sides(say, label, sides)
@@ -182,12 +205,29 @@ def run(schedule, repeats: int, say) -> list[str]:
         target = TARGETS_MS[label]
         lines.append(ratio_line(f"{label} p95 ms", secure, base, f"<= {target:.0f} ms",
                                 secure <= target))  # fmt: skip
+    lines.append(
+        f"  {'front desk home p50 / p95 ms (secure)':<52} {front_desk_home['p50_ms']:9.2f} / "
+        f"{front_desk_home['p95_ms']:.2f} ({booked:,} booked in {HORIZON_WEEKS} weeks; "
+        f"target <= 100 ms p95: {'met' if front_desk_home['p95_ms'] <= 100 else 'MISSED'})"
+    )
     for label, counted in statements.items():
         lines.append(f"  {'statements: ' + label:<52} {counted:9d}")
     for events, rates in appends.items():
         lines.append(f"  {f'access log, {events} events: events/s one by one, batched':<52} "
                      f"{rates['single']:9.0f} vs {rates['batched']:9.0f}")  # fmt: skip
     return lines
+
+
+def _booked_in_horizon(weeks: int) -> int:
+    from django.db import connections
+
+    with connections["owner"].cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM appointments WHERE status = 'booked' AND starts_at > now() "
+            "AND starts_at < now() + make_interval(weeks => %s)",
+            [weeks],
+        )
+        return int(cursor.fetchone()[0])
 
 
 def say_sides(say, label: str, sides: dict, names=("secure", "baseline")) -> None:
