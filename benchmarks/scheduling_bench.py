@@ -183,13 +183,13 @@ def run(schedule, repeats: int, say) -> list[str]:
         def get(_number: int) -> None:
             response = client.get("/")
             assert response.status_code == 200, response.status_code
-            assert b'id="to-rearrange"' in response.content, "no count to re-arrange"
+            assert b"Appointments to re-arrange" in response.content, "no link to the list"
 
         return get
 
     say(
-        f"\n4. the front desk's home page (today's figures; the count of bookings to "
-        f"re-arrange in the next {HORIZON_WEEKS} weeks: the rule per booked appointment)"
+        f"\n4. the front desk's home page (today's figures and lists; it links the list of "
+        f"bookings to re-arrange in the next {HORIZON_WEEKS} weeks, which it no longer counts)"
     )
     count = max(10, repeats // 10)
     front_desk_home = timed(home("secure"), count)

@@ -23,7 +23,6 @@ from clinic import access_log
 from patients.forms import PatientSearchForm
 from scheduling.access import appointments_for
 from scheduling.models import Appointment
-from scheduling.needs_new_time import to_rearrange
 from scheduling.slots import day_bounds
 
 EXPECTED_SHOWN = 8
@@ -83,6 +82,7 @@ def front_desk_today(request: HttpRequest) -> dict[str, object]:
             ("No-shows", statuses[Appointment.NO_SHOW]),
         ],
         "search_form": PatientSearchForm(),
-        # Bookings left outside changed working hours (a count only: nobody shown, no event).
-        "to_rearrange": to_rearrange(appointments_for(request)).count(),
+        # No count of the bookings to re-arrange here: the rule runs once per booked
+        # appointment of the coming weeks (4.9 s at 50 clinicians, docs/benchmarks.md), too
+        # much for the page the front desk opens most; the list counts them.
     }

@@ -160,14 +160,14 @@ def test_analyst_dashboard_decrypts_nothing(client_for, staff, patient):
 @pytest.mark.parametrize(
     ("persona", "most_statements"),
     # Front desk: today's figures counted in SQL, those waiting, the next expected (three small
-    # reads instead of the whole day; no one is waiting in this test, so no event), the count
-    # of bookings to re-arrange (scheduling/needs_new_time.py). Clinician:
+    # reads instead of the whole day; no one is waiting in this test, so no event); no count of
+    # the bookings to re-arrange (the list counts them: scheduling/today.py). Clinician:
     # my day, the overdue notes, the amendments routed to them, the banner, an event. Analyst:
     # four figures' tables, no event. Privacy officer: reviews, flags, lockouts and their counts,
     # the patients' requests on a clock. Administrator: accounts, their groups, devices,
     # lockouts; both are verified with a code, so the session's device is read too. (Measured
-    # 12-13, 13, 12, 17, 13.)
-    [("frontdesk", 13), ("clinician", 13), ("analyst", 13), ("privacy", 17), ("admin", 14)],
+    # 11-12, 13, 12, 17, 13.)
+    [("frontdesk", 12), ("clinician", 13), ("analyst", 13), ("privacy", 17), ("admin", 14)],
 )
 def test_home_pages_stay_within_their_statements(client_for, staff, persona, most_statements):
     waiting = PatientFactory(first_name="Fakewaiting")
