@@ -317,6 +317,19 @@ def hours_change_form(hours, **changes) -> dict:
     return {**data, **changes}
 
 
+def time_off_form(clinician, day: str, starts: str, ends: str) -> dict:
+    """The admin's schedule-exception form: time off on `day` from `starts` to `ends`."""
+    return {
+        "clinician": str(clinician.pk),
+        "kind": "time_off",
+        "starts_at_0": day,
+        "starts_at_1": starts,
+        "ends_at_0": day,
+        "ends_at_1": ends,
+        "note": "Fake note: training",
+    }
+
+
 def admin_messages(response) -> list[str]:
     return [str(message) for message in response.context["messages"]]
 
@@ -350,15 +363,7 @@ def test_the_administrator_is_told_after_adding_time_off(client_for, staff):
     day = monday_after_next().isoformat()
     response = client_for(staff["admin"]).post(
         "/admin/scheduling/scheduleexception/add/",
-        {
-            "clinician": str(staff["clinician"].pk),
-            "kind": "time_off",
-            "starts_at_0": day,
-            "starts_at_1": "09:30",
-            "ends_at_0": day,
-            "ends_at_1": "12:00",
-            "note": "Fake note: training",
-        },
+        time_off_form(staff["clinician"], day, "09:30", "12:00"),
         follow=True,
     )
     assert response.status_code == 200
@@ -411,15 +416,7 @@ def test_time_off_moved_to_another_clinician_counts_both(client_for, staff):
     day = at(10).date().isoformat()
     response = client_for(staff["admin"]).post(
         f"/admin/scheduling/scheduleexception/{off.pk}/change/",
-        {
-            "clinician": str(staff["clinician2"].pk),
-            "kind": "time_off",
-            "starts_at_0": day,
-            "starts_at_1": "10:00",
-            "ends_at_0": day,
-            "ends_at_1": "11:00",
-            "note": "Fake note: training",
-        },
+        time_off_form(staff["clinician2"], day, "10:00", "11:00"),
         follow=True,
     )
     assert response.status_code == 200
