@@ -194,6 +194,16 @@ def test_the_list_covers_the_coming_weeks_a_page_at_a_time(client_for, staff):
     assert len(listed_ids(desk.get(LIST_URL, {"page": 2}))) == 1  # beyond the horizon: not
 
 
+def test_the_list_runs_the_rule_in_one_statement(client_for, staff, booked):
+    """The rule is the list's cost: one statement evaluates it (the ids, in order), not a
+    pager's count and then its page."""
+    with CaptureQueriesContext(connections["default"]) as queries:
+        response = client_for(staff["frontdesk"]).get(LIST_URL)
+    assert response.status_code == 200 and len(listed_ids(response)) == 2
+    ruled = [q for q in queries.captured_queries if "appointment_needs_new_time" in q["sql"]]
+    assert len(ruled) == 1, ruled
+
+
 def test_the_front_desk_home_links_the_list_which_counts_them(client_for, staff, booked):
     """The home page does not run the rule (once per booked appointment of the coming weeks:
     seconds at a large clinic); the list does, and says how many."""
