@@ -31,6 +31,7 @@ from psycopg import sql
 
 import scheduling.db_hours  # noqa: F401  (the working hours' own write check, found with these)
 import scheduling.db_needs_new_time  # noqa: F401  (the rule "needs a new time", found with these)
+import scheduling.db_schedule_versions  # noqa: F401  (the schedule versions, found with these)
 from clinic import roles
 from clinic.clinic_time import CLINIC_TODAY_ENDS, CLINIC_TODAY_STARTS
 from clinic.db_checks import (
@@ -70,10 +71,22 @@ def _placement_check() -> str:
     overrides = sql_strings(code for code, _label in Appointment.OVERRIDE_REASONS)
     return f"""
         IF NEW.override_reason = '' THEN
-            IF NOT appointment_in_working_time(NEW.clinician_id, NEW.starts_at, NEW.ends_at) THEN
-                {REFUSE} 'outside the clinician''s working time';
-            END IF;
+            DECLARE
+                inside boolean;
+                checked bigint;
+            BEGIN
+                -- One statement, one snapshot: the schedule checked and its version
+                -- (scheduling/db_schedule_versions.py).
+                SELECT appointment_in_working_time(NEW.clinician_id, NEW.starts_at, NEW.ends_at),
+                       clinic_schedule_version(NEW.clinician_id)
+                  INTO inside, checked;
+                IF NOT inside THEN
+                    {REFUSE} 'outside the clinician''s working time';
+                END IF;
+                NEW.schedule_version := checked;
+            END;
         ELSE
+            NEW.schedule_version := NULL;
             IF current_user <> '{FRONT_DESK}' THEN
                 {REFUSE} 'only the front desk places an appointment outside working time';
             END IF;
@@ -138,6 +151,8 @@ def appointment_function() -> str:
     IF NEW.updated_at NOT BETWEEN {NOW} THEN
         {REFUSE} 'an appointment is changed now';
     END IF;
+    -- Set by this check only: kept unless the appointment moves (checked again below).
+    NEW.schedule_version := OLD.schedule_version;
     IF (NEW.starts_at, NEW.ends_at) IS DISTINCT FROM (OLD.starts_at, OLD.ends_at) THEN
         IF OLD.status <> '{Appointment.BOOKED}' OR NEW.status <> '{Appointment.BOOKED}' THEN
             {REFUSE} 'only a booked appointment is rescheduled';

@@ -97,7 +97,9 @@ PRIVACY_OFFICER_COLUMNS = (
 add_role_grants(
     "clinic_front_desk",
     [
-        grant("SELECT", TABLE, *COLUMNS),
+        # And the schedule version its write check recorded (the rule's pre-filter,
+        # scheduling/db_schedule_versions.py); only that check ever sets it.
+        grant("SELECT", TABLE, *COLUMNS, "schedule_version"),
         grant("INSERT", TABLE),
         grant("UPDATE", TABLE, *FRONT_DESK_UPDATES),
         grant("SELECT", "appointment_types"),

@@ -19,6 +19,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from clinic import roles
 from clinic.provisioning import ensure_functions, register_step
 from clinic.staff_identity import STAFF_ID, STAFF_ROLE
+from scheduling.db_schedule_versions import stale
 from scheduling.models import Appointment
 
 FRONT_DESK = roles.GROUP_ROLES[roles.FRONT_DESK]
@@ -46,6 +47,7 @@ CREATE OR REPLACE FUNCTION appointments_needing_new_time(p_clinician integer)
 RETURNS integer LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $fn$
 SELECT count(*)::integer FROM public.appointments a
 WHERE a.clinician_id = p_clinician AND a.status = '{Appointment.BOOKED}' AND a.starts_at > now()
+  AND {stale("a")}
   AND appointment_needs_new_time(a.status, a.override_reason, a.clinician_id,
                                  a.starts_at, a.ends_at)
   AND {STAFF_ROLE} = '{ADMINISTRATOR}' AND {STAFF_ID} IS NOT NULL

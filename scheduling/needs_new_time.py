@@ -30,6 +30,7 @@ from django.db import connection
 from django.db.models import BooleanField, F, Func, QuerySet
 from django.utils import timezone
 
+from scheduling.db_schedule_versions import stale
 from scheduling.models import Appointment, AppointmentQuerySet
 
 # The front desk's list and its count: what is coming soon enough to ring the patient about.
@@ -39,9 +40,12 @@ HORIZON_WEEKS = 8
 
 class NeedsNewTime(Func):
     """`appointment_needs_new_time(status, override_reason, clinician_id, starts_at, ends_at)`
-    of the row."""
+    of the row, asked only when the row may have left working time since it was checked (its
+    schedule version is stale: scheduling/db_schedule_versions.py); false otherwise, which is
+    the rule's own answer then, at a fraction of its cost."""
 
     function = "appointment_needs_new_time"
+    template = f"(CASE WHEN {stale()} THEN %(function)s(%(expressions)s) ELSE false END)"
     output_field = BooleanField()
 
     def __init__(self) -> None:
