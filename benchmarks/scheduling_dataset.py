@@ -9,7 +9,10 @@
   quarters left free, a different 7 each day), from half a year back to half a year ahead:
   past days done (1 in 20 a no-show, 1 in 20 cancelled), coming days booked. Each appointment
   a different patient while there are enough, so neither exclusion constraint refuses a row.
-Loaded as the cluster superuser with INSERT ... SELECT (session_replication_role = replica
+Each booking carries schedule version 0, as if the write check had checked it against the
+generated hours (it lies in them; no schedule write follows, so 0 stays current:
+scheduling/db_schedule_versions.py). Loaded as the cluster superuser with INSERT ... SELECT
+(session_replication_role = replica
 skips the foreign-key and write-check triggers; the exclusion constraints still hold).
 """
 
@@ -62,7 +65,7 @@ WITH clin AS (
 INSERT INTO appointments (appointment_id, patient_id, clinician_id, appointment_type_id,
     starts_at, ends_at, status, arrived_at, in_room_at, seen_at, done_at, no_show_at,
     cancelled_at, cancel_reason, override_reason, visit_reason, booked_by_id, created_at,
-    updated_at)
+    updated_at, schedule_version)
 SELECT gen_random_uuid(), np.patient_id, placed.clinician_id, %(type)s,
        placed.starts_at, placed.starts_at + interval '15 minutes', s.status,
        CASE WHEN s.status = 'done' THEN placed.starts_at - interval '5 minutes' END,
@@ -73,7 +76,7 @@ SELECT gen_random_uuid(), np.patient_id, placed.clinician_id, %(type)s,
        CASE WHEN s.status = 'cancelled' THEN placed.starts_at - interval '1 day' END,
        CASE WHEN s.status = 'cancelled' THEN 'patient_request' ELSE '' END, '',
        %(reason)s, %(desk)s, placed.starts_at - interval '14 days',
-       placed.starts_at - interval '1 day'
+       placed.starts_at - interval '1 day', 0
 FROM placed
 JOIN bench_numbered np ON np.n = placed.k %% %(patients)s
 CROSS JOIN LATERAL (SELECT CASE
