@@ -39,7 +39,13 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from clinic import roles
 from clinic.provisioning import ensure_functions
-from clinic.staff_identity import NAME_SQL, name_params, token_key
+from clinic.staff_identity import (
+    NAME_ON_ARRIVAL_SQL,
+    NAME_SQL,
+    LeakedContextError,
+    name_params,
+    token_key,
+)
 from clinic.staff_identity import SETTING as STAFF_SETTING
 
 SETTING = "app.sign_in_lookup"
@@ -111,14 +117,52 @@ def looking_up(username: str, alias: str = "default") -> Iterator[None]:
                 cursor.execute("SELECT set_config(%s, '', true)", [SETTING])
 
 
+class RequestLoad:
+    """Marks the request's own transaction, just begun, as the place to load its user
+    (`loading_in_request`); `token`: the staff token the load set, once it has run."""
+
+    def __init__(self) -> None:
+        self.token = ""
+
+
+@contextmanager
+def loading_in_request(alias: str = "default") -> Iterator[RequestLoad]:
+    """Inside the request's transaction, just begun and nothing sent yet
+    (clinic/db_context.py): the session's user, if loaded in the block, is loaded in it, not in
+    a transaction of its own (a BEGIN and a COMMIT fewer on every page). The load's first
+    statement checks that the connection arrived clean (NAME_ON_ARRIVAL_SQL) and names the
+    user as the bare web login; the token stays until the request's context statement
+    replaces it, which accepts that one token only."""
+    connection = connections[alias]
+    if not connection.in_atomic_block:
+        raise RuntimeError("The user is loaded in a request's transaction only.")
+    load = RequestLoad()
+    connection.clinic_request_load = load  # type: ignore[attr-defined]
+    try:
+        yield load
+    finally:
+        del connection.clinic_request_load  # type: ignore[attr-defined]
+
+
 @contextmanager
 def as_own_user(user_id: Any, alias: str = "default") -> Iterator[None]:
     """A transaction of `alias` in which the web login reads (and stamps) the row of `user_id`,
     the session's own user or the one who has just proved their password: the app names them
     with a staff token as the bare web login (it mints it; SQL on the connection cannot). A
     transaction that already names someone is left as it is; one already under way gets the
-    name for the block only."""
+    name for the block only, except the request's own (`loading_in_request`), which keeps it."""
     connection = connections[alias]
+    load: RequestLoad | None = getattr(connection, "clinic_request_load", None)
+    if load is not None and not load.token:
+        params = name_params(int(user_id), roles.WEB_ROLE)
+        with connection.cursor() as cursor:
+            cursor.execute(NAME_ON_ARRIVAL_SQL, params)
+            clean = cursor.fetchone()[0]
+        if not clean:
+            raise LeakedContextError("database context from an earlier transaction was still set")
+        load.token = params[0]
+        yield
+        return
     nested = connection.in_atomic_block
     with transaction.atomic(using=alias), connection.cursor() as cursor:
         if not nested:

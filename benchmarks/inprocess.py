@@ -124,7 +124,7 @@ def context_statement(clinician_id: int, count: int) -> dict[str, dict]:
     from benchmarks.access_log_append import web_connection
     from clinic.db_context import CONTEXT_SQL
 
-    params = ["clinic_clinician", str(clinician_id), f"staff:{clinician_id}"]
+    params = ["", "clinic_clinician", str(clinician_id), f"staff:{clinician_id}"]
     statement, transaction = [], []
     with web_connection() as conn:
         for number in range(count + 20):

@@ -17,19 +17,23 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.db import connections, transaction
 from django.http import HttpRequest, HttpResponse
 
+from accounts.user_lookup import loading_in_request
 from clinic import access_log, roles
 from clinic.staff import database_role_for
-from clinic.staff_identity import attribution, mint
+from clinic.staff_identity import ARRIVAL_CHECK, LeakedContextError, attribution, mint
 
 WEB_ALIAS = "default"
 REFUSED = frozenset({403, 404})
 ROLLED_BACK = frozenset({400, 403, 404})
 # The first column reads the state the transaction arrived in, before the set_config calls
-# (PostgreSQL evaluates a plain target list left to right): a connection that arrives with a role
-# or staff id already set (a pooler or driver bug) is refused instead of served.
+# (clinic/staff_identity.py ARRIVAL_CHECK): a connection that arrives with a role or staff id
+# already set is refused instead of served. The one token accepted besides none is the one this
+# request set itself to load its user in the same transaction (the request's first statement
+# then made the same check: accounts/user_lookup.py `loading_in_request`).
 # The web connection's limits again, transaction-local: through a transaction pooler a server
 # connection may carry another client's session-level SET or RESET ALL (or a role default set
 # by injected SQL), and the startup options that set them on a direct connection are dropped.
@@ -39,19 +43,17 @@ _LIMITS = {
     **settings.WEB_CONNECTION_SETTINGS,
 }
 CONTEXT_SQL = (
-    "SELECT current_user = session_user AND coalesce(current_setting('app.staff_token', true), '')"
-    " = '', set_config('role', %s, true), set_config('app.staff_token', %s, true), "
-    "set_config('application_name', %s, true)"
+    f"SELECT {ARRIVAL_CHECK} IN ('', %s), set_config('role', %s, true), "
+    "set_config('app.staff_token', %s, true), set_config('application_name', %s, true)"
     + "".join(f", set_config('{name}', '{value}', true)" for name, value in _LIMITS.items())
 )
 
 
-class LeakedContextError(RuntimeError):
-    """A transaction started with another request's role or staff id still in place."""
-
-
-def apply_context(role: str | None, user_id: int | None, alias: str = WEB_ALIAS) -> None:
-    """Set the transaction's role and staff id in one round trip (inside a transaction)."""
+def apply_context(
+    role: str | None, user_id: int | None, alias: str = WEB_ALIAS, *, loaded_as: str = ""
+) -> None:
+    """Set the transaction's role and staff id in one round trip (inside a transaction);
+    `loaded_as`: the token this transaction was given to load the user, if it was."""
     connection = connections[alias]
     if not connection.in_atomic_block:
         raise RuntimeError("The database context must be set inside a transaction.")
@@ -59,6 +61,7 @@ def apply_context(role: str | None, user_id: int | None, alias: str = WEB_ALIAS)
         cursor.execute(
             CONTEXT_SQL,
             [
+                loaded_as,
                 role or "none",  # 'none': the login role itself, which holds no PHI rights
                 "" if user_id is None else mint(user_id, role or roles.WEB_ROLE),
                 "staff:-" if user_id is None else attribution(user_id, role or roles.WEB_ROLE),
@@ -70,36 +73,64 @@ def apply_context(role: str | None, user_id: int | None, alias: str = WEB_ALIAS)
 
 
 class DatabaseRoleMiddleware:
+    """Runs a signed-in request in one transaction, from the load of its user (the request's
+    first statement names the session's user and checks the connection arrived clean:
+    accounts/user_lookup.py `loading_in_request`) through the role switch to COMMIT. Before,
+    the user was loaded in a transaction of its own: a BEGIN and a COMMIT more on every page."""
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        user = request.user
-        if not user.is_authenticated:
-            return self.get_response(request)
         if connections[WEB_ALIAS].in_atomic_block:
             raise RuntimeError("DatabaseRoleMiddleware must own the request's transaction.")
-        role = database_role_for(user)
+        if not _may_be_signed_in(request):
+            return self.get_response(request)
+        response = None
         with transaction.atomic(using=WEB_ALIAS):
-            apply_context(role, user.pk)
-            access_log.hold_events(request)
-            try:
-                response = self.get_response(request)
-                # Exceptions were already turned into responses below us (500, or 400/403/404
-                # for SuspiciousOperation/PermissionDenied/Http404 raised mid-way): roll the
-                # request's work back, so nothing is half-saved. A view's own deliberate answers
-                # (409 conflict, 429 lockout) keep their bookkeeping, e.g. a counted wrong code.
-                if response.status_code >= 500 or response.status_code in ROLLED_BACK:
-                    transaction.set_rollback(True, using=WEB_ALIAS)
-                else:
-                    # Last, so the access log's chain lock is held only until COMMIT; if this
-                    # fails, the access rolls back with it.
-                    access_log.write_held_events(request)
-            finally:
-                access_log.drop_held_events(request)
+            with loading_in_request(WEB_ALIAS) as loaded_as:
+                user = request.user
+                signed_in = user.is_authenticated  # the lazy user is loaded here
+            if signed_in:
+                role = database_role_for(user)
+                apply_context(role, user.pk, loaded_as=loaded_as.token)
+                response = self._serve(request)
+        if response is None:
+            # The session named a user who may no longer sign in: served as anonymous, as before
+            # (the transaction held only the load).
+            return self.get_response(request)
         if response.status_code in REFUSED:
             # The refusal is recorded in a transaction of its own, after the rollback.
             with transaction.atomic(using=WEB_ALIAS):
                 apply_context(role, user.pk)
                 access_log.flush_refusals(request, response.status_code)
         return response
+
+    def _serve(self, request: HttpRequest) -> HttpResponse:
+        access_log.hold_events(request)
+        try:
+            response = self.get_response(request)
+            # Exceptions were already turned into responses below us (500, or 400/403/404 for
+            # SuspiciousOperation/PermissionDenied/Http404 raised mid-way): roll the request's
+            # work back, so nothing is half-saved. A view's own deliberate answers (409
+            # conflict, 429 lockout) keep their bookkeeping, e.g. a counted wrong code.
+            if response.status_code >= 500 or response.status_code in ROLLED_BACK:
+                transaction.set_rollback(True, using=WEB_ALIAS)
+            else:
+                # Last, so the access log's chain lock is held only until COMMIT; if this
+                # fails, the access rolls back with it.
+                access_log.write_held_events(request)
+        finally:
+            access_log.drop_held_events(request)
+        return response
+
+
+def _may_be_signed_in(request: HttpRequest) -> bool:
+    """Whether the request can have a signed-in user: its user is already loaded and signed in,
+    or its session names one (read from the session only: nothing is loaded for a request
+    that cannot be signed in, such as the sign-in page's)."""
+    cached = getattr(request, "_cached_user", None)
+    if cached is not None:
+        return bool(cached.is_authenticated)
+    session = getattr(request, "session", None)
+    return session is not None and SESSION_KEY in session

@@ -51,6 +51,22 @@ LIFETIME_SECONDS = 15 * 60
 NAME_SQL = (
     "SELECT set_config('app.staff_token', %s, true), set_config('application_name', %s, true)"
 )
+# The transaction's role and staff token as it arrived, completed by "= ''" (a fresh one: the
+# bare login role, no staff token) or by the token the request itself has set. Read in a
+# statement's first column, before that statement's own set_config calls (PostgreSQL evaluates
+# a plain target list left to right): a connection handed over with another request's role or
+# staff id (a pooler or driver bug, or a session-level SET left by injected SQL) is refused
+# instead of served.
+ARRIVAL_CHECK = (
+    "current_user = session_user AND coalesce(current_setting('app.staff_token', true), '')"
+)
+# The request's first statement when it loads the session's user in its own transaction
+# (accounts/user_lookup.py `loading_in_request`): the arrival check, then NAME_SQL's settings.
+NAME_ON_ARRIVAL_SQL = f"SELECT {ARRIVAL_CHECK} = '', " + NAME_SQL.removeprefix("SELECT ")
+
+
+class LeakedContextError(RuntimeError):
+    """A transaction started with another request's role or staff id still in place."""
 
 
 def attribution(staff_id: int, role: str) -> str:

@@ -177,3 +177,59 @@ def test_a_request_that_fails_after_recording_leaves_no_event(client_for, staff,
     client.raise_request_exception = False
     assert client.get("/").status_code == 500
     assert _events(access_log.CHART_VIEWED) == 0
+
+
+def test_the_user_is_loaded_in_the_requests_own_transaction(client, staff):
+    """One transaction from the user's load to COMMIT: the load's own BEGIN and COMMIT are
+    gone (two round trips of every page), and its token is the one the context replaces."""
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(staff["clinician"])
+    assert client.get("/").status_code == 200  # warm-up: session and caches settled
+    with CaptureQueriesContext(connections["default"]) as queries:
+        assert client.get("/").status_code == 200
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert statements.count("BEGIN") == 1, statements
+    assert statements.count("COMMIT") == 1, statements
+    begin = statements.index("BEGIN")
+    # The session's load (autocommit) may come first; inside the transaction the first
+    # statement is the arrival check that names the user, then the user's row, then the context.
+    assert statements[begin + 1].startswith("SELECT current_user = session_user")
+    assert "auth_user" in statements[begin + 2]
+    assert statements[begin + 3].startswith("SELECT current_user = session_user")
+
+
+def _poison(statement: str) -> None:
+    with connections["default"].cursor() as cursor:
+        cursor.execute(statement)
+
+
+@pytest.mark.parametrize(
+    "leak",
+    [
+        "SELECT set_config('app.staff_token', '999', false)",
+        "SET ROLE clinic_clinician",
+    ],
+    ids=["staff token", "role"],
+)
+def test_a_request_arriving_on_a_leaked_context_is_refused_before_its_user_is_read(
+    client, staff, leak
+):
+    """The request's first statement checks the arrival: the user's row is never read (and no
+    page served) on a connection that still carries a session-level role or staff id."""
+    from django.test.utils import CaptureQueriesContext
+
+    from clinic.db_context import LeakedContextError
+
+    client.force_login(staff["frontdesk"])
+    assert client.get("/").status_code == 200
+    _poison(leak)
+    try:
+        with CaptureQueriesContext(connections["default"]) as queries:
+            with pytest.raises(LeakedContextError):
+                client.get("/")
+        assert not any("auth_user" in q["sql"] for q in queries.captured_queries)
+    finally:
+        _poison("RESET ALL")
+        _poison("RESET ROLE")
+        connections["default"].close()
