@@ -90,3 +90,24 @@ def test_a_role_shown_none_of_them_sends_no_statement(staff):
     RestrictionFactory(patient=patient)
     facts, statements, _ = ask(staff["analyst"], patient.pk)
     assert facts == {} and statements == 0
+
+
+@pytest.mark.parametrize("group", sorted(patient_facts.ASKED))
+def test_the_compiled_statement_is_the_queries_own_for_the_patient(group):
+    """Compiled once per process (the ORM build cost 1.2-2.7 ms of each patient page): the same
+    SQL as building the reads' queries now for a real patient, with that patient's id in each
+    of its places and the same constants elsewhere."""
+    import uuid
+
+    patient_id = uuid.uuid4()
+    sql, compiled, at = patient_facts._statement(group)
+    parts, params = [], []
+    for make in patient_facts.ASKED[group].values():
+        built, values = make(patient_id, group).values("pk").query.sql_with_params()
+        parts.append(f"EXISTS ({built})")
+        params.extend(values)
+    assert sql == "SELECT " + ", ".join(parts)
+    filled = list(compiled)
+    for index in at:
+        filled[index] = patient_id
+    assert filled == params
