@@ -57,20 +57,18 @@ def denied_chart_requests(patient_id: Any) -> QuerySet:
     )
 
 
+# The read behind each fact, for a patient and the reader's group.
+QUERIES: dict[str, Callable[[Any, str | None], QuerySet]] = {
+    RESTRICTIONS: lambda patient_id, _group: restrictions(patient_id),
+    CONFIDENTIAL: lambda patient_id, _group: communications_in_force(patient_id),
+    AMENDMENT_ENTRIES: amendment_entries,
+    DENIED_CHART_REQUESTS: lambda patient_id, _group: denied_chart_requests(patient_id),
+}
 # Which facts each role is asked (the readers of each kind; the others are never shown it).
-ASKED: dict[str, dict[str, Callable[[Any, str | None], QuerySet]]] = {
-    roles.FRONT_DESK: {
-        RESTRICTIONS: lambda p, _g: restrictions(p),
-        CONFIDENTIAL: lambda p, _g: communications_in_force(p),
-        AMENDMENT_ENTRIES: amendment_entries,
-    },
-    roles.CLINICIAN: {
-        RESTRICTIONS: lambda p, _g: restrictions(p),
-        CONFIDENTIAL: lambda p, _g: communications_in_force(p),
-        AMENDMENT_ENTRIES: amendment_entries,
-        DENIED_CHART_REQUESTS: lambda p, _g: denied_chart_requests(p),
-    },
-    roles.PRIVACY_OFFICER: {RESTRICTIONS: lambda p, _g: restrictions(p)},
+ASKED: dict[str, tuple[str, ...]] = {
+    roles.FRONT_DESK: (RESTRICTIONS, CONFIDENTIAL, AMENDMENT_ENTRIES),
+    roles.CLINICIAN: (RESTRICTIONS, CONFIDENTIAL, AMENDMENT_ENTRIES, DENIED_CHART_REQUESTS),
+    roles.PRIVACY_OFFICER: (RESTRICTIONS,),
 }
 
 
@@ -94,13 +92,13 @@ def shows(request: HttpRequest | None, patient_id: Any, fact: str) -> bool:
 
 
 def _ask(group: str | None, patient_id: uuid.UUID) -> dict[str, bool]:
-    asked = ASKED.get(group or "", {})
+    asked = ASKED.get(group or "", ())
     if not asked:
         return {}
     parts: list[str] = []
     params: list[Any] = []
-    for make in asked.values():
-        sql, values = make(patient_id, group).values("pk").query.sql_with_params()
+    for fact in asked:
+        sql, values = QUERIES[fact](patient_id, group).values("pk").query.sql_with_params()
         parts.append(f"EXISTS ({sql})")
         params.extend(values)
     with connection.cursor() as cursor:
