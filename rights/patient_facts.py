@@ -44,11 +44,17 @@ def communications_in_force(patient_id: Any) -> QuerySet:
     return ConfidentialCommunication.objects.filter(patient_id=patient_id, ended_on__isnull=True)
 
 
+def demographic_amendment_entries(patient_id: Any) -> QuerySet:
+    """The amendments of demographic fields (the front desk's, and the patient summary's)."""
+    return AmendmentEntry.objects.filter(patient_id=patient_id, target_kind=DEMOGRAPHIC)
+
+
 def amendment_entries(patient_id: Any, group: str | None) -> QuerySet:
     """The amendments a reader of `group` is shown: the front desk those of demographic fields,
     a clinician every one the database lets it read."""
-    entries = AmendmentEntry.objects.filter(patient_id=patient_id)
-    return entries.filter(target_kind=DEMOGRAPHIC) if group == roles.FRONT_DESK else entries
+    if group == roles.FRONT_DESK:
+        return demographic_amendment_entries(patient_id)
+    return AmendmentEntry.objects.filter(patient_id=patient_id)
 
 
 def denied_chart_requests(patient_id: Any) -> QuerySet:
