@@ -27,7 +27,7 @@ from accounts.user_lookup import (
 )
 from clinic import roles
 from clinic.provisioning import (
-    ensure_functions,
+    ensure_function,
     ensure_policies,
     ensure_row_level_security,
     register_step,
@@ -195,15 +195,6 @@ SESSION_CALLERS = (roles.WEB_ROLE, roles.SIGNED_IN_ROLE)
 @register_step(order=6)
 def session_functions(connection: BaseDatabaseWrapper) -> list[str]:
     done: list[str] = []
-    callers = ", ".join(SESSION_CALLERS)
     for signature, body in SESSION_FUNCTIONS.items():
-        done += ensure_functions(
-            connection,
-            signature,
-            [
-                body,
-                f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC",
-                f"GRANT EXECUTE ON FUNCTION {signature} TO {callers}",
-            ],
-        )
+        done += ensure_function(connection, signature, body, SESSION_CALLERS)
     return done

@@ -36,7 +36,7 @@ from django.http import HttpRequest
 from clinic import roles
 from clinic.client_ip import client_ip
 from clinic.db_checks import REFUSE, ensure_trigger_function, sql_strings
-from clinic.provisioning import ensure_functions
+from clinic.provisioning import ensure_function
 from clinic.staff_identity import token_key
 
 SETTING = "app.lockout_clearance"
@@ -111,7 +111,8 @@ CODE_CLEARANCE = "(SELECT clinic_lockout_clearance('code'))"
 
 # Policies (merged into accounts/db_grants.py's). Reading, counting and raising stay open to the
 # sign-in path; deleting a live row needs the clearance.
-SIGNING_IN = f"{roles.WEB_ROLE}, {roles.SIGNED_IN_ROLE}"
+SIGNING_IN_ROLES = (roles.WEB_ROLE, roles.SIGNED_IN_ROLE)
+SIGNING_IN = ", ".join(SIGNING_IN_ROLES)
 ATTEMPT_POLICIES: dict[str, str] = {
     "sign_in_reads": f"AS PERMISSIVE FOR SELECT TO {SIGNING_IN} USING (true)",
     "sign_in_counts": f"AS PERMISSIVE FOR INSERT TO {SIGNING_IN} WITH CHECK (true)",
@@ -184,14 +185,8 @@ TRIGGERS = {
 
 def ensure_lockout_guard(connection: BaseDatabaseWrapper) -> list[str]:
     """The clearance function and the only-rises triggers."""
-    done = ensure_functions(
-        connection,
-        "clinic_lockout_clearance(text)",
-        [
-            CLEARANCE_FUNCTION,
-            "REVOKE ALL ON FUNCTION clinic_lockout_clearance(text) FROM PUBLIC",
-            f"GRANT EXECUTE ON FUNCTION clinic_lockout_clearance(text) TO {SIGNING_IN}",
-        ],
+    done = ensure_function(
+        connection, "clinic_lockout_clearance(text)", CLEARANCE_FUNCTION, SIGNING_IN_ROLES
     )
     for table, (name, body) in TRIGGERS.items():
         done += ensure_trigger_function(connection, name, body, table, name, "UPDATE")

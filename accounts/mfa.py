@@ -19,7 +19,7 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, Value
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Value
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -48,6 +48,12 @@ def mfa_required(user: Any) -> bool:
     return staff_group(user) in ROLES_REQUIRING_MFA
 
 
+def _confirmed_devices(user: Any) -> list[QuerySet]:
+    """Each device class's confirmed devices of `user` (a user, or OuterRef("pk") in a query
+    over users): the one definition of "has a device" behind has_device and its annotation."""
+    return [model.objects.filter(user=user, confirmed=True) for model in device_classes()]
+
+
 def has_device(user: Any) -> bool:
     """Whether the user has a confirmed device of any kind: one statement (a UNION over the
     device tables, existence only) where django-otp's `user_has_device` reads the tables one
@@ -55,10 +61,7 @@ def has_device(user: Any) -> bool:
     not yet verified."""
     if not getattr(user, "is_authenticated", False):
         return False
-    owned = [
-        model.objects.devices_for_user(user, confirmed=True).values("user_id")
-        for model in device_classes()
-    ]
+    owned = [devices.values("user_id") for devices in _confirmed_devices(user)]
     if not owned:
         return False
     first, *rest = owned
@@ -73,10 +76,7 @@ HAS_DEVICE_AT_LOAD = "clinic_has_device"
 def has_device_annotation() -> Any:
     """For `User.objects.annotate(...)`: whether the row's user has a confirmed device of any
     kind (EXISTS per device table; secrets never read)."""
-    owned = [
-        Exists(model.objects.filter(user=OuterRef("pk"), confirmed=True))
-        for model in device_classes()
-    ]
+    owned = [Exists(devices) for devices in _confirmed_devices(OuterRef("pk"))]
     if not owned:
         return Value(False)
     condition = Q(owned[0])

@@ -10,7 +10,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from analytics.appointment_rollups import APPOINTMENTS_ROLLUP, AVAILABILITY_ROLLUP, LEAD_BANDS
 from analytics.db_grants import ANALYST, OWNER, PANEL_COLUMNS, PANEL_DEFINER, PANEL_GATE
-from clinic.provisioning import ensure_functions, register_step
+from clinic.provisioning import ensure_function, register_step
 
 PANELS_NAME = "analytics_appointment_panels"
 PANELS = f"{PANELS_NAME}(date,date)"
@@ -120,14 +120,6 @@ def appointment_panels_function(connection: BaseDatabaseWrapper) -> list[str]:
     with connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL ROLE {OWNER}")
         try:
-            return ensure_functions(
-                connection,
-                PANELS,
-                [
-                    PANELS_FUNCTION,
-                    f"REVOKE ALL ON FUNCTION {PANELS} FROM PUBLIC",
-                    f"GRANT EXECUTE ON FUNCTION {PANELS} TO {ANALYST}",
-                ],
-            )
+            return ensure_function(connection, PANELS, PANELS_FUNCTION, [ANALYST])
         finally:
             cursor.execute("RESET ROLE")

@@ -9,7 +9,7 @@ module (found by `discover_steps`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -455,6 +455,25 @@ def ensure_functions(
             sql.SQL("COMMENT ON FUNCTION {} IS {}").format(sql.SQL(signature), sql.Literal(mark)),
         )
     return done
+
+
+def ensure_function(
+    connection: BaseDatabaseWrapper,
+    signature: str,
+    statement: str,
+    executors: Sequence[str] = (),
+) -> list[str]:
+    """ensure_functions for one function (`statement`, CREATE OR REPLACE FUNCTION ...) that
+    PUBLIC may not execute and `executors` (role names; none: only its owner) may."""
+    with connection.cursor() as cursor:
+        rights = [f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC"]
+        if executors:
+            rights.append(
+                sql.SQL(f"GRANT EXECUTE ON FUNCTION {signature} TO {{}}")
+                .format(sql.SQL(", ").join(sql.Identifier(role) for role in executors))
+                .as_string(cursor.connection)
+            )
+    return ensure_functions(connection, signature, [statement, *rights])
 
 
 def ensure_key_table(connection: BaseDatabaseWrapper, table: str, key: bytes) -> list[str]:

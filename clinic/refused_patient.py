@@ -20,7 +20,7 @@ from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from clinic import roles
-from clinic.provisioning import ensure_functions
+from clinic.provisioning import ensure_function
 from clinic.staff_identity import STAFF_ID
 
 # The rows a refusal may be tied to by id: name -> (table, primary key column).
@@ -46,15 +46,7 @@ def ensure_refused_patient_function(connection: BaseDatabaseWrapper, name: str) 
         f"$fn$ SELECT t.patient_id FROM public.{table} t "
         f"WHERE t.{key} = p_id AND {STAFF_ID} IS NOT NULL $fn$"
     )
-    return ensure_functions(
-        connection,
-        signature,
-        [
-            body,
-            f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC",
-            f"GRANT EXECUTE ON FUNCTION {signature} TO {roles.SIGNED_IN_ROLE}",
-        ],
-    )
+    return ensure_function(connection, signature, body, [roles.SIGNED_IN_ROLE])
 
 
 def refused_patient_id(name: str, object_id: Any) -> uuid.UUID | None:

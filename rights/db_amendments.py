@@ -26,7 +26,7 @@ from clinic.clinic_time import CLINIC_TODAY
 from clinic.db_checks import NOW_WINDOW, REFUSE, check_function, ensure_trigger_function
 from clinic.provisioning import (
     add_role_grants,
-    ensure_functions,
+    ensure_function,
     register_step,
 )
 from clinic.role_gate import gates_itself
@@ -304,14 +304,6 @@ CHECK_FUNCTION = check_function(
 )
 
 
-def _function(signature: str, text: str, *grantees: str) -> list[str]:
-    return [
-        text,
-        f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC",
-        *(f"GRANT EXECUTE ON FUNCTION {signature} TO {role}" for role in grantees),
-    ]
-
-
 @register_step(order=10)
 def amendment_security(connection: BaseDatabaseWrapper) -> list[str]:
     return ensure_table_security(connection, TABLE, POLICIES)
@@ -332,7 +324,7 @@ def amendment_checks(connection: BaseDatabaseWrapper) -> list[str]:
         ("amendable_items(uuid)", ITEMS_FUNCTION, (PRIVACY_OFFICER,)),
         ("amendment_entry_written(uuid)", ENTRY_FUNCTION, (PRIVACY_OFFICER, CLINICIAN)),
     ):
-        done += ensure_functions(connection, signature, _function(signature, text, *grantees))
+        done += ensure_function(connection, signature, text, grantees)
     return done + ensure_trigger_function(
         connection,
         "amendment_requests_check_write",

@@ -16,7 +16,7 @@ from __future__ import annotations
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from clinic import roles
-from clinic.provisioning import ensure_functions, register_step
+from clinic.provisioning import ensure_function, register_step
 from rights.models import OPEN
 
 PRIVACY_OFFICER = roles.GROUP_ROLES[roles.PRIVACY_OFFICER]
@@ -56,13 +56,5 @@ def access_request_record_set(connection: BaseDatabaseWrapper) -> list[str]:
     done: list[str] = []
     for what in TABLES:
         signature = f"{function_name(what)}(uuid)"
-        done += ensure_functions(
-            connection,
-            signature,
-            [
-                function_sql(what),
-                f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC",
-                f"GRANT EXECUTE ON FUNCTION {signature} TO {PRIVACY_OFFICER}",
-            ],
-        )
+        done += ensure_function(connection, signature, function_sql(what), [PRIVACY_OFFICER])
     return done

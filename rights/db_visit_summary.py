@@ -16,7 +16,7 @@ from __future__ import annotations
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from clinic import roles
-from clinic.provisioning import ensure_functions, register_step
+from clinic.provisioning import ensure_function, register_step
 from records.db_grants import clinician_may_see
 from rights.models import DENIED
 
@@ -36,12 +36,4 @@ $fn$"""  # noqa: S608 (constants only)
 
 @register_step(order=42)
 def visit_summary_statements(connection: BaseDatabaseWrapper) -> list[str]:
-    return ensure_functions(
-        connection,
-        SIGNATURE,
-        [
-            FUNCTION_SQL,
-            f"REVOKE ALL ON FUNCTION {SIGNATURE} FROM PUBLIC",
-            f"GRANT EXECUTE ON FUNCTION {SIGNATURE} TO {CLINICIAN}",
-        ],
-    )
+    return ensure_function(connection, SIGNATURE, FUNCTION_SQL, [CLINICIAN])

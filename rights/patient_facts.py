@@ -45,11 +45,17 @@ def communications_in_force(patient_id: Any) -> QuerySet:
     return ConfidentialCommunication.objects.filter(patient_id=patient_id, ended_on__isnull=True)
 
 
+def demographic_amendment_entries(patient_id: Any) -> QuerySet:
+    """The amendments of demographic fields (the front desk's, and the patient summary's)."""
+    return AmendmentEntry.objects.filter(patient_id=patient_id, target_kind=DEMOGRAPHIC)
+
+
 def amendment_entries(patient_id: Any, group: str | None) -> QuerySet:
     """The amendments a reader of `group` is shown: the front desk those of demographic fields,
     a clinician every one the database lets it read."""
-    entries = AmendmentEntry.objects.filter(patient_id=patient_id)
-    return entries.filter(target_kind=DEMOGRAPHIC) if group == roles.FRONT_DESK else entries
+    if group == roles.FRONT_DESK:
+        return demographic_amendment_entries(patient_id)
+    return AmendmentEntry.objects.filter(patient_id=patient_id)
 
 
 def denied_chart_requests(patient_id: Any) -> QuerySet:
@@ -58,20 +64,18 @@ def denied_chart_requests(patient_id: Any) -> QuerySet:
     )
 
 
+# The read behind each fact, for a patient and the reader's group.
+QUERIES: dict[str, Callable[[Any, str | None], QuerySet]] = {
+    RESTRICTIONS: lambda patient_id, _group: restrictions(patient_id),
+    CONFIDENTIAL: lambda patient_id, _group: communications_in_force(patient_id),
+    AMENDMENT_ENTRIES: amendment_entries,
+    DENIED_CHART_REQUESTS: lambda patient_id, _group: denied_chart_requests(patient_id),
+}
 # Which facts each role is asked (the readers of each kind; the others are never shown it).
-ASKED: dict[str, dict[str, Callable[[Any, str | None], QuerySet]]] = {
-    roles.FRONT_DESK: {
-        RESTRICTIONS: lambda p, _g: restrictions(p),
-        CONFIDENTIAL: lambda p, _g: communications_in_force(p),
-        AMENDMENT_ENTRIES: amendment_entries,
-    },
-    roles.CLINICIAN: {
-        RESTRICTIONS: lambda p, _g: restrictions(p),
-        CONFIDENTIAL: lambda p, _g: communications_in_force(p),
-        AMENDMENT_ENTRIES: amendment_entries,
-        DENIED_CHART_REQUESTS: lambda p, _g: denied_chart_requests(p),
-    },
-    roles.PRIVACY_OFFICER: {RESTRICTIONS: lambda p, _g: restrictions(p)},
+ASKED: dict[str, tuple[str, ...]] = {
+    roles.FRONT_DESK: (RESTRICTIONS, CONFIDENTIAL, AMENDMENT_ENTRIES),
+    roles.CLINICIAN: (RESTRICTIONS, CONFIDENTIAL, AMENDMENT_ENTRIES, DENIED_CHART_REQUESTS),
+    roles.PRIVACY_OFFICER: (RESTRICTIONS,),
 }
 
 
@@ -95,7 +99,7 @@ def shows(request: HttpRequest | None, patient_id: Any, fact: str) -> bool:
 
 
 def _ask(group: str | None, patient_id: uuid.UUID) -> dict[str, bool]:
-    asked = ASKED.get(group or "", {})
+    asked = ASKED.get(group or "", ())
     if not asked:
         return {}
     sql, compiled, at = _statement(group or "")
@@ -120,8 +124,8 @@ def _statement(group: str) -> tuple[str, tuple[Any, ...], tuple[int, ...]]:
     kind): none depends on the time or the caller, or it could not be compiled once."""
     parts: list[str] = []
     params: list[Any] = []
-    for make in ASKED[group].values():
-        sql, values = make(_PLACEHOLDER, group).values("pk").query.sql_with_params()
+    for fact in ASKED[group]:
+        sql, values = QUERIES[fact](_PLACEHOLDER, group).values("pk").query.sql_with_params()
         parts.append(f"EXISTS ({sql})")
         params.extend(values)
     for value in params:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from clinic import roles
-from clinic.provisioning import ensure_functions, register_step
+from clinic.provisioning import ensure_function, register_step
 from clinic.staff_identity import STAFF_ID, STAFF_ROLE
 from scheduling.db_schedule_versions import stale
 from scheduling.models import Appointment
@@ -56,21 +56,5 @@ $fn$"""  # noqa: S608 (constants only)
 
 @register_step(order=42)  # after appointment_in_working_time (scheduling/db_checks.py, 40)
 def needs_new_time_functions(connection: BaseDatabaseWrapper) -> list[str]:
-    done = ensure_functions(
-        connection,
-        RULE_SIGNATURE,
-        [
-            RULE_FUNCTION,
-            f"REVOKE ALL ON FUNCTION {RULE_SIGNATURE} FROM PUBLIC",
-            f"GRANT EXECUTE ON FUNCTION {RULE_SIGNATURE} TO {FRONT_DESK}",
-        ],
-    )
-    return done + ensure_functions(
-        connection,
-        COUNT_SIGNATURE,
-        [
-            COUNT_FUNCTION,
-            f"REVOKE ALL ON FUNCTION {COUNT_SIGNATURE} FROM PUBLIC",
-            f"GRANT EXECUTE ON FUNCTION {COUNT_SIGNATURE} TO {ADMINISTRATOR}",
-        ],
-    )
+    done = ensure_function(connection, RULE_SIGNATURE, RULE_FUNCTION, [FRONT_DESK])
+    return done + ensure_function(connection, COUNT_SIGNATURE, COUNT_FUNCTION, [ADMINISTRATOR])

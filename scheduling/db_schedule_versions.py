@@ -25,7 +25,7 @@ from __future__ import annotations
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from clinic import roles
-from clinic.provisioning import add_role_grants, ensure_functions, register_step
+from clinic.provisioning import add_role_grants, ensure_function, register_step
 from clinic.roles import grant
 
 TABLE = "clinician_schedule_versions"
@@ -76,20 +76,8 @@ def stale(alias: str = "appointments") -> str:
 
 @register_step(order=39)  # before the appointments' write check (scheduling/db_checks.py, 40)
 def schedule_versions(connection: BaseDatabaseWrapper) -> list[str]:
-    done = ensure_functions(
-        connection,
-        VERSION_SIGNATURE,
-        [
-            VERSION_FUNCTION,
-            f"REVOKE ALL ON FUNCTION {VERSION_SIGNATURE} FROM PUBLIC",
-            f"GRANT EXECUTE ON FUNCTION {VERSION_SIGNATURE} TO {FRONT_DESK}, {CLINICIAN}",
-        ],
-    )
-    done += ensure_functions(
-        connection,
-        BUMP_SIGNATURE,
-        [BUMP_FUNCTION, f"REVOKE ALL ON FUNCTION {BUMP_SIGNATURE} FROM PUBLIC"],
-    )
+    done = ensure_function(connection, VERSION_SIGNATURE, VERSION_FUNCTION, [FRONT_DESK, CLINICIAN])
+    done += ensure_function(connection, BUMP_SIGNATURE, BUMP_FUNCTION)
     with connection.cursor() as cursor:
         for table in SCHEDULE_TABLES:
             trigger = f"{table}_schedule_version"

@@ -102,8 +102,9 @@ def test_the_compiled_statement_is_the_queries_own_for_the_patient(group):
     patient_id = uuid.uuid4()
     sql, compiled, at = patient_facts._statement(group)
     parts, params = [], []
-    for make in patient_facts.ASKED[group].values():
-        built, values = make(patient_id, group).values("pk").query.sql_with_params()
+    for fact in patient_facts.ASKED[group]:
+        query = patient_facts.QUERIES[fact](patient_id, group)
+        built, values = query.values("pk").query.sql_with_params()
         parts.append(f"EXISTS ({built})")
         params.extend(values)
     assert sql == "SELECT " + ", ".join(parts)

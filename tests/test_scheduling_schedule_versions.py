@@ -1,8 +1,10 @@
 """The rule "needs a new time" runs only for bookings whose clinician's schedule changed after
 they were checked (scheduling/db_schedule_versions.py). What must hold: a booking checked
 through the application records the version it was checked against; any change to the
-clinician's hours or time off makes it stale, so the rule flags it when it is outside; and no
-web role can mark a booking as checked or move a version (the attacker's raw SQL, refused)."""
+clinician's hours or time off makes it stale, so the rule flags it when it is outside; no web
+role can mark a booking as checked or move a version, and only the front desk and the clinician
+(whose writes the check runs for) can read one through clinic_schedule_version() (the attacker's
+raw SQL, refused)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from clinic.db_context import apply_context
 from clinic.staff import database_role_for
 from scheduling.models import Appointment, WorkingHours
 from scheduling.needs_new_time import to_rearrange
+from tests.db_helpers import request_cursor, run_as
 from tests.factories import (
     FUTURE_MONDAY,
     PatientFactory,
@@ -27,6 +30,8 @@ from tests.test_scheduling_database import INSERT, inject, insert_params
 pytestmark = pytest.mark.usefixtures("clinic_db")
 
 VERSION = "SELECT version FROM clinician_schedule_versions WHERE clinician_id = %s"
+# The write check's read, as a web role would call it.
+VERSION_OF = "SELECT clinic_schedule_version(%s)"
 
 
 def recorded(appointment_id) -> int | None:
@@ -145,3 +150,27 @@ def test_no_web_role_moves_a_version(staff, monday_hours, who):
     with pytest.raises(DatabaseError, match="permission denied"):
         inject(staff[who], "SELECT schedule_version_bump()")
     assert current(staff["clinician"]) == before
+
+
+@pytest.mark.parametrize("who", ["frontdesk", "clinician"])
+def test_the_front_desk_and_the_clinician_may_read_a_version(staff, monday_hours, who):
+    [(version,)] = inject(staff[who], VERSION_OF, [staff["clinician"].pk])
+    assert isinstance(version, int) and version == current(staff["clinician"]) >= 1
+    assert inject(staff[who], VERSION_OF, [staff["clinician2"].pk]) == [(0,)]
+
+
+@pytest.mark.parametrize("who", ["analyst", "privacy", "admin", "outsider"])
+def test_no_other_role_may_read_a_version(staff, monday_hours, who):
+    with pytest.raises(DatabaseError, match="permission denied"):
+        inject(staff[who], VERSION_OF, [staff["clinician"].pk])
+
+
+def test_the_bare_web_login_may_not_read_a_version(staff, monday_hours):
+    """Before sign-in, and after `RESET ROLE` injected into the front desk's own request."""
+    with pytest.raises(DatabaseError, match="permission denied"):
+        run_as(None, VERSION_OF, [staff["clinician"].pk])
+    with (
+        pytest.raises(DatabaseError, match="permission denied"),
+        request_cursor(staff["frontdesk"], reset_role=True) as cursor,
+    ):
+        cursor.execute(VERSION_OF, [staff["clinician"].pk])

@@ -22,7 +22,7 @@ from django.http import HttpRequest
 from clinic import roles
 from clinic.staff import staff_group
 from rights import patient_facts
-from rights.amendment_models import DEMOGRAPHIC, AmendmentEntry
+from rights.amendment_models import AmendmentEntry
 from rights.models import AmendmentRequest
 
 register = template.Library()
@@ -80,5 +80,5 @@ def demographic_amendments(context: dict[str, Any], patient_id: Any) -> dict[str
         return {"rows": []}
     if not patient_facts.shows(request, patient_id, patient_facts.AMENDMENT_ENTRIES):
         return {"rows": []}
-    entries = AmendmentEntry.objects.filter(patient_id=patient_id, target_kind=DEMOGRAPHIC)
+    entries = patient_facts.demographic_amendment_entries(patient_id)
     return {"rows": list(entries.select_related("author").order_by("created_at", "entry_id"))}
