@@ -155,9 +155,23 @@ CARE_TEAM = (
 )
 
 
-def _explicit(query: str) -> str:
+def _explicit(query: str, condition: str = CARE_TEAM) -> str:
     head, _, tail = query.partition(" ORDER BY ")
-    return f"{head}{CARE_TEAM} ORDER BY {tail}"
+    return f"{head}{condition} ORDER BY {tail}"
+
+
+def _same_rule(clinician_id: int) -> str:
+    """The policy's own condition (records/db_grants.py: care team today, a live appointment
+    today, an active break-the-glass grant), written out for the owner with the clinician's id
+    in place of the verified staff id: the same rule without row-level security, where
+    CARE_TEAM is its first path only."""
+    from clinic.staff_identity import STAFF_ID
+    from records.db_grants import clinician_may_see
+
+    rule = clinician_may_see("clinical_records.patient_id").replace(
+        STAFF_ID, str(int(clinician_id))
+    )
+    return f" AND {rule}"
 
 
 def row_level_security(clinician_id: int, samples: list[tuple], count: int) -> dict:
@@ -192,11 +206,20 @@ def row_level_security(clinician_id: int, samples: list[tuple], count: int) -> d
                     cursor.execute(_explicit(query), params(number, (clinician_id,)))
                     return cursor.fetchall()
 
+            same_rule_sql = _explicit(query, _same_rule(clinician_id))
+
+            def same_rule(number: int, sql=same_rule_sql, params=params) -> list:
+                with owner.cursor() as cursor:
+                    cursor.execute(sql, params(number))
+                    return cursor.fetchall()
+
             assert sorted(map(str, under_rls(0))) == sorted(map(str, explicit(0)))
+            assert sorted(map(str, under_rls(0))) == sorted(map(str, same_rule(0)))
             plan = [row[0] for row in web.execute("EXPLAIN " + query, params(0)).fetchall()]
             results[label] = {
                 "rls": timed(under_rls, count),
                 "explicit": timed(explicit, count),
+                "same_rule": timed(same_rule, count),
                 "initplans": sum("InitPlan" in line for line in plan),
                 "subplans": sum("SubPlan" in line for line in plan),
                 "plan": plan,
