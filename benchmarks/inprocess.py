@@ -91,14 +91,14 @@ def patient_search(front_desk, samples: list[tuple], count: int) -> dict[str, di
 
 def statements_per_request(clinician, patient_id) -> dict[str, int]:
     """Statements sent on each connection during one visit-list request, secure and baseline."""
-    from clinic.db_context import CONTEXT_SQL
+    from clinic.db_context import CONTEXT_STATEMENTS
 
     counts = {"secure": 0, "secure_context": 0, "baseline": 0}
 
     def counter(key: str):
         def wrapper(execute, sql, params, many, context):
             counts[key] += 1
-            if sql == CONTEXT_SQL:
+            if sql in CONTEXT_STATEMENTS:
                 counts["secure_context"] += 1
             return execute(sql, params, many, context)
 

@@ -15,6 +15,7 @@ without a mapped group (or any code path that skips this) sees no PHI at all.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
@@ -47,19 +48,33 @@ CONTEXT_SQL = (
     "set_config('app.staff_token', %s, true), set_config('application_name', %s, true)"
     + "".join(f", set_config('{name}', '{value}', true)" for name, value in _LIMITS.items())
 )
+# A clinician's switch also reads their break-the-glass banner's grants, in its last column
+# (evaluated after the settings above: records/db_banner.py): a statement fewer on every page.
+CLINICIAN_ROLE = roles.GROUP_ROLES[roles.CLINICIAN]
+CLINICIAN_CONTEXT_SQL = CONTEXT_SQL + ", public.clinic_banner_grants()"
+CONTEXT_STATEMENTS = frozenset({CONTEXT_SQL, CLINICIAN_CONTEXT_SQL})
+# Where the request keeps the banner's grants (records/context_processors.py reads them).
+BANNER_GRANTS = "_clinic_banner_grants"
 
 
 def apply_context(
-    role: str | None, user_id: int | None, alias: str = WEB_ALIAS, *, loaded_as: str = ""
-) -> None:
+    role: str | None,
+    user_id: int | None,
+    alias: str = WEB_ALIAS,
+    *,
+    loaded_as: str = "",
+    banner: bool = False,
+) -> list[list[Any]] | None:
     """Set the transaction's role and staff id in one round trip (inside a transaction);
-    `loaded_as`: the token this transaction was given to load the user, if it was."""
+    `loaded_as`: the token this transaction was given to load the user, if it was. With
+    `banner`, for a clinician: their active grants as [id, reason category, expiry] rows."""
     connection = connections[alias]
     if not connection.in_atomic_block:
         raise RuntimeError("The database context must be set inside a transaction.")
+    banner = banner and role == CLINICIAN_ROLE
     with connection.cursor() as cursor:
         cursor.execute(
-            CONTEXT_SQL,
+            CLINICIAN_CONTEXT_SQL if banner else CONTEXT_SQL,
             [
                 loaded_as,
                 role or "none",  # 'none': the login role itself, which holds no PHI rights
@@ -67,9 +82,10 @@ def apply_context(
                 "staff:-" if user_id is None else attribution(user_id, role or roles.WEB_ROLE),
             ],
         )
-        clean = cursor.fetchone()[0]
-    if not clean:
+        row = cursor.fetchone()
+    if not row[0]:
         raise LeakedContextError("database context from an earlier transaction was still set")
+    return row[-1] if banner else None
 
 
 class DatabaseRoleMiddleware:
@@ -93,7 +109,9 @@ class DatabaseRoleMiddleware:
                 signed_in = user.is_authenticated  # the lazy user is loaded here
             if signed_in:
                 role = database_role_for(user)
-                apply_context(role, user.pk, loaded_as=loaded_as.token)
+                grants = apply_context(role, user.pk, loaded_as=loaded_as.token, banner=True)
+                if grants is not None:
+                    setattr(request, BANNER_GRANTS, grants)
                 response = self._serve(request)
         if response is None:
             # The session named a user who may no longer sign in: served as anonymous, as before

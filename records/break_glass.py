@@ -8,8 +8,9 @@ the free-text reason is encrypted on the grant and never copied into the log.
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import cast
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -44,6 +45,19 @@ def banner_grants(staff: Staff) -> list[BreakGlassGrant]:
             BreakGlassGrant(grant_id=grant_id, reason_category=reason, expires_at=expires_at)
             for grant_id, reason, expires_at in cursor.fetchall()
         ]
+
+
+def banner_grants_from(rows: list[list[Any]]) -> list[BreakGlassGrant]:
+    """The banner's grants from the role switch's column (records/db_banner.py): JSON rows of
+    [grant id, reason category, expiry]."""
+    return [
+        BreakGlassGrant(
+            grant_id=uuid.UUID(grant_id),
+            reason_category=reason,
+            expires_at=datetime.fromisoformat(expires_at),
+        )
+        for grant_id, reason, expires_at in rows
+    ]
 
 
 def active_grants(staff: Staff) -> models.QuerySet[BreakGlassGrant]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+import records.db_banner  # noqa: F401  (the banner's function, found with these)
 from clinic import access_log, roles
 from clinic.db_checks import REFUSE, check_function, ensure_trigger_function, sql_strings
 from clinic.provisioning import ensure_functions, register_step

@@ -8,10 +8,12 @@ the arrival check that names the session's user, the user read as that user with
 names and whether they have a confirmed device, for the MFA gate, the role switch
 (`CONTEXT_SQL`), the access-log append (held to the request's end) and COMMIT; a user verified
 with a code adds the session's device (9). Until issue 23's second round the user was read in a
-transaction of its own (its BEGIN and COMMIT: 10). A clinician's pages add the break-the-glass
-banner's grants. Each test names the page's own statements on top of that; before issue #23 the
-same pages sent 5 more (the group on its own, the two device tables one by one, then the gate's
-device check on its own, a savepoint around the append) and decrypted every identifier.
+transaction of its own (its BEGIN and COMMIT: 10), and a clinician's pages added the
+break-the-glass banner's grants, which the role switch now reads in its own statement
+(records/db_banner.py). Each test names the page's own statements on top of that; before
+issue #23 the same pages sent 5 more (the group on its own, the two device tables one by one,
+then the gate's device check on its own, a savepoint around the append) and decrypted every
+identifier.
 
 `CLINIC_PAGE_COSTS=1` prints the measured figures (counts only, no data) for docs/benchmarks.md.
 """
@@ -101,7 +103,6 @@ def patient(staff):
 
 
 FIXED = 8
-BANNER = 1
 RIGHTS_FACTS = 1
 
 
@@ -118,7 +119,7 @@ def test_patient_summary_decrypts_only_what_it_shows(client_for, staff, patient,
     # (restrictions and confidential communications in force, 164.522; amendments, 164.526:
     # rights/patient_facts.py). This patient has none, so none of their reads is sent; before,
     # each was a statement of its own on every summary.
-    page = 1 + RIGHTS_FACTS + (BANNER if persona == "clinician" else 0)
+    page = 1 + RIGHTS_FACTS
     assert len(cost.statements) <= FIXED + page, show(cost)
 
 
@@ -128,7 +129,7 @@ def test_visit_list_decrypts_the_header_only(client_for, staff, patient):
     # The header: last name, first name, MRN. No note (the list never shows one).
     assert cost.decrypted <= 3, cost.decryptions
     # The patient (with the care-team decision), the visits with their providers.
-    assert len(cost.statements) <= FIXED + BANNER + 2, show(cost)
+    assert len(cost.statements) <= FIXED + 2, show(cost)
 
 
 def test_visit_page_decrypts_the_header_and_the_note(client_for, staff, patient):
@@ -138,7 +139,7 @@ def test_visit_page_decrypts_the_header_and_the_note(client_for, staff, patient)
     # The header and the note.
     assert cost.decrypted <= 4, cost.decryptions
     # The record with its patient and provider, its addenda.
-    assert len(cost.statements) <= FIXED + BANNER + 2, show(cost)
+    assert len(cost.statements) <= FIXED + 2, show(cost)
 
 
 def test_search_decrypts_what_the_result_row_shows(client_for, staff, patient):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import connections
 
-from clinic.db_context import CONTEXT_SQL
+from clinic.db_context import CONTEXT_STATEMENTS
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 
@@ -21,7 +21,7 @@ class ContextProbe:
 
     def __call__(self, execute, sql, params, many, context):
         result = execute(sql, params, many, context)
-        if sql == CONTEXT_SQL:
+        if sql in CONTEXT_STATEMENTS:
             self.statements += 1
             with context["connection"].cursor() as probe:
                 probe.execute(PROBE)
