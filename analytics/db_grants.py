@@ -39,7 +39,7 @@ from clinic import roles
 from clinic.clinic_time import CLINIC_TODAY
 from clinic.provisioning import add_role_grants, ensure_key_table, register_step, register_view
 from clinic.roles import grant
-from clinic.staff_identity import STAFF_ROLE
+from clinic.staff_identity import ROLE_IN_FORCE_IS_VERIFIED, STAFF_ROLE
 
 OWNER = roles.ANALYTICS_VIEW_OWNER
 ANALYST = "clinic_analyst"
@@ -117,7 +117,7 @@ GROUP BY 1, 2
 """
 
 # The role gate of a view: rows only for a request whose verified role is the role in force.
-VIEW_GATE = f"{STAFF_ROLE} = current_user"
+VIEW_GATE = ROLE_IN_FORCE_IS_VERIFIED
 
 PROVIDERS_SQL = """
 SELECT u.id AS provider_id,

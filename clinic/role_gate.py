@@ -28,7 +28,7 @@ from clinic.provisioning import (
     ensure_row_level_security,
     register_step,
 )
-from clinic.staff_identity import STAFF_ROLE
+from clinic.staff_identity import ROLE_IN_FORCE_IS_VERIFIED
 
 # Tables whose app declares its own policies (and merges gate_policies into them).
 _SELF_GATED: set[str] = set()
@@ -61,7 +61,7 @@ def gate_policies(table: str) -> dict[str, str]:
     groups = [role for role in _roles_granted(table) if role in roles.GROUP_ROLES.values()]
     if not groups:
         return {}
-    check = f"({STAFF_ROLE} = current_user)"
+    check = f"({ROLE_IN_FORCE_IS_VERIFIED})"
     return {
         "role_gate": f"AS RESTRICTIVE FOR ALL TO {', '.join(groups)} "
         f"USING {check} WITH CHECK {check}"

@@ -42,6 +42,13 @@ from clinic.provisioning import _execute, ensure_key_table, register_step
 # What policies and functions write for "the signed-in staff member" and "their role".
 STAFF_ID = "(SELECT clinic_staff_id())"
 STAFF_ROLE = "(SELECT clinic_staff_role())"
+# "The role in force is the verified one", the role gate (clinic/role_gate.py), asked once per
+# statement: the comparison inside the sub-select makes one InitPlan of it. Written as
+# `STAFF_ROLE = current_user`, `current_user` was evaluated again on every row a policy filters
+# (a name look-up each time): 5 of the 26 ms of a clinician's whole-table visit list under
+# row-level security at 1M patients (docs/benchmarks.md). Within one statement the role in force
+# does not change, so the answer is the same.
+ROLE_IN_FORCE_IS_VERIFIED = "(SELECT clinic_staff_role() = current_user)"
 SETTING = "app.staff_token"
 # Long enough for the slowest request; a token never outlives its transaction anyway.
 LIFETIME_SECONDS = 15 * 60

@@ -190,3 +190,25 @@ def test_no_request_borrows_the_administrators_role_to_take_over_an_account(staf
             [victim.pk, clinicians.pk],
         )
     assert User.objects.using("owner").get(pk=victim.pk).password == stored
+
+
+def test_the_gate_is_asked_once_per_statement_not_per_row(clinic, staff):
+    """The gate compares the verified role with the role in force inside one sub-select (an
+    InitPlan): a row filter that called `current_user` again for every row cost a fifth of a
+    whole-table list under row-level security (docs/benchmarks.md). Every table's gate has that
+    form, and no scan of a clinician's query filters rows on `current_user`."""
+    with connections["owner"].cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_get_expr(polqual, polrelid) FROM pg_policy WHERE polname = 'role_gate'"
+        )
+        gates = {row[0] for row in cursor.fetchall()}
+    assert gates == {"( SELECT (clinic_staff_role() = CURRENT_USER))"}
+    with request_cursor(staff["clinician"]) as cursor:
+        cursor.execute(
+            "EXPLAIN (COSTS OFF) SELECT record_id FROM clinical_records "
+            "ORDER BY visit_date DESC LIMIT 50"
+        )
+        plan = [row[0] for row in cursor.fetchall()]
+    filters = [line for line in plan if "Filter:" in line]
+    assert filters, plan
+    assert not any("CURRENT_USER" in line for line in filters), plan
