@@ -230,7 +230,7 @@ def cancel(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
     return render(request, "scheduling/cancel.html", {"appointment": appointment, "form": form})
 
 
-@group_required(roles.FRONT_DESK)
+@group_required(roles.FRONT_DESK, owner=("appointment", "appointment_id"))
 @require_http_methods(["GET", "POST"])
 def reschedule(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
     """Move a booked appointment to one of its clinician's free times (same length)."""
