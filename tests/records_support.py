@@ -24,3 +24,26 @@ def raw_record_row(record_id) -> tuple:
 
 def record_count() -> int:
     return ClinicalRecord.objects.using(OWNER).count()
+
+
+def banner_grant_set(clinician, other_clinician, patient) -> tuple:
+    """Two active break-the-glass grants of `clinician` (soonest to expire first), and the ones
+    the banner never shows: ended, expired, not yet started, another clinician's."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from records.models import BreakGlassGrant
+    from tests.factories import BreakGlassGrantFactory
+
+    now = timezone.now()
+    soon = BreakGlassGrantFactory(staff=clinician, patient=patient, hours=1)
+    later = BreakGlassGrantFactory(staff=clinician, patient=patient, hours=3)
+    BreakGlassGrantFactory(staff=clinician, patient=patient, ended_at=now)
+    BreakGlassGrantFactory(staff=clinician, patient=patient, hours=-1)  # expired
+    future = BreakGlassGrantFactory(staff=clinician, patient=patient)
+    BreakGlassGrant.objects.using(OWNER).filter(pk=future.pk).update(
+        starts_at=now + timedelta(hours=1)  # not yet started
+    )
+    BreakGlassGrantFactory(staff=other_clinician, patient=patient)  # someone else's
+    return soon, later

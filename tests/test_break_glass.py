@@ -154,24 +154,12 @@ def test_no_banner_without_an_active_grant(client_for, staff, patient):
 
 
 def test_the_banners_query_agrees_with_active_grants(staff, patient):
-    from datetime import timedelta
-
     from records.break_glass import active_grants, banner_grants
     from tests.db_helpers import as_role
+    from tests.records_support import banner_grant_set
 
     clinician = staff["clinician"]
-    now = timezone.now()
-    soon, later = (
-        BreakGlassGrantFactory(staff=clinician, patient=patient, hours=1),
-        BreakGlassGrantFactory(staff=clinician, patient=patient, hours=3),
-    )
-    BreakGlassGrantFactory(staff=clinician, patient=patient, ended_at=now)
-    BreakGlassGrantFactory(staff=clinician, patient=patient, hours=-1)  # expired
-    future = BreakGlassGrantFactory(staff=clinician, patient=patient)
-    BreakGlassGrant.objects.using("owner").filter(pk=future.pk).update(
-        starts_at=now + timedelta(hours=1)  # not yet started
-    )
-    BreakGlassGrantFactory(staff=staff["clinician2"], patient=patient)  # someone else's
+    soon, later = banner_grant_set(clinician, staff["clinician2"], patient)
     with as_role("clinic_clinician", clinician.pk):
         shown = [(g.grant_id, g.reason_category, g.expires_at) for g in banner_grants(clinician)]
         expected = [(g.grant_id, g.reason_category, g.expires_at) for g in active_grants(clinician)]

@@ -4,20 +4,17 @@ is not the clinician's own switch."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from django.db import connections, transaction
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from clinic import roles
 from clinic.db_context import apply_context
 from clinic.staff_identity import NAME_SQL, name_params
 from records.break_glass import active_grants, banner_grants_from
-from records.models import BreakGlassGrant
 from tests.db_helpers import in_request
-from tests.factories import BreakGlassGrantFactory, PatientFactory
+from tests.factories import PatientFactory
+from tests.records_support import banner_grant_set
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 
@@ -28,18 +25,7 @@ ASK = "SELECT public.clinic_banner_grants()"
 @pytest.fixture
 def grants(staff):
     """Two active grants of the clinician (soonest first), and ones the banner never shows."""
-    clinician, patient = staff["clinician"], PatientFactory()
-    now = timezone.now()
-    soon = BreakGlassGrantFactory(staff=clinician, patient=patient, hours=1)
-    later = BreakGlassGrantFactory(staff=clinician, patient=patient, hours=3)
-    BreakGlassGrantFactory(staff=clinician, patient=patient, ended_at=now)
-    BreakGlassGrantFactory(staff=clinician, patient=patient, hours=-1)  # expired
-    future = BreakGlassGrantFactory(staff=clinician, patient=patient)
-    BreakGlassGrant.objects.using("owner").filter(pk=future.pk).update(
-        starts_at=now + timedelta(hours=1)  # not yet started
-    )
-    BreakGlassGrantFactory(staff=staff["clinician2"], patient=patient)  # someone else's
-    return soon, later
+    return banner_grant_set(staff["clinician"], staff["clinician2"], PatientFactory())
 
 
 def switch(role: str, user_id: int) -> list:
