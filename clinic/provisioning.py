@@ -464,7 +464,9 @@ def ensure_function(
     executors: Sequence[str] = (),
 ) -> list[str]:
     """ensure_functions for one function (`statement`, CREATE OR REPLACE FUNCTION ...) that
-    PUBLIC may not execute and `executors` (role names; none: only its owner) may."""
+    PUBLIC may not execute and `executors` (role names; none: only its owner) may. Any other
+    role holding EXECUTE loses it, on every run: a role taken off the list (or granted by
+    hand) keeps no right, as `ensure_grants` does for tables."""
     with connection.cursor() as cursor:
         rights = [f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC"]
         if executors:
@@ -473,7 +475,31 @@ def ensure_function(
                 .format(sql.SQL(", ").join(sql.Identifier(role) for role in executors))
                 .as_string(cursor.connection)
             )
-    return ensure_functions(connection, signature, [statement, *rights])
+    done = ensure_functions(connection, signature, [statement, *rights])
+    return done + _revoke_other_executors(connection, signature, executors)
+
+
+def _revoke_other_executors(
+    connection: BaseDatabaseWrapper, signature: str, executors: Sequence[str]
+) -> list[str]:
+    done: list[str] = []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT r.rolname FROM pg_proc p CROSS JOIN LATERAL aclexplode(p.proacl) a"
+            " JOIN pg_roles r ON r.oid = a.grantee"
+            " WHERE p.oid = to_regprocedure(%s) AND a.privilege_type = 'EXECUTE'"
+            " AND a.grantee <> p.proowner",
+            [signature],
+        )
+        for role in sorted({name for (name,) in cursor.fetchall()} - set(executors)):
+            _execute(
+                cursor,
+                done,
+                sql.SQL(f"REVOKE EXECUTE ON FUNCTION {signature} FROM {{}}").format(
+                    sql.Identifier(role)
+                ),
+            )
+    return done
 
 
 def ensure_key_table(connection: BaseDatabaseWrapper, table: str, key: bytes) -> list[str]:

@@ -52,3 +52,22 @@ def test_row_level_security_is_forced_on_clinical_records():
             "WHERE relname = 'clinical_records'"
         )
         assert cursor.fetchone() == (True, True)
+
+
+def test_a_stray_execute_on_a_function_is_revoked():
+    """A function provisioned with its executors (clinic/provisioning.py ensure_function) keeps
+    no other: a role granted EXECUTE by hand, or taken off the function's list in code, loses
+    it on the next run; its own executors keep theirs."""
+    signature = "clinic_schedule_version(integer)"
+    with connections["owner"].cursor() as cursor:
+        cursor.execute(f"GRANT EXECUTE ON FUNCTION {signature} TO clinic_analyst, clinic_web")
+    output = provision()
+    assert f'REVOKE EXECUTE ON FUNCTION {signature} FROM "clinic_analyst"' in output
+    assert f'REVOKE EXECUTE ON FUNCTION {signature} FROM "clinic_web"' in output
+    with connections["owner"].cursor() as cursor:
+        cursor.execute(
+            "SELECT has_function_privilege(r, %s, 'EXECUTE') FROM unnest(%s::text[]) r",
+            [signature, ["clinic_analyst", "clinic_web", "clinic_front_desk", "clinic_clinician"]],
+        )
+        assert [row[0] for row in cursor.fetchall()] == [False, False, True, True]
+    assert "nothing changed" in provision()
