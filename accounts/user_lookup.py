@@ -43,6 +43,7 @@ from clinic.staff_identity import (
     NAME_ON_ARRIVAL_SQL,
     NAME_SQL,
     LeakedContextError,
+    RequestLoad,
     name_params,
     token_key,
 )
@@ -115,33 +116,6 @@ def looking_up(username: str, alias: str = "default") -> Iterator[None]:
         finally:
             if nested:
                 cursor.execute("SELECT set_config(%s, '', true)", [SETTING])
-
-
-class RequestLoad:
-    """Marks the request's own transaction, just begun, as the place to load its user
-    (`loading_in_request`); `token`: the staff token the load set, once it has run."""
-
-    def __init__(self) -> None:
-        self.token = ""
-
-
-@contextmanager
-def loading_in_request(alias: str = "default") -> Iterator[RequestLoad]:
-    """Inside the request's transaction, just begun and nothing sent yet
-    (clinic/db_context.py): the session's user, if loaded in the block, is loaded in it, not in
-    a transaction of its own (a BEGIN and a COMMIT fewer on every page). The load's first
-    statement checks that the connection arrived clean (NAME_ON_ARRIVAL_SQL) and names the
-    user as the bare web login; the token stays until the request's context statement
-    replaces it, which accepts that one token only."""
-    connection = connections[alias]
-    if not connection.in_atomic_block:
-        raise RuntimeError("The user is loaded in a request's transaction only.")
-    load = RequestLoad()
-    connection.clinic_request_load = load  # type: ignore[attr-defined]
-    try:
-        yield load
-    finally:
-        del connection.clinic_request_load  # type: ignore[attr-defined]
 
 
 @contextmanager

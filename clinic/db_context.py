@@ -22,10 +22,15 @@ from django.contrib.auth import SESSION_KEY
 from django.db import connections, transaction
 from django.http import HttpRequest, HttpResponse
 
-from accounts.user_lookup import loading_in_request
 from clinic import access_log, roles
 from clinic.staff import database_role_for
-from clinic.staff_identity import ARRIVAL_CHECK, LeakedContextError, attribution, mint
+from clinic.staff_identity import (
+    ARRIVAL_CHECK,
+    LeakedContextError,
+    attribution,
+    loading_in_request,
+    mint,
+)
 
 WEB_ALIAS = "default"
 REFUSED = frozenset({403, 404})
@@ -34,7 +39,7 @@ ROLLED_BACK = frozenset({400, 403, 404})
 # (clinic/staff_identity.py ARRIVAL_CHECK): a connection that arrives with a role or staff id
 # already set is refused instead of served. The one token accepted besides none is the one this
 # request set itself to load its user in the same transaction (the request's first statement
-# then made the same check: accounts/user_lookup.py `loading_in_request`).
+# then made the same check: clinic/staff_identity.py `loading_in_request`).
 # The web connection's limits again, transaction-local: through a transaction pooler a server
 # connection may carry another client's session-level SET or RESET ALL (or a role default set
 # by injected SQL), and the startup options that set them on a direct connection are dropped.
@@ -91,7 +96,7 @@ def apply_context(
 class DatabaseRoleMiddleware:
     """Runs a signed-in request in one transaction, from the load of its user (the request's
     first statement names the session's user and checks the connection arrived clean:
-    accounts/user_lookup.py `loading_in_request`) through the role switch to COMMIT. Before,
+    clinic/staff_identity.py `loading_in_request`) through the role switch to COMMIT. Before,
     the user was loaded in a transaction of its own: a BEGIN and a COMMIT more on every page."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):

@@ -31,8 +31,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
+from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from clinic import roles
@@ -68,12 +71,40 @@ ARRIVAL_CHECK = (
     "current_user = session_user AND coalesce(current_setting('app.staff_token', true), '')"
 )
 # The request's first statement when it loads the session's user in its own transaction
-# (accounts/user_lookup.py `loading_in_request`): the arrival check, then NAME_SQL's settings.
+# (`loading_in_request` below): the arrival check, then NAME_SQL's settings.
 NAME_ON_ARRIVAL_SQL = f"SELECT {ARRIVAL_CHECK} = '', " + NAME_SQL.removeprefix("SELECT ")
 
 
 class LeakedContextError(RuntimeError):
     """A transaction started with another request's role or staff id still in place."""
+
+
+class RequestLoad:
+    """Marks the request's own transaction, just begun, as the place to load its user
+    (`loading_in_request`); `token`: the staff token the load set, once it has run."""
+
+    def __init__(self) -> None:
+        self.token = ""
+
+
+@contextmanager
+def loading_in_request(alias: str = "default") -> Iterator[RequestLoad]:
+    """Inside the request's transaction, just begun and nothing sent yet
+    (clinic/db_context.py): the session's user, if loaded in the block (accounts/user_lookup.py
+    `as_own_user`), is loaded in it, not in a transaction of its own (a BEGIN and a COMMIT
+    fewer on every page). The load's first
+    statement checks that the connection arrived clean (NAME_ON_ARRIVAL_SQL) and names the
+    user as the bare web login; the token stays until the request's context statement
+    replaces it, which accepts that one token only."""
+    connection = connections[alias]
+    if not connection.in_atomic_block:
+        raise RuntimeError("The user is loaded in a request's transaction only.")
+    load = RequestLoad()
+    connection.clinic_request_load = load  # type: ignore[attr-defined]
+    try:
+        yield load
+    finally:
+        del connection.clinic_request_load  # type: ignore[attr-defined]
 
 
 def attribution(staff_id: int, role: str) -> str:
@@ -88,8 +119,6 @@ def name_params(staff_id: int, role: str, *, now: float | None = None) -> list[s
 
 def set_token(alias: str, staff_id: int, role: str) -> None:
     """Name `staff_id` (acting as `role`) in the current transaction of `alias`."""
-    from django.db import connections
-
     with connections[alias].cursor() as cursor:
         cursor.execute(NAME_SQL, name_params(staff_id, role))
 
