@@ -32,6 +32,7 @@ from django.http import HttpRequest
 
 from accounts import mfa
 from accounts.user_lookup import as_own_user, looking_up
+from clinic.compiled_sql import CompiledSQL, compile_once
 from clinic.staff import database_role_for, remember_group
 from clinic.staff_identity import SETTING, set_token
 
@@ -76,11 +77,11 @@ class PasswordBackend(ModelBackend):
         whether they have a confirmed device (the MFA gate asks on every request of a user not
         yet verified: accounts/mfa.py). The statement is compiled once per process
         (`user_load_sql`): building it with the ORM cost about 1 ms of every request."""
-        sql, compiled, at = user_load_sql()
-        params = [*compiled]
-        params[at] = int(user_id)
+        load = user_load_sql()
         with as_own_user(user_id):
-            found: list[Any] = list(UserModel._default_manager.raw(sql, params))
+            found: list[Any] = list(
+                UserModel._default_manager.raw(load.sql, load.params(int(user_id)))
+            )
         if not found:
             return None
         user = found[0]
@@ -106,9 +107,9 @@ _PLACEHOLDER_ID = -1_987_654_321
 
 
 @functools.cache
-def user_load_sql() -> tuple[str, tuple[Any, ...], int]:
-    """The user load's SQL and parameters, with the index of the user id among them: the
-    account's row, its group names and whether it has a confirmed device, in one statement."""
+def user_load_sql() -> CompiledSQL:
+    """The user load's SQL (clinic/compiled_sql.py): the account's row, its group names and
+    whether it has a confirmed device, in one statement."""
     query = (
         UserModel._default_manager.annotate(
             clinic_group_names=ArraySubquery(
@@ -119,8 +120,7 @@ def user_load_sql() -> tuple[str, tuple[Any, ...], int]:
         .filter(pk=_PLACEHOLDER_ID)
         .query
     )
-    sql, params = query.sql_with_params()
-    return sql, tuple(params), params.index(_PLACEHOLDER_ID)
+    return compile_once(*query.sql_with_params(), _PLACEHOLDER_ID, places=1)
 
 
 def _signed_in(request: HttpRequest | None) -> bool:

@@ -92,10 +92,9 @@ def loading_in_request(alias: str = "default") -> Iterator[RequestLoad]:
     """Inside the request's transaction, just begun and nothing sent yet
     (clinic/db_context.py): the session's user, if loaded in the block (accounts/user_lookup.py
     `as_own_user`), is loaded in it, not in a transaction of its own (a BEGIN and a COMMIT
-    fewer on every page). The load's first
-    statement checks that the connection arrived clean (NAME_ON_ARRIVAL_SQL) and names the
-    user as the bare web login; the token stays until the request's context statement
-    replaces it, which accepts that one token only."""
+    fewer on every page). The load's first statement checks that the connection arrived clean
+    (NAME_ON_ARRIVAL_SQL) and names the user as the bare web login; the token stays until the
+    request's context statement replaces it, which accepts that one token only."""
     connection = connections[alias]
     if not connection.in_atomic_block:
         raise RuntimeError("The user is loaded in a request's transaction only.")

@@ -100,15 +100,12 @@ def test_the_compiled_statement_is_the_queries_own_for_the_patient(group):
     import uuid
 
     patient_id = uuid.uuid4()
-    sql, compiled, at = patient_facts._statement(group)
+    statement = patient_facts._statement(group)
     parts, params = [], []
     for fact in patient_facts.ASKED[group]:
         query = patient_facts.QUERIES[fact](patient_id, group)
         built, values = query.values("pk").query.sql_with_params()
         parts.append(f"EXISTS ({built})")
         params.extend(values)
-    assert sql == "SELECT " + ", ".join(parts)
-    filled = list(compiled)
-    for index in at:
-        filled[index] = patient_id
-    assert filled == params
+    assert statement.sql == "SELECT " + ", ".join(parts)
+    assert statement.params(patient_id) == params
