@@ -67,6 +67,20 @@ class FreeRow:
 
 
 STATUS_LABELS = dict(Appointment.STATUSES)
+# All the front desk's day view reads of an appointment (its rows here, its free time in
+# scheduling/free_time.py, its events in scheduling/flow.py `log_listed`): the rest of the row,
+# the patient's other columns and the type's are not sent, nor turned into Python objects.
+FRONT_DESK_ROW_FIELDS = (
+    "clinician",
+    "starts_at",
+    "ends_at",
+    "status",
+    "arrived_at",
+    "patient__first_name",
+    "patient__last_name",
+    "patient__mrn",
+    "appointment_type__name",
+)
 
 
 def day_columns(

@@ -24,7 +24,7 @@ from clinic.staff import staff_group
 from patients.access import get_patient_for_user
 from scheduling.access import appointments_for, get_appointment_for_user
 from scheduling.day_pages import clinicians_of_day, page_holding, page_of
-from scheduling.day_rows import day_columns
+from scheduling.day_rows import FRONT_DESK_ROW_FIELDS, day_columns
 from scheduling.flow import log_listed
 from scheduling.forms import (
     BookingForm,
@@ -148,6 +148,7 @@ def day(request: HttpRequest) -> HttpResponse:
         page = page_of(clinicians, form.page_number())
         # The page's clinicians are known: no clinician read with each appointment.
         listed = listed.select_related(None).select_related("patient", "appointment_type")
+        listed = listed.only(*FRONT_DESK_ROW_FIELDS)
         listed = with_needs_new_time(listed.filter(clinician_id__in=[c.pk for c in page]))
     appointments = list(listed)
     shown = list(page) if page is not None else None

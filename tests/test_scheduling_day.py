@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -243,3 +245,35 @@ def test_each_row_offers_what_its_state_and_the_role_allow(client_for, staff):
     for last_name in ("Fakebooked", "Fakedone"):
         row = row_of(clinician, last_name)
         assert "<form" not in row and "<a " not in row
+
+
+def test_the_front_desks_day_reads_only_what_its_rows_show_in_a_fixed_number_of_statements(
+    client_for, staff, day
+):
+    """scheduling/day_rows.py FRONT_DESK_ROW_FIELDS: one statement reads the page's
+    appointments with only the columns the rows, the free time and the events use (no other
+    identifier of the patient, no audit columns), and no row reads anything of its own."""
+    desk = client_for(staff["frontdesk"])
+    params = {"date": FUTURE_MONDAY.isoformat()}
+    desk.get(DAY, params)  # warm: the session and the page's choices
+
+    def statements() -> list[str]:
+        with CaptureQueriesContext(connections["default"]) as queries:
+            response = desk.get(DAY, params)
+        assert response.status_code == 200
+        return [q["sql"] for q in queries.captured_queries]
+
+    before = statements()
+    for hour in (13, 14, 15):
+        AppointmentFactory(
+            clinician=staff["clinician2"], starts_at=clinic_moment(FUTURE_MONDAY, hour)
+        )
+    after = statements()
+    assert len(after) == len(before), "a statement per row"
+    read = [sql for sql in after if 'FROM "appointments" INNER JOIN' in sql]
+    assert len(read) == 1, read
+    for column in ('"patient_identities"."ssn"', '"patient_identities"."date_of_birth"',
+                   '"appointments"."created_at"', '"appointments"."booked_by_id"',
+                   '"appointments"."visit_reason"'):  # fmt: skip
+        assert column not in read[0], column
+    assert '"patient_identities"."last_name"' in read[0]
