@@ -41,7 +41,7 @@ from analytics.db_grants import (
     PROVIDERS_SQL,
     VISITS_ROLLUP,
 )
-from clinic.provisioning import ensure_functions, register_step
+from clinic.provisioning import ensure_functions, register_step, revoke_other_executors
 
 SMALL_MAX = 10
 TOP_CODES = 10
@@ -380,6 +380,13 @@ def suppression_functions(connection: BaseDatabaseWrapper) -> list[str]:
     with connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL ROLE {OWNER}")
         try:
-            return ensure_functions(connection, VISIT_PANELS, _statements())
+            done = ensure_functions(connection, VISIT_PANELS, _statements())
+            # Reconciled on every run, as ensure_function does: the helpers no role calls, the
+            # panels the analyst's role only.
+            for signature, _ in _HELPERS:
+                done += revoke_other_executors(connection, signature, ())
+            for signature, _ in _PANELS:
+                done += revoke_other_executors(connection, signature, [ANALYST])
+            return done
         finally:
             cursor.execute("RESET ROLE")

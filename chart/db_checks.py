@@ -27,7 +27,7 @@ from psycopg import sql
 
 from clinic import roles
 from clinic.db_checks import NOW_WINDOW, REFUSE, check_function, ensure_trigger_function
-from clinic.provisioning import ensure_functions, register_step
+from clinic.provisioning import ensure_functions, register_step, revoke_other_executors
 
 NOW = NOW_WINDOW
 PRIMARY_KEYS = {
@@ -206,7 +206,9 @@ def _history_triggers(connection: BaseDatabaseWrapper) -> list[str]:
                 .as_string(cursor.connection),
             ]
         statements.append("REVOKE ALL ON FUNCTION chart_history_append() FROM PUBLIC")
-    return ensure_functions(connection, "chart_history_append()", statements)
+    # A trigger's function: no role calls it (its owner's triggers do).
+    done = ensure_functions(connection, "chart_history_append()", statements)
+    return done + revoke_other_executors(connection, "chart_history_append()", ())
 
 
 @register_step(order=40)

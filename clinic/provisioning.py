@@ -476,12 +476,15 @@ def ensure_function(
                 .as_string(cursor.connection)
             )
     done = ensure_functions(connection, signature, [statement, *rights])
-    return done + _revoke_other_executors(connection, signature, executors)
+    return done + revoke_other_executors(connection, signature, executors)
 
 
-def _revoke_other_executors(
+def revoke_other_executors(
     connection: BaseDatabaseWrapper, signature: str, executors: Sequence[str]
 ) -> list[str]:
+    """REVOKE EXECUTE on `signature` from every role but its owner and `executors`: for
+    functions made by ensure_functions with statements of their own (a DROP first, triggers,
+    several functions under one mark), which ensure_function cannot make."""
     done: list[str] = []
     with connection.cursor() as cursor:
         cursor.execute(

@@ -23,7 +23,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from clinic import roles
 from clinic.clinic_time import CLINIC_TODAY
 from clinic.db_checks import NOW_WINDOW, REFUSE, check_function, ensure_trigger_function
-from clinic.provisioning import ensure_functions, register_step
+from clinic.provisioning import ensure_functions, register_step, revoke_other_executors
 from rights.models import DENIED, EXTENSION_DAYS, FULFILLED, OPEN, PARTIAL, RESPONSE_DAYS
 
 NOW = NOW_WINDOW
@@ -136,15 +136,19 @@ def access_request_write_checks(connection: BaseDatabaseWrapper) -> list[str]:
         "access_requests_check_write",
         "INSERT OR UPDATE",
     )
-    return done + ensure_functions(
-        connection,
-        "access_request_demographics(uuid)",
-        [
-            # Its columns changed once (sex and gender identity added): a new return type
-            # needs a new function; the grants below follow it.
-            "DROP FUNCTION IF EXISTS access_request_demographics(uuid)",
-            DEMOGRAPHICS_FUNCTION,
-            "REVOKE ALL ON FUNCTION access_request_demographics(uuid) FROM PUBLIC",
-            f"GRANT EXECUTE ON FUNCTION access_request_demographics(uuid) TO {PRIVACY_OFFICER}",
-        ],
+    return (
+        done
+        + ensure_functions(
+            connection,
+            "access_request_demographics(uuid)",
+            [
+                # Its columns changed once (sex and gender identity added): a new return type
+                # needs a new function; the grants below follow it.
+                "DROP FUNCTION IF EXISTS access_request_demographics(uuid)",
+                DEMOGRAPHICS_FUNCTION,
+                "REVOKE ALL ON FUNCTION access_request_demographics(uuid) FROM PUBLIC",
+                f"GRANT EXECUTE ON FUNCTION access_request_demographics(uuid) TO {PRIVACY_OFFICER}",
+            ],
+        )
+        + revoke_other_executors(connection, "access_request_demographics(uuid)", [PRIVACY_OFFICER])
     )

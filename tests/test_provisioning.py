@@ -71,3 +71,41 @@ def test_a_stray_execute_on_a_function_is_revoked():
         )
         assert [row[0] for row in cursor.fetchall()] == [False, False, True, True]
     assert "nothing changed" in provision()
+
+
+# Functions made with statements of their own (a DROP first, triggers, several under one mark),
+# reconciled by clinic/provisioning.py revoke_other_executors: (signature, owner, executors).
+RECONCILED = [
+    ("access_request_demographics(uuid)", None, ["clinic_privacy_officer"]),
+    ("chart_history_append()", None, []),
+    (
+        "analytics_visit_panels(date,date,text,integer)",
+        "clinic_analytics_owner",
+        ["clinic_analyst"],
+    ),
+    ("analytics_patient_panels()", "clinic_analytics_owner", ["clinic_analyst"]),
+    ("analytics_suppress(bigint[])", "clinic_analytics_owner", []),
+]
+STRAYS = ["clinic_web", "clinic_front_desk", "clinic_clinician"]
+
+
+@pytest.mark.parametrize(("signature", "owner", "executors"), RECONCILED)
+def test_a_stray_execute_is_revoked_from_functions_made_with_their_own_statements(
+    signature, owner, executors
+):
+    with connections["owner"].cursor() as cursor:
+        if owner:
+            cursor.execute(f"SET ROLE {owner}")
+        cursor.execute(f"GRANT EXECUTE ON FUNCTION {signature} TO {', '.join(STRAYS)}")
+        cursor.execute("RESET ROLE")
+    output = provision()
+    for role in STRAYS:
+        assert f'REVOKE EXECUTE ON FUNCTION {signature} FROM "{role}"' in output, role
+    everyone = [*STRAYS, "clinic_privacy_officer", "clinic_analyst"]
+    with connections["owner"].cursor() as cursor:
+        cursor.execute(
+            "SELECT r FROM unnest(%s::text[]) r WHERE has_function_privilege(r, %s, 'EXECUTE')",
+            [everyone, signature],
+        )
+        assert sorted(row[0] for row in cursor.fetchall()) == sorted(executors)
+    assert "nothing changed" in provision()
