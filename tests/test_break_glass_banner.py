@@ -47,6 +47,11 @@ def test_the_switch_reads_the_same_grants_as_the_banners_query(staff, grants):
     assert [row[0] for row in shown] == [soon.pk, later.pk]
     assert [row[2] for row in shown] == [soon.expires_at, later.expires_at]
     assert switch(CLINICIAN, staff["clinician2"].pk)[0][0] not in (soon.pk, later.pk)
+    # One connection, the function's plan kept for the session (PL/pgSQL) and used well past
+    # PostgreSQL's custom-plan phase: each switch still reads its own clinician's grants.
+    for _ in range(7):
+        assert [row[0] for row in switch(CLINICIAN, staff["clinician"].pk)] == [soon.pk, later.pk]
+        assert switch(CLINICIAN, staff["clinician2"].pk)[0][0] not in (soon.pk, later.pk)
 
 
 def test_a_clinicians_page_shows_the_banner_without_a_statement_of_its_own(
