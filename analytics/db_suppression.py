@@ -355,20 +355,26 @@ BEGIN
 END
 $fn$"""
 
-_HELPERS = [
-    (_DERIVABLE, DERIVABLE_FUNCTION),
-    (_SUPPRESS, SUPPRESS_FUNCTION),
-    (_CELLS, CELLS_FUNCTION),
+# Each function with the roles that may execute it: the helpers none (only the panels, as
+# their owner, call them), the panels the analyst's role. One list for the grants and for
+# their reconciliation on every run.
+_FUNCTIONS: list[tuple[str, str, tuple[str, ...]]] = [
+    (_DERIVABLE, DERIVABLE_FUNCTION, ()),
+    (_SUPPRESS, SUPPRESS_FUNCTION, ()),
+    (_CELLS, CELLS_FUNCTION, ()),
+    (VISIT_PANELS, VISIT_PANELS_FUNCTION, (ANALYST,)),
+    (PATIENT_PANELS, PATIENT_PANELS_FUNCTION, (ANALYST,)),
 ]
-_PANELS = [(VISIT_PANELS, VISIT_PANELS_FUNCTION), (PATIENT_PANELS, PATIENT_PANELS_FUNCTION)]
 
 
 def _statements() -> list[str]:
     statements: list[str] = []
-    for signature, body in [*_HELPERS, *_PANELS]:
+    for signature, body, _ in _FUNCTIONS:
         statements += [body, f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC"]
     statements += [
-        f"GRANT EXECUTE ON FUNCTION {signature} TO {ANALYST}" for signature, _ in _PANELS
+        f"GRANT EXECUTE ON FUNCTION {signature} TO {', '.join(executors)}"
+        for signature, _, executors in _FUNCTIONS
+        if executors
     ]
     return statements
 
@@ -381,12 +387,9 @@ def suppression_functions(connection: BaseDatabaseWrapper) -> list[str]:
         cursor.execute(f"SET LOCAL ROLE {OWNER}")
         try:
             done = ensure_functions(connection, VISIT_PANELS, _statements())
-            # Reconciled on every run, as ensure_function does: the helpers no role calls, the
-            # panels the analyst's role only.
-            for signature, _ in _HELPERS:
-                done += revoke_other_executors(connection, signature, ())
-            for signature, _ in _PANELS:
-                done += revoke_other_executors(connection, signature, [ANALYST])
+            # Reconciled on every run, as ensure_function does.
+            for signature, _, executors in _FUNCTIONS:
+                done += revoke_other_executors(connection, signature, executors)
             return done
         finally:
             cursor.execute("RESET ROLE")
