@@ -467,6 +467,15 @@ def ensure_access_log(conn) -> list[str]:
         cursor.execute(checkpoint.REDUNDANT_INDEXES_SQL)
         for (index,) in cursor.fetchall():
             _execute(cursor, done, sql.SQL("DROP INDEX public.{}").format(sql.Identifier(index)))
+        cursor.execute(checkpoint.REDUNDANT_CONSTRAINTS_SQL)
+        for (constraint,) in cursor.fetchall():
+            _execute(
+                cursor,
+                done,
+                sql.SQL("ALTER TABLE public.access_log DROP CONSTRAINT {}").format(
+                    sql.Identifier(constraint)
+                ),
+            )
         done += ensure_row_level_security(conn, "access_log", force=False)
         done += ensure_policies(conn, "access_log", access_log_policies())
         done += _table_rights(cursor, "access_log", "SELECT", grantable=True)

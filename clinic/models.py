@@ -27,7 +27,9 @@ class AccessEvent(models.Model):
     outcome = models.CharField(max_length=20)
     reason = models.CharField(max_length=200, blank=True)
     prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    # Not unique in the database: the hash covers the row's id, and the chain's walk catches a
+    # copied row (clinic/access_log/checkpoint.py, REDUNDANT_CONSTRAINTS_SQL; issue 20).
+    hash = models.CharField(max_length=64)
 
     class Meta:
         db_table = "access_log"

@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connections, transaction
 
 from clinic import access_log, roles
-from clinic.access_log.chain import chain_head, verify_chain
+from clinic.access_log.chain import chain_head, verify_and_checkpoint, verify_chain
 from clinic.db_context import apply_context
 from localdb import cluster
 from tests.conftest import PASSWORD, TEST_DATABASE
@@ -247,6 +247,25 @@ def test_reordered_rows_are_detected():
     )
     report = verify_chain()
     assert report.broken_id == 2
+
+
+@pytest.mark.parametrize("where", ["at the head", "below the first id"])
+def test_a_replayed_row_is_detected_without_a_unique_hash(where):
+    """The log keeps no unique index on `hash` (issue 20: a random-order index on every append);
+    a copy of an earlier row, hash and link included, is still caught by the walk: the hash
+    covers the row's id, so under a new id its content no longer matches it."""
+    append_events(5)
+    new_id = 6 if where == "at the head" else 0  # the walk starts below any id, not at 1
+    tamper(
+        f"INSERT INTO access_log SELECT {new_id}, occurred_at, staff_id, role, action, "
+        "patient_id, object_id, client_ip, outcome, reason, prev_hash, hash "
+        "FROM access_log WHERE id = 1"
+    )
+    report = verify_chain()
+    assert not report.ok
+    assert report.broken_id == new_id
+    walked = verify_and_checkpoint(full=True)  # the database's verifier, the same walk
+    assert (walked.ok, walked.broken_id) == (False, new_id)
 
 
 def test_cut_off_tail_is_detected_by_an_anchored_head():

@@ -230,7 +230,8 @@ def test_the_log_carries_no_index_its_queries_do_not_use():
     assert not [d for d in definitions if "varchar_pattern_ops" in d], definitions
     assert not [d for d in definitions if d.endswith("(patient_id)")], definitions
     assert [d for d in definitions if PATIENT_INDEX in d], definitions
-    assert len(definitions) == 6, definitions  # key, hash, action, staff, time, patient report
+    assert not [d for d in definitions if d.endswith("(hash)")], definitions
+    assert len(definitions) == 5, definitions  # key, action, staff, time, patient report
 
 
 def test_a_redundant_index_on_the_log_is_dropped_by_the_bootstrap():
@@ -243,3 +244,12 @@ def test_a_redundant_index_on_the_log_is_dropped_by_the_bootstrap():
     assert 'DROP INDEX public."access_log_action_again"' in statements
     assert 'DROP INDEX public."access_log_patient_again"' in statements
     assert not [d for d in _log_indexes() if "_again" in d]
+
+
+def test_a_unique_constraint_on_the_hash_is_dropped_by_the_bootstrap():
+    """As on a database migrated before clinic/0009: Django's `unique=True` on `hash`."""
+    with cluster.superuser_connect(TEST_DATABASE) as conn:
+        conn.execute("ALTER TABLE access_log ADD CONSTRAINT access_log_hash_key UNIQUE (hash)")
+    statements = bootstrap.run(cluster.superuser_dsn(TEST_DATABASE))
+    assert 'ALTER TABLE public.access_log DROP CONSTRAINT "access_log_hash_key"' in statements
+    assert not [d for d in _log_indexes() if d.endswith("(hash)")]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from django.db import connections
 
-from clinic.access_log.database import GENESIS, VERIFY_QUERY
+from clinic.access_log.database import FIRST_ID, GENESIS, VERIFY_QUERY
 
 BATCH_SIZE = 10_000
 HEAD_QUERY = "SELECT id, hash, occurred_at FROM access_log ORDER BY id DESC LIMIT 1"
@@ -43,9 +43,10 @@ class ChainReport:
 def verify_chain(using: str = "owner", batch_size: int = BATCH_SIZE) -> ChainReport:
     started = time.monotonic()
     previous_hash, last_id, checked = GENESIS, 0, 0
+    next_id = FIRST_ID
     with connections[using].cursor() as cursor:
         while True:
-            cursor.execute(VERIFY_QUERY, [last_id, batch_size])
+            cursor.execute(VERIFY_QUERY, [next_id, batch_size])
             rows = cursor.fetchall()
             for row_id, prev_hash, stored_hash, computed in rows:
                 checked += 1
@@ -59,6 +60,7 @@ def verify_chain(using: str = "owner", batch_size: int = BATCH_SIZE) -> ChainRep
                         checked, time.monotonic() - started, row_id, problem, last_id or None
                     )
                 previous_hash, last_id = stored_hash, row_id
+                next_id = row_id + 1
             if len(rows) < batch_size:
                 break
     return ChainReport(

@@ -41,9 +41,7 @@ PATIENT_INDEX_SQL = (
 # uses LIKE) and a one-column index on patient_id (PATIENT_INDEX leads with it, and
 # `patient_id = x` implies its predicate). Found by definition, not by Django's generated names;
 # the bootstrap drops them as the log's owner (Django's migrations cannot: the owner login does
-# not own the log). The unique index on `hash` stays: the chain does not need it (each link
-# names its predecessor's hash), but it is the model's declared constraint, and a second row
-# with the same hash would mean a replayed link.
+# not own the log).
 REDUNDANT_INDEXES_SQL = """
 SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
 WHERE i.indrelid = 'public.access_log'::regclass AND NOT i.indisunique AND NOT i.indisprimary
@@ -52,6 +50,21 @@ WHERE i.indrelid = 'public.access_log'::regclass AND NOT i.indisunique AND NOT i
            AND i.indkey[0] = (SELECT attnum FROM pg_attribute
                               WHERE attrelid = 'public.access_log'::regclass
                                 AND attname = 'patient_id')))
+ORDER BY 1"""
+
+# The unique constraint on `hash` alone (Django's `unique=True`, dropped in clinic/0009): its
+# keys arrive in random order, so in a log larger than memory every append read pages of a
+# 100M-entry index from disk (appends 0.65-0.71x at 100M, docs/benchmarks.md). It guarded
+# nothing the chain does not: a row's hash covers its own id (CANONICAL, database.py), which the
+# primary key keeps unique, so two rows share a hash only by a SHA-256 collision; and a copied or
+# replayed row fails the walk, which recomputes each hash from its row and checks each link
+# (tests/test_audit_owner.py). Found by definition, dropped by the bootstrap as the log's owner.
+REDUNDANT_CONSTRAINTS_SQL = """
+SELECT con.conname FROM pg_constraint con
+WHERE con.conrelid = 'public.access_log'::regclass AND con.contype = 'u'
+  AND con.conkey = ARRAY[(SELECT attnum FROM pg_attribute
+                          WHERE attrelid = 'public.access_log'::regclass
+                            AND attname = 'hash')]::int2[]
 ORDER BY 1"""
 
 TABLE_SQL = f"""
@@ -93,6 +106,7 @@ DECLARE
     r record;
     expected text;
     until_id bigint;
+    from_id bigint;
 BEGIN
     -- One verifier at a time: two would both write a checkpoint for the same head.
     PERFORM pg_advisory_xact_lock(hashtext('clinic.access_log_checkpoints'));
@@ -120,16 +134,19 @@ BEGIN
         END IF;
     END IF;
     IF p_full OR k.log_id IS NULL THEN
+        -- Every row, whatever its id: a row planted below the first id is walked too.
         start_id := 0;
+        from_id := -9223372036854775808;
         expected := '{genesis}';
     ELSE
         start_id := k.log_id;
+        from_id := k.log_id + 1;
         expected := k.log_hash;
     END IF;
     head_id := nullif(start_id, 0);
     FOR r IN
         SELECT e.id, e.prev_hash, e.hash, {computed} AS computed
-        FROM public.access_log e WHERE e.id > start_id AND e.id <= until_id ORDER BY e.id
+        FROM public.access_log e WHERE e.id >= from_id AND e.id <= until_id ORDER BY e.id
     LOOP
         checked := checked + 1;
         IF r.prev_hash <> expected THEN

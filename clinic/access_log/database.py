@@ -134,7 +134,8 @@ FOR EACH STATEMENT EXECUTE FUNCTION public.access_log_refuse_change()"""
 VERIFY_QUERY = f"""
 SELECT e.id, e.prev_hash, e.hash,
        encode(sha256(convert_to(e.prev_hash || '|' || {CANONICAL}, 'UTF8')), 'hex') AS computed
-FROM access_log e WHERE e.id > %s ORDER BY e.id LIMIT %s"""
+FROM access_log e WHERE e.id >= %s ORDER BY e.id LIMIT %s"""
+FIRST_ID = -(2**63)  # the walk's lower bound: every bigint id, a row planted below 1 included
 
 
 def objects_sql() -> list[str]:
