@@ -28,11 +28,16 @@ from clinic.access import REASON_NOT_FOUND, not_found, require_group
 from patients.models import PatientIdentity
 from records.access import MAY_SEE_COLUMN, REASON_NOT_ON_CARE_TEAM, NotOnCareTeam
 from records.db_grants import ACTIVE_CARE_TEAM
+from scheduling.care_team import booked_today
 
 CHART_ROLES = frozenset({roles.CLINICIAN})
+PATIENT_COLUMN = '"patient_identities"."patient_id"'
+# On the care team today, standing or by a live appointment today (scheduling/care_team.py):
+# the two paths that need no grant. Otherwise the chart is open through break the glass alone.
 ON_CARE_TEAM_SQL = (
-    "EXISTS (SELECT 1 FROM care_team ct WHERE "  # noqa: S608 (constants only)
-    f'{ACTIVE_CARE_TEAM} AND ct.patient_id = "patient_identities"."patient_id")'
+    "(EXISTS (SELECT 1 FROM care_team ct WHERE "  # noqa: S608 (constants only)
+    f"{ACTIVE_CARE_TEAM} AND ct.patient_id = {PATIENT_COLUMN})"
+    f" OR {booked_today(PATIENT_COLUMN)})"
 )
 ON_CARE_TEAM_COLUMN = RawSQL(  # noqa: S611 (constant SQL, no input)
     ON_CARE_TEAM_SQL,

@@ -22,6 +22,7 @@ from clinic import access_log
 from patients.models import PatientIdentity
 from records.db_grants import active_grant
 from records.models import BreakGlassGrant, CareTeamMember
+from scheduling.care_team import is_booked_today
 
 # request.user as views see it (they are behind login_required).
 Staff = AbstractBaseUser | AnonymousUser
@@ -68,7 +69,12 @@ def active_grants(staff: Staff) -> models.QuerySet[BreakGlassGrant]:
 
 
 def is_on_care_team(staff: Staff, patient: PatientIdentity) -> bool:
-    return CareTeamMember.objects.active().filter(staff_id=staff.pk, patient=patient).exists()
+    """On the signed-in clinician's care team today, so no grant is needed: standing, or by a
+    live appointment today (scheduling/care_team.py, asked of the request's verified staff id,
+    which is `staff`)."""
+    if CareTeamMember.objects.active().filter(staff_id=staff.pk, patient=patient).exists():
+        return True
+    return is_booked_today(patient.pk)
 
 
 def break_glass_start(

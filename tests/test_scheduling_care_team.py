@@ -120,3 +120,29 @@ def test_the_clinician_may_write_the_days_visit_but_cannot_book_themselves_in(
             [str(other.pk)],
         )
     assert visits_seen(staff["clinician"], other) == 0
+
+
+def test_the_chart_of_a_patient_booked_today_carries_no_break_the_glass_marker(
+    client_for, staff, booked_patient
+):
+    """Care team by appointment is the care team for the day (issue 17): the chart opens
+    without breaking the glass, so its banner must not say it was broken."""
+    AppointmentFactory(clinician=staff["clinician"], patient=booked_patient, starts_at=today_at(12))
+    url = reverse("chart:summary", kwargs={"patient_id": booked_patient.pk})
+    response = client_for(staff["clinician"]).get(url)
+    assert response.status_code == 200
+    assert "Emergency access (break the glass)" not in response.content.decode()
+
+
+def test_a_patient_booked_today_needs_no_emergency_access(client_for, staff, booked_patient):
+    """The break-the-glass page agrees: no grant is offered or made for the day's patient."""
+    from records.models import BreakGlassGrant
+
+    AppointmentFactory(clinician=staff["clinician"], patient=booked_patient, starts_at=today_at(12))
+    response = client_for(staff["clinician"]).post(
+        f"/break-glass/{booked_patient.pk}/",
+        {"password": "x", "reason_category": "emergency"},
+    )
+    assert response.status_code == 200
+    assert b"No emergency access needed" in response.content
+    assert not BreakGlassGrant.objects.using("owner").exists()
