@@ -1,12 +1,13 @@
 """The one way chart views reach a patient and an item (STYLE.md: one helper per model).
 
 - `get_chart_patient`: clinicians only (everyone else 403, logged with the patient). One
-  statement fetches the patient and asks PostgreSQL the very condition row-level security
-  applies to every chart table (records/db_grants.py `clinician_may_see`), plus whether the
-  access rests on break the glass alone (the banner's marker) and whether "no known
-  allergies" was stated. Not the clinician's patient: NotOnCareTeam, which
-  records.access.refuse_outside_care_team answers with the 403 page pointing to break the glass,
-  logged like the visits' refusals.
+  statement fetches the patient and asks PostgreSQL, in one call of
+  `clinic_clinician_access()`, the three paths of the condition row-level security applies to
+  every chart table (records/db_grants.py `clinician_may_see`), told apart: none (refused),
+  only the clinician's break-the-glass grant (the banner's marker), or the care team (standing
+  or by an appointment today); and whether "no known allergies" was stated. Not the
+  clinician's patient: NotOnCareTeam, which records.access.refuse_outside_care_team answers
+  with the 403 page pointing to break the glass, logged like the visits' refusals.
 - `get_item_for_user`: one chart item through row-level security; an item of a patient the
   clinician may not see does not exist for them (404, logged).
 """
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from django.db import models
-from django.db.models import BooleanField, Exists, OuterRef
+from django.db.models import CharField, Exists, OuterRef
 from django.db.models.expressions import RawSQL
 from django.http import HttpRequest
 
@@ -26,23 +27,14 @@ from chart.models import AllergyReview
 from clinic import access_log, roles
 from clinic.access import REASON_NOT_FOUND, not_found, require_group
 from patients.models import PatientIdentity
-from records.access import MAY_SEE_COLUMN, REASON_NOT_ON_CARE_TEAM, NotOnCareTeam
-from records.db_grants import ACTIVE_CARE_TEAM
-from scheduling.care_team import booked_today
+from records.access import REASON_NOT_ON_CARE_TEAM, NotOnCareTeam
+from records.db_grants import ACCESS_NAME, BREAK_GLASS_ACCESS
 
 CHART_ROLES = frozenset({roles.CLINICIAN})
-PATIENT_COLUMN = '"patient_identities"."patient_id"'
-# On the care team today, standing or by a live appointment today (scheduling/care_team.py):
-# the two paths that need no grant. Otherwise the chart is open through break the glass alone.
-ON_CARE_TEAM_SQL = (
-    "(EXISTS (SELECT 1 FROM care_team ct WHERE "  # noqa: S608 (constants only)
-    f"{ACTIVE_CARE_TEAM} AND ct.patient_id = {PATIENT_COLUMN})"
-    f" OR {booked_today(PATIENT_COLUMN)})"
-)
-ON_CARE_TEAM_COLUMN = RawSQL(  # noqa: S611 (constant SQL, no input)
-    ON_CARE_TEAM_SQL,
-    (),
-    output_field=BooleanField(),
+# The chart's one access question (records/db_grants.py ACCESS_FUNCTION): NULL where row-level
+# security hides the patient's chart, 'break_glass' where it is open only through a grant.
+ACCESS_COLUMN = RawSQL(  # noqa: S611 (constant SQL, no input)
+    f'{ACCESS_NAME}("patient_identities"."patient_id")', (), output_field=CharField()
 )
 
 Item = TypeVar("Item", bound=models.Model)
@@ -60,20 +52,18 @@ def get_chart_patient(request: HttpRequest, patient_id: uuid.UUID) -> ChartPatie
     require_group(request, CHART_ROLES, patient_id=patient_id)
     nka = AllergyReview.objects.filter(patient=OuterRef("pk"), no_known_allergies=True)
     patient = (
-        PatientIdentity.objects.annotate(
-            may_see=MAY_SEE_COLUMN, on_care_team=ON_CARE_TEAM_COLUMN, nka=Exists(nka)
-        )
+        PatientIdentity.objects.annotate(access=ACCESS_COLUMN, nka=Exists(nka))
         .filter(pk=patient_id)
         .first()
     )
     if patient is None:
         raise not_found(request, patient_id=patient_id)
-    if not patient.may_see:  # type: ignore[attr-defined]
+    if patient.access is None:  # type: ignore[attr-defined]
         access_log.record_refusal(request, patient_id=patient_id, reason=REASON_NOT_ON_CARE_TEAM)
         raise NotOnCareTeam(patient_id)
     return ChartPatient(
         patient=patient,
-        break_the_glass=not patient.on_care_team,  # type: ignore[attr-defined]
+        break_the_glass=patient.access == BREAK_GLASS_ACCESS,  # type: ignore[attr-defined]
         no_known_allergies=patient.nka,  # type: ignore[attr-defined]
     )
 

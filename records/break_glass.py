@@ -20,9 +20,8 @@ from django.utils import timezone
 
 from clinic import access_log
 from patients.models import PatientIdentity
-from records.db_grants import active_grant
-from records.models import BreakGlassGrant, CareTeamMember
-from scheduling.care_team import is_booked_today
+from records.db_grants import ACCESS_NAME, CARE_TEAM_ACCESS, active_grant
+from records.models import BreakGlassGrant
 
 # request.user as views see it (they are behind login_required).
 Staff = AbstractBaseUser | AnonymousUser
@@ -70,11 +69,11 @@ def active_grants(staff: Staff) -> models.QuerySet[BreakGlassGrant]:
 
 def is_on_care_team(staff: Staff, patient: PatientIdentity) -> bool:
     """On the signed-in clinician's care team today, so no grant is needed: standing, or by a
-    live appointment today (scheduling/care_team.py, asked of the request's verified staff id,
-    which is `staff`)."""
-    if CareTeamMember.objects.active().filter(staff_id=staff.pk, patient=patient).exists():
-        return True
-    return is_booked_today(patient.pk)
+    live appointment today (records/db_grants.py ACCESS_FUNCTION, asked of the request's
+    verified staff id, which is `staff`'s)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {ACCESS_NAME}(%s)", [str(patient.pk)])
+        return cursor.fetchone()[0] == CARE_TEAM_ACCESS
 
 
 def break_glass_start(

@@ -11,10 +11,6 @@ staff id are sub-selects the planner evaluates once per query (InitPlans).
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.db import connection
-
 from clinic.clinic_time import CLINIC_TODAY_ENDS, CLINIC_TODAY_STARTS
 from clinic.db_checks import sql_strings
 from clinic.staff_identity import STAFF_ID
@@ -32,11 +28,3 @@ def booked_today(patient_id_column: str) -> str:
         f" AND ap.starts_at >= {CLINIC_TODAY_STARTS} AND ap.starts_at < {CLINIC_TODAY_ENDS}"
         f" AND ap.patient_id = {patient_id_column} AND ap.status NOT IN ({not_live}))"
     )
-
-
-def is_booked_today(patient_id: Any) -> bool:
-    """The same question in Python, for the signed-in clinician (the verified staff id of the
-    request's transaction): the break-the-glass page asks it before offering a grant."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {booked_today('%s::uuid')}", [str(patient_id)])
-        return bool(cursor.fetchone()[0])

@@ -9,10 +9,12 @@ from django.db.utils import DatabaseError, ProgrammingError
 
 from tests.db_helpers import as_role, run_as
 from tests.factories import (
+    AppointmentFactory,
     BreakGlassGrantFactory,
     CareTeamMemberFactory,
     ClinicalRecordFactory,
     PatientFactory,
+    today_at,
 )
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
@@ -224,6 +226,28 @@ def test_the_pages_check_agrees_with_row_level_security_on_every_kind_of_patient
         assert may_see == (visible > 0), name
         seen[name] = may_see
     assert seen == {name: name in ("team", "grant") for name in patients}
+
+    # The chart's and the break-the-glass page's question, the three paths told apart: NULL
+    # exactly where row-level security hides the records, 'break_glass' for the grant alone.
+    AppointmentFactory(clinician=clinician, patient=patients["none"], starts_at=today_at(12))
+    expected = {name: None for name in patients}
+    expected |= {"team": "care_team", "none": "care_team", "grant": "break_glass"}
+    for name, patient in patients.items():
+        ((access,),) = run_as(
+            "clinic_clinician", "SELECT clinic_clinician_access(%s)", [patient.pk],
+            user_id=clinician.pk,
+        )  # fmt: skip
+        ((visible,),) = run_as("clinic_clinician", records, [patient.pk], user_id=clinician.pk)
+        assert (access, access is not None) == (expected[name], visible > 0), name
+
+
+def test_only_the_clinician_may_ask_the_charts_access_question(staff):
+    patient = PatientFactory(last_name="Testpersonaccess")
+    with pytest.raises(DatabaseError, match="permission denied for function"):
+        run_as(
+            "clinic_front_desk", "SELECT clinic_clinician_access(%s)", [patient.pk],
+            user_id=staff["frontdesk"].pk,
+        )  # fmt: skip
 
 
 # --- front desk ------------------------------------------------------------------------------
