@@ -67,10 +67,10 @@ def active_grants(staff: Staff) -> models.QuerySet[BreakGlassGrant]:
     ).order_by("expires_at")
 
 
-def is_on_care_team(staff: Staff, patient: PatientIdentity) -> bool:
+def is_on_care_team(patient: PatientIdentity) -> bool:
     """On the signed-in clinician's care team today, so no grant is needed: standing, or by a
     live appointment today (records/db_grants.py ACCESS_FUNCTION, asked of the request's
-    verified staff id, which is `staff`'s)."""
+    verified staff id)."""
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {ACCESS_NAME}(%s)", [str(patient.pk)])
         return cursor.fetchone()[0] == CARE_TEAM_ACCESS

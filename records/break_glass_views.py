@@ -47,7 +47,7 @@ def start(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
         access_log.record(
             request, access_log.CHART_VIEWED, patient_id=patient.pk, reason="break_glass_form"
         )
-    if is_on_care_team(request.user, patient):
+    if is_on_care_team(patient):
         return render(request, "records/break_glass_not_needed.html", {"patient": patient})
     needs_code = mfa.has_device(request.user)
     if request.method == "POST" and needs_code:

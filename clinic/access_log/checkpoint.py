@@ -58,7 +58,7 @@ ORDER BY 1"""
 # nothing the chain does not: a row's hash covers its own id (CANONICAL, database.py), which the
 # primary key keeps unique, so two rows share a hash only by a SHA-256 collision; and a copied or
 # replayed row fails the walk, which recomputes each hash from its row and checks each link
-# (tests/test_audit_owner.py). Found by definition, dropped by the bootstrap as the log's owner.
+# (tests/test_access_log.py). Found by definition, dropped by the bootstrap as the log's owner.
 REDUNDANT_CONSTRAINTS_SQL = """
 SELECT con.conname FROM pg_constraint con
 WHERE con.conrelid = 'public.access_log'::regclass AND con.contype = 'u'
