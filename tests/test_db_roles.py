@@ -241,12 +241,22 @@ def test_the_pages_check_agrees_with_row_level_security_on_every_kind_of_patient
         assert (access, access is not None) == (expected[name], visible > 0), name
 
 
-def test_only_the_clinician_may_ask_the_charts_access_question(staff):
+@pytest.mark.parametrize(
+    ("role", "persona"),
+    [
+        ("clinic_front_desk", "frontdesk"),
+        ("clinic_analyst", "analyst"),
+        ("clinic_privacy_officer", "privacy"),
+        ("clinic_admin", "admin"),
+        (None, None),  # the bare web login, before sign-in
+    ],
+)
+def test_only_the_clinician_may_ask_the_charts_access_question(staff, role, persona):
     patient = PatientFactory(last_name="Testpersonaccess")
     with pytest.raises(DatabaseError, match="permission denied for function"):
         run_as(
-            "clinic_front_desk", "SELECT clinic_clinician_access(%s)", [patient.pk],
-            user_id=staff["frontdesk"].pk,
+            role, "SELECT clinic_clinician_access(%s)", [patient.pk],
+            user_id=staff[persona].pk if persona else None,
         )  # fmt: skip
 
 
