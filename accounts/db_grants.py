@@ -41,8 +41,13 @@ AUTH_POLICIES: dict[str, dict[str, str]] = {
     "auth_user": {
         # accounts/user_lookup.py: colleagues for a verified group role; otherwise the token's
         # own user, or the one account the sign-in form's signed look-up names.
+        # The comparison sits inside the sub-select (one boolean InitPlan): written
+        # `(SELECT clinic_staff_role()) IN (...)`, the planner guessed it kept 1 row in 40, so
+        # a query joining auth_user (a visit's provider) drove its join from the users and
+        # scanned every visit of each provider (4.5 ms against 0.2 ms for one patient's five
+        # last visits, docs/benchmarks.md). A bare boolean it counts as one row in two.
         "staff_read_colleagues": "AS PERMISSIVE FOR SELECT TO PUBLIC "
-        f"USING ({STAFF_ROLE} IN ({GROUP_ROLE_NAMES}))",
+        f"USING ((SELECT clinic_staff_role() IN ({GROUP_ROLE_NAMES})))",
         "own_row_reads": f"AS PERMISSIVE FOR SELECT TO PUBLIC USING (id = {STAFF_ID})",
         "sign_in_looks_up": f"AS PERMISSIVE FOR SELECT TO {roles.WEB_ROLE} "
         f"USING (username = {LOOKED_UP})",
