@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic import access_log
+from records import unsigned
 from records.unsigned import unsigned_notes_panel
 from tests.db_helpers import request_cursor
 from tests.factories import CareTeamMemberFactory, ClinicalRecordFactory, PatientFactory
@@ -97,6 +98,17 @@ def test_the_include_shows_nothing_to_other_roles(staff, notes, persona):
     request.user = staff[persona]
     assert unsigned_notes_panel(request) == {"show": False}
     assert render_panel(staff[persona]).strip() == ""
+
+
+def test_the_include_counts_up_to_a_cap_and_says_or_more(staff, notes, monkeypatch):
+    """The home page counts at most PANEL_COUNT_CAP overdue notes (a bounded read on every
+    view), and says so rather than showing the cap as if it were the number."""
+    monkeypatch.setattr(unsigned, "PANEL_COUNT_CAP", 2)
+    assert "2 or more visit notes still unsigned more than 3 days" in render_panel(
+        staff["clinician"]
+    )
+    monkeypatch.setattr(unsigned, "PANEL_COUNT_CAP", 3)
+    assert "2 visit notes still unsigned more than 3 days" in render_panel(staff["clinician"])
 
 
 def test_my_patients_shows_the_include(client_for, staff, notes):
