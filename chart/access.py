@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from django.db import models
-from django.db.models import CharField, Exists, OuterRef
+from django.db.models import CharField, Exists, OuterRef, QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import HttpRequest
 
@@ -48,14 +48,17 @@ class ChartPatient:
     no_known_allergies: bool
 
 
+def chart_patient_query(patient_id: uuid.UUID) -> QuerySet[PatientIdentity]:
+    """The patient, the clinician's access to the chart, and the "no known allergies" flag."""
+    nka = AllergyReview.objects.filter(patient=OuterRef("pk"), no_known_allergies=True)
+    return PatientIdentity.objects.annotate(access=ACCESS_COLUMN, nka=Exists(nka)).filter(
+        pk=patient_id
+    )
+
+
 def get_chart_patient(request: HttpRequest, patient_id: uuid.UUID) -> ChartPatient:
     require_group(request, CHART_ROLES, patient_id=patient_id)
-    nka = AllergyReview.objects.filter(patient=OuterRef("pk"), no_known_allergies=True)
-    patient = (
-        PatientIdentity.objects.annotate(access=ACCESS_COLUMN, nka=Exists(nka))
-        .filter(pk=patient_id)
-        .first()
-    )
+    patient = chart_patient_query(patient_id).first()
     if patient is None:
         raise not_found(request, patient_id=patient_id)
     if patient.access is None:  # type: ignore[attr-defined]

@@ -49,8 +49,19 @@ HISTORY = "chart_history"
 TABLES = (*ITEM_UPDATES, HISTORY)
 
 
+# Tables with at most one row per patient ask the rule through its function (per row), not
+# written out: the written-out rule is three sub-plans PostgreSQL initialises on every statement
+# that reads the table, and the "no known allergies" flag is read with the patient on every
+# chart page (chart/access.py). The item tables keep it written out: a patient's vital signs
+# are many rows, and the function per row cost more there (docs/benchmarks.md).
+ONE_ROW_PER_PATIENT = frozenset({"chart_allergy_reviews"})
+
+
 def item_policies(table: str) -> dict[str, str]:
-    may_see = clinician_may_see(f"{table}.patient_id")
+    if table in ONE_ROW_PER_PATIENT:
+        may_see = f"clinic_clinician_may_see({table}.patient_id)"
+    else:
+        may_see = clinician_may_see(f"{table}.patient_id")
     return {
         "clinician_reads": f"AS PERMISSIVE FOR SELECT TO clinic_clinician USING ({may_see})",
         "clinician_records": f"AS PERMISSIVE FOR INSERT TO clinic_clinician "
