@@ -5,11 +5,14 @@ problems, vital signs, the "no known allergies" flag and the last visits from th
 all on the owner connection: no role switch, no row-level-security filtering (the owner's
 policy is USING (true)), no care-team or break-the-glass decision, no decryption, no
 access-log event. Same template, same selectors for what they compute (latest values, ICD-10
-descriptions), one query per section as the secure page. Never imported by the application.
+descriptions), one query per section as the secure page, and the reads the two share compiled
+once per process as the secure page's are (clinic/compiled_sql.py `CompiledRead`). Never
+imported by the application.
 """
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -23,7 +26,8 @@ from django.shortcuts import render
 from benchmarks.baseline_views import ALIAS, PlainPatient, _patient
 from chart import selectors
 from chart.access import ChartPatient
-from chart.models import ROUTES, SEVERITIES, AllergyReview, Problem, VitalSigns
+from chart.models import ROUTES, SEVERITIES, AllergyReview, VitalSigns
+from clinic.compiled_sql import CompiledRead
 from records import icd10
 from records.models import ClinicalRecord
 
@@ -60,6 +64,19 @@ class PlainMedication:
         return dict(ROUTES).get(self.route, self.route)
 
 
+_PROBLEMS = CompiledRead(functools.partial(selectors._problems_query, active_only=True))
+_VITALS = CompiledRead(
+    lambda patient_id: VitalSigns.objects.filter(
+        patient_id=patient_id, entered_in_error=False
+    ).order_by("-taken_at")[:10]
+)
+_NO_KNOWN_ALLERGIES = CompiledRead(
+    lambda patient_id: AllergyReview.objects.filter(
+        patient_id=patient_id, no_known_allergies=True
+    ).only("pk")
+)
+
+
 def _rows(query: str, patient_id: uuid.UUID) -> list[tuple[Any, ...]]:
     with connections[ALIAS].cursor() as cursor:
         cursor.execute(query, [patient_id])
@@ -78,18 +95,9 @@ def summary(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
             patient_id,
         )
     ]
-    nka = (
-        AllergyReview.objects.using(ALIAS)
-        .filter(patient_id=patient_id, no_known_allergies=True)
-        .exists()
-    )
+    nka = bool(_NO_KNOWN_ALLERGIES(patient_id, using=ALIAS))
     chart = ChartPatient(patient=patient, break_the_glass=False, no_known_allergies=nka)  # type: ignore[arg-type]
-    problems = (
-        Problem.objects.using(ALIAS)
-        .filter(patient_id=patient_id, status=Problem.ACTIVE)
-        .defer("note")
-        .order_by("status", "-onset_date", "-created_at")
-    )
+    problems = _PROBLEMS(patient_id, using=ALIAS)
     medications = [
         PlainMedication(*row)
         for row in _rows(
@@ -99,11 +107,7 @@ def summary(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
             patient_id,
         )
     ]
-    vitals = list(
-        VitalSigns.objects.using(ALIAS)
-        .filter(patient_id=patient_id, entered_in_error=False)
-        .order_by("-taken_at")[:10]
-    )
+    vitals = _VITALS(patient_id, using=ALIAS)
     visits = (
         ClinicalRecord.objects.using(ALIAS)
         .filter(patient_id=patient_id)

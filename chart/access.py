@@ -26,6 +26,7 @@ from django.http import HttpRequest
 from chart.models import AllergyReview
 from clinic import access_log, roles
 from clinic.access import REASON_NOT_FOUND, not_found, require_group
+from clinic.compiled_sql import CompiledRead
 from patients.models import PatientIdentity
 from records.access import REASON_NOT_ON_CARE_TEAM, NotOnCareTeam
 from records.db_grants import ACCESS_NAME, BREAK_GLASS_ACCESS
@@ -56,9 +57,13 @@ def chart_patient_query(patient_id: uuid.UUID) -> QuerySet[PatientIdentity]:
     )
 
 
+_CHART_PATIENT = CompiledRead(chart_patient_query)
+
+
 def get_chart_patient(request: HttpRequest, patient_id: uuid.UUID) -> ChartPatient:
     require_group(request, CHART_ROLES, patient_id=patient_id)
-    patient = chart_patient_query(patient_id).first()
+    found = _CHART_PATIENT(patient_id)
+    patient = found[0] if found else None
     if patient is None:
         raise not_found(request, patient_id=patient_id)
     if patient.access is None:  # type: ignore[attr-defined]
