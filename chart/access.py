@@ -5,7 +5,10 @@
   `clinic_clinician_access()`, the three paths of the condition row-level security applies to
   every chart table (records/db_grants.py `clinician_may_see`), told apart: none (refused),
   only the clinician's break-the-glass grant (the banner's marker), or the care team (standing
-  or by an appointment today); and whether "no known allergies" was stated. Not the
+  or by an appointment today); whether "no known allergies" was stated; and the clinician's
+  rights facts (rights/patient_facts.py `exists_columns`: restrictions, amendments... to
+  show), so the page sends no statement for them. The statement is compiled once per process
+  (clinic/compiled_sql.py `CompiledRead`). Not the
   clinician's patient: NotOnCareTeam, which records.access.refuse_outside_care_team answers
   with the 403 page pointing to break the glass, logged like the visits' refusals.
 - `get_item_for_user`: one chart item through row-level security; an item of a patient the
@@ -30,6 +33,7 @@ from clinic.compiled_sql import CompiledRead
 from patients.models import PatientIdentity
 from records.access import REASON_NOT_ON_CARE_TEAM, NotOnCareTeam
 from records.db_grants import ACCESS_NAME, BREAK_GLASS_ACCESS
+from rights import patient_facts
 
 CHART_ROLES = frozenset({roles.CLINICIAN})
 # The chart's one access question (records/db_grants.py ACCESS_FUNCTION): NULL where row-level
@@ -50,14 +54,21 @@ class ChartPatient:
 
 
 def chart_patient_query(patient_id: uuid.UUID) -> QuerySet[PatientIdentity]:
-    """The patient, the clinician's access to the chart, and the "no known allergies" flag."""
+    """The patient, the clinician's access to the chart, the "no known allergies" flag, and
+    the clinician's rights facts (rights/patient_facts.py: whether the page has restrictions,
+    amendments... to show), all in one statement."""
     nka = AllergyReview.objects.filter(patient=OuterRef("pk"), no_known_allergies=True)
-    return PatientIdentity.objects.annotate(access=ACCESS_COLUMN, nka=Exists(nka)).filter(
-        pk=patient_id
-    )
+    return PatientIdentity.objects.annotate(
+        access=ACCESS_COLUMN,
+        nka=Exists(nka),
+        **patient_facts.exists_columns(patient_id, roles.CLINICIAN),
+    ).filter(pk=patient_id)
 
 
-_CHART_PATIENT = CompiledRead(chart_patient_query)
+# The patient's id stands in the filter and in each rights fact's EXISTS.
+_CHART_PATIENT = CompiledRead(
+    chart_patient_query, places=1 + len(patient_facts.ASKED[roles.CLINICIAN])
+)
 
 
 def get_chart_patient(request: HttpRequest, patient_id: uuid.UUID) -> ChartPatient:
@@ -69,6 +80,7 @@ def get_chart_patient(request: HttpRequest, patient_id: uuid.UUID) -> ChartPatie
     if patient.access is None:  # type: ignore[attr-defined]
         access_log.record_refusal(request, patient_id=patient_id, reason=REASON_NOT_ON_CARE_TEAM)
         raise NotOnCareTeam(patient_id)
+    patient_facts.remember(request, patient_id, roles.CLINICIAN, patient)
     return ChartPatient(
         patient=patient,
         break_the_glass=patient.access == BREAK_GLASS_ACCESS,  # type: ignore[attr-defined]

@@ -8,7 +8,9 @@ import pytest
 from django.db import connections, transaction
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
+from clinic import roles
 from clinic.db_context import apply_context
 from clinic.staff import database_role_for
 from rights import patient_facts
@@ -109,3 +111,50 @@ def test_the_compiled_statement_is_the_queries_own_for_the_patient(group):
         params.extend(values)
     assert statement.sql == "SELECT " + ", ".join(parts)
     assert statement.params(patient_id) == params
+
+
+def chart_summary(client_for, user, patient):
+    with CaptureQueriesContext(connections["default"]) as queries:
+        response = client_for(user).get(reverse("chart:summary", args=[patient.pk]))
+    assert response.status_code == 200
+    asked_alone = [q["sql"] for q in queries.captured_queries if "restrictions" in q["sql"]]
+    return response.content.decode(), asked_alone
+
+
+def test_the_chart_asks_the_facts_with_the_patient_and_shows_what_they_say(staff, client_for):
+    """The chart reads the clinician's facts in its own read of the patient (chart/access.py):
+    no statement of their own, and the banner still shows an agreed restriction."""
+    patient = PatientFactory()
+    CareTeamMemberFactory(staff=staff["clinician"], patient=patient)
+    body, asked = chart_summary(client_for, staff["clinician"], patient)
+    assert "Restriction agreed" not in body
+    assert len(asked) == 1 and asked[0].startswith("SELECT ")  # the patient's own read
+    assert "patient_identities" in asked[0]
+    RestrictionFactory(patient=patient)
+    body, asked = chart_summary(client_for, staff["clinician"], patient)
+    assert "Restriction agreed" in body
+    assert len(asked) == 2  # the patient's read, then the banner's own read of the restriction
+
+
+@pytest.mark.parametrize("with_rows", [False, True])
+def test_the_facts_read_with_the_chart_patient_are_the_facts(staff, with_rows):
+    """The same answers as `facts()`'s own statement, for each fact the clinician is asked."""
+    from chart.access import _CHART_PATIENT
+
+    patient = PatientFactory()
+    CareTeamMemberFactory(staff=staff["clinician"], patient=patient)
+    if with_rows:
+        RestrictionFactory(patient=patient)
+        ConfidentialCommunicationFactory(patient=patient)
+    request = RequestFactory().get("/")
+    request.user = staff["clinician"]
+    with transaction.atomic(using="default"):
+        apply_context(database_role_for(staff["clinician"]), staff["clinician"].pk)
+        (row,) = _CHART_PATIENT(patient.pk)
+        patient_facts.remember(request, patient.pk, roles.CLINICIAN, row)
+        remembered = patient_facts.facts(request, patient.pk)
+        asked = patient_facts._ask(roles.CLINICIAN, patient.pk)
+        transaction.set_rollback(True, using="default")
+    assert remembered == asked
+    assert remembered[patient_facts.RESTRICTIONS] is with_rows
+    assert remembered[patient_facts.CONFIDENTIAL] is with_rows
