@@ -103,8 +103,8 @@ def test_the_include_shows_nothing_to_other_roles(staff, notes, persona):
 def test_the_include_counts_up_to_a_cap_and_says_or_more(staff, notes, monkeypatch):
     """The home page counts at most PANEL_COUNT_CAP overdue notes (a bounded read on every
     view), and says so rather than showing the cap as if it were the number."""
-    monkeypatch.setattr(unsigned, "PANEL_COUNT_CAP", 2)
-    assert "2 or more visit notes still unsigned more than 3 days" in render_panel(
+    monkeypatch.setattr(unsigned, "PANEL_COUNT_CAP", 1)
+    assert "1 or more visit note still unsigned more than 3 days" in render_panel(
         staff["clinician"]
     )
     monkeypatch.setattr(unsigned, "PANEL_COUNT_CAP", 3)
