@@ -5,6 +5,8 @@ Their patients, records and grants come from tests.factories.
 
 from __future__ import annotations
 
+import re
+
 from django.db import connections, transaction
 
 from clinic.db_context import apply_context
@@ -31,3 +33,13 @@ def events(action: str | None = None, **filters) -> list[AccessEvent]:
 
 def actions() -> list[str]:
     return list(AccessEvent.objects.using("owner").order_by("id").values_list("action", flat=True))
+
+
+_CSRF_TOKEN = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]*"')
+
+
+def without_tokens(content: bytes) -> bytes:
+    """A page without its CSRF tokens: 64 random letters and digits each, which hold a short
+    code such as "I10" by chance about once in a thousand pages (a test that checked the code
+    was not shown failed that way once in CI)."""
+    return _CSRF_TOKEN.sub(b'name="csrfmiddlewaretoken" value=""', content)
