@@ -5,14 +5,14 @@ problems, vital signs, the "no known allergies" flag and the last visits from th
 all on the owner connection: no role switch, no row-level-security filtering (the owner's
 policy is USING (true)), no care-team or break-the-glass decision, no decryption, no
 access-log event. Same template, same selectors for what they compute (latest values, ICD-10
-descriptions), one query per section as the secure page, and the reads the two share compiled
-once per process as the secure page's are (clinic/compiled_sql.py `CompiledRead`). Never
-imported by the application.
+descriptions), one query per section as the secure page; the reads of tables the two share
+(problems, vital signs) are the secure page's own compiled reads (chart/selectors.py,
+clinic/compiled_sql.py `CompiledRead`) on the owner connection, and the "no known allergies"
+flag is compiled the same way. Never imported by the application.
 """
 
 from __future__ import annotations
 
-import functools
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -26,7 +26,7 @@ from django.shortcuts import render
 from benchmarks.baseline_views import ALIAS, PlainPatient, _patient
 from chart import selectors
 from chart.access import ChartPatient
-from chart.models import ROUTES, SEVERITIES, AllergyReview, VitalSigns
+from chart.models import ROUTES, SEVERITIES, AllergyReview
 from clinic.compiled_sql import CompiledRead
 from records import icd10
 from records.models import ClinicalRecord
@@ -64,12 +64,6 @@ class PlainMedication:
         return dict(ROUTES).get(self.route, self.route)
 
 
-_PROBLEMS = CompiledRead(functools.partial(selectors._problems_query, active_only=True))
-_VITALS = CompiledRead(
-    lambda patient_id: VitalSigns.objects.filter(
-        patient_id=patient_id, entered_in_error=False
-    ).order_by("-taken_at")[:10]
-)
 _NO_KNOWN_ALLERGIES = CompiledRead(
     lambda patient_id: AllergyReview.objects.filter(
         patient_id=patient_id, no_known_allergies=True
@@ -97,7 +91,7 @@ def summary(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
     ]
     nka = bool(_NO_KNOWN_ALLERGIES(patient_id, using=ALIAS))
     chart = ChartPatient(patient=patient, break_the_glass=False, no_known_allergies=nka)  # type: ignore[arg-type]
-    problems = _PROBLEMS(patient_id, using=ALIAS)
+    problems = selectors._PROBLEMS[True](patient_id, using=ALIAS)
     medications = [
         PlainMedication(*row)
         for row in _rows(
@@ -107,7 +101,7 @@ def summary(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
             patient_id,
         )
     ]
-    vitals = _VITALS(patient_id, using=ALIAS)
+    vitals = selectors._vital_signs_read(10)(patient_id, using=ALIAS)
     visits = (
         ClinicalRecord.objects.using(ALIAS)
         .filter(patient_id=patient_id)

@@ -74,9 +74,9 @@ _CHART_PATIENT = CompiledRead(
 def get_chart_patient(request: HttpRequest, patient_id: uuid.UUID) -> ChartPatient:
     require_group(request, CHART_ROLES, patient_id=patient_id)
     found = _CHART_PATIENT(patient_id)
-    patient = found[0] if found else None
-    if patient is None:
+    if not found:
         raise not_found(request, patient_id=patient_id)
+    (patient,) = found
     if patient.access is None:  # type: ignore[attr-defined]
         access_log.record_refusal(request, patient_id=patient_id, reason=REASON_NOT_ON_CARE_TEAM)
         raise NotOnCareTeam(patient_id)

@@ -24,7 +24,7 @@ from clinic.provisioning import (
 from clinic.role_gate import gate_policies, gates_itself
 from clinic.roles import grant
 from clinic.staff_identity import STAFF_ID
-from records.db_grants import clinician_may_see
+from records.db_grants import clinician_may_see, clinician_may_see_per_row
 
 # Item table -> the columns a clinician may change (never the patient, the author, the
 # creation time or the id).
@@ -59,7 +59,7 @@ ONE_ROW_PER_PATIENT = frozenset({"chart_allergy_reviews"})
 
 def item_policies(table: str) -> dict[str, str]:
     if table in ONE_ROW_PER_PATIENT:
-        may_see = f"clinic_clinician_may_see({table}.patient_id)"
+        may_see = clinician_may_see_per_row(f"{table}.patient_id")
     else:
         may_see = clinician_may_see(f"{table}.patient_id")
     return {

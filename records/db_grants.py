@@ -58,6 +58,9 @@ ACTIVE_CARE_TEAM = (
 ACTIVE_GRANT = active_grant(STAFF_ID)
 
 
+MAY_SEE_NAME = "clinic_clinician_may_see"
+
+
 def clinician_may_see(patient_id_column: str) -> str:
     """The SQL condition "the signed-in clinician may see this patient's records": the patient in
     `patient_id_column` is on their care team today, or has a live appointment with them today
@@ -79,6 +82,14 @@ def clinician_may_see(patient_id_column: str) -> str:
         f" OR {booked_today(patient_id_column)}"
         f" OR {under_own_grant(patient_id_column)})"
     )
+
+
+def clinician_may_see_per_row(patient_id_column: str) -> str:
+    """The same condition through `clinic_clinician_may_see()` (MAY_SEE_FUNCTION below), called
+    per row: for tables with few rows per patient, where the condition written out is three
+    sub-plans PostgreSQL initialises on every statement that reads the table (restrictions,
+    communications, amendments, the "no known allergies" flag; docs/benchmarks.md)."""
+    return f"{MAY_SEE_NAME}({patient_id_column})"
 
 
 def on_care_team_today(patient_id_column: str) -> str:
@@ -195,7 +206,7 @@ def records_security(connection: BaseDatabaseWrapper) -> list[str]:
         done += ensure_policies(connection, table, {**policies, **gate_policies(table)})
     done += ensure_membership(connection, roles.ANALYTICS_VIEW_OWNER, roles.OWNER_ROLE)
     done += _analytics_owner_may_create(connection)
-    done += ensure_functions(connection, "clinic_clinician_may_see(uuid)", [MAY_SEE_FUNCTION])
+    done += ensure_functions(connection, f"{MAY_SEE_NAME}(uuid)", [MAY_SEE_FUNCTION])
     done += ensure_function(
         connection, ACCESS_SIGNATURE, ACCESS_FUNCTION, [roles.GROUP_ROLES[roles.CLINICIAN]]
     )
@@ -210,7 +221,7 @@ def records_security(connection: BaseDatabaseWrapper) -> list[str]:
 # session (0.35 ms; docs/benchmarks.md, "Kept plans"), and PostgreSQL plans it again for another
 # role, as any kept plan.
 MAY_SEE_FUNCTION = (
-    "CREATE OR REPLACE FUNCTION clinic_clinician_may_see(p_patient_id uuid) RETURNS boolean "
+    f"CREATE OR REPLACE FUNCTION {MAY_SEE_NAME}(p_patient_id uuid) RETURNS boolean "
     "LANGUAGE plpgsql STABLE SET search_path = pg_catalog, public AS "
     f"$fn$ BEGIN RETURN {clinician_may_see('p_patient_id')}; END $fn$"
 )

@@ -30,6 +30,7 @@ from clinic.provisioning import (
 from clinic.role_gate import gates_itself
 from clinic.roles import grant
 from clinic.staff_identity import STAFF_ID
+from records.db_grants import clinician_may_see_per_row
 from rights.amendment_models import DEMOGRAPHIC
 from rights.db_policies import OWNER_MAINTAINS, ensure_table_security
 from rights.models import OPEN
@@ -44,7 +45,7 @@ DEMOGRAPHIC_ROW = f"target_kind = '{DEMOGRAPHIC}'"
 # PostgreSQL initialises on every statement that reads the table (every clinician's patient
 # page asks whether an entry exists, rights/patient_facts.py): 0.70 ms against 0.35 ms for
 # that statement (docs/benchmarks.md).
-MAY_SEE = f"clinic_clinician_may_see({TABLE}.patient_id)"
+MAY_SEE = clinician_may_see_per_row(f"{TABLE}.patient_id")
 
 POLICIES = {
     "clinician_reads": f"AS PERMISSIVE FOR SELECT TO {CLINICIAN} USING ({MAY_SEE})",

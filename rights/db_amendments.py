@@ -32,7 +32,7 @@ from clinic.provisioning import (
 from clinic.role_gate import gates_itself
 from clinic.roles import grant
 from clinic.staff_identity import STAFF_ID
-from records.db_grants import ACTIVE_CARE_TEAM
+from records.db_grants import ACTIVE_CARE_TEAM, clinician_may_see_per_row
 from rights.amendment_models import CHART_KINDS, CHART_TABLES, DEMOGRAPHIC, NOTE
 from rights.db_policies import OWNER_MAINTAINS, PRIVACY_OFFICER_KEEPS, ensure_table_security
 from rights.models import (
@@ -76,7 +76,7 @@ POLICIES = {
     "clinician_reads_denied_entries": f"AS PERMISSIVE FOR SELECT TO {CLINICIAN} "
     f"USING (outcome = '{DENIED}' AND target_kind IN ({CHART_KIND_LIST}) "
     # The function, not the condition written out: see rights/db_amendment_entries.py MAY_SEE.
-    "AND clinic_clinician_may_see(amendment_requests.patient_id))",
+    f"AND {clinician_may_see_per_row('amendment_requests.patient_id')})",
     "clinician_decides_routed": f"AS PERMISSIVE FOR UPDATE TO {CLINICIAN} "
     f"USING (routed_to_id = {STAFF_ID}) WITH CHECK (routed_to_id = {STAFF_ID})",
     "owner_maintains": OWNER_MAINTAINS,

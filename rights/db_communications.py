@@ -25,6 +25,7 @@ from clinic.provisioning import (
 )
 from clinic.role_gate import gates_itself
 from clinic.roles import grant
+from records.db_grants import clinician_may_see_per_row
 from rights.db_policies import OWNER_MAINTAINS, PRIVACY_OFFICER_KEEPS, ensure_table_security
 
 TABLE = "confidential_communications"
@@ -40,7 +41,7 @@ POLICIES = {
     "privacy_officer_keeps": PRIVACY_OFFICER_KEEPS,
     "front_desk_reads_in_force": f"AS PERMISSIVE FOR SELECT TO {FRONT_DESK} USING ({IN_FORCE})",
     "clinician_reads_in_force": f"AS PERMISSIVE FOR SELECT TO {CLINICIAN} "
-    f"USING ({IN_FORCE} AND clinic_clinician_may_see(patient_id))",
+    f"USING ({IN_FORCE} AND {clinician_may_see_per_row('patient_id')})",
     "owner_maintains": OWNER_MAINTAINS,
 }
 

@@ -26,6 +26,7 @@ from clinic.provisioning import (
 )
 from clinic.role_gate import gates_itself
 from clinic.roles import grant
+from records.db_grants import clinician_may_see_per_row
 from rights.db_policies import OWNER_MAINTAINS, PRIVACY_OFFICER_KEEPS, ensure_table_security
 from rights.restriction_models import AGREED, CLINIC_INFORMED, REFUSED, SELF_PAY, SHARED_COLUMNS
 
@@ -41,7 +42,7 @@ POLICIES = {
     "privacy_officer_keeps": PRIVACY_OFFICER_KEEPS,
     "front_desk_reads_active": f"AS PERMISSIVE FOR SELECT TO {FRONT_DESK} USING ({ACTIVE})",
     "clinician_reads_active": f"AS PERMISSIVE FOR SELECT TO {CLINICIAN} "
-    f"USING ({ACTIVE} AND clinic_clinician_may_see(patient_id))",
+    f"USING ({ACTIVE} AND {clinician_may_see_per_row('patient_id')})",
     "owner_maintains": OWNER_MAINTAINS,
 }
 

@@ -99,11 +99,17 @@ def exists_columns(patient_id: Any, group: str) -> dict[str, RawSQL]:
     page then hands the row to `remember`."""
     columns = {}
     for fact in ASKED.get(group, ()):
-        sql, params = QUERIES[fact](patient_id, group).values("pk").query.sql_with_params()
+        sql, params = _exists(fact, patient_id, group)
         columns[_column(fact)] = RawSQL(  # noqa: S611 (the ORM's own SQL and parameters)
-            f"EXISTS ({sql})", params, output_field=BooleanField()
+            sql, params, output_field=BooleanField()
         )
     return columns
+
+
+def _exists(fact: str, patient_id: Any, group: str) -> tuple[str, tuple[Any, ...]]:
+    """`EXISTS (<the fact's read>)` for the patient, and its parameters."""
+    sql, params = QUERIES[fact](patient_id, group).values("pk").query.sql_with_params()
+    return f"EXISTS ({sql})", params
 
 
 def remember(request: HttpRequest, patient_id: Any, group: str, row: Any) -> None:
@@ -147,7 +153,7 @@ def _statement(group: str) -> CompiledSQL:
     parts: list[str] = []
     params: list[Any] = []
     for fact in ASKED[group]:
-        sql, values = QUERIES[fact](_PLACEHOLDER, group).values("pk").query.sql_with_params()
-        parts.append(f"EXISTS ({sql})")
+        sql, values = _exists(fact, _PLACEHOLDER, group)
+        parts.append(sql)
         params.extend(values)
     return compile_once("SELECT " + ", ".join(parts), params, _PLACEHOLDER, places=len(parts))

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import re
-import uuid
 from dataclasses import dataclass
 
 import pytest
@@ -315,13 +314,11 @@ def test_the_clinicians_rights_facts_initialise_no_per_row_rule(staff, patient):
     (0.70 ms against 0.35 ms for the statement, docs/benchmarks.md)."""
     statement = patient_facts._statement(roles.CLINICIAN)
     with request_cursor(staff["clinician"]) as cursor:
-        cursor.execute(
-            f"EXPLAIN (COSTS OFF) {statement.sql}", statement.params(uuid.UUID(str(patient.pk)))
-        )
+        cursor.execute(f"EXPLAIN (COSTS OFF) {statement.sql}", statement.params(patient.pk))
         plan = [row[0] for row in cursor.fetchall()]
     assert not [line for line in plan if "SubPlan" in line], "\n".join(plan)
     with request_cursor(staff["clinician"]) as cursor:
-        cursor.execute(statement.sql, statement.params(uuid.UUID(str(patient.pk))))
+        cursor.execute(statement.sql, statement.params(patient.pk))
         assert cursor.fetchone() == (False, False, False, False)
 
 
