@@ -12,7 +12,7 @@ import uuid
 import pytest
 from django.db import DatabaseError
 
-from chart.models import Allergy, ChartHistory, Problem, VitalSigns
+from chart.models import Allergy, AllergyReview, ChartHistory, Problem, VitalSigns
 from clinic.encryption import encrypt_value
 from tests.db_helpers import request_cursor
 from tests.factories import (
@@ -254,3 +254,26 @@ def test_history_is_written_by_the_database_and_nobody_else(staff, patient):
         with pytest.raises(DatabaseError, match="permission denied"):
             run(staff["clinician"], statement)
     assert ChartHistory.objects.using(OWNER).count() == 1
+
+
+def test_no_known_allergies_follows_the_care_team_rule_in_the_database(staff, patient):
+    """`chart_allergy_reviews` asks the rule through `clinic_clinician_may_see()` per row
+    (chart/db_grants.py ONE_ROW_PER_PATIENT): a clinician off the care team neither reads,
+    states, nor withdraws the statement; on the care team or under break the glass it does."""
+    statement = (
+        "INSERT INTO chart_allergy_reviews (patient_id, no_known_allergies, recorded_by_id,"
+        " updated_at) VALUES (%s, true, %s, now())"
+    )
+    with pytest.raises(DatabaseError, match="row-level security"):
+        run(staff["clinician2"], statement, [str(patient.pk), staff["clinician2"].pk])
+    assert run(staff["clinician"], statement, [str(patient.pk), staff["clinician"].pk]) == 1
+    AllergyReview.objects.using(OWNER).create(
+        patient=patient, no_known_allergies=True, recorded_by=staff["clinician"]
+    )
+    count = "SELECT count(*) FROM chart_allergy_reviews"
+    assert run(staff["clinician"], count) == [(1,)]
+    assert run(staff["clinician2"], count) == [(0,)]
+    withdraw = "UPDATE chart_allergy_reviews SET no_known_allergies = false"
+    assert run(staff["clinician2"], withdraw) == 0
+    BreakGlassGrantFactory(staff=staff["clinician2"], patient=patient)
+    assert run(staff["clinician2"], count) == [(1,)]

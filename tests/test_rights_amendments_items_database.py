@@ -21,6 +21,7 @@ from tests.db_helpers import in_request, request_cursor
 from tests.factories import (
     AllergyFactory,
     AmendmentRequestFactory,
+    BreakGlassGrantFactory,
     CareTeamMemberFactory,
     PatientFactory,
     ProblemFactory,
@@ -260,3 +261,32 @@ def test_entries_are_append_only_and_chart_ones_hidden_from_front_desk_and_analy
         for persona in ("clinician", "privacy"):
             with pytest.raises(DatabaseError, match="permission denied"):
                 in_request(staff[persona], statement)
+
+
+def test_entries_and_denied_requests_follow_the_care_team_rule(staff, problem):
+    """`amendment_entries` and the denied chart requests of `amendment_requests` ask the
+    clinical record's rule per row, through `clinic_clinician_may_see()`: a clinician off the
+    patient's care team reads neither (the request is not routed to it), one under break the
+    glass reads both."""
+    amendment = chart_request(problem)
+    AmendmentEntry.objects.using("owner").create(
+        amendment=amendment, patient=problem.patient, target_kind="problem", problem=problem,
+        author=staff["clinician"], text="Fake amendment: sentinel-entry",
+    )  # fmt: skip
+    other = chart_request(problem)
+    type(other).objects.using("owner").filter(pk=other.pk).update(
+        outcome="denied",
+        denial_ground="accurate",
+        denial_reason="Fake reason",
+        decided_on=timezone.localdate(),
+        decided_by=staff["clinician"],
+    )
+    entries = "SELECT count(*) FROM amendment_entries"
+    denied = "SELECT count(*) FROM amendment_requests WHERE outcome = 'denied'"
+    assert in_request(staff["clinician"], entries) == [(1,)]
+    assert in_request(staff["clinician"], denied) == [(1,)]
+    assert in_request(staff["clinician2"], entries) == [(0,)]
+    assert in_request(staff["clinician2"], denied) == [(0,)]
+    BreakGlassGrantFactory(staff=staff["clinician2"], patient=problem.patient)
+    assert in_request(staff["clinician2"], entries) == [(1,)]
+    assert in_request(staff["clinician2"], denied) == [(1,)]
