@@ -24,7 +24,7 @@ from clinic.provisioning import (
 from clinic.role_gate import gate_policies, gates_itself
 from clinic.roles import grant
 from clinic.staff_identity import STAFF_ID
-from records.db_grants import clinician_may_see, clinician_may_see_per_row
+from records.db_grants import clinician_may_see_one_patient, clinician_may_see_per_row
 
 # Item table -> the columns a clinician may change (never the patient, the author, the
 # creation time or the id).
@@ -52,8 +52,9 @@ TABLES = (*ITEM_UPDATES, HISTORY)
 # Tables with at most one row per patient ask the rule through its function (per row), not
 # written out: the written-out rule is three sub-plans PostgreSQL initialises on every statement
 # that reads the table, and the "no known allergies" flag is read with the patient on every
-# chart page (chart/access.py). The item tables keep it written out: a patient's vital signs
-# are many rows, and the function per row cost more there (docs/benchmarks.md).
+# chart page (chart/access.py). The item tables keep it written out, in the form planned once
+# for one patient's rows (records/db_grants.py `clinician_may_see_one_patient`): a patient's
+# vital signs are many rows, and the function per row cost more there (docs/benchmarks.md).
 ONE_ROW_PER_PATIENT = frozenset({"chart_allergy_reviews"})
 
 
@@ -61,7 +62,7 @@ def item_policies(table: str) -> dict[str, str]:
     if table in ONE_ROW_PER_PATIENT:
         may_see = clinician_may_see_per_row(f"{table}.patient_id")
     else:
-        may_see = clinician_may_see(f"{table}.patient_id")
+        may_see = clinician_may_see_one_patient(f"{table}.patient_id")
     return {
         "clinician_reads": f"AS PERMISSIVE FOR SELECT TO clinic_clinician USING ({may_see})",
         "clinician_records": f"AS PERMISSIVE FOR INSERT TO clinic_clinician "
@@ -74,7 +75,7 @@ def item_policies(table: str) -> dict[str, str]:
 
 HISTORY_POLICIES = {
     "clinician_reads": "AS PERMISSIVE FOR SELECT TO clinic_clinician "
-    f"USING ({clinician_may_see(f'{HISTORY}.patient_id')})",
+    f"USING ({clinician_may_see_one_patient(f'{HISTORY}.patient_id')})",
     # The history trigger's function runs as the owner.
     "owner_maintains": "AS PERMISSIVE FOR ALL TO clinic_owner USING (true) WITH CHECK (true)",
 }

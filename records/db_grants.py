@@ -37,7 +37,7 @@ from clinic.provisioning import (
 from clinic.role_gate import gate_policies, gates_itself
 from clinic.roles import grant
 from clinic.staff_identity import STAFF_ID
-from scheduling.care_team import booked_today
+from scheduling.care_team import booked_today, booked_today_patients
 
 
 def active_grant(staff_id: str) -> str:
@@ -90,6 +90,28 @@ def clinician_may_see_per_row(patient_id_column: str) -> str:
     sub-plans PostgreSQL initialises on every statement that reads the table (restrictions,
     communications, amendments, the "no known allergies" flag; docs/benchmarks.md)."""
     return f"{MAY_SEE_NAME}({patient_id_column})"
+
+
+def clinician_may_see_one_patient(patient_id_column: str) -> str:
+    """The same condition for tables read one patient at a time (the chart's items and their
+    history), written so that PostgreSQL plans each path once:
+    - the care team as a correlated EXISTS ending in OFFSET 0: probed per row through
+      `care_team_staff_panel`, as it already was; OFFSET 0 only keeps the planner from also
+      planning it as a hash of the clinician's whole panel;
+    - today's appointments and the clinician's grants as `IN (...)`: a hash of a few rows
+      built once, which the planner chose for them anyway.
+    Written as `clinician_may_see`, each EXISTS was planned twice (per row and hashed) and
+    PostgreSQL initialised both on every statement, with their calls of the verified staff
+    identity: pgaudit wrote 24 lines for one read of a patient's problems, 13 with this form
+    (docs/benchmarks.md). Same rows. A table listed across patients (visits) keeps
+    `clinician_may_see`, whose hashed panel is what makes such a list fast."""
+    probe = on_care_team_today(patient_id_column)
+    return (
+        f"({probe[:-1]} OFFSET 0)"
+        f" OR {patient_id_column} IN ({booked_today_patients()})"
+        f" OR {patient_id_column} IN (SELECT bg.patient_id FROM break_glass_grants bg"  # noqa: S608
+        f" WHERE {ACTIVE_GRANT}))"
+    )
 
 
 def on_care_team_today(patient_id_column: str) -> str:

@@ -17,14 +17,30 @@ from clinic.staff_identity import STAFF_ID
 from scheduling.models import Appointment
 
 
+def _clinicians_day() -> str:
+    """SQL: `ap` is an appointment of the signed-in clinician that starts today."""
+    return (
+        f"ap.clinician_id = {STAFF_ID}"
+        f" AND ap.starts_at >= {CLINIC_TODAY_STARTS} AND ap.starts_at < {CLINIC_TODAY_ENDS}"
+    )
+
+
+def _live() -> str:
+    """SQL: `ap` is live (neither cancelled nor a no-show)."""
+    return f"ap.status NOT IN ({sql_strings(Appointment.NOT_LIVE)})"
+
+
 def booked_today(patient_id_column: str) -> str:
     """SQL: the signed-in clinician has a live appointment today with the patient in
     `patient_id_column`. The appointments' own row-level security applies as well (a clinician
     reads only their own appointments), so the two agree."""
-    not_live = sql_strings(Appointment.NOT_LIVE)
     return (
         "EXISTS (SELECT 1 FROM appointments ap"  # noqa: S608 (constants of the code, never input)
-        f" WHERE ap.clinician_id = {STAFF_ID}"
-        f" AND ap.starts_at >= {CLINIC_TODAY_STARTS} AND ap.starts_at < {CLINIC_TODAY_ENDS}"
-        f" AND ap.patient_id = {patient_id_column} AND ap.status NOT IN ({not_live}))"
+        f" WHERE {_clinicians_day()} AND ap.patient_id = {patient_id_column} AND {_live()})"
     )
+
+
+def booked_today_patients() -> str:
+    """SQL: the patients of the signed-in clinician's live appointments today, a sub-select of
+    `ap.patient_id` (the same condition as `booked_today`, for `patient_id IN (...)`)."""
+    return f"SELECT ap.patient_id FROM appointments ap WHERE {_clinicians_day()} AND {_live()}"  # noqa: S608
