@@ -56,3 +56,21 @@ def in_request(user, statement: str, params: list | None = None, *, switch_to: s
     with request_cursor(user, switch_to=switch_to) as cursor:
         cursor.execute(statement, params or [])
         return cursor.fetchall()
+
+
+def audit_lines(user, statement: str, params: list | None = None) -> list[str]:
+    """The pgaudit lines the server wrote for `statement` alone, run in `user`'s request (see
+    request_cursor; rolled back): the log's lines of that connection's backend only."""
+    from localdb import cluster
+
+    log = cluster.log_file()
+    with request_cursor(user) as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        ((pid,),) = cursor.fetchall()
+        offset = log.stat().st_size
+        cursor.execute(statement, params or [])
+        cursor.fetchall()
+        with open(log, encoding="utf-8", errors="replace") as handle:
+            handle.seek(offset)
+            written = handle.read()
+    return [line for line in written.splitlines() if f"[{pid}]" in line and "AUDIT: " in line]

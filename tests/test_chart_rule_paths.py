@@ -14,8 +14,7 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
-from tests.conftest import server_log_since, server_log_size
-from tests.db_helpers import in_request, request_cursor
+from tests.db_helpers import audit_lines, in_request
 from tests.factories import (
     AllergyFactory,
     AppointmentFactory,
@@ -131,18 +130,6 @@ def test_an_active_grant_opens_every_table_and_an_ended_or_expired_one_nothing(s
     assert not opened(seen(staff["clinician2"], charted))
     BreakGlassGrantFactory(staff=staff["clinician2"], patient=charted)
     assert opened(seen(staff["clinician2"], charted))
-
-
-def audit_lines(user, statement: str, params: list) -> list[str]:
-    """The pgaudit lines the server wrote for `statement` alone, in `user`'s request."""
-    with request_cursor(user) as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        ((pid,),) = cursor.fetchall()
-        offset = server_log_size()
-        cursor.execute(statement, params)
-        cursor.fetchall()
-        written = server_log_since(offset)
-    return [line for line in written.splitlines() if f"[{pid}]" in line and "AUDIT: " in line]
 
 
 @pytest.mark.parametrize("table", CHART_TABLES)
