@@ -65,9 +65,18 @@ def clinician_may_see(patient_id_column: str) -> str:
     """The SQL condition "the signed-in clinician may see this patient's records": the patient in
     `patient_id_column` is on their care team today, or has a live appointment with them today
     (care team by appointment, scheduling/care_team.py), or is under an active break-the-glass
-    grant of theirs. As correlated EXISTS the planner may probe the care-team index per row (a query
-    touching a few rows, e.g. one patient's visits: an index-only probe of
-    `care_team_staff_panel`) or hash the clinician's panel once (a wide scan).
+    grant of theirs.
+
+    - The care team as a correlated EXISTS: the planner may probe the care-team index per row (a
+      query touching a few rows, e.g. one patient's visits: an index-only probe of
+      `care_team_staff_panel`) or hash the clinician's panel once (a wide scan). It plans both
+      and keeps one, and PostgreSQL initialises both on every statement.
+    - Today's appointments and the clinician's grants as `IN (...)`: a few rows, hashed once
+      per statement, one plan each. As EXISTS they were planned twice too, and the plan not
+      chosen was initialised on every statement with its own calls of the verified identity:
+      pgaudit wrote 24 lines for one read of a patient's visits, 16 with this form, and the read
+      took 0.21 against 0.19-0.20 ms, the panel list 0.64 against 0.61 ms (docs/benchmarks.md,
+      "Each plan once").
 
     Measured alternative (docs/benchmarks.md): `patient_id = ANY (ARRAY(<panel>))` can drive an
     index scan from the panel, so a list over the whole table reads only the clinician's rows
@@ -76,11 +85,28 @@ def clinician_may_see(patient_id_column: str) -> str:
     took 0.5 / 5 / 10 ms with 2,000 / 10,000 / 20,000 patients on the care team, against
     0.12-0.19 ms for this form whatever the panel. Big panels are the small clinics the product
     is for (two clinicians, 20,000 patients), and one patient's visits is the query behind the
-    visit list, so this form is kept."""
+    visit list, so the care team keeps this form."""
+    return _may_see(on_care_team_today(patient_id_column), patient_id_column)
+
+
+def clinician_may_see_one_patient(patient_id_column: str) -> str:
+    """The same condition for tables read one patient at a time (the chart's items and their
+    history): the care team's EXISTS ends in OFFSET 0, which keeps the planner from also
+    planning it as a hash of the clinician's whole panel; it is probed per row through
+    `care_team_staff_panel`, as it already was. One read of a patient's problems: 24 pgaudit
+    lines written out as the visits' policy was, 13 in this form (docs/benchmarks.md). Same
+    rows. A table listed across patients (the visits: the clinician's unsigned notes) keeps
+    `clinician_may_see`, whose hashed panel is what makes such a list fast."""
+    probe = on_care_team_today(patient_id_column)
+    return _may_see(f"{probe[:-1]} OFFSET 0)", patient_id_column)
+
+
+def _may_see(care_team: str, patient_id_column: str) -> str:
     return (
-        f"({on_care_team_today(patient_id_column)}"
-        f" OR {booked_today(patient_id_column)}"
-        f" OR {under_own_grant(patient_id_column)})"
+        f"({care_team}"
+        f" OR {patient_id_column} IN ({booked_today_patients()})"
+        f" OR {patient_id_column} IN (SELECT bg.patient_id FROM break_glass_grants bg"  # noqa: S608
+        f" WHERE {ACTIVE_GRANT}))"
     )
 
 
@@ -90,28 +116,6 @@ def clinician_may_see_per_row(patient_id_column: str) -> str:
     sub-plans PostgreSQL initialises on every statement that reads the table (restrictions,
     communications, amendments, the "no known allergies" flag; docs/benchmarks.md)."""
     return f"{MAY_SEE_NAME}({patient_id_column})"
-
-
-def clinician_may_see_one_patient(patient_id_column: str) -> str:
-    """The same condition for tables read one patient at a time (the chart's items and their
-    history), written so that PostgreSQL plans each path once:
-    - the care team as a correlated EXISTS ending in OFFSET 0: probed per row through
-      `care_team_staff_panel`, as it already was; OFFSET 0 only keeps the planner from also
-      planning it as a hash of the clinician's whole panel;
-    - today's appointments and the clinician's grants as `IN (...)`: a hash of a few rows
-      built once, which the planner chose for them anyway.
-    Written as `clinician_may_see`, each EXISTS was planned twice (per row and hashed) and
-    PostgreSQL initialised both on every statement, with their calls of the verified staff
-    identity: pgaudit wrote 24 lines for one read of a patient's problems, 13 with this form
-    (docs/benchmarks.md). Same rows. A table listed across patients (visits) keeps
-    `clinician_may_see`, whose hashed panel is what makes such a list fast."""
-    probe = on_care_team_today(patient_id_column)
-    return (
-        f"({probe[:-1]} OFFSET 0)"
-        f" OR {patient_id_column} IN ({booked_today_patients()})"
-        f" OR {patient_id_column} IN (SELECT bg.patient_id FROM break_glass_grants bg"  # noqa: S608
-        f" WHERE {ACTIVE_GRANT}))"
-    )
 
 
 def on_care_team_today(patient_id_column: str) -> str:
