@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 
 from django.db import connections, transaction
@@ -74,3 +75,9 @@ def audit_lines(user, statement: str, params: list | None = None) -> list[str]:
             handle.seek(offset)
             written = handle.read()
     return [line for line in written.splitlines() if f"[{pid}]" in line and "AUDIT: " in line]
+
+
+def audited_tables(lines: list[str]) -> list[str]:
+    """The tables named by the READ lines among `lines` (pgaudit's per-relation lines), in order."""
+    pattern = re.compile(r"AUDIT: SESSION,\d+,\d+,READ,SELECT,TABLE,([\w.]+),")
+    return [found.group(1) for line in lines if (found := pattern.search(line))]

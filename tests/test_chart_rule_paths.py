@@ -14,7 +14,7 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
-from tests.db_helpers import audit_lines, in_request
+from tests.db_helpers import audit_lines, audited_tables, in_request
 from tests.factories import (
     AllergyFactory,
     AppointmentFactory,
@@ -165,11 +165,7 @@ def test_one_read_of_a_patients_visits_plans_appointments_and_grants_once(staff,
         "SELECT * FROM clinical_records WHERE patient_id = %s",
         [str(charted.pk)],
     )
-    tables = [
-        found.group(1)
-        for line in lines
-        if (found := re.search(r"AUDIT: SESSION,\d+,\d+,READ,SELECT,TABLE,([\w.]+),", line))
-    ]
+    tables = audited_tables(lines)
     assert tables.count("public.appointments") == 1, tables
     assert tables.count("public.break_glass_grants") == 1, tables
     assert len(lines) <= 16, "\n".join(line.split("AUDIT: ")[1][:80] for line in lines)

@@ -6,15 +6,13 @@ tables: right for each kind of device, and audited as one plan."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from django.db import connections
 from django_otp.plugins.otp_static.models import StaticDevice
 
 from accounts.backends import user_load_sql
 from tests.conftest import give_totp
-from tests.db_helpers import audit_lines, in_request
+from tests.db_helpers import audit_lines, audited_tables, in_request
 from tests.factories import TOTPDeviceFactory
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
@@ -53,11 +51,7 @@ def test_the_load_is_audited_as_one_plan(staff, persona):
     connections["default"].close()  # a new session: nothing planned before
     statement = user_load_sql()
     lines = audit_lines(user, statement.sql, statement.params(user.pk))
-    tables = [
-        found.group(1)
-        for line in lines
-        if (found := re.search(r"AUDIT: SESSION,\d+,\d+,READ,SELECT,TABLE,([\w.]+),", line))
-    ]
+    tables = audited_tables(lines)
     assert sorted(tables) == sorted(set(tables)), tables
     assert "public.otp_static_staticdevice" in tables and "public.otp_totp_totpdevice" in tables
     assert len(lines) <= 9, "\n".join(line.split("AUDIT: ")[1][:80] for line in lines)
