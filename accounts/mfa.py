@@ -48,10 +48,18 @@ def mfa_required(user: Any) -> bool:
     return staff_group(user) in ROLES_REQUIRING_MFA
 
 
-def _confirmed_devices(user: Any) -> list[QuerySet]:
-    """Each device class's confirmed devices of `user` (a user, or OuterRef("pk") in a query
-    over users): the one definition of "has a device" behind has_device and its annotation."""
-    return [model.objects.filter(user=user, confirmed=True) for model in device_classes()]
+def _confirmed_devices(user: Any) -> QuerySet | None:
+    """The user ids of `user`'s confirmed devices, every device class in one UNION ALL (None if
+    no device class is installed); `user` is a user, or OuterRef("pk") in a query over users:
+    the one definition of "has a device" behind has_device and its annotation."""
+    owned = [
+        model.objects.filter(user=user, confirmed=True).values("user_id")
+        for model in device_classes()
+    ]
+    if not owned:
+        return None
+    first, *rest = owned
+    return first.union(*rest, all=True) if rest else first
 
 
 def has_device(user: Any) -> bool:
@@ -61,11 +69,8 @@ def has_device(user: Any) -> bool:
     not yet verified."""
     if not getattr(user, "is_authenticated", False):
         return False
-    owned = [devices.values("user_id") for devices in _confirmed_devices(user)]
-    if not owned:
-        return False
-    first, *rest = owned
-    return bool((first.union(*rest, all=True) if rest else first).exists())
+    owned = _confirmed_devices(user)
+    return owned is not None and owned.exists()
 
 
 # The user's load (accounts/backends.py PasswordBackend.get_user) asks the same question in its
@@ -79,11 +84,8 @@ def has_device_annotation() -> Any:
     table, ORed, was planned twice each (probed per row and hashed) and PostgreSQL initialised
     both plans on every request: with the tables' own policies, pgaudit wrote 13 lines for the
     user's load on every signed-in page, 9 with the UNION (docs/benchmarks.md)."""
-    owned = [devices.values("user_id") for devices in _confirmed_devices(OuterRef("pk"))]
-    if not owned:
-        return Value(False)
-    first, *rest = owned
-    return Exists(first.union(*rest, all=True) if rest else first)
+    owned = _confirmed_devices(OuterRef("pk"))
+    return Value(False) if owned is None else Exists(owned)
 
 
 def has_device_at_request_start(user: Any) -> bool:
