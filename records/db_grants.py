@@ -104,8 +104,7 @@ def _may_see(care_team: str, patient_id_column: str) -> str:
     return (
         f"({care_team}"
         f" OR {patient_id_column} IN ({booked_today_patients()})"
-        f" OR {patient_id_column} IN (SELECT bg.patient_id FROM break_glass_grants bg"  # noqa: S608
-        f" WHERE {ACTIVE_GRANT}))"
+        f" OR {patient_id_column} IN ({own_grant_patients()}))"
     )
 
 
@@ -125,6 +124,12 @@ def on_care_team_today(patient_id_column: str, *, probe_only: bool = False) -> s
         f"EXISTS (SELECT 1 FROM care_team ct WHERE {ACTIVE_CARE_TEAM}"
         f" AND ct.patient_id = {patient_id_column}{fence})"
     )
+
+
+def own_grant_patients() -> str:
+    """SQL: the patients under an active break-the-glass grant of the signed-in clinician, a
+    sub-select of `bg.patient_id` (the same condition as `under_own_grant`, for `IN (...)`)."""
+    return f"SELECT bg.patient_id FROM break_glass_grants bg WHERE {ACTIVE_GRANT}"  # noqa: S608
 
 
 def under_own_grant(patient_id_column: str) -> str:
