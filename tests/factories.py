@@ -412,6 +412,18 @@ class AmendmentRequestFactory(DjangoModelFactory):
     due_on = factory.LazyAttribute(lambda o: amendment_due_date(o.received_on))
 
 
+def deny_amendment(amendment: AmendmentRequest, decided_by) -> None:
+    """Record a denial of `amendment` today (the clinic's date) on the owner login, as a decided
+    request stands in the table (ground "accurate", a fake reason)."""
+    AmendmentRequest.objects.using(OWNER).filter(pk=amendment.pk).update(
+        outcome="denied",
+        denial_ground="accurate",
+        denial_reason="Fake reason",
+        decided_on=timezone.localdate(),
+        decided_by=decided_by,
+    )
+
+
 class RestrictionFactory(DjangoModelFactory):
     """An agreed restriction (45 CFR 164.522(a)) of disclosure to a named person, received and
     decided today (the clinic's date), in force."""

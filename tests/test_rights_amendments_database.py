@@ -16,7 +16,12 @@ from django.utils import timezone
 
 from clinic.encryption import encrypt_value
 from tests.db_helpers import in_request, request_cursor
-from tests.factories import AmendmentRequestFactory, ClinicalRecordFactory, VisitAddendumFactory
+from tests.factories import (
+    AmendmentRequestFactory,
+    ClinicalRecordFactory,
+    VisitAddendumFactory,
+    deny_amendment,
+)
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 
@@ -139,13 +144,7 @@ def test_a_decision_never_changes_and_disagreement_follows_a_denial(staff, note)
     text = encrypt_value("Fake statement", "amendment_requests.disagreement")
     with pytest.raises(DatabaseError, match="follows a denial"):
         run(staff["privacy"], disagree, [text, timezone.localdate(), str(amendment.pk)])
-    type(amendment).objects.using("owner").filter(pk=amendment.pk).update(
-        outcome="denied",
-        denial_ground="accurate",
-        denial_reason="Fake reason",
-        decided_on=timezone.localdate(),
-        decided_by=staff["clinician"],
-    )
+    deny_amendment(amendment, staff["clinician"])
     assert run(staff["privacy"], disagree, [text, timezone.localdate(), str(amendment.pk)]) == 1
     with pytest.raises(DatabaseError, match="never changes"):
         run(

@@ -25,6 +25,7 @@ from tests.factories import (
     CareTeamMemberFactory,
     PatientFactory,
     ProblemFactory,
+    deny_amendment,
 )
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
@@ -274,13 +275,7 @@ def test_entries_and_denied_requests_follow_the_care_team_rule(staff, problem):
         author=staff["clinician"], text="Fake amendment: sentinel-entry",
     )  # fmt: skip
     other = chart_request(problem)
-    type(other).objects.using("owner").filter(pk=other.pk).update(
-        outcome="denied",
-        denial_ground="accurate",
-        denial_reason="Fake reason",
-        decided_on=timezone.localdate(),
-        decided_by=staff["clinician"],
-    )
+    deny_amendment(other, staff["clinician"])
     entries = "SELECT count(*) FROM amendment_entries"
     denied = "SELECT count(*) FROM amendment_requests WHERE outcome = 'denied'"
     assert in_request(staff["clinician"], entries) == [(1,)]
