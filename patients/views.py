@@ -104,6 +104,7 @@ def detail(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
         patient_id,
         fields=SHOWN_IN_SUMMARY,
         with_may_see=staff_group(request.user) == roles.CLINICIAN,
+        with_facts=True,
     )
     access_log.record(request, access_log.CHART_VIEWED, patient_id=patient.pk)
     return _render_summary(request, patient)
@@ -113,7 +114,7 @@ def detail(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
 @sensitive_post_parameters()
 @require_POST
 def reveal(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
-    patient = get_patient_for_user(request, patient_id)
+    patient = get_patient_for_user(request, patient_id, with_facts=True)
     form = RevealIdentifierForm(request.POST)
     if not form.is_valid():
         return _render_summary(request, patient, status=400)

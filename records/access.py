@@ -3,7 +3,9 @@
 - `get_patient_for_clinician` asks PostgreSQL, under the request's role and staff id, the very
   condition row-level security applies to `clinical_records` (records/db_grants.py): on the care
   team today, or an active break-the-glass grant. It is a column of the patient's own row, so
-  one statement fetches the patient and decides. One source of truth, so the page and the
+  one statement fetches the patient and decides; the patient header's rights facts (restriction
+  banner, amendments: rights/patient_facts.py) are columns of the same statement
+  (patients/access.py `read_patient`). One source of truth, so the page and the
   database cannot disagree about who is "theirs".
 - A clinician refused because the patient is not theirs gets `NotOnCareTeam`, which
   `refuse_outside_care_team` turns into a 403 page pointing to break the glass.
@@ -30,6 +32,7 @@ from clinic import access_log, roles
 from clinic.access import not_found, refuse, require_group
 from clinic.refused_patient import refused_patient_id
 from clinic.staff import staff_group
+from patients.access import read_patient
 from patients.models import SHOWN_IN_VISIT_FORM, PatientIdentity
 from records.db_grants import clinician_may_see
 from records.models import ClinicalRecord
@@ -65,10 +68,10 @@ class ChartAccess:
 def _existing_patient(
     request: HttpRequest, patient_id: uuid.UUID, fields: tuple[str, ...] | None = None
 ) -> PatientIdentity:
-    try:
-        return PatientIdentity.objects.shown(fields).get(pk=patient_id)
-    except PatientIdentity.DoesNotExist:
-        raise not_found(request, patient_id=patient_id) from None
+    patient = read_patient(request, patient_id, fields, with_facts=True)
+    if patient is None:
+        raise not_found(request, patient_id=patient_id)
+    return patient
 
 
 def get_patient_for_clinician(
@@ -77,12 +80,7 @@ def get_patient_for_clinician(
     """A patient whose records the signed-in clinician may read and write (only `fields` read
     and decrypted: patients/models.py SHOWN_IN_*)."""
     require_group(request, {roles.CLINICIAN}, patient_id=patient_id)
-    patient = (
-        PatientIdentity.objects.shown(fields)
-        .annotate(may_see=MAY_SEE_COLUMN)
-        .filter(pk=patient_id)
-        .first()
-    )
+    patient = read_patient(request, patient_id, fields, with_facts=True, may_see=MAY_SEE_COLUMN)
     if patient is None:
         raise not_found(request, patient_id=patient_id)
     if not patient.may_see:  # type: ignore[attr-defined]

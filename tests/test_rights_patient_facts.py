@@ -113,27 +113,68 @@ def test_the_compiled_statement_is_the_queries_own_for_the_patient(group):
     assert statement.params(patient_id) == params
 
 
-def chart_summary(client_for, user, patient):
+# The pages that read the facts with the patient's own row: the chart (chart/access.py), the
+# patient summary and the visit list (patients/access.py `read_patient`).
+PAGES_WITH_THE_FACTS = [
+    ("clinician", "chart:summary"),
+    ("clinician", "patients:detail"),
+    ("frontdesk", "patients:detail"),
+    ("clinician", "records:visit-list"),
+    ("frontdesk", "records:visit-list"),
+]
+
+
+def page(client_for, user, patient, url_name):
     with CaptureQueriesContext(connections["default"]) as queries:
-        response = client_for(user).get(reverse("chart:summary", args=[patient.pk]))
+        response = client_for(user).get(reverse(url_name, args=[patient.pk]))
     assert response.status_code == 200
     asked_alone = [q["sql"] for q in queries.captured_queries if "restrictions" in q["sql"]]
     return response.content.decode(), asked_alone
 
 
-def test_the_chart_asks_the_facts_with_the_patient_and_shows_what_they_say(staff, client_for):
-    """The chart reads the clinician's facts in its own read of the patient (chart/access.py):
-    no statement of their own, and the banner still shows an agreed restriction."""
+@pytest.mark.parametrize(("persona", "url_name"), PAGES_WITH_THE_FACTS)
+def test_the_page_asks_the_facts_with_the_patient_and_shows_what_they_say(
+    staff, client_for, persona, url_name
+):
+    """The page reads the caller's facts in its own read of the patient: no statement of their
+    own, and the banner still shows an agreed restriction."""
     patient = PatientFactory()
     CareTeamMemberFactory(staff=staff["clinician"], patient=patient)
-    body, asked = chart_summary(client_for, staff["clinician"], patient)
+    body, asked = page(client_for, staff[persona], patient, url_name)
     assert "Restriction agreed" not in body
     assert len(asked) == 1 and asked[0].startswith("SELECT ")  # the patient's own read
-    assert "patient_identities" in asked[0]
+    assert 'FROM "patient_identities"' in asked[0]
     RestrictionFactory(patient=patient)
-    body, asked = chart_summary(client_for, staff["clinician"], patient)
+    body, asked = page(client_for, staff[persona], patient, url_name)
     assert "Restriction agreed" in body
     assert len(asked) == 2  # the patient's read, then the banner's own read of the restriction
+
+
+@pytest.mark.parametrize("persona", ["clinician", "frontdesk"])
+@pytest.mark.parametrize("with_rows", [False, True])
+def test_the_facts_read_with_the_patient_are_the_facts(staff, persona, with_rows):
+    """`read_patient` (the summary's and the visit list's read) gives the same answers as
+    `facts()`'s own statement, for each fact the caller's group is asked."""
+    from patients.access import read_patient
+
+    patient = PatientFactory()
+    CareTeamMemberFactory(staff=staff["clinician"], patient=patient)
+    if with_rows:
+        RestrictionFactory(patient=patient)
+        ConfidentialCommunicationFactory(patient=patient)
+    user = staff[persona]
+    request = RequestFactory().get("/")
+    request.user = user
+    with transaction.atomic(using="default"):
+        apply_context(database_role_for(user), user.pk)
+        assert read_patient(request, patient.pk, None, with_facts=True) is not None
+        remembered = patient_facts.facts(request, patient.pk)
+        group = roles.CLINICIAN if persona == "clinician" else roles.FRONT_DESK
+        asked = patient_facts._ask(group, patient.pk)
+        transaction.set_rollback(True, using="default")
+    assert remembered == asked
+    assert remembered[patient_facts.RESTRICTIONS] is with_rows
+    assert remembered[patient_facts.CONFIDENTIAL] is with_rows
 
 
 @pytest.mark.parametrize("with_rows", [False, True])
