@@ -75,12 +75,20 @@ def _existing_patient(
 
 
 def get_patient_for_clinician(
-    request: HttpRequest, patient_id: uuid.UUID, fields: tuple[str, ...] | None = None
+    request: HttpRequest,
+    patient_id: uuid.UUID,
+    fields: tuple[str, ...] | None = None,
+    *,
+    with_facts: bool = False,
 ) -> PatientIdentity:
     """A patient whose records the signed-in clinician may read and write (only `fields` read
-    and decrypted: patients/models.py SHOWN_IN_*)."""
+    and decrypted: patients/models.py SHOWN_IN_*); `with_facts` for a page that shows the
+    patient header (its rights facts in the same statement: patients/access.py
+    `read_patient`)."""
     require_group(request, {roles.CLINICIAN}, patient_id=patient_id)
-    patient = read_patient(request, patient_id, fields, with_facts=True, may_see=MAY_SEE_COLUMN)
+    patient = read_patient(
+        request, patient_id, fields, with_facts=with_facts, may_see=MAY_SEE_COLUMN
+    )
     if patient is None:
         raise not_found(request, patient_id=patient_id)
     if not patient.may_see:  # type: ignore[attr-defined]
@@ -98,7 +106,8 @@ def get_chart_for_user(
     if group == roles.FRONT_DESK:
         return ChartAccess(_existing_patient(request, patient_id, fields), clinical=False)
     if group == roles.CLINICIAN:
-        return ChartAccess(get_patient_for_clinician(request, patient_id, fields), clinical=True)
+        patient = get_patient_for_clinician(request, patient_id, fields, with_facts=True)
+        return ChartAccess(patient, clinical=True)
     raise refuse(request, patient_id=patient_id)
 
 

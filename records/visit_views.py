@@ -66,7 +66,7 @@ def visit_list(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
 @group_required(roles.CLINICIAN)
 @refuse_outside_care_team
 def visit_new(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
-    patient = get_patient_for_clinician(request, patient_id, SHOWN_IN_VISIT_FORM)
+    patient = get_patient_for_clinician(request, patient_id, SHOWN_IN_VISIT_FORM, with_facts=True)
     draft = draft_views.restore(request, patient) if request.method == "GET" else None
     form = VisitForm(request.POST or None, initial=draft, patient=patient)
     if request.method == "POST" and form.is_valid():

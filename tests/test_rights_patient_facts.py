@@ -113,14 +113,18 @@ def test_the_compiled_statement_is_the_queries_own_for_the_patient(group):
     assert statement.params(patient_id) == params
 
 
-# The pages that read the facts with the patient's own row: the chart (chart/access.py), the
-# patient summary and the visit list (patients/access.py `read_patient`).
+# The pages that read the facts with the patient's own row: the chart (chart/access.py); the
+# patient summary, the visit list, the visit form and the care team (patients/access.py
+# `read_patient`).
 PAGES_WITH_THE_FACTS = [
     ("clinician", "chart:summary"),
     ("clinician", "patients:detail"),
     ("frontdesk", "patients:detail"),
     ("clinician", "records:visit-list"),
     ("frontdesk", "records:visit-list"),
+    ("clinician", "records:visit-new"),
+    ("clinician", "records:care-team"),
+    ("frontdesk", "records:care-team"),
 ]
 
 
