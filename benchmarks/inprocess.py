@@ -148,15 +148,21 @@ CLINICIAN_PANEL = (
     "SELECT record_id, patient_id, diagnosis_code, visit_date FROM clinical_records "
     "WHERE visit_date >= (SELECT clinic_today()) - 30 ORDER BY visit_date DESC, record_id LIMIT 50"
 )
+
+
 # The one page that lists visits across patients (records/unsigned.py `unsigned_notes`, the
-# clinician's overdue unsigned notes, oldest first; UNSIGNED_NOTE_DAYS is 7 by default): its own
+# clinician's overdue unsigned notes, oldest first, UNSIGNED_NOTE_DAYS after the visit): its own
 # filter is the provider, and row-level security then keeps the patients the clinician may see.
 # At the benchmark's scale none of the clinician's visits is signed, so the first 50 are read.
-CLINICIAN_UNSIGNED = (
-    "SELECT record_id, patient_id, diagnosis_code, visit_date FROM clinical_records "
-    "WHERE provider_id = %s AND signed_at IS NULL AND visit_date < (SELECT clinic_today()) - 7 "
-    "ORDER BY visit_date, record_id LIMIT 50"
-)
+def clinician_unsigned() -> str:
+    return (
+        "SELECT record_id, patient_id, diagnosis_code, visit_date FROM clinical_records "
+        "WHERE provider_id = %s AND signed_at IS NULL "
+        f"AND visit_date < (SELECT clinic_today()) - {int(settings.UNSIGNED_NOTE_DAYS)} "
+        "ORDER BY visit_date, record_id LIMIT 50"
+    )
+
+
 CARE_TEAM = (
     " AND patient_id IN (SELECT ct.patient_id FROM care_team ct WHERE ct.staff_id = %s"
     " AND ct.starts_on <= (SELECT clinic_today())"
@@ -201,7 +207,7 @@ def row_level_security(clinician_id: int, samples: list[tuple], count: int) -> d
         for label, query, per_patient in (
             ("one patient's visits", CLINICIAN_PATIENT, True),
             ("panel: last 30 days, 50 newest", CLINICIAN_PANEL, False),
-            ("unsigned notes, 50 oldest (across patients)", CLINICIAN_UNSIGNED, None),
+            ("unsigned notes, 50 oldest (across patients)", clinician_unsigned(), None),
         ):
             # per_patient: True, the patient's id; False, nothing; None, the clinician's id.
             def params(number: int, extra: tuple = (), per_patient=per_patient) -> tuple:

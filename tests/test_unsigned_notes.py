@@ -66,6 +66,29 @@ def test_the_number_of_days_is_a_setting(client_for, staff, notes):
     assert len(response.context["visits"]) == 3
 
 
+def test_the_list_is_paged_and_logs_only_the_patients_shown(client_for, staff, notes, monkeypatch):
+    """A page at a time, oldest first; the URL carries a page number only; each page logs the
+    patients it shows and no other; of the patient only the name is read."""
+    from records import signing_views
+
+    monkeypatch.setattr(signing_views, "UNSIGNED_PER_PAGE", 1)
+    client = client_for(staff["clinician"])
+    first = client.get(LIST)
+    assert [v.pk for v in first.context["visits"]] == [notes[10].pk]
+    assert "Page 1 of 2" in first.content.decode()
+    assert 'href="?page=2"' in first.content.decode()
+    assert [e.object_id for e in events(access_log.UNSIGNED_NOTES_LISTED)] == [str(notes[10].pk)]
+    second = client.get(LIST, {"page": 2})
+    assert [v.pk for v in second.context["visits"]] == [notes[4].pk]
+    assert [e.object_id for e in events(access_log.UNSIGNED_NOTES_LISTED)] == [
+        str(notes[10].pk),
+        str(notes[4].pk),
+    ]
+    shown = second.context["visits"][0].patient
+    assert {"ssn", "phone", "mrn", "date_of_birth"} <= shown.get_deferred_fields()
+    assert client.get(LIST, {"page": "not-a-number"}).context["visits"][0].pk == notes[10].pk
+
+
 def test_notes_of_patients_no_longer_visible_are_not_listed(client_for, staff):
     """Row-level security decides: a patient off the care team is not shown."""
     ClinicalRecordFactory(provider=staff["clinician"], visit_date=days_ago(10))
