@@ -19,7 +19,7 @@ from clinic import access_log, roles
 from clinic.access import group_required, refuse
 from clinic.staff import staff_group
 from patients.access import get_patient_for_user
-from patients.models import PatientIdentity
+from patients.models import SHOWN_IN_HEADER, PatientIdentity
 from records.access import get_patient_for_clinician, refuse_outside_care_team
 from records.forms import CareTeamAddForm, CareTeamEndForm
 from records.models import CareTeamMember
@@ -72,11 +72,13 @@ def care_team(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
     if staff_group(request.user) == roles.CLINICIAN:
         if request.method != "GET":
             raise refuse(request, patient_id=patient_id, reason="read-only")
-        patient = get_patient_for_clinician(request, patient_id, with_facts=True)
+        patient = get_patient_for_clinician(request, patient_id, SHOWN_IN_HEADER, with_facts=True)
         access_log.record(request, access_log.CHART_VIEWED, patient_id=patient.pk)
         return _care_team_page(request, patient, None, None)
 
-    patient = get_patient_for_user(request, patient_id, write=True, with_facts=True)
+    patient = get_patient_for_user(
+        request, patient_id, write=True, fields=SHOWN_IN_HEADER, with_facts=True
+    )
     add_form = CareTeamAddForm(request.POST or None, patient=patient)
     if request.method == "POST" and add_form.is_valid():
         member = care_team_add(patient=patient, **add_form.cleaned_data)

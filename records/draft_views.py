@@ -17,6 +17,9 @@ from patients.models import PatientIdentity
 from records.access import NotOnCareTeam, get_patient_for_clinician
 from records.drafts import DRAFT_MAX_LENGTH, VisitNoteDraft
 
+# The autosave shows nothing of the patient: only the id is read, nothing decrypted.
+ONLY_THE_ID = ("patient_id",)
+
 
 class DraftForm(forms.Form):
     patient_id = forms.UUIDField()
@@ -41,7 +44,7 @@ def save(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"saved": False}, status=400)
     data = form.cleaned_data
     try:
-        patient = get_patient_for_clinician(request, data["patient_id"])
+        patient = get_patient_for_clinician(request, data["patient_id"], ONLY_THE_ID)
     except NotOnCareTeam:  # logged as a refusal for the patient
         return JsonResponse({"saved": False}, status=403)
     record_id = data["record_id"]

@@ -135,6 +135,27 @@ def test_visit_list_decrypts_the_header_only(client_for, staff, patient):
     assert len(cost.statements) <= FIXED + 2, show(cost)
 
 
+@pytest.mark.parametrize("persona", ["frontdesk", "clinician"])
+def test_care_team_page_decrypts_the_header_only(client_for, staff, patient, persona):
+    url = reverse("records:care-team", kwargs={"patient_id": patient.pk})
+    cost = measure(client_for(staff[persona]), "get", url)
+    # Of the patient, the header: last name, first name, MRN (and each member's reason).
+    of_the_patient = {k: n for k, n in cost.decryptions.items() if k.startswith("patient_")}
+    assert sum(of_the_patient.values()) <= 3, cost.decryptions
+    assert "patient_identities.ssn" not in of_the_patient
+
+
+def test_note_draft_autosave_decrypts_nothing_of_the_patient(client_for, staff, patient):
+    """The autosave runs every few seconds while a clinician types and shows nothing of the
+    patient: only the id is read (the draft it updates is read, and decrypted, as before)."""
+    from records.drafts import SAVE_PATH
+
+    form = {"patient_id": str(patient.pk), "visit_date": "2024-03-04", "notes": "Fake draft"}
+    cost = measure(client_for(staff["clinician"]), "post", SAVE_PATH, form)
+    assert not [k for k in cost.decryptions if k.startswith("patient_")], cost.decryptions
+    assert not any('"restrictions"' in sql for sql in cost.statements), show(cost)
+
+
 def test_visit_page_decrypts_the_header_and_the_note(client_for, staff, patient):
     record = ClinicalRecord.objects.using("owner").filter(patient=patient).first()
     url = reverse("records:visit-detail", kwargs={"record_id": record.pk})
