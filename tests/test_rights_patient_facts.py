@@ -154,13 +154,33 @@ def test_the_page_asks_the_facts_with_the_patient_and_shows_what_they_say(
     assert len(asked) == 2  # the patient's read, then the banner's own read of the restriction
 
 
-@pytest.mark.parametrize("persona", ["clinician", "frontdesk"])
-@pytest.mark.parametrize("with_rows", [False, True])
-def test_the_facts_read_with_the_patient_are_the_facts(staff, persona, with_rows):
-    """`read_patient` (the summary's and the visit list's read) gives the same answers as
-    `facts()`'s own statement, for each fact the caller's group is asked."""
+def read_with_the_chart(request, patient_id) -> None:
+    """The chart's read of the patient (chart/access.py), then what the page does with it."""
+    from chart.access import _CHART_PATIENT
+
+    (row,) = _CHART_PATIENT(patient_id)
+    patient_facts.remember(request, patient_id, roles.CLINICIAN, row)
+
+
+def read_with_read_patient(request, patient_id) -> None:
+    """The summary's, the visit list's... read (patients/access.py), which remembers them."""
     from patients.access import read_patient
 
+    assert read_patient(request, patient_id, None, with_facts=True) is not None
+
+
+@pytest.mark.parametrize(
+    ("persona", "read"),
+    [
+        ("clinician", read_with_the_chart),
+        ("clinician", read_with_read_patient),
+        ("frontdesk", read_with_read_patient),
+    ],
+)
+@pytest.mark.parametrize("with_rows", [False, True])
+def test_the_facts_read_with_the_patient_are_the_facts(staff, persona, read, with_rows):
+    """The facts read with the patient's row give the same answers as `facts()`'s own
+    statement, for each fact the caller's group is asked."""
     patient = PatientFactory()
     CareTeamMemberFactory(staff=staff["clinician"], patient=patient)
     if with_rows:
@@ -171,34 +191,10 @@ def test_the_facts_read_with_the_patient_are_the_facts(staff, persona, with_rows
     request.user = user
     with transaction.atomic(using="default"):
         apply_context(database_role_for(user), user.pk)
-        assert read_patient(request, patient.pk, None, with_facts=True) is not None
+        read(request, patient.pk)
         remembered = patient_facts.facts(request, patient.pk)
         group = roles.CLINICIAN if persona == "clinician" else roles.FRONT_DESK
         asked = patient_facts._ask(group, patient.pk)
-        transaction.set_rollback(True, using="default")
-    assert remembered == asked
-    assert remembered[patient_facts.RESTRICTIONS] is with_rows
-    assert remembered[patient_facts.CONFIDENTIAL] is with_rows
-
-
-@pytest.mark.parametrize("with_rows", [False, True])
-def test_the_facts_read_with_the_chart_patient_are_the_facts(staff, with_rows):
-    """The same answers as `facts()`'s own statement, for each fact the clinician is asked."""
-    from chart.access import _CHART_PATIENT
-
-    patient = PatientFactory()
-    CareTeamMemberFactory(staff=staff["clinician"], patient=patient)
-    if with_rows:
-        RestrictionFactory(patient=patient)
-        ConfidentialCommunicationFactory(patient=patient)
-    request = RequestFactory().get("/")
-    request.user = staff["clinician"]
-    with transaction.atomic(using="default"):
-        apply_context(database_role_for(staff["clinician"]), staff["clinician"].pk)
-        (row,) = _CHART_PATIENT(patient.pk)
-        patient_facts.remember(request, patient.pk, roles.CLINICIAN, row)
-        remembered = patient_facts.facts(request, patient.pk)
-        asked = patient_facts._ask(roles.CLINICIAN, patient.pk)
         transaction.set_rollback(True, using="default")
     assert remembered == asked
     assert remembered[patient_facts.RESTRICTIONS] is with_rows
