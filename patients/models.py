@@ -97,6 +97,19 @@ SHOWN_IN_SEARCH = (*SHOWN_IN_HEADER, "ssn", "phone", "birth_year", "state")
 SHOWN_IN_SUMMARY = (*SHOWN_IN_SEARCH, "gender_identity", "administrative_sex")
 # The visit form also checks a visit date against the (plaintext) birth year.
 SHOWN_IN_VISIT_FORM = (*SHOWN_IN_HEADER, "birth_year")
+# A list that names the patient only (the clinician's unsigned notes).
+SHOWN_AS_NAME = ("patient_id", "first_name", "last_name")
+
+
+def not_shown_through(relation: str, shown: tuple[str, ...]) -> list[str]:
+    """For `.select_related(relation).defer(...)` on a model that points to the patient: every
+    field of the patient not in `shown` (one of the SHOWN_* tuples), as `relation__field`. The
+    twin of `PatientQuerySet.shown` for a patient read through a relation."""
+    return [
+        f"{relation}__{field.name}"
+        for field in PatientIdentity._meta.concrete_fields
+        if field.name not in shown
+    ]
 
 
 class PatientQuerySet(models.QuerySet["PatientIdentity"]):

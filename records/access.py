@@ -32,8 +32,8 @@ from clinic import access_log, roles
 from clinic.access import not_found, refuse, require_group
 from clinic.refused_patient import refused_patient_id
 from clinic.staff import staff_group
-from patients.access import read_patient
-from patients.models import SHOWN_IN_VISIT_FORM, PatientIdentity
+from patients.access import get_patient_for_user, read_patient
+from patients.models import SHOWN_IN_VISIT_FORM, PatientIdentity, not_shown_through
 from records.db_grants import clinician_may_see
 from records.models import ClinicalRecord
 
@@ -42,12 +42,6 @@ MAY_SEE_COLUMN = RawSQL(  # noqa: S611 (constant SQL, no input)
     clinician_may_see('"patient_identities"."patient_id"'), (), output_field=BooleanField()
 )
 REASON_NOT_ON_CARE_TEAM = "not on care team"
-# The visit page and the visit form show the patient's header (and check the birth year).
-NOT_SHOWN_ON_VISIT_PAGES = tuple(
-    field.name
-    for field in PatientIdentity._meta.concrete_fields
-    if field.name not in SHOWN_IN_VISIT_FORM
-)
 
 
 class NotOnCareTeam(Exception):
@@ -63,15 +57,6 @@ class ChartAccess:
     patient: PatientIdentity
     # True: diagnoses and notes (treating clinician); False: visit dates and providers only.
     clinical: bool
-
-
-def _existing_patient(
-    request: HttpRequest, patient_id: uuid.UUID, fields: tuple[str, ...] | None = None
-) -> PatientIdentity:
-    patient = read_patient(request, patient_id, fields, with_facts=True)
-    if patient is None:
-        raise not_found(request, patient_id=patient_id)
-    return patient
 
 
 def get_patient_for_clinician(
@@ -104,7 +89,8 @@ def get_chart_for_user(
     full records. Everyone else: 403. Of the patient, only `fields` are read."""
     group = staff_group(request.user)
     if group == roles.FRONT_DESK:
-        return ChartAccess(_existing_patient(request, patient_id, fields), clinical=False)
+        patient = get_patient_for_user(request, patient_id, fields=fields, with_facts=True)
+        return ChartAccess(patient, clinical=False)
     if group == roles.CLINICIAN:
         patient = get_patient_for_clinician(request, patient_id, fields, with_facts=True)
         return ChartAccess(patient, clinical=True)
@@ -125,10 +111,11 @@ def get_record_for_user(request: HttpRequest, record_id: uuid.UUID) -> ClinicalR
         raise refuse(request, patient_id=patient_id, object_id=record_id)
     try:
         # Row-level security filters this query: another clinician's patient is "not found".
-        # Of the patient, only what the visit pages show is read and decrypted.
+        # Of the patient, only what the visit pages show is read and decrypted (the header,
+        # and the birth year the visit form checks a date against).
         return (
             ClinicalRecord.objects.select_related("patient", "provider")
-            .defer(*(f"patient__{name}" for name in NOT_SHOWN_ON_VISIT_PAGES))
+            .defer(*not_shown_through("patient", SHOWN_IN_VISIT_FORM))
             .get(pk=record_id)
         )
     except ClinicalRecord.DoesNotExist:

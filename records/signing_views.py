@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from clinic import access_log, roles
 from clinic.access import group_required, refuse
-from patients.models import PatientIdentity
+from patients.models import SHOWN_AS_NAME, not_shown_through
 from records.access import get_record_for_user, refuse_outside_care_team
 from records.forms import AddendumForm, SignForm
 from records.services import RecordConflict, addendum_add, record_sign
@@ -28,11 +28,6 @@ REASON_NOT_AUTHOR = "not the author"
 # A clinician far behind (or a benchmark's unsigned year: 22,000 visits) gets pages, not one
 # page of every note with an access-log event for each.
 UNSIGNED_PER_PAGE = 50
-NOT_SHOWN_IN_UNSIGNED_LIST = tuple(
-    field.name
-    for field in PatientIdentity._meta.concrete_fields
-    if field.name not in ("patient_id", "first_name", "last_name")
-)
 
 
 @group_required(roles.CLINICIAN)
@@ -105,7 +100,7 @@ def unsigned_notes_list(request: HttpRequest) -> HttpResponse:
     visits = (
         unsigned_notes(request.user)
         .select_related("patient")
-        .defer(*(f"patient__{name}" for name in NOT_SHOWN_IN_UNSIGNED_LIST))
+        .defer(*not_shown_through("patient", SHOWN_AS_NAME))
     )
     page = Paginator(visits, UNSIGNED_PER_PAGE).get_page(request.GET.get("page"))
     for visit in page.object_list:
