@@ -57,10 +57,15 @@ SUITE_FLOOR ?= tests/SUITE_FLOOR
 # loud instead (CI here has no vulnerability database: .ci/run passes it).
 AUDIT_FLAGS ?=
 
+# Test processes (pytest-xdist), each with a test database of its own; a module marked
+# cluster_wide runs alone (tests/cluster_share.py). TEST_PROCESSES=0: one process.
+TEST_PROCESSES ?= 2
+PARALLEL = $(if $(filter-out 0,$(TEST_PROCESSES)),-n $(TEST_PROCESSES) --dist loadfile)
+
 test: db lint check
-	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest $(if $(SUITE_FLOOR),--suite-floor $(SUITE_FLOOR)) $(PYTEST_ARGS)
+	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest $(PARALLEL) $(if $(SUITE_FLOOR),--suite-floor $(SUITE_FLOOR)) $(PYTEST_ARGS)
 	$(BIN)/python -m localdb.pooler up
-	CLINIC_DB_VIA_POOLER=1 DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest $(POOLED_TESTS)
+	CLINIC_DB_VIA_POOLER=1 DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest $(PARALLEL) $(POOLED_TESTS)
 
 # The date-sensitive modules with the clock pinned (libfaketime, in pytest and the PostgreSQL
 # server) at the next 04:00 UTC, 31 December 23:30 local and 29 February (scripts/clock_runs.py).

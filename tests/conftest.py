@@ -25,10 +25,21 @@ from clinic import roles
 from clinic.management.commands.seed_demo import ensure_groups
 from localdb import cluster
 from patients.models import PatientIdentity
+from tests.cluster_share import (  # noqa: F401 (autouse fixtures)
+    _cluster_alone_for_the_module,
+    _cluster_shared_for_the_test,
+)
 from tests.factories import PASSWORD, PatientFactory, StaffFactory, TOTPDeviceFactory
 from tests.suite_guard import pytest_addoption, pytest_sessionfinish  # noqa: F401 (hooks)
 
-TEST_DATABASE = os.environ.get("CLINIC_TEST_DB", "test_clinic")  # one per concurrent run
+# One per concurrent run, and one per process of a parallel run (pytest-xdist's worker id:
+# tests/cluster_share.py).
+TEST_DATABASE = os.environ.get("CLINIC_TEST_DB", "test_clinic") + (
+    f"_{os.environ['PYTEST_XDIST_WORKER']}" if os.environ.get("PYTEST_XDIST_WORKER") else ""
+)
+# Two processes of a parallel run set up their databases one after the other: provision_db also
+# makes the cluster's roles, which two sessions cannot create at once.
+SET_UP_LOCK = "SELECT pg_advisory_lock(hashtext('clinic.test_database_set_up'))"
 KEEP_TABLES = {
     "django_migrations",
     "django_content_type",
@@ -87,15 +98,17 @@ def django_db_setup(django_db_blocker) -> Iterator[None]:
         settings.DATABASES[alias]["NAME"] = TEST_DATABASE
         connections[alias].settings_dict["NAME"] = TEST_DATABASE
         connections[alias].close()
-    cluster.drop_database(TEST_DATABASE)
-    with cluster.superuser_connect() as conn:
-        cluster.create_database(conn, TEST_DATABASE)
-    with django_db_blocker.unblock():
-        call_command("migrate", database="owner", verbosity=0)
-        call_command("provision_db", verbosity=0)
-        ensure_groups()
-        for alias in ("default", "owner"):
-            connections[alias].close()
+    with cluster.superuser_connect() as lock:
+        lock.execute(SET_UP_LOCK)  # released when this connection closes
+        cluster.drop_database(TEST_DATABASE)
+        with cluster.superuser_connect() as conn:
+            cluster.create_database(conn, TEST_DATABASE)
+        with django_db_blocker.unblock():
+            call_command("migrate", database="owner", verbosity=0)
+            call_command("provision_db", verbosity=0)
+            ensure_groups()
+            for alias in ("default", "owner"):
+                connections[alias].close()
     yield
     close_cleaner()
     with django_db_blocker.unblock():

@@ -40,6 +40,8 @@ def _counts(session: pytest.Session) -> dict[str, int]:
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if hasattr(session.config, "workerinput"):
+        return  # a pytest-xdist worker: the controller counts every worker's reports
     counts = _counts(session)
     problems = []
     not_run = counts["skipped"] + counts["xfailed"] + counts["xpassed"]

@@ -30,7 +30,15 @@ def _paths(patterns=None, prefix: str = "", namespace: str | None = None):
 
 
 def _fill(route: str) -> str:
-    sample = {"uuid": str(uuid.uuid4()), "int": "1", "str": "x", "slug": "x", "path": "x"}
+    # A fixed id per route (no row has it): the parameters are the same in every collecting
+    # process, as a parallel run requires (tests/cluster_share.py).
+    sample = {
+        "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, route)),
+        "int": "1",
+        "str": "x",
+        "slug": "x",
+        "path": "x",
+    }
     for converter, value in sample.items():
         while f"<{converter}:" in route:
             start = route.index(f"<{converter}:")

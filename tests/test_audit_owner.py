@@ -23,7 +23,8 @@ from tests.conftest import TEST_DATABASE
 from tests.db_helpers import as_role, run_as
 from tests.test_access_log import append_events
 
-pytestmark = pytest.mark.usefixtures("clinic_db")
+# cluster_wide: the audit owner's role and memberships (tests/cluster_share.py).
+pytestmark = [pytest.mark.usefixtures("clinic_db"), pytest.mark.cluster_wide]
 
 AUDIT = roles.AUDIT_OWNER
 

@@ -12,7 +12,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.server_helpers import ROOT
+
+# cluster_wide: provision_db on a scratch database (the cluster's roles) (tests/cluster_share.py).
+pytestmark = pytest.mark.cluster_wide
 
 
 def test_the_benchmark_runs_its_pages_secure_and_baseline():

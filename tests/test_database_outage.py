@@ -30,7 +30,8 @@ from tests.conftest import TEST_DATABASE
 from tests.patient_support import access_events, patient_count
 from tests.server_helpers import Browser, free_port, start_gunicorn, stop, wait_until_serving
 
-pytestmark = pytest.mark.usefixtures("clinic_db")
+# cluster_wide: a pooler and app server of its own, timed outage (tests/cluster_share.py).
+pytestmark = [pytest.mark.usefixtures("clinic_db"), pytest.mark.cluster_wide]
 ACCESS_LOG_LOCK = "SELECT pg_advisory_xact_lock(hashtext('clinic.access_log'))"
 NEW_PATIENT = {
     "first_name": "Outage",

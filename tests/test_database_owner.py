@@ -21,7 +21,8 @@ from tests.factories import PatientFactory
 from tests.test_audit_owner import owner_refused
 from tests.test_signin import sign_in
 
-pytestmark = pytest.mark.usefixtures("clinic_db")
+# cluster_wide: makes and drops a database; the login roles' rights (tests/cluster_share.py).
+pytestmark = [pytest.mark.usefixtures("clinic_db"), pytest.mark.cluster_wide]
 
 # A second clinic database on the same cluster, made as every clinic database is made.
 SCRATCH = f"{TEST_DATABASE}_scratch"

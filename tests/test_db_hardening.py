@@ -17,7 +17,8 @@ from clinic.staff import database_role_for
 from localdb import cluster
 from tests.conftest import TEST_DATABASE
 
-pytestmark = pytest.mark.usefixtures("clinic_db")
+# cluster_wide: the web login's role settings; the server log (tests/cluster_share.py).
+pytestmark = [pytest.mark.usefixtures("clinic_db"), pytest.mark.cluster_wide]
 
 
 def web_dsn(**overrides: str) -> dict[str, str]:

@@ -21,7 +21,8 @@ from clinic.encryption import decrypt_value
 from tests.conftest import current_code, give_totp
 from tests.test_signin import sign_in
 
-pytestmark = pytest.mark.usefixtures("clinic_db")
+# cluster_wide: provision_db (the cluster's roles) (tests/cluster_share.py).
+pytestmark = [pytest.mark.usefixtures("clinic_db"), pytest.mark.cluster_wide]
 VERIFY = "/account/mfa/verify/"
 KEY_AAD = "otp_totp_totpdevice.key"
 MIGRATION = ("accounts", "0010_otp_secrets_encrypted")

@@ -20,6 +20,9 @@ from patients.models import PatientIdentity
 from privacy.models import Disclosure
 from tests.conftest import TEST_DATABASE
 
+# cluster_wide: provision_db on a scratch database (the cluster's roles) (tests/cluster_share.py).
+pytestmark = pytest.mark.cluster_wide
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRATCH = f"{TEST_DATABASE}_moved"
 ALIAS = "moved_models"

@@ -37,7 +37,12 @@ from tests.test_sign_in_tables import ATTACKERS, inject
 from tests.test_signin import sign_in
 
 # Django's own Argon2 parameters (tests/hashers.py): what these tests prove.
-pytestmark = [pytest.mark.usefixtures("clinic_db"), pytest.mark.real_password_hasher]
+# cluster_wide: provision_db (the cluster's roles) (tests/cluster_share.py).
+pytestmark = [
+    pytest.mark.usefixtures("clinic_db"),
+    pytest.mark.real_password_hasher,
+    pytest.mark.cluster_wide,
+]
 READABLE = ("argon2$", "pbkdf2")
 
 

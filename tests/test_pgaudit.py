@@ -19,7 +19,8 @@ from localdb import cluster
 from tests.conftest import TEST_DATABASE, server_log_since, server_log_size
 from tests.factories import CareTeamMemberFactory, ClinicalRecordFactory, PatientFactory
 
-pytestmark = pytest.mark.usefixtures("clinic_db")
+# cluster_wide: the server log (tests/cluster_share.py).
+pytestmark = [pytest.mark.usefixtures("clinic_db"), pytest.mark.cluster_wide]
 
 
 def wait_for(text: str, offset: int) -> str:

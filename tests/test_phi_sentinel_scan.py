@@ -47,7 +47,8 @@ from tests.factories import (
     PatientFactory,
 )
 
-pytestmark = pytest.mark.usefixtures("clinic_db")
+# cluster_wide: the server log (tests/cluster_share.py).
+pytestmark = [pytest.mark.usefixtures("clinic_db"), pytest.mark.cluster_wide]
 
 FIRST = "Zzsentinelfirst"
 LAST = "Zzsentinelname"

@@ -8,7 +8,8 @@ import pytest
 from localdb import cluster, pooler
 from tests.conftest import TEST_DATABASE
 
-pytestmark = pytest.mark.usefixtures("clinic_db")
+# cluster_wide: the checkout's shared pooler (tests/cluster_share.py).
+pytestmark = [pytest.mark.usefixtures("clinic_db"), pytest.mark.cluster_wide]
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,8 @@ from tests.conftest import TEST_DATABASE, make_staff, sign_in_client
 from tests.factories import CareTeamMemberFactory, ClinicalRecordFactory, PatientFactory
 from tests.server_helpers import free_port, start_gunicorn, stop, wait_until_serving
 
-pytestmark = pytest.mark.usefixtures("clinic_db")
+# cluster_wide: the checkout's shared pooler, connection counts (tests/cluster_share.py).
+pytestmark = [pytest.mark.usefixtures("clinic_db"), pytest.mark.cluster_wide]
 REQUESTS = int(os.environ.get("SOAK_REQUESTS", "2000"))
 THREADS = 4  # the worker's threads (GUNICORN_THREADS), and the client's
 WARM_UP = max(200, REQUESTS // 10)

@@ -8,7 +8,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connections
 
-pytestmark = pytest.mark.usefixtures("clinic_db")
+# cluster_wide: provision_db (the cluster's roles) (tests/cluster_share.py).
+pytestmark = [pytest.mark.usefixtures("clinic_db"), pytest.mark.cluster_wide]
 
 
 def provision() -> str:

@@ -29,7 +29,8 @@ from tests.analytics_helpers import refresh
 from tests.conftest import TEST_DATABASE
 from tests.factories import ClinicalRecordFactory, PatientFactory, this_month
 
-pytestmark = pytest.mark.usefixtures("clinic_db")
+# cluster_wide: a standby streaming from the cluster (tests/cluster_share.py).
+pytestmark = [pytest.mark.usefixtures("clinic_db"), pytest.mark.cluster_wide]
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = "/analytics/"
 EXPORT = "/analytics/export/"

@@ -21,7 +21,12 @@ from tests.server_helpers import (
 )
 
 # Django's own Argon2 parameters (tests/hashers.py): the server processes run the real settings.
-pytestmark = [pytest.mark.usefixtures("clinic_db"), pytest.mark.real_password_hasher]
+# cluster_wide: the server log (tests/cluster_share.py).
+pytestmark = [
+    pytest.mark.usefixtures("clinic_db"),
+    pytest.mark.real_password_hasher,
+    pytest.mark.cluster_wide,
+]
 SENTINEL = "Zzyzxlogname"
 
 
