@@ -3,12 +3,13 @@
 Each process has a test database of its own (tests/conftest.py TEST_DATABASE: `test_clinic_gw0`,
 `test_clinic_gw1`), so most tests cannot see each other. A few modules change what the whole
 cluster shares: its roles and their memberships (provisioning, the audit owner), the shared
-pooler and its restarts, the server log read as a whole, a second cluster made from this one.
+pooler and its restarts, the server log read as a whole, a standby streaming from it.
 Those modules are marked `cluster_wide` and run while no other test runs:
 
 - every other test holds the cluster *shared* for its duration;
-- a `cluster_wide` module holds it *alone* from its first fixture to its last teardown, and so
-  does each process's set-up of its test database (provision_db makes the cluster's roles).
+- a `cluster_wide` module holds it *alone* from its first fixture to its last teardown;
+- the two processes set up their test databases one after the other (an advisory lock:
+  tests/conftest.py SET_UP_LOCK), since provision_db also makes the cluster's roles.
 
 The lock is a readers-writer pair of `flock` files beside the cluster: a turnstile every taker
 passes first, so a waiting `cluster_wide` module is not starved by the other process's stream of

@@ -15,8 +15,7 @@ from localdb import cluster
 from tests.conftest import TEST_DATABASE
 from tests.factories import CareTeamMemberFactory, ClinicalRecordFactory, PatientFactory
 
-# cluster_wide: a second cluster made from a dump of this one (tests/cluster_share.py).
-pytestmark = [pytest.mark.usefixtures("clinic_db"), pytest.mark.cluster_wide]
+pytestmark = pytest.mark.usefixtures("clinic_db")
 ROOT = Path(__file__).resolve().parent.parent
 
 
