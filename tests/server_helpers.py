@@ -13,11 +13,13 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
 
-from localdb import cluster
+from localdb import cluster, pooler
 from tests.conftest import PASSWORD, TEST_DATABASE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,6 +128,30 @@ def start_gunicorn(
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+@contextmanager
+def private_pooler(name: str) -> Iterator[int]:
+    """A PgBouncer of the module's own, configured as this checkout's (localdb/pooler.py
+    write_config: transaction mode, TLS on both sides, the same pool size), on a free port, so
+    that the other test process's pooler tests cannot restart it or share its pools
+    (tests/cluster_share.py). Meanwhile CLINIC_POOLER_PORT points the app servers this process
+    starts, and its own `pooler.show(...)`, at it. Yields the port."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "single")
+    directory = cluster.cluster_dir() / f"pgbouncer-{name}-{worker}"
+    port = free_port()
+    ini = pooler.write_config(directory, port)
+    pooler.start(ini, port)
+    saved = os.environ.get("CLINIC_POOLER_PORT")
+    os.environ["CLINIC_POOLER_PORT"] = str(port)
+    try:
+        yield port
+    finally:
+        if saved is None:
+            os.environ.pop("CLINIC_POOLER_PORT", None)
+        else:
+            os.environ["CLINIC_POOLER_PORT"] = saved
+        pooler.stop(directory)
 
 
 def wait_until_serving(process: subprocess.Popen, base: str, timeout: float = 60) -> None:

@@ -23,10 +23,16 @@ from clinic import roles
 from localdb import cluster, pooler
 from tests.conftest import TEST_DATABASE, make_staff, sign_in_client
 from tests.factories import CareTeamMemberFactory, ClinicalRecordFactory, PatientFactory
-from tests.server_helpers import free_port, start_gunicorn, stop, wait_until_serving
+from tests.server_helpers import (
+    free_port,
+    private_pooler,
+    start_gunicorn,
+    stop,
+    wait_until_serving,
+)
 
-# cluster_wide: the checkout's shared pooler, connection counts (tests/cluster_share.py).
-pytestmark = [pytest.mark.usefixtures("clinic_db"), pytest.mark.cluster_wide]
+# A pooler of its own (tests/server_helpers.py private_pooler): runs beside the other process.
+pytestmark = pytest.mark.usefixtures("clinic_db")
 REQUESTS = int(os.environ.get("SOAK_REQUESTS", "2000"))
 THREADS = 4  # the worker's threads (GUNICORN_THREADS), and the client's
 WARM_UP = max(200, REQUESTS // 10)
@@ -39,14 +45,14 @@ MOST_SERVER_CONNECTIONS = THREADS
 
 @pytest.fixture(scope="module")
 def pooled_app(django_db_setup):
-    pooler.up()
-    port = free_port()
-    server = start_gunicorn(port, threads=THREADS, CLINIC_DB_VIA_POOLER="1")
-    try:
-        wait_until_serving(server, f"http://127.0.0.1:{port}")
-        yield server, port
-    finally:
-        stop(server)
+    with private_pooler("soak"):
+        port = free_port()
+        server = start_gunicorn(port, threads=THREADS, CLINIC_DB_VIA_POOLER="1")
+        try:
+            wait_until_serving(server, f"http://127.0.0.1:{port}")
+            yield server, port
+        finally:
+            stop(server)
 
 
 def worker_pids(master: int) -> list[int]:

@@ -42,10 +42,16 @@ from clinic.access_log.chain import verify_chain
 from localdb import cluster, pooler
 from tests.conftest import TEST_DATABASE, make_staff, sign_in_client
 from tests.factories import CareTeamMemberFactory, ClinicalRecordFactory, PatientFactory
-from tests.server_helpers import free_port, start_gunicorn, stop, wait_until_serving
+from tests.server_helpers import (
+    free_port,
+    private_pooler,
+    start_gunicorn,
+    stop,
+    wait_until_serving,
+)
 
-# cluster_wide: the checkout's shared pooler, connection counts (tests/cluster_share.py).
-pytestmark = [pytest.mark.usefixtures("clinic_db"), pytest.mark.cluster_wide]
+# A pooler of its own (tests/server_helpers.py private_pooler): runs beside the other process.
+pytestmark = pytest.mark.usefixtures("clinic_db")
 ROOT = Path(__file__).resolve().parent.parent
 REQUESTS = int(os.environ.get("STRESS_REQUESTS", "2000"))
 CLIENT_THREADS = 16
@@ -67,22 +73,22 @@ NEW_VISIT_FORM = urllib.parse.urlencode(
 
 @pytest.fixture(scope="module")
 def pooled_app_servers(django_db_setup):
-    pooler.up()  # starts it, or restarts it if its configuration changed
-    servers = []
-    for conn_max_age in (0, 60):
-        port = free_port()
-        # The production configuration (gunicorn.conf.py), one worker of six threads.
-        process = start_gunicorn(
-            port, threads=6, CLINIC_DB_VIA_POOLER="1", DB_CONN_MAX_AGE=str(conn_max_age)
-        )
-        servers.append((process, port))
-    try:
-        for process, port in servers:
-            wait_until_serving(process, f"http://127.0.0.1:{port}")
-        yield [port for _process, port in servers]
-    finally:
-        for process, _port in servers:
-            stop(process)
+    with private_pooler("stress"):
+        servers = []
+        for conn_max_age in (0, 60):
+            port = free_port()
+            # The production configuration (gunicorn.conf.py), one worker of six threads.
+            process = start_gunicorn(
+                port, threads=6, CLINIC_DB_VIA_POOLER="1", DB_CONN_MAX_AGE=str(conn_max_age)
+            )
+            servers.append((process, port))
+        try:
+            for process, port in servers:
+                wait_until_serving(process, f"http://127.0.0.1:{port}")
+            yield [port for _process, port in servers]
+        finally:
+            for process, _port in servers:
+                stop(process)
 
 
 @dataclass
