@@ -15,7 +15,9 @@ from localdb import cluster
 from tests.conftest import TEST_DATABASE
 from tests.factories import CareTeamMemberFactory, ClinicalRecordFactory, PatientFactory
 
-pytestmark = pytest.mark.usefixtures("clinic_db")
+# cluster_wide: its second cluster listens on the first free port after this one's, which is
+# the checkout's pooler port (localdb/cluster.py cluster_port) (tests/cluster_share.py).
+pytestmark = [pytest.mark.usefixtures("clinic_db"), pytest.mark.cluster_wide]
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -77,6 +77,6 @@ def test_the_modules_that_change_the_whole_cluster_are_marked(request):
     collected = {item.module.__name__.removeprefix("tests.") for item in request.session.items}
     expected = {
         "test_provisioning", "test_moved_models", "test_benchmark_smoke", "test_audit_owner",
-        "test_db_hardening", "test_pooler", "test_pgaudit", "test_replica",
+        "test_db_hardening", "test_pooler", "test_pgaudit", "test_replica", "test_backup_restore",
     }  # fmt: skip
     assert expected & collected <= marked
