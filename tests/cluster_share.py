@@ -33,8 +33,13 @@ MARKER = "cluster_wide"
 _alone: list[bool] = [False]
 
 
+def worker() -> str:
+    """This process's pytest-xdist worker id ("gw0", "gw1"), or "" outside a parallel run."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
 def in_parallel_run() -> bool:
-    return bool(os.environ.get("PYTEST_XDIST_WORKER"))
+    return bool(worker())
 
 
 def _lock_dir() -> Path:
@@ -84,11 +89,8 @@ def _cluster_alone_for_the_module(request: pytest.FixtureRequest) -> Iterator[No
 
 
 @pytest.fixture(autouse=True)
-def _cluster_shared_for_the_test(request: pytest.FixtureRequest) -> Iterator[None]:
-    # A cluster_wide module already holds it alone (the same process: taking it again would
-    # wait on itself).
-    if is_cluster_wide(request.node):
-        yield
-        return
+def _cluster_shared_for_the_test() -> Iterator[None]:
+    # In a cluster_wide module the module's fixture (set up first: a wider scope) already holds
+    # it alone, and `holding` takes nothing more.
     with holding(alone=False):
         yield

@@ -28,6 +28,7 @@ from patients.models import PatientIdentity
 from tests.cluster_share import (  # noqa: F401 (autouse fixtures)
     _cluster_alone_for_the_module,
     _cluster_shared_for_the_test,
+    worker,
 )
 from tests.factories import PASSWORD, PatientFactory, StaffFactory, TOTPDeviceFactory
 from tests.suite_guard import pytest_addoption, pytest_sessionfinish  # noqa: F401 (hooks)
@@ -35,7 +36,7 @@ from tests.suite_guard import pytest_addoption, pytest_sessionfinish  # noqa: F4
 # One per concurrent run, and one per process of a parallel run (pytest-xdist's worker id:
 # tests/cluster_share.py).
 TEST_DATABASE = os.environ.get("CLINIC_TEST_DB", "test_clinic") + (
-    f"_{os.environ['PYTEST_XDIST_WORKER']}" if os.environ.get("PYTEST_XDIST_WORKER") else ""
+    f"_{worker()}" if worker() else ""
 )
 # Two processes of a parallel run set up their databases one after the other: provision_db also
 # makes the cluster's roles, which two sessions cannot create at once.
@@ -98,11 +99,10 @@ def django_db_setup(django_db_blocker) -> Iterator[None]:
         settings.DATABASES[alias]["NAME"] = TEST_DATABASE
         connections[alias].settings_dict["NAME"] = TEST_DATABASE
         connections[alias].close()
-    with cluster.superuser_connect() as lock:
-        lock.execute(SET_UP_LOCK)  # released when this connection closes
+    with cluster.superuser_connect() as conn:
+        conn.execute(SET_UP_LOCK)  # released when this connection closes
         cluster.drop_database(TEST_DATABASE)
-        with cluster.superuser_connect() as conn:
-            cluster.create_database(conn, TEST_DATABASE)
+        cluster.create_database(conn, TEST_DATABASE)
         with django_db_blocker.unblock():
             call_command("migrate", database="owner", verbosity=0)
             call_command("provision_db", verbosity=0)

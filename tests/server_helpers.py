@@ -15,11 +15,13 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 
 from localdb import cluster, pooler
+from tests.cluster_share import worker
 from tests.conftest import PASSWORD, TEST_DATABASE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,22 +132,28 @@ def start_gunicorn(
     )
 
 
+@dataclass(frozen=True)
+class PrivatePooler:
+    directory: Path
+    ini: Path
+    port: int
+
+
 @contextmanager
-def private_pooler(name: str) -> Iterator[int]:
+def private_pooler(name: str) -> Iterator[PrivatePooler]:
     """A PgBouncer of the module's own, configured as this checkout's (localdb/pooler.py
     write_config: transaction mode, TLS on both sides, the same pool size), on a free port, so
-    that the other test process's pooler tests cannot restart it or share its pools
+    that another module (or the other test process) cannot restart it or share its pools
     (tests/cluster_share.py). Meanwhile CLINIC_POOLER_PORT points the app servers this process
-    starts, and its own `pooler.show(...)`, at it. Yields the port."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "single")
-    directory = cluster.cluster_dir() / f"pgbouncer-{name}-{worker}"
+    starts, and its own `pooler.show(...)`, at it. Stopped (if still running) at the end."""
+    directory = cluster.cluster_dir() / f"pgbouncer-{name}-{worker() or 'single'}"
     port = free_port()
     ini = pooler.write_config(directory, port)
     pooler.start(ini, port)
     saved = os.environ.get("CLINIC_POOLER_PORT")
     os.environ["CLINIC_POOLER_PORT"] = str(port)
     try:
-        yield port
+        yield PrivatePooler(directory, ini, port)
     finally:
         if saved is None:
             os.environ.pop("CLINIC_POOLER_PORT", None)

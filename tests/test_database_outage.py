@@ -18,7 +18,6 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from django.db import connections
@@ -28,9 +27,17 @@ from clinic.access_log.chain import verify_chain
 from localdb import cluster, pooler
 from tests.conftest import TEST_DATABASE
 from tests.patient_support import access_events, patient_count
-from tests.server_helpers import Browser, free_port, start_gunicorn, stop, wait_until_serving
+from tests.server_helpers import (
+    Browser,
+    PrivatePooler,
+    free_port,
+    private_pooler,
+    start_gunicorn,
+    stop,
+    wait_until_serving,
+)
 
-# cluster_wide: a pooler and app server of its own, timed outage (tests/cluster_share.py).
+# cluster_wide: an app server through a pooler of its own, timed outage (tests/cluster_share.py).
 pytestmark = [pytest.mark.usefixtures("clinic_db"), pytest.mark.cluster_wide]
 ACCESS_LOG_LOCK = "SELECT pg_advisory_xact_lock(hashtext('clinic.access_log'))"
 NEW_PATIENT = {
@@ -49,9 +56,7 @@ NEW_PATIENT = {
 class Outage:
     """A private pooler in front of the test database, and an app server behind it."""
 
-    directory: Path
-    ini: Path
-    port: int
+    pool: PrivatePooler
     base: str = ""
 
     def database_away(self) -> None:
@@ -63,38 +68,34 @@ class Outage:
                 "WHERE datname = %s AND usename = 'clinic_web' AND pid <> pg_backend_pid()",
                 [TEST_DATABASE],
             )
-        pooler.stop(self.directory)
+        pooler.stop(self.pool.directory)
 
     def database_back(self) -> None:
-        pooler.start(self.ini, self.port)
+        pooler.start(self.pool.ini, self.pool.port)
 
 
 @pytest.fixture(scope="module")
 def outage(django_db_setup) -> Iterator[Outage]:
-    directory = cluster.cluster_dir() / "pgbouncer-outage-test"
-    port = free_port()
-    ini = pooler.write_config(directory, port)
-    pooler.start(ini, port)
-    state = Outage(directory, ini, port)
-    app_port = free_port()
-    server = start_gunicorn(
-        app_port, threads=4, CLINIC_DB_VIA_POOLER="1", CLINIC_POOLER_PORT=str(port)
-    )
-    try:
-        state.base = f"http://127.0.0.1:{app_port}"
-        wait_until_serving(server, state.base)
-        yield state
-    finally:
-        stop(server)
-        pooler.stop(directory)
+    with private_pooler("outage") as pool:
+        state = Outage(pool)
+        app_port = free_port()
+        server = start_gunicorn(
+            app_port, threads=4, CLINIC_DB_VIA_POOLER="1", CLINIC_POOLER_PORT=str(pool.port)
+        )
+        try:
+            state.base = f"http://127.0.0.1:{app_port}"
+            wait_until_serving(server, state.base)
+            yield state
+        finally:
+            stop(server)
 
 
 @pytest.fixture
 def outage_app(outage: Outage) -> Iterator[Outage]:
-    if not pooler.is_running(outage.directory):
+    if not pooler.is_running(outage.pool.directory):
         outage.database_back()
     yield outage
-    if not pooler.is_running(outage.directory):
+    if not pooler.is_running(outage.pool.directory):
         outage.database_back()
 
 
