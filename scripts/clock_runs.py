@@ -2,8 +2,12 @@
 
 Each moment runs the given test modules with libfaketime (Debian's `faketime` package) preloaded
 into pytest AND into the PostgreSQL server, so Python's `timezone.now()`/`localdate()` and the
-database's `now()`/`clinic_today()` agree on the fake date. The clock starts at the moment and
-then runs on normally (libfaketime's "@" form), so timeouts and expiries still behave.
+database's `now()`/`clinic_today()` agree on the fake date. The clock is shifted by a fixed
+offset (libfaketime's "+<seconds>" form): it reads the moment when the run starts and then runs on
+normally, so timeouts and expiries still behave, and every process started during the run (the
+server's backends, pytest-xdist's workers, the servers a test starts) reads the same time. The
+"@<date time>" form is read in the process's own zone (TZ) and restarts at each new process:
+xdist's workers, spawned after Django set TZ to the clinic's zone, read it five hours late.
 
 The moments, in the clinic's TIME_ZONE (all in the future, inside the cluster's certificate
 validity, which libfaketime cannot fake away):
@@ -68,11 +72,11 @@ def moments(now: dt.datetime) -> dict[str, dt.datetime]:
 
 def fake_env(at: dt.datetime, database: str) -> dict[str, str]:
     env = dict(os.environ)
+    offset = round((at - dt.datetime.now(dt.UTC)).total_seconds())
     env.update(
         LD_PRELOAD=str(LIBFAKETIME),
-        FAKETIME="@" + at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"),
-        TZ="UTC",  # libfaketime's string is read in the process's zone
-        FAKETIME_DONT_RESET="1",  # forked children keep the parent's fake clock, not restart it
+        FAKETIME=f"{offset:+d}",  # seconds from the real clock: no zone, no restart per process
+        TZ="UTC",
         DJANGO_ALLOW_ASYNC_UNSAFE="true",
         CLINIC_TEST_DB=database,
     )
