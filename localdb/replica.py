@@ -103,9 +103,17 @@ def superuser_connect(dbname: str = "postgres"):
     return psycopg.connect(superuser_dsn(dbname), autocommit=True)
 
 
-def wait_for_streaming(timeout: float = 60) -> None:
+class FellBehind(cluster.ClusterError):
+    """The primary no longer has the WAL the standby needs next."""
+
+
+def wait_for_streaming(timeout: float = 60, *, log_offset: int | None = None) -> None:
+    """Return once the standby streams. With `log_offset`, raise FellBehind as soon as its log
+    (from that offset on) says the WAL it needs is gone, instead of waiting out the timeout."""
     deadline = time.monotonic() + timeout
     while True:
+        if log_offset is not None and fell_behind(log_offset):
+            raise FellBehind("the replica fell behind the WAL the primary keeps")
         try:
             with superuser_connect() as conn:
                 if conn.execute("SELECT status FROM pg_stat_wal_receiver").fetchone() == (
@@ -165,10 +173,38 @@ def up() -> None:
     if not (replica_dir() / "PG_VERSION").exists():
         print(f"taking a base backup of the primary into {replica_dir()}")
         base_backup(bin_path, values)
+    log = log_file()
+    offset = log.stat().st_size if log.exists() else 0
     if not is_running(bin_path):
         start(bin_path)
-    wait_for_streaming()
+    try:
+        wait_for_streaming(log_offset=offset)
+    except FellBehind:
+        # The primary keeps no WAL for a stopped standby (no slot, wal_keep_size 0): one that was
+        # stopped across a few checkpoints can never catch up. It is a copy and holds nothing
+        # of its own, so a fresh one is taken.
+        print("the replica fell behind the WAL the primary keeps: taking a new base backup")
+        stop()
+        shutil.rmtree(replica_dir(), ignore_errors=True)
+        base_backup(bin_path, values)
+        start(bin_path)
+        wait_for_streaming()
     print(f"replica up: 127.0.0.1:{replica_port()} (hot standby, streaming, TLS)")
+
+
+# What the standby logs when the segment it needs next is gone from the primary.
+FELL_BEHIND = "has already been removed"
+
+
+def fell_behind(offset: int) -> bool:
+    """Whether the standby's log, from `offset` on, says the primary no longer has the WAL it
+    needs next."""
+    try:
+        with open(log_file(), encoding="utf-8", errors="replace") as handle:
+            handle.seek(offset)
+            return FELL_BEHIND in handle.read()
+    except OSError:  # no log yet, or not readable by this user: nothing known
+        return False
 
 
 def stop() -> None:

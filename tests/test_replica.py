@@ -221,3 +221,30 @@ def test_settings_add_the_replica_alias_only_when_asked():
         "USER": "clinic_web",
     }
     # DATABASE_REPLICA_URL (a managed replica) in production: tests/test_deployment.py.
+
+
+def test_a_standby_stopped_past_the_kept_wal_is_rebuilt_by_up(replica_alias):
+    """The primary keeps no WAL for a stopped standby: once its checkpoints have recycled the
+    segment the standby needs, `replica.up()` notices it in the standby's log and takes a new
+    base backup, instead of failing every replica test until someone rebuilds it by hand.
+    Runs last in the module: the standby it leaves streaming is a new one."""
+    connections[replica_alias].close()
+    replica.stop()
+    with cluster.superuser_connect(TEST_DATABASE) as primary:
+        primary.execute("CREATE TABLE IF NOT EXISTS replica_wal_filler (n integer)")
+        for n in range(6):  # each switch ends a segment; two checkpoints recycle the old ones
+            primary.execute("INSERT INTO replica_wal_filler VALUES (%s)", [n])
+            primary.execute("SELECT pg_switch_wal()")
+        primary.execute("CHECKPOINT")
+        primary.execute("SELECT pg_switch_wal()")
+        primary.execute("CHECKPOINT")
+        primary.execute("DROP TABLE replica_wal_filler")
+    offset = replica.log_file().stat().st_size
+    replica.up()
+    assert replica.fell_behind(offset), "the standby did not fall behind: the test proves nothing"
+    replica.wait_for_replay()
+    with replica.superuser_connect(TEST_DATABASE) as standby:
+        assert standby.execute("SELECT to_regclass('replica_wal_filler')").fetchone() == (None,)
+        assert standby.execute("SELECT status FROM pg_stat_wal_receiver").fetchone() == (
+            "streaming",
+        )
