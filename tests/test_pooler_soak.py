@@ -45,6 +45,9 @@ MOST_SERVER_CONNECTIONS = THREADS
 
 @pytest.fixture(scope="module")
 def pooled_app(django_db_setup):
+    global STARTED
+    with cluster.superuser_connect(TEST_DATABASE) as conn:
+        STARTED = conn.execute("SELECT now()").fetchone()[0]
     with private_pooler("soak"):
         port = free_port()
         server = start_gunicorn(port, threads=THREADS, CLINIC_DB_VIA_POOLER="1")
@@ -67,12 +70,20 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
+# When the module's pooler and app server were started (the server's clock).
+STARTED = None
+
+
 def server_connections() -> int:
-    """The web role's sessions on the test database: the pooler's server connections."""
+    """The web role's sessions on the test database opened since the module's pooler and app
+    server started: the pooler's server connections, and any the app opened around the pooler.
+    A session an earlier module of this test process left open (in a thread of its own) is not
+    the app's, and is not counted."""
     with cluster.superuser_connect(TEST_DATABASE) as conn:
         row = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND usename = 'clinic_web'",
-            [TEST_DATABASE],
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND usename = 'clinic_web'"
+            " AND backend_start >= %s",
+            [TEST_DATABASE, STARTED],
         ).fetchone()
     return int(row[0])
 
