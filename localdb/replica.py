@@ -168,8 +168,7 @@ def up() -> None:
     ) != system_identifier(bin_path, cluster.data_dir()):
         # A copy of a cluster that was since re-initialised can never stream from it.
         print("the replica belongs to an earlier cluster: taking a new base backup")
-        stop()
-        shutil.rmtree(replica_dir(), ignore_errors=True)
+        discard()
     if not (replica_dir() / "PG_VERSION").exists():
         print(f"taking a base backup of the primary into {replica_dir()}")
         base_backup(bin_path, values)
@@ -184,8 +183,7 @@ def up() -> None:
         # stopped across a few checkpoints can never catch up. It is a copy and holds nothing
         # of its own, so a fresh one is taken.
         print("the replica fell behind the WAL the primary keeps: taking a new base backup")
-        stop()
-        shutil.rmtree(replica_dir(), ignore_errors=True)
+        discard()
         base_backup(bin_path, values)
         start(bin_path)
         wait_for_streaming()
@@ -211,10 +209,15 @@ def stop() -> None:
     cluster.stop_server(cluster.bindir(), replica_dir(), "replica")
 
 
-def rebuild() -> None:
-    """Throw the standby away and take a fresh base backup (e.g. after it fell too far behind)."""
+def discard() -> None:
+    """Stop the standby and throw its copy away."""
     stop()
     shutil.rmtree(replica_dir(), ignore_errors=True)
+
+
+def rebuild() -> None:
+    """Throw the standby away and take a fresh base backup (e.g. after it fell too far behind)."""
+    discard()
     up()
 
 

@@ -45,15 +45,15 @@ MOST_SERVER_CONNECTIONS = THREADS
 
 @pytest.fixture(scope="module")
 def pooled_app(django_db_setup):
-    global STARTED
+    """The app server behind its pooler, and when they started (the database server's clock)."""
     with cluster.superuser_connect(TEST_DATABASE) as conn:
-        STARTED = conn.execute("SELECT now()").fetchone()[0]
+        started = conn.execute("SELECT now()").fetchone()[0]
     with private_pooler("soak"):
         port = free_port()
         server = start_gunicorn(port, threads=THREADS, CLINIC_DB_VIA_POOLER="1")
         try:
             wait_until_serving(server, f"http://127.0.0.1:{port}")
-            yield server, port
+            yield server, port, started
         finally:
             stop(server)
 
@@ -70,20 +70,16 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
-# When the module's pooler and app server were started (the server's clock).
-STARTED = None
-
-
-def server_connections() -> int:
-    """The web role's sessions on the test database opened since the module's pooler and app
-    server started: the pooler's server connections, and any the app opened around the pooler.
-    A session an earlier module of this test process left open (in a thread of its own) is not
-    the app's, and is not counted."""
+def server_connections(since: datetime.datetime) -> int:
+    """The web role's sessions on the test database opened since `since` (when the module's
+    pooler and app server started): the pooler's server connections, and any the app opened
+    around the pooler. A session already open before then is not the app's, and is not counted
+    (a fresh-clone run found one, left by a test run earlier in the same process)."""
     with cluster.superuser_connect(TEST_DATABASE) as conn:
         row = conn.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND usename = 'clinic_web'"
             " AND backend_start >= %s",
-            [TEST_DATABASE, STARTED],
+            [TEST_DATABASE, since],
         ).fetchone()
     return int(row[0])
 
@@ -139,11 +135,11 @@ def send(port: int, cookie: str, paths: list[str], count: int, start: int) -> li
 
 
 def test_a_long_day_through_the_pooler_leaks_neither_connections_nor_memory(pooled_app):
-    server, port = pooled_app
+    server, port, started = pooled_app
     cookie, paths = clinician_pages()
     assert set(send(port, cookie, paths, WARM_UP, 0)) == {200}
     (worker,) = worker_pids(server.pid)
-    warm = {"rss": rss_mib(worker), "connections": server_connections()}
+    warm = {"rss": rss_mib(worker), "connections": server_connections(started)}
     samples = []
     done, step = WARM_UP, max(1, (REQUESTS - WARM_UP) // 4)
     while done < REQUESTS:
@@ -155,7 +151,7 @@ def test_a_long_day_through_the_pooler_leaks_neither_connections_nor_memory(pool
         if pids != [worker]:  # recycled (gunicorn's max_requests): measure the new one afresh
             (worker,) = pids
             warm["rss"] = rss_mib(worker)
-        samples.append((done, rss_mib(worker), server_connections()))
+        samples.append((done, rss_mib(worker), server_connections(started)))
     print(f"\nsoak: warm {warm}; (requests, worker RSS MiB, server connections): {samples}")
     assert all(count <= MOST_SERVER_CONNECTIONS for _done, _rss, count in samples), samples
     # The app's own connections to the pooler: one per thread at most (persistent, reused; in
