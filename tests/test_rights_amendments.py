@@ -101,6 +101,8 @@ def test_author_accepts_the_amendment_is_appended_the_note_kept(staff, client_fo
     client = client_for(staff["clinician"])
     home = client.get("/").content.decode()
     assert "1 patient request to amend a note you signed or a chart entry" in home
+    amendment.refresh_from_db(using="owner")
+    assert f"the first due {amendment.due_on:%Y-%m-%d}" in home
     assert "/privacy/rights/routed/" in home
     assert (
         "amendments-routed-title" not in client_for(staff["clinician2"]).get("/").content.decode()
