@@ -13,13 +13,14 @@ import subprocess
 import time
 from pathlib import Path
 
-from localdb import cluster
+from localdb import cluster, dev_secrets
+from localdb.server_packages import bindir
 
 
 def _libpq_env() -> dict[str, str]:
     import os
 
-    secrets = cluster.read_secrets()
+    secrets = dev_secrets.read_secrets()
     return {
         **os.environ,
         "PGHOST": "127.0.0.1",
@@ -34,7 +35,13 @@ def _libpq_env() -> dict[str, str]:
 def dump(path: Path, database: str) -> float:
     started = time.monotonic()
     subprocess.run(
-        [str(cluster.bindir() / "pg_dump"), "--format=custom", "--file", str(path), database],
+        [
+            str(bindir() / "pg_dump"),
+            "--format=custom",
+            "--file",
+            str(path),
+            database,
+        ],
         env=_libpq_env(),
         check=True,
     )
@@ -56,7 +63,7 @@ def load(path: Path, database: str) -> None:
     with row_security off, which refuses a refresh by a role that row-level security applies to.
     """
     listing = subprocess.run(
-        [str(cluster.bindir() / "pg_restore"), "--list", str(path)],
+        [str(bindir() / "pg_restore"), "--list", str(path)],
         env=_libpq_env(),
         check=True,
         capture_output=True,
@@ -70,7 +77,7 @@ def load(path: Path, database: str) -> None:
     try:
         subprocess.run(
             [
-                str(cluster.bindir() / "pg_restore"),
+                str(bindir() / "pg_restore"),
                 "--exit-on-error",
                 "--use-list",
                 str(list_file),

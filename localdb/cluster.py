@@ -16,11 +16,8 @@ Why it looks the way it does:
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import ipaddress
 import os
-import secrets
 import shutil
 import socket
 import subprocess
@@ -30,10 +27,16 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-# CLINIC_LOCAL_DIR runs a second, separate cluster from the same checkout (a restore target).
-LOCAL_DIR = Path(os.environ.get("CLINIC_LOCAL_DIR", "") or BASE_DIR / ".local")
-SECRETS_FILE = LOCAL_DIR / "secrets.env"
+from localdb.certificates import write_certificates
+from localdb.dev_secrets import BASE_DIR, LOCAL_DIR, ensure_secrets, read_secrets
+from localdb.server_packages import (
+    ClusterError,
+    as_server_user,
+    bindir,
+    ensure_server_packages,
+    is_root,
+)
+
 DATABASE_NAME = "clinic"
 SUPERUSER = "postgres"
 LOGIN_ROLES = ("clinic_owner", "clinic_web")
@@ -80,14 +83,6 @@ hostnossl all all ::/0 reject
 """
 
 
-class ClusterError(RuntimeError):
-    pass
-
-
-def is_root() -> bool:
-    return os.geteuid() == 0
-
-
 def checkout_hash() -> str:
     place = BASE_DIR if LOCAL_DIR == BASE_DIR / ".local" else LOCAL_DIR
     return hashlib.sha256(str(place).encode()).hexdigest()[:12]
@@ -112,131 +107,7 @@ def ca_file() -> Path:
     return cluster_dir() / "ca.crt"
 
 
-# --- secrets ---------------------------------------------------------------------------------
-
-
-def read_secrets() -> dict[str, str]:
-    values: dict[str, str] = {}
-    if SECRETS_FILE.exists():
-        for line in SECRETS_FILE.read_text().splitlines():
-            if "=" in line and not line.lstrip().startswith("#"):
-                key, _, value = line.partition("=")
-                values[key.strip()] = value.strip()
-    return values
-
-
-def ensure_secrets() -> dict[str, str]:
-    """Generate the development secrets once; later runs reuse them (keys must not change)."""
-    import base64
-
-    LOCAL_DIR.mkdir(exist_ok=True)
-    values = read_secrets()
-    wanted = {
-        "SECRET_KEY": lambda: secrets.token_urlsafe(50),
-        "FIELD_ENCRYPTION_KEYS": lambda: (
-            "k1:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
-        ),
-        "BLIND_INDEX_KEY": lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-        "PSEUDONYM_KEY": lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-        "STAFF_TOKEN_KEY": lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-        "PG_SUPERUSER_PASSWORD": lambda: secrets.token_urlsafe(24),
-        # Names the cluster these secrets belong to (see discard_foreign_cluster).
-        "CLUSTER_ID": lambda: secrets.token_hex(8),
-        "DB_OWNER_PASSWORD": lambda: secrets.token_urlsafe(24),
-        "DB_WEB_PASSWORD": lambda: secrets.token_urlsafe(24),
-        "DB_REPLICATION_PASSWORD": lambda: secrets.token_urlsafe(24),
-    }
-    changed = False
-    for key, make in wanted.items():
-        if not values.get(key):
-            values[key] = make()
-            changed = True
-    if changed:
-        body = "# Development secrets, generated once by localdb/cluster.py. Never commit.\n"
-        body += "".join(f"{k}={v}\n" for k, v in values.items())
-        SECRETS_FILE.touch(mode=0o600)
-        SECRETS_FILE.write_text(body)
-        os.chmod(SECRETS_FILE, 0o600)
-    return values
-
-
-# --- server binaries -------------------------------------------------------------------------
-
-
-def bindir() -> Path:
-    candidates: list[Path] = []
-    pg_config = shutil.which("pg_config")
-    if pg_config:
-        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True)
-        if out.returncode == 0:
-            candidates.append(Path(out.stdout.strip()))
-    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
-    for candidate in candidates:
-        if (candidate / "initdb").exists() and (candidate / "postgres").exists():
-            return candidate
-    raise ClusterError(
-        "PostgreSQL server binaries not found. Install them, e.g.\n"
-        "  sudo apt-get install -y postgresql postgresql-15-pgaudit"
-    )
-
-
-def server_major(bin_path: Path) -> str:
-    out = subprocess.run(
-        [str(bin_path / "postgres"), "--version"], capture_output=True, text=True, check=True
-    )
-    return out.stdout.split()[-1].split(".")[0]
-
-
-def ensure_server_packages() -> Path:
-    """Find the server and pgaudit; install them when root on Debian, else say how."""
-    try:
-        bin_path = bindir()
-        major = server_major(bin_path)
-    except ClusterError:
-        if not (is_root() and shutil.which("apt-get")):
-            raise
-        _apt_install(["postgresql"])
-        bin_path = bindir()
-        major = server_major(bin_path)
-    libdir = (
-        subprocess.run(
-            [
-                str(bin_path / "pg_config") if (bin_path / "pg_config").exists() else "pg_config",
-                "--pkglibdir",
-            ],
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        or f"/usr/lib/postgresql/{major}/lib"
-    )
-    if (
-        not Path(libdir, "pgaudit.so").exists()
-        and not Path(f"/usr/lib/postgresql/{major}/lib/pgaudit.so").exists()
-    ):
-        package = f"postgresql-{major}-pgaudit"
-        if is_root() and shutil.which("apt-get"):
-            _apt_install([package])
-        else:
-            raise ClusterError(
-                f"pgaudit is missing. Install it:\n  sudo apt-get install -y {package}"
-            )
-    return bin_path
-
-
-def _apt_install(packages: list[str]) -> None:
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run(["apt-get", "update"], check=True, env=env, stdout=subprocess.DEVNULL)
-    subprocess.run(["apt-get", "install", "-y", *packages], check=True, env=env)
-
-
-def as_server_user(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
-    """Run a server command; as root, as the postgres OS user (initdb/pg_ctl refuse root)."""
-    if is_root():
-        cmd = ["runuser", "-u", "postgres", "--", *cmd]
-    return subprocess.run(cmd, **kwargs)
-
-
-# --- layout, port, certificates --------------------------------------------------------------
+# --- layout, port --------------------------------------------------------------
 
 
 def ensure_layout() -> None:
@@ -273,70 +144,6 @@ def cluster_port() -> int:
     return port
 
 
-def write_certificates() -> None:
-    """A CA and a server certificate for localhost/127.0.0.1, so clients can verify-full."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    now = dt.datetime.now(dt.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Clinic dev cluster CA")])
-    ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
-            critical=True,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=825))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [
-                    x509.DNSName("localhost"),
-                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                    x509.IPAddress(ipaddress.ip_address("::1")),
-                ]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    pem = serialization.Encoding.PEM
-    data = data_dir()
-    files = {
-        data / "ca.crt": ca_cert.public_bytes(pem),
-        data / "server.crt": cert.public_bytes(pem),
-        data / "server.key": key.private_bytes(
-            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ),
-        ca_file(): ca_cert.public_bytes(pem),
-    }
-    for path, content in files.items():
-        path.write_bytes(content)
-        os.chmod(path, 0o600 if path.name == "server.key" else 0o644)
-        if is_root():
-            shutil.chown(path, "postgres", "postgres")
-
-
 # --- lifecycle -------------------------------------------------------------------------------
 
 
@@ -368,7 +175,7 @@ def initdb(bin_path: Path, values: dict[str, str]) -> None:
         pwfile.unlink(missing_ok=True)
     if result.returncode != 0:
         raise ClusterError("initdb failed:\n" + result.stderr)
-    write_certificates()
+    write_certificates(data, ca_file())
     write_server_settings(data)
     (data / "pg_hba.conf").write_text(PG_HBA)
 

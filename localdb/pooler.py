@@ -16,7 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from localdb import cluster
+from localdb import cluster, dev_secrets
+from localdb.server_packages import ClusterError, apt_install, as_server_user, is_root
 
 # Server connections per (database, user) pair: what the web role's requests share.
 DEFAULT_POOL_SIZE = 20
@@ -35,10 +36,10 @@ def pooler_port() -> int:
 def binary() -> str:
     path = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
     if not Path(path).exists():
-        if cluster.is_root() and shutil.which("apt-get"):
-            cluster._apt_install(["pgbouncer"])
+        if is_root() and shutil.which("apt-get"):
+            apt_install(["pgbouncer"])
         else:
-            raise cluster.ClusterError("pgbouncer is missing: sudo apt-get install -y pgbouncer")
+            raise ClusterError("pgbouncer is missing: sudo apt-get install -y pgbouncer")
     return path
 
 
@@ -65,7 +66,7 @@ def connect_query() -> str:
 def write_config(directory: Path | None = None, port: int | None = None) -> Path:
     """The pooler's configuration; `directory` and `port` for a second, private instance (the
     resilience tests stop and start one without touching this one)."""
-    secrets = cluster.ensure_secrets()
+    secrets = dev_secrets.ensure_secrets()
     directory = directory or pooler_dir()
     directory.mkdir(exist_ok=True)
     data = cluster.data_dir()
@@ -111,9 +112,9 @@ log_disconnections = 0
     shutil.copyfile(data / "server.key", key_copy)
     for path in (userlist, ini, key_copy):
         os.chmod(path, 0o600)
-        if cluster.is_root():
+        if is_root():
             shutil.chown(path, "postgres", "postgres")
-    if cluster.is_root():
+    if is_root():
         shutil.chown(directory, "postgres", "postgres")
     return ini
 
@@ -124,7 +125,7 @@ def show(command: str) -> list[dict[str, object]]:
     The console speaks only the simple query protocol, hence the raw libpq call."""
     import psycopg
 
-    secrets = cluster.read_secrets()
+    secrets = dev_secrets.read_secrets()
     with psycopg.connect(
         host="127.0.0.1",
         port=pooler_port(),
@@ -171,18 +172,18 @@ def up() -> None:
     while cluster.port_in_use(pooler_port()) and time.monotonic() < deadline:
         time.sleep(0.1)  # a stopping pgbouncer removes its pid file before its socket
     if cluster.port_in_use(pooler_port()):
-        raise cluster.ClusterError(f"port {pooler_port()} is taken by another program")
+        raise ClusterError(f"port {pooler_port()} is taken by another program")
     start(ini, pooler_port())
     print(f"pgbouncer up: 127.0.0.1:{pooler_port()} (transaction pooling, TLS both sides)")
 
 
 def start(ini: Path, port: int) -> None:
     """Start the pgbouncer of `ini` (daemonised) and wait until it listens on `port`."""
-    cluster.as_server_user([binary(), "-d", str(ini)], check=True)
+    as_server_user([binary(), "-d", str(ini)], check=True)
     deadline = time.monotonic() + 10
     while not cluster.port_in_use(port):
         if time.monotonic() > deadline:
-            raise cluster.ClusterError("pgbouncer did not start; see its log in " + str(ini.parent))
+            raise ClusterError("pgbouncer did not start; see its log in " + str(ini.parent))
         time.sleep(0.1)
 
 

@@ -19,7 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-from localdb import cluster
+from localdb import cluster, dev_secrets
+from localdb.server_packages import ClusterError, as_server_user, bindir
 
 
 def replica_dir() -> Path:
@@ -58,7 +59,7 @@ def base_backup(bin_path: Path, values: dict[str, str]) -> None:
         f"password={values['DB_REPLICATION_PASSWORD']} sslmode=verify-full "
         f"sslrootcert={primary_ca} application_name=clinic_replica"
     )
-    result = cluster.as_server_user(
+    result = as_server_user(
         [
             str(bin_path / "pg_basebackup"),
             "-d",
@@ -74,7 +75,7 @@ def base_backup(bin_path: Path, values: dict[str, str]) -> None:
     )
     if result.returncode != 0:
         shutil.rmtree(target, ignore_errors=True)
-        raise cluster.ClusterError("pg_basebackup failed:\n" + result.stderr)
+        raise ClusterError("pg_basebackup failed:\n" + result.stderr)
     # -R wrote that conninfo for streaming; the standby verifies the primary with the copy of the
     # CA that came with the backup, so it does not depend on the primary's directory.
     auto_conf = target / "postgresql.auto.conf"
@@ -103,7 +104,7 @@ def superuser_connect(dbname: str = "postgres"):
     return psycopg.connect(superuser_dsn(dbname), autocommit=True)
 
 
-class FellBehind(cluster.ClusterError):
+class FellBehind(ClusterError):
     """The primary no longer has the WAL the standby needs next."""
 
 
@@ -124,7 +125,7 @@ def wait_for_streaming(timeout: float = 60, *, log_offset: int | None = None) ->
             if time.monotonic() > deadline:
                 raise
         if time.monotonic() > deadline:
-            raise cluster.ClusterError(
+            raise ClusterError(
                 f"the replica is not streaming; see {log_file()}. If it fell too far behind, "
                 "`python -m localdb.replica rebuild` takes a fresh base backup."
             )
@@ -141,12 +142,12 @@ def wait_for_replay(timeout: float = 30) -> None:
             "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [str(target)]
         ).fetchone()[0]:
             if time.monotonic() > deadline:
-                raise cluster.ClusterError("the replica did not catch up")
+                raise ClusterError("the replica did not catch up")
             time.sleep(0.05)
 
 
 def system_identifier(bin_path: Path, directory: Path) -> str:
-    result = cluster.as_server_user(
+    result = as_server_user(
         [str(bin_path / "pg_controldata"), "-D", str(directory)],
         capture_output=True,
         text=True,
@@ -160,8 +161,8 @@ def system_identifier(bin_path: Path, directory: Path) -> str:
 
 def up() -> None:
     cluster.up()
-    values = cluster.ensure_secrets()
-    bin_path = cluster.bindir()
+    values = dev_secrets.ensure_secrets()
+    bin_path = bindir()
     ensure_replication_role(values)
     if (replica_dir() / "PG_VERSION").exists() and system_identifier(
         bin_path, replica_dir()
@@ -206,7 +207,7 @@ def fell_behind(offset: int) -> bool:
 
 
 def stop() -> None:
-    cluster.stop_server(cluster.bindir(), replica_dir(), "replica")
+    cluster.stop_server(bindir(), replica_dir(), "replica")
 
 
 def discard() -> None:
@@ -226,7 +227,7 @@ def main(argv: list[str]) -> int:
         "up": lambda _argv: up(),
         "stop": lambda _argv: stop(),
         "rebuild": lambda _argv: rebuild(),
-        "status": lambda _argv: print("running" if is_running(cluster.bindir()) else "stopped"),
+        "status": lambda _argv: print("running" if is_running(bindir()) else "stopped"),
     }, argv)  # fmt: skip
 
 

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import scratch_db  # noqa: E402
 from benchmarks.brute_force import WebClient, start_server  # noqa: E402
-from localdb import cluster  # noqa: E402
+from localdb import cluster, dev_secrets, server_packages  # noqa: E402
 
 DB = "clinic_reliability"
 ROOT = Path(__file__).resolve().parent.parent
@@ -138,7 +138,7 @@ def seed_killed(count: int, env: dict) -> bool:
 
 
 def rotation_killed(env: dict) -> bool:
-    old = env.get("FIELD_ENCRYPTION_KEYS") or cluster.read_secrets()["FIELD_ENCRYPTION_KEYS"]
+    old = env.get("FIELD_ENCRYPTION_KEYS") or dev_secrets.read_secrets()["FIELD_ENCRYPTION_KEYS"]
     new_id = f"r{int(time.time())}"
     new_key = base64.b64encode(os.urandom(32)).decode()
     rotated = {**env, "FIELD_ENCRYPTION_KEYS": f"{new_id}:{new_key},{old}"}
@@ -207,7 +207,7 @@ def restart_under_load(seconds_before: float = 3, seconds_after: float = 12) -> 
             time.sleep(seconds_before)
             restart_started = time.monotonic()
             cluster.stop()
-            cluster.start(cluster.bindir())
+            cluster.start(server_packages.bindir())
             restart_done = time.monotonic()
             time.sleep(seconds_after)
             stop.set()

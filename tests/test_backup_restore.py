@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from localdb import cluster
+from localdb import dev_secrets
 from tests.conftest import TEST_DATABASE
 from tests.factories import CareTeamMemberFactory, ClinicalRecordFactory, PatientFactory
 
@@ -37,7 +37,7 @@ def new_cluster(tmp_path_factory):
     """A second, empty cluster (its own data directory and port) with the same app keys."""
     local = tmp_path_factory.mktemp("restore") / "restore-target"
     local.mkdir()
-    shutil.copy(cluster.SECRETS_FILE, local / "secrets.env")
+    shutil.copy(dev_secrets.SECRETS_FILE, local / "secrets.env")
     env = {"CLINIC_LOCAL_DIR": str(local)}
     result = subprocess.run(
         [sys.executable, "-m", "localdb.cluster", "up"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from localdb import cluster, pooler
+from localdb import cluster, dev_secrets, pooler
 from tests.conftest import TEST_DATABASE
 
 # cluster_wide: the checkout's shared pooler (tests/cluster_share.py).
@@ -18,7 +18,7 @@ def pooler_up():
 
 
 def dsn(**overrides: str) -> str:
-    secrets = cluster.read_secrets()
+    secrets = dev_secrets.read_secrets()
     params = {
         "host": "127.0.0.1",
         "port": str(pooler.pooler_port()),

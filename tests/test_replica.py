@@ -24,7 +24,7 @@ from django.utils import timezone
 from analytics import selectors
 from analytics.models import RefreshLog
 from clinic.db_context import apply_context
-from localdb import cluster, replica
+from localdb import cluster, dev_secrets, replica
 from tests.analytics_helpers import refresh
 from tests.conftest import TEST_DATABASE
 from tests.factories import ClinicalRecordFactory, PatientFactory, this_month
@@ -150,7 +150,7 @@ def test_analyst_cannot_read_raw_tables_on_the_replica(staff, on_replica, table)
 
 
 def test_replica_serves_only_verified_tls(replica_alias):
-    secrets = cluster.read_secrets()
+    secrets = dev_secrets.read_secrets()
     base = (
         f"host=127.0.0.1 port={replica.replica_port()} dbname={TEST_DATABASE} user=clinic_web "
         f"password={secrets['DB_WEB_PASSWORD']}"
