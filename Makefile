@@ -71,7 +71,8 @@ test: db lint check
 # server) at the next 04:00 UTC, 31 December 23:30 local and 29 February (scripts/clock_runs.py).
 # Restarts this checkout's cluster for each moment. Needs Debian's faketime package.
 CLOCK_TESTS ?= tests/test_clinic_dates.py tests/test_patient_registration.py \
-	tests/test_privacy_console.py tests/test_analytics_dashboard.py tests/test_analytics_export.py \
+	tests/test_privacy_console.py tests/test_privacy_disclosures.py tests/test_analytics_dashboard.py \
+	tests/test_analytics_export.py \
 	tests/test_analytics_rollups.py tests/test_db_roles.py tests/test_care_team.py \
 	tests/test_break_glass.py tests/test_write_checks.py tests/test_scheduling_slots.py \
 	tests/test_scheduling_booking.py tests/test_visit_new.py tests/test_scheduling_day.py \
