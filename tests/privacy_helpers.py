@@ -9,8 +9,10 @@ import re
 
 from django.db import connections, transaction
 
+from clinic import access_log
 from clinic.db_context import apply_context
 from clinic.models import AccessEvent
+from clinic.staff_identity import set_token
 
 
 def records_visible_as(role: str, staff_id: int, patient_id) -> int:
@@ -22,6 +24,16 @@ def records_visible_as(role: str, staff_id: int, patient_id) -> int:
                 "SELECT count(*) FROM clinical_records WHERE patient_id = %s", [str(patient_id)]
             )
             return int(cursor.fetchone()[0])
+
+
+def append(staff_id, action, patient_id=None, role="clinic_clinician"):
+    """An event by `staff_id` acting as `role`, named to the database as a request would."""
+    with transaction.atomic(using="owner"), connections["owner"].cursor() as cursor:
+        set_token("owner", staff_id, role)
+        cursor.execute(
+            access_log.APPEND_SQL,
+            [action, str(patient_id) if patient_id else None, "", None, "ok", ""],
+        )
 
 
 def events(action: str | None = None, **filters) -> list[AccessEvent]:

@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from accounts.lockout import username_key
 from clinic import access_log
-from clinic.staff_identity import set_token
 from localdb import cluster
 from records.models import BreakGlassGrant
 from tests.conftest import PASSWORD, TEST_DATABASE
@@ -24,22 +23,12 @@ from tests.factories import (
     CareTeamMemberFactory,
     PatientFactory,
 )
-from tests.privacy_helpers import actions, events
+from tests.privacy_helpers import actions, append, events
 from tests.test_signin import sign_in
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
-
-
-def append(staff_id, action, patient_id=None, role="clinic_clinician"):
-    """An event by `staff_id` acting as `role`, named to the database as a request would."""
-    with transaction.atomic(using="owner"), connections["owner"].cursor() as cursor:
-        set_token("owner", staff_id, role)
-        cursor.execute(
-            access_log.APPEND_SQL,
-            [action, str(patient_id) if patient_id else None, "", None, "ok", ""],
-        )
 
 
 def console_urls(patient, grant) -> list[str]:
@@ -196,7 +185,7 @@ def test_report_for_an_unknown_patient_is_not_found_and_logged(client_for, staff
 
 
 def test_privacy_officer_reads_only_name_and_mrn_of_identities(staff, patient):
-    from django.db import DatabaseError, transaction
+    from django.db import DatabaseError
 
     from clinic.db_context import apply_context
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from clinic import access_log
 from tests.db_helpers import in_request
 from tests.factories import AppointmentFactory, PatientFactory, today_at
-from tests.test_privacy_console import append
+from tests.privacy_helpers import append
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 FLAGS = "/privacy/flags/"

@@ -10,8 +10,7 @@ from django.db import DatabaseError
 from clinic import access_log
 from tests.db_helpers import request_cursor
 from tests.factories import PatientFactory
-from tests.privacy_helpers import events
-from tests.test_privacy_console import append
+from tests.privacy_helpers import append, events
 
 pytestmark = pytest.mark.usefixtures("clinic_db")
 FIND = "/privacy/patients/find/"
