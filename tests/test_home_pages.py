@@ -96,6 +96,25 @@ def test_front_desk_figures_count_the_day(client_for, staff, today):
     assert '<span class="figure">1</span> In the clinic' in figures
 
 
+def test_the_review_count_is_of_every_grant_awaiting_not_only_those_shown(client_for, staff):
+    """The home page lists the oldest five grants awaiting review and counts them all (the
+    count rides on the listed rows: privacy/open_items.py)."""
+    from privacy.open_items import REVIEWS_SHOWN
+
+    awaiting = REVIEWS_SHOWN + 2
+    for hours in range(1, awaiting + 1):
+        BreakGlassGrantFactory(staff=staff["clinician"], hours=-hours)
+    BreakGlassGrantFactory(
+        staff=staff["clinician2"], reviewed_at=timezone.now(), reviewed_by=staff["privacy"]
+    )
+    body = client_for(staff["privacy"]).get("/").content.decode()
+    assert f'<span class="figure">{awaiting}</span> emergency accesses to review' in body
+    assert f"All {awaiting} awaiting review" in body
+    assert body.count("/privacy/break-glass/") - body.count('href="/privacy/break-glass/"') == (
+        REVIEWS_SHOWN
+    )
+
+
 def test_privacy_officer_sees_reviews_due_and_lockouts(client_for, staff):
     due = BreakGlassGrantFactory(staff=staff["clinician"], hours=-1)
     done = BreakGlassGrantFactory(
