@@ -35,13 +35,7 @@ def _libpq_env() -> dict[str, str]:
 def dump(path: Path, database: str) -> float:
     started = time.monotonic()
     subprocess.run(
-        [
-            str(bindir() / "pg_dump"),
-            "--format=custom",
-            "--file",
-            str(path),
-            database,
-        ],
+        [str(bindir() / "pg_dump"), "--format=custom", "--file", str(path), database],
         env=_libpq_env(),
         check=True,
     )
